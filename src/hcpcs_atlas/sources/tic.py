@@ -1,0 +1,87 @@
+"""Transparency-in-Coverage in-network rate files (CMS schema v1.x and v2.x), streamed.
+
+Stub: the contract below is what the store layer relies on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..progress import Progress
+
+__all__ = ["RateRow", "TicFile", "TocFile", "read_in_network", "read_table_of_contents"]
+
+
+@dataclass(frozen=True, slots=True)
+class RateRow:
+    billing_code: str  # trimmed, upper-cased
+    billing_code_type: str  # as written in the file (HCPCS, CPT, ...)
+    negotiation_arrangement: str | None  # ffs | bundle | capitation
+    negotiated_type: str  # negotiated | derived | fee schedule | percentage | per diem
+    negotiated_rate: float
+    expiration_date: str | None  # ISO date as written
+    billing_class: str | None  # professional | institutional | both
+    setting: str | None  # v2: inpatient | outpatient | both
+    service_codes: tuple[str, ...]  # sorted place-of-service codes
+    modifiers: tuple[str, ...]  # sorted billing_code_modifier values
+    additional_information: str | None
+    provider_group_id: str | None  # as text: ids like 320.25975 exist in the wild
+    tin_type: str | None  # ein | npi
+    tin_value: str | None
+    npis: tuple[int, ...]  # (0,) = TIN-level contract
+
+
+@dataclass
+class TicFile:
+    """One in-network file, read whole: its header, the kept rate rows and what happened on the way."""
+
+    source: str  # path or URL as given
+    file_name: str
+    sha256: str  # of the bytes read (compressed bytes, as fetched)
+    bytes_read: int
+    reporting_entity_name: str | None
+    reporting_entity_type: str | None
+    last_updated_on: str | None
+    version: str | None
+    plan_name: str | None = None
+    plan_id: str | None = None
+    plan_market_type: str | None = None
+    issuer_name: str | None = None
+    plan_sponsor_name: str | None = None
+    network_name: str | None = None
+    items_seen: int = 0
+    items_kept: int = 0
+    rows: list[RateRow] = field(default_factory=list)
+    remote_refs_fetched: int = 0
+    remote_refs_failed: list[tuple[str, str]] = field(default_factory=list)  # (url, reason)
+
+
+@dataclass
+class TocFile:
+    source: str
+    reporting_entity_name: str | None
+    reporting_entity_type: str | None
+    in_network_urls: list[str]
+    reporting_plans: list[dict[str, object]]
+
+
+def read_in_network(
+    source: str | Path,
+    keep_code: Callable[[str], bool],
+    progress: Progress | None = None,
+    ref_cache_dir: Path | None = None,
+) -> TicFile:
+    """Stream one in-network file (path or URL; .json, .json.gz, .zip) and keep items whose code passes."""
+    raise NotImplementedError
+
+
+def read_table_of_contents(source: str | Path) -> TocFile:
+    raise NotImplementedError
+
+
+def is_table_of_contents(source: str | Path) -> bool:
+    raise NotImplementedError
+
+
