@@ -1,0 +1,84 @@
+"""Facts from the ASP Pricing File: the Medicare Part B payment limit per billing unit, and its changes."""
+
+from __future__ import annotations
+
+import re
+
+from .model import AspFacts, Change, UnitRule
+from .snapshot import Version
+
+__all__ = ["asp_changes", "asp_facts", "parse_dosage", "unit_rule"]
+
+_DOSAGE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([A-Za-z][A-Za-z .]*?)\s*$")
+# A drug descriptor ends with its billing unit: "Injection, belinostat, 10 mg".
+_DESCRIPTOR_UNIT = re.compile(r",\s*([0-9]*\.?[0-9]+)\s*(mg|mcg|g|ml|units?|iu|meq|mci|sq cm)\s*$", re.IGNORECASE)
+
+
+def parse_dosage(text: str | None) -> tuple[float, str] | None:
+    """ "10 MG" -> (10.0, "MG"); free text such as "1 EACH" parses too; None when there is no amount."""
+    if not text:
+        return None
+    match = _DOSAGE.match(text)
+    return (float(match.group(1)), match.group(2).strip()) if match else None
+
+
+def asp_facts(v: Version) -> AspFacts:
+    row = v.row
+    parsed = parse_dosage(row["dosage"])
+    return AspFacts(
+        payment_limit=row["payment_limit_usd"],
+        dosage=row["dosage"],
+        dosage_amount=parsed[0] if parsed else None,
+        dosage_unit=parsed[1] if parsed else None,
+        coinsurance_pct=row["coinsurance_pct"],
+        notes=row["notes"],
+        effective_start=v.file.effective_start,
+        effective_end=v.file.effective_end,
+        source_file=v.file.file_name,
+    )
+
+
+def unit_rule(asp: AspFacts | None, long_descriptor: str | None) -> UnitRule | None:
+    """The billing unit: from the ASP dosage when loaded, else from the end of the long descriptor."""
+    if asp and asp.dosage_amount and asp.dosage_unit:
+        return UnitRule(asp.dosage_amount, asp.dosage_unit, "ASP Pricing File dosage")
+    match = _DESCRIPTOR_UNIT.search(long_descriptor or "")
+    if match and float(match.group(1)) > 0:
+        return UnitRule(float(match.group(1)), match.group(2), "HCPCS long descriptor")
+    return None
+
+
+def asp_changes(versions: list[Version]) -> list[Change]:
+    changes: list[Change] = []
+    for old, new in zip(versions, versions[1:], strict=False):
+        before, after = old.row["payment_limit_usd"], new.row["payment_limit_usd"]
+        if before != after:
+            changes.append(_limit_change(old, new, before, after))
+        if (old.row["dosage"] or "") != (new.row["dosage"] or ""):
+            changes.append(_change(old, new, "billing unit (dosage)", old.row["dosage"], new.row["dosage"]))
+    return changes
+
+
+def _limit_change(old: Version, new: Version, before: float | None, after: float | None) -> Change:
+    change = _change(old, new, "payment limit", _usd(before), _usd(after))
+    if before is not None and after is not None:
+        change.change_usd = round(after - before, 3)
+        change.change_pct = round((after - before) / before * 100, 1) if before else None
+    return change
+
+
+def _change(old: Version, new: Version, label: str, before: str | None, after: str | None) -> Change:
+    return Change(
+        "asp",
+        label,
+        before,
+        after,
+        old.file.file_name,
+        new.file.file_name,
+        old.file.effective_start,
+        new.file.effective_start,
+    )
+
+
+def _usd(value: float | None) -> str | None:
+    return None if value is None else f"{value:.3f}"

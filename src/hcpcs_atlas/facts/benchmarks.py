@@ -1,0 +1,31 @@
+"""Rate statistics: percentiles by linear interpolation between order statistics (numpy's default)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from .model import Benchmarks
+
+__all__ = ["benchmarks", "percentile", "pct_of"]
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) of ascending values: value at rank (n-1)*q/100, interpolated."""
+    rank = (len(sorted_values) - 1) * q / 100
+    low = math.floor(rank)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (rank - low)
+
+
+def benchmarks(values: Sequence[float]) -> Benchmarks:
+    ordered = sorted(values)
+    p = [round(percentile(ordered, q), 2) for q in (10, 25, 50, 75, 90)]
+    return Benchmarks(len(ordered), round(ordered[0], 2), *p, round(ordered[-1], 2))
+
+
+def pct_of(value: float, medicare: float | None) -> float | None:
+    """``value`` as a percent of the Medicare amount (same billing unit), one decimal."""
+    if not medicare:
+        return None
+    return round(value / medicare * 100, 1)

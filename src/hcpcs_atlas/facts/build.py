@@ -1,0 +1,108 @@
+"""Assemble the CodeFacts record of a code from a store snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cached_property
+
+from ..errors import UnknownCodeError
+from ..store import Store
+from .asp import asp_changes, asp_facts, unit_rule
+from .crosswalk import ndc_facts
+from .hcpcs import descriptor, detail, hcpcs_changes, status
+from .model import CodeFacts, Medicare, Provenance
+from .modifiers import applicable_modifiers, dated_rules
+from .opps import opps_changes, opps_facts
+from .related import RelatedIndex
+from .snapshot import FileInfo, Snapshot
+from .tic import codes_with_rates, payer_facts
+
+__all__ = ["FactsBuilder", "build_facts"]
+
+
+class FactsBuilder:
+    """Builds facts for any number of codes from one snapshot of the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.snapshot = Snapshot(store)
+        self.related = RelatedIndex(self.snapshot)
+
+    @cached_property
+    def _codes_with_rates(self) -> set[str]:
+        return codes_with_rates(self.store)
+
+    @cached_property
+    def _hcpcs_files(self) -> list[str]:
+        return [f.file_name for f in self.snapshot.files_of("hcpcs")]
+
+    def codes(self) -> list[str]:
+        return self.snapshot.codes()
+
+    def build(self, code: str) -> CodeFacts:
+        code = code.strip().upper()
+        hcpcs_versions = self.snapshot.versions("hcpcs", code)
+        if not hcpcs_versions:
+            raise UnknownCodeError(code)
+        latest = hcpcs_versions[-1]
+        asp_v, opps_v = self.snapshot.latest("asp", code), self.snapshot.latest("opps", code)
+        asp = asp_facts(asp_v) if asp_v else None
+        opps = opps_facts(opps_v) if opps_v else None
+        ndcs = ndc_facts(self.snapshot.versions("crosswalk", code))
+        is_drug = bool(asp or ndcs or (latest.row["betos"] or "").startswith("O1") or code.startswith("J"))
+        modifiers = applicable_modifiers(self.snapshot, is_drug, opps is not None)
+        hcpcs_detail = detail(latest)
+        medicare_limit = asp.payment_limit if asp else None
+        payers = payer_facts(self.store, code, medicare_limit) if code in self._codes_with_rates else []
+        return CodeFacts(
+            code=code,
+            descriptor=descriptor(latest),
+            status=status(latest),
+            is_drug=is_drug,
+            hcpcs=hcpcs_detail,
+            medicare=Medicare(asp=asp, opps=opps),
+            units=unit_rule(asp, latest.row["long_description"]) if is_drug else None,
+            ndcs=ndcs,
+            modifiers=modifiers,
+            related=self.related.related(code, hcpcs_detail.xrefs),
+            payers=payers,
+            changes=[
+                *hcpcs_changes(hcpcs_versions, self._hcpcs_files),
+                *asp_changes(self.snapshot.versions("asp", code)),
+                *opps_changes(self.snapshot.versions("opps", code)),
+            ],
+            rules=dated_rules(modifiers),
+            provenance=self._provenance(code, payers),
+        )
+
+    def build_many(self, codes: list[str]) -> Iterator[CodeFacts]:
+        for code in codes:
+            yield self.build(code)
+
+    def _provenance(self, code: str, payers: list[object]) -> list[Provenance]:
+        used = {v.file.file_id for source in self.snapshot.rows for v in self.snapshot.versions(source, code)}
+        files = [f for f in self.snapshot.files.values() if f.file_id in used]
+        files += self._tic_files(code) if payers else []
+        return [_provenance(f) for f in sorted(files, key=lambda f: (f.source, f.order))]
+
+    def _tic_files(self, code: str) -> list[FileInfo]:
+        ids = self.store.con.execute(
+            "SELECT DISTINCT file_id FROM core_tic_rates WHERE billing_code = ?", [code]
+        ).fetchall()
+        return [self.snapshot.files[i] for (i,) in ids if i in self.snapshot.files]
+
+
+def _provenance(f: FileInfo) -> Provenance:
+    return Provenance(
+        source=f.source,
+        file_name=f.file_name,
+        sha256=f.sha256,
+        effective_start=f.effective_start,
+        effective_end=f.effective_end,
+        loaded_at=f.loaded_at.isoformat(timespec="seconds") + "Z",
+        format=f.format,
+    )
+
+
+def build_facts(store: Store, code: str) -> CodeFacts:
+    return FactsBuilder(store).build(code)

@@ -1,0 +1,100 @@
+"""Facts from the HCPCS Level II file: descriptor, status, administrative detail and their changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..data import meaning
+from .model import Change, Descriptor, HcpcsDetail, Status
+from .snapshot import Version
+
+__all__ = ["descriptor", "detail", "hcpcs_changes", "status"]
+
+# Fields compared between HCPCS file versions, with the label a reader sees.
+_TRACKED = {
+    "long_description": "long descriptor",
+    "short_description": "short descriptor",
+    "termination_date": "termination date",
+    "pricing_indicators": "pricing indicator",
+    "coverage_code": "coverage code",
+    "betos": "BETOS",
+    "type_of_service": "type of service",
+}
+
+
+def descriptor(v: Version) -> Descriptor:
+    return Descriptor(long=v.row["long_description"], short=v.row["short_description"])
+
+
+def status(v: Version) -> Status:
+    row = v.row
+    terminated = row["termination_date"]
+    return Status(
+        active=terminated is None,
+        added=row["add_date"],
+        action_effective=row["action_effective_date"],
+        terminated=terminated,
+        action_code=row["action_code"],
+        action_meaning=meaning("action_code", row["action_code"]),
+        replacement_codes=list(row["xrefs"] or []) if terminated else [],
+        as_of_file=v.file.file_name,
+    )
+
+
+def detail(v: Version) -> HcpcsDetail:
+    row = v.row
+    return HcpcsDetail(
+        pricing_indicators=list(row["pricing_indicators"] or []),
+        multiple_pricing_indicator=row["multiple_pricing_indicator"],
+        coverage_code=row["coverage_code"],
+        coverage_meaning=meaning("coverage_code", row["coverage_code"]),
+        betos=row["betos"],
+        type_of_service=list(row["type_of_service"] or []),
+        asc_group=row["asc_group"],
+        opps_status_indicator=row["opps_status_indicator"],
+        processing_note=row["processing_note"],
+        statute=row["statute"],
+        xrefs=list(row["xrefs"] or []),
+    )
+
+
+def hcpcs_changes(versions: list[Version], files_in_order: list[str]) -> list[Change]:
+    """What changed for this code between consecutive loaded HCPCS files (including being added)."""
+    changes: list[Change] = []
+    first_file = versions[0].file.file_name
+    if files_in_order and first_file != files_in_order[0]:
+        previous = files_in_order[files_in_order.index(first_file) - 1]
+        changes.append(_added(versions[0], previous))
+    for old, new in zip(versions, versions[1:], strict=False):
+        for field, label in _TRACKED.items():
+            before, after = _text(old.row[field]), _text(new.row[field])
+            if before != after:
+                changes.append(_change(old, new, label, before, after))
+    return changes
+
+
+def _added(v: Version, previous_file: str) -> Change:
+    return Change("hcpcs", "code", None, "added", previous_file, v.file.file_name, None, v.file.effective_start)
+
+
+def _change(old: Version, new: Version, label: str, before: str | None, after: str | None) -> Change:
+    return Change(
+        "hcpcs",
+        label,
+        before,
+        after,
+        old.file.file_name,
+        new.file.file_name,
+        old.file.effective_start,
+        new.file.effective_start,
+    )
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value == []:
+        return None
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return " ".join(str(value).split())

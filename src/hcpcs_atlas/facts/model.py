@@ -1,0 +1,235 @@
+"""The facts record: one typed record per code, the only input a publication is written from.
+
+Keys are a public contract (``hcpcs-atlas facts CODE``, ``hcpcs-atlas schema``): add, never rename. A
+missing fact is ``None`` or an empty list, never a placeholder string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+__all__ = [
+    "AspFacts",
+    "Benchmarks",
+    "Breakdown",
+    "Change",
+    "CodeFacts",
+    "Descriptor",
+    "HcpcsDetail",
+    "Medicare",
+    "ModifierFacts",
+    "NdcFacts",
+    "OppsFacts",
+    "PayerFacts",
+    "PayerSource",
+    "Provenance",
+    "RelatedCode",
+    "Related",
+    "Rule",
+    "Status",
+    "UnitRule",
+]
+
+
+@dataclass
+class Descriptor:
+    long: str | None
+    short: str | None
+
+
+@dataclass
+class Status:
+    active: bool
+    added: date | None  # HCPCS file ADD DT
+    action_effective: date | None  # HCPCS file ACT EFF DT
+    terminated: date | None  # HCPCS file TERM DT
+    action_code: str | None
+    action_meaning: str | None
+    replacement_codes: list[str] = field(default_factory=list)  # cross-references of a terminated code
+    as_of_file: str | None = None
+
+
+@dataclass
+class HcpcsDetail:
+    pricing_indicators: list[str]
+    multiple_pricing_indicator: str | None
+    coverage_code: str | None
+    coverage_meaning: str | None
+    betos: str | None
+    type_of_service: list[str]
+    asc_group: str | None
+    opps_status_indicator: str | None
+    processing_note: str | None
+    statute: str | None
+    xrefs: list[str]
+
+
+@dataclass
+class AspFacts:
+    payment_limit: float | None  # USD per billing unit
+    dosage: str | None  # billing unit as CMS writes it, e.g. "10 MG"
+    dosage_amount: float | None
+    dosage_unit: str | None
+    coinsurance_pct: float | None
+    notes: str | None
+    effective_start: date | None  # ASP quarter
+    effective_end: date | None
+    source_file: str
+
+
+@dataclass
+class OppsFacts:
+    status_indicator: str | None
+    status_meaning: str | None
+    apc: str | None
+    payment_rate: float | None  # USD, national unadjusted
+    relative_weight: float | None
+    national_copay: float | None
+    minimum_copay: float | None
+    effective_start: date | None
+    source_file: str
+
+
+@dataclass
+class Medicare:
+    asp: AspFacts | None
+    opps: OppsFacts | None
+
+
+@dataclass
+class NdcFacts:
+    ndc: str  # 5-4-2
+    labeler: str | None
+    drug_name: str | None
+    package_size: float | None
+    package_quantity: float | None
+    billing_units_per_package: float | None
+    source_file: str
+
+
+@dataclass
+class UnitRule:
+    """units = ceil(administered amount / descriptor amount), in the descriptor's unit."""
+
+    descriptor_amount: float
+    descriptor_unit: str
+    source: str  # where the amount was read: "ASP dosage" or "HCPCS long descriptor"
+
+
+@dataclass
+class ModifierFacts:
+    modifier: str
+    description: str | None  # from the loaded HCPCS file's modifier records
+    when_to_use: str
+    effective_from: date | None
+    terminated: date | None  # from the HCPCS file
+    source: str
+
+
+@dataclass
+class RelatedCode:
+    code: str
+    relation: str  # "cross-reference", "shares an NDC", "same drug name"
+    descriptor: str | None
+
+
+@dataclass
+class Related:
+    icd10: list[str]
+    taxonomies: list[str]
+    hcpcs: list[RelatedCode]
+
+
+@dataclass
+class Benchmarks:
+    n_rates: int
+    min: float
+    p10: float
+    p25: float
+    median: float
+    p75: float
+    p90: float
+    max: float
+
+
+@dataclass
+class Breakdown:
+    group: str  # a billing_class, a site-of-service group, or a plan
+    benchmarks: Benchmarks
+    pct_of_medicare_median: float | None
+
+
+@dataclass
+class PayerSource:
+    file_name: str
+    last_updated_on: date | None
+    reporting_entity_name: str | None
+    sha256: str
+
+
+@dataclass
+class PayerFacts:
+    payer: str
+    benchmarks: Benchmarks | None  # None when every rate was non-dollar, expired or suspect
+    pct_of_medicare_median: float | None
+    by_billing_class: list[Breakdown]
+    by_site_of_service: list[Breakdown]
+    by_plan: list[Breakdown]
+    n_providers: int  # distinct NPIs (0 = TIN-level contract, not counted)
+    n_tins: int
+    n_suspect_rates: int  # outside 0.05x-20x of the Medicare payment limit
+    n_expired_excluded: int
+    non_dollar_rates: dict[str, int]  # percentage / per diem observations, never in dollar figures
+    source_files: list[PayerSource]
+
+
+@dataclass
+class Change:
+    source: str  # hcpcs | asp | opps
+    field: str
+    before: str | None
+    after: str | None
+    from_file: str
+    to_file: str
+    from_effective: date | None
+    to_effective: date | None
+    change_usd: float | None = None
+    change_pct: float | None = None
+
+
+@dataclass
+class Rule:
+    modifier: str
+    effective_from: date
+    text: str
+    source: str
+
+
+@dataclass
+class Provenance:
+    source: str
+    file_name: str
+    sha256: str
+    effective_start: date | None
+    effective_end: date | None
+    loaded_at: str
+    format: str | None
+
+
+@dataclass
+class CodeFacts:
+    code: str
+    descriptor: Descriptor
+    status: Status
+    is_drug: bool
+    hcpcs: HcpcsDetail
+    medicare: Medicare
+    units: UnitRule | None
+    ndcs: list[NdcFacts]
+    modifiers: list[ModifierFacts]
+    related: Related
+    payers: list[PayerFacts]
+    changes: list[Change]
+    rules: list[Rule]
+    provenance: list[Provenance]

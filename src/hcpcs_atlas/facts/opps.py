@@ -1,0 +1,59 @@
+"""Facts from OPPS Addendum B: status indicator, APC and national unadjusted payment rate."""
+
+from __future__ import annotations
+
+from ..data import read_table
+from .model import Change, OppsFacts
+from .snapshot import Version
+
+__all__ = ["opps_changes", "opps_facts", "status_indicator_meaning"]
+
+_TRACKED = {"status_indicator": "OPPS status indicator", "apc": "APC", "payment_rate_usd": "OPPS payment rate"}
+
+
+def status_indicator_meaning(si: str | None) -> str | None:
+    if not si:
+        return None
+    for row in read_table("opps_status_indicators.csv"):
+        if row["status_indicator"] == si:
+            return row["meaning"]
+    return None
+
+
+def opps_facts(v: Version) -> OppsFacts:
+    row = v.row
+    return OppsFacts(
+        status_indicator=row["status_indicator"],
+        status_meaning=status_indicator_meaning(row["status_indicator"]),
+        apc=row["apc"],
+        payment_rate=row["payment_rate_usd"],
+        relative_weight=row["relative_weight"],
+        national_copay=row["national_copay_usd"],
+        minimum_copay=row["minimum_copay_usd"],
+        effective_start=v.file.effective_start,
+        source_file=v.file.file_name,
+    )
+
+
+def opps_changes(versions: list[Version]) -> list[Change]:
+    changes: list[Change] = []
+    for old, new in zip(versions, versions[1:], strict=False):
+        for field, label in _TRACKED.items():
+            before, after = old.row[field], new.row[field]
+            if before == after:
+                continue
+            change = Change(
+                "opps",
+                label,
+                None if before is None else str(before),
+                None if after is None else str(after),
+                old.file.file_name,
+                new.file.file_name,
+                old.file.effective_start,
+                new.file.effective_start,
+            )
+            if field == "payment_rate_usd" and before and after is not None:
+                change.change_usd = round(after - before, 3)
+                change.change_pct = round((after - before) / before * 100, 1)
+            changes.append(change)
+    return changes

@@ -1,0 +1,91 @@
+"""Read what the facts builder needs from the store in a few bulk queries, grouped by code and version.
+
+Building facts for every code one query at a time is slow; a snapshot reads each table once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from ..store import Store
+
+__all__ = ["FileInfo", "Snapshot", "Version"]
+
+_CODE_TABLES = {
+    "hcpcs": "core_hcpcs_codes",
+    "asp": "core_asp_prices",
+    "crosswalk": "core_asp_crosswalk",
+    "opps": "core_opps_rates",
+}
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    file_id: int
+    source: str
+    file_name: str
+    sha256: str
+    effective_start: date | None
+    effective_end: date | None
+    loaded_at: datetime
+    format: str | None
+
+    @property
+    def order(self) -> tuple[date, int]:
+        """Versions sort by the period the publisher says the file covers, then by load order."""
+        return (self.effective_start or date.min, self.file_id)
+
+
+@dataclass(frozen=True)
+class Version:
+    file: FileInfo
+    row: dict[str, Any]
+
+
+class Snapshot:
+    """Rows of every CMS source, ``rows[source][code]`` = versions oldest first (crosswalk: all rows)."""
+
+    def __init__(self, store: Store) -> None:
+        # Everything is read, even for one code: related codes need the whole crosswalk and file list.
+        self.store = store
+        self.files = self._read_files()
+        self.rows = {source: self._read_rows(table) for source, table in _CODE_TABLES.items()}
+        self.modifiers = self._read_rows("core_hcpcs_modifiers", key="modifier")
+
+    def _read_files(self) -> dict[int, FileInfo]:
+        cursor = self.store.con.execute(
+            "SELECT file_id, source, file_name, sha256, effective_start, effective_end, loaded_at, format "
+            "FROM source_files"
+        )
+        return {row[0]: FileInfo(*row) for row in cursor.fetchall()}
+
+    def _read_rows(self, table: str, key: str = "code") -> dict[str, list[Version]]:
+        cursor = self.store.con.execute(f"SELECT * FROM {table}")
+        names = [d[0] for d in cursor.description]
+        grouped: dict[str, list[Version]] = defaultdict(list)
+        for values in cursor.fetchall():
+            row = dict(zip(names, values, strict=True))
+            grouped[row[key]].append(Version(self.files[row["file_id"]], row))
+        for versions in grouped.values():
+            versions.sort(key=lambda v: v.file.order)
+        return dict(grouped)
+
+    def versions(self, source: str, code: str) -> list[Version]:
+        return self.rows[source].get(code, [])
+
+    def latest(self, source: str, code: str) -> Version | None:
+        versions = self.versions(source, code)
+        return versions[-1] if versions else None
+
+    def latest_file(self, source: str) -> FileInfo | None:
+        files = [f for f in self.files.values() if f.source == source]
+        return max(files, key=lambda f: f.order) if files else None
+
+    def files_of(self, source: str) -> list[FileInfo]:
+        return sorted((f for f in self.files.values() if f.source == source), key=lambda f: f.order)
+
+    def codes(self) -> list[str]:
+        return sorted(self.rows["hcpcs"])

@@ -1,0 +1,150 @@
+"""Payer benchmarks from ingested Transparency-in-Coverage rates (definitions in docs/methodology.md).
+
+An observation is one distinct (billing code, TIN value, billing_class, negotiated_rate, sorted modifiers,
+sorted service codes) per payer across all that payer's files. Dollar benchmarks count negotiated_type
+negotiated / derived / fee schedule; rates expired before their file's last_updated_on and rates outside
+0.05x-20x of the Medicare payment limit (suspect units) are counted but left out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from ..data import read_table
+from ..store import Store
+from .benchmarks import benchmarks, pct_of
+from .model import Breakdown, PayerFacts, PayerSource
+
+__all__ = ["DOLLAR_TYPES", "SUSPECT_HIGH", "SUSPECT_LOW", "codes_with_rates", "payer_facts"]
+
+DOLLAR_TYPES = frozenset({"negotiated", "derived", "fee schedule"})
+SUSPECT_LOW, SUSPECT_HIGH = 0.05, 20.0
+NOT_A_MODIFIER = frozenset({"", "00"})
+_UNSPECIFIED = "not specified"
+
+_QUERY = """
+SELECT r.payer, r.tin_value, r.billing_class, r.negotiated_rate, lower(r.negotiated_type),
+       r.modifiers, r.service_codes, r.npis, r.expiration_date, t.last_updated_on,
+       coalesce(t.reporting_entity_name, r.payer), r.file_id
+FROM core_tic_rates r JOIN core_tic_files t USING (file_id)
+WHERE r.billing_code = ?
+"""
+
+
+@dataclass
+class _Obs:
+    rate: float
+    billing_class: str
+    sites: frozenset[str]
+    plans: set[str] = field(default_factory=set)
+    npis: set[int] = field(default_factory=set)
+    tin: str | None = None
+
+
+@dataclass
+class _PayerRows:
+    observations: dict[tuple[Any, ...], _Obs] = field(default_factory=dict)
+    expired: set[tuple[Any, ...]] = field(default_factory=set)
+    non_dollar: dict[str, set[tuple[Any, ...]]] = field(default_factory=lambda: defaultdict(set))
+    file_ids: set[int] = field(default_factory=set)
+
+
+def codes_with_rates(store: Store) -> set[str]:
+    return {row[0] for row in store.con.execute("SELECT DISTINCT billing_code FROM core_tic_rates").fetchall()}
+
+
+def _site_groups() -> dict[str, str]:
+    return {row["service_code"]: row["site_group"] for row in read_table("place_of_service_groups.csv")}
+
+
+def _expired(expiration: str | None, last_updated: date | None) -> bool:
+    if not expiration or last_updated is None:
+        return False
+    try:
+        return date.fromisoformat(expiration[:10]) < last_updated
+    except ValueError:
+        return False
+
+
+def _collect(rows: Iterable[tuple[Any, ...]]) -> dict[str, _PayerRows]:
+    groups = _site_groups()
+    payers: dict[str, _PayerRows] = defaultdict(_PayerRows)
+    for payer, tin, bclass, rate, ntype, mods, pos, npis, expiration, updated, plan, file_id in rows:
+        mods_key = tuple(sorted(m for m in (mods or []) if m.strip() not in NOT_A_MODIFIER))
+        pos_key = tuple(sorted(pos or []))
+        key = (tin, bclass, rate, mods_key, pos_key)
+        acc = payers[payer]
+        acc.file_ids.add(file_id)
+        if ntype not in DOLLAR_TYPES:
+            acc.non_dollar[ntype].add(key)
+            continue
+        if _expired(expiration, updated):
+            acc.expired.add(key)
+            continue
+        sites = frozenset(groups.get(p, "other") for p in pos_key) or frozenset({_UNSPECIFIED})
+        obs = acc.observations.setdefault(key, _Obs(rate, bclass or _UNSPECIFIED, sites, tin=tin))
+        obs.plans.add(plan)
+        obs.npis.update(n for n in (npis or []) if n)
+    return payers
+
+
+def _breakdown(obs: list[_Obs], keys: Any, medicare: float | None) -> list[Breakdown]:
+    grouped: dict[str, list[float]] = defaultdict(list)
+    for o in obs:
+        for k in keys(o):
+            grouped[k].append(o.rate)
+    result = []
+    for name in sorted(grouped):
+        b = benchmarks(grouped[name])
+        result.append(Breakdown(name, b, pct_of(b.median, medicare)))
+    return result
+
+
+def _sources(store: Store, file_ids: set[int]) -> list[PayerSource]:
+    rows = store.con.execute(
+        "SELECT f.file_name, t.last_updated_on, t.reporting_entity_name, f.sha256 FROM source_files f "
+        "JOIN core_tic_files t USING (file_id) WHERE file_id IN (SELECT unnest(?)) ORDER BY f.file_name",
+        [sorted(file_ids)],
+    ).fetchall()
+    return [PayerSource(*row) for row in rows]
+
+
+def _is_suspect(rate: float, medicare: float | None) -> bool:
+    return bool(medicare) and not (SUSPECT_LOW * medicare <= rate <= SUSPECT_HIGH * medicare)  # type: ignore[operator]
+
+
+def _payer(store: Store, payer: str, acc: _PayerRows, medicare: float | None) -> PayerFacts | None:
+    kept = [o for o in acc.observations.values() if not _is_suspect(o.rate, medicare)]
+    suspects = len(acc.observations) - len(kept)
+    non_dollar = {kind: len(keys) for kind, keys in sorted(acc.non_dollar.items())}
+    if not (kept or suspects or non_dollar or acc.expired):
+        return None
+    overall = benchmarks([o.rate for o in kept]) if kept else None
+    return PayerFacts(
+        payer=payer,
+        benchmarks=overall,
+        pct_of_medicare_median=pct_of(overall.median, medicare) if overall else None,
+        by_billing_class=_breakdown(kept, lambda o: [o.billing_class], medicare),
+        by_site_of_service=_breakdown(kept, lambda o: sorted(o.sites), medicare),
+        by_plan=_breakdown(kept, lambda o: sorted(o.plans), medicare),
+        n_providers=len({n for o in kept for n in o.npis}),
+        n_tins=len({o.tin for o in kept if o.tin}),
+        n_suspect_rates=suspects,
+        n_expired_excluded=len(acc.expired),
+        non_dollar_rates=non_dollar,
+        source_files=_sources(store, acc.file_ids),
+    )
+
+
+_ORDER = ["Aetna", "Blue Cross Blue Shield", "Cigna", "UnitedHealthcare"]
+
+
+def payer_facts(store: Store, code: str, medicare: float | None) -> list[PayerFacts]:
+    """Per-payer benchmarks for ``code``; ``medicare`` is the ASP payment limit per billing unit."""
+    collected = _collect(store.con.execute(_QUERY, [code]).fetchall())
+    facts = [f for payer, acc in collected.items() if (f := _payer(store, payer, acc, medicare))]
+    return sorted(facts, key=lambda f: (_ORDER.index(f.payer) if f.payer in _ORDER else 99, f.payer))

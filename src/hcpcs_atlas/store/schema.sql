@@ -1,0 +1,144 @@
+-- hcpcs-atlas store. One row per loaded file in source_files; every core_ row knows its file_id.
+-- Column names carry units (_usd, _pct); table names carry their layer (core_).
+CREATE SEQUENCE IF NOT EXISTS source_file_ids START 1;
+
+CREATE TABLE IF NOT EXISTS atlas_meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+
+CREATE TABLE IF NOT EXISTS source_files (
+    file_id INTEGER PRIMARY KEY DEFAULT nextval('source_file_ids'),
+    source VARCHAR NOT NULL,            -- hcpcs | asp | crosswalk | opps | tic
+    file_name VARCHAR NOT NULL,
+    location VARCHAR NOT NULL,          -- path or URL as given
+    sha256 VARCHAR NOT NULL,
+    size_bytes BIGINT,
+    format VARCHAR,
+    effective_start DATE,
+    effective_end DATE,
+    loaded_at TIMESTAMP NOT NULL,
+    row_count INTEGER NOT NULL,
+    meta JSON,
+    UNIQUE (source, sha256)
+);
+
+CREATE TABLE IF NOT EXISTS core_hcpcs_codes (
+    file_id INTEGER NOT NULL,
+    code VARCHAR NOT NULL,
+    seq VARCHAR,
+    long_description VARCHAR,
+    short_description VARCHAR,
+    pricing_indicators VARCHAR[],
+    multiple_pricing_indicator VARCHAR,
+    cim_refs VARCHAR[],
+    mcm_refs VARCHAR[],
+    statute VARCHAR,
+    lab_cert VARCHAR[],
+    xrefs VARCHAR[],
+    coverage_code VARCHAR,
+    asc_group VARCHAR,
+    asc_date DATE,
+    opps_status_indicator VARCHAR,
+    opps_payment_indicator VARCHAR,
+    opps_date DATE,
+    processing_note VARCHAR,
+    betos VARCHAR,
+    type_of_service VARCHAR[],
+    anesthesia_base_units INTEGER,
+    add_date DATE,
+    action_effective_date DATE,
+    termination_date DATE,
+    action_code VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS core_hcpcs_modifiers (
+    file_id INTEGER NOT NULL,
+    modifier VARCHAR NOT NULL,
+    long_description VARCHAR,
+    short_description VARCHAR,
+    coverage_code VARCHAR,
+    add_date DATE,
+    action_effective_date DATE,
+    termination_date DATE,
+    action_code VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS core_asp_prices (
+    file_id INTEGER NOT NULL,
+    code VARCHAR NOT NULL,
+    short_description VARCHAR,
+    dosage VARCHAR,
+    payment_limit_usd DOUBLE,
+    coinsurance_pct DOUBLE,
+    vaccine_awp_pct DOUBLE,
+    vaccine_limit_usd DOUBLE,
+    blood_awp_pct DOUBLE,
+    blood_limit_usd DOUBLE,
+    clotting_factor VARCHAR,
+    notes VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS core_asp_crosswalk (
+    file_id INTEGER NOT NULL,
+    code VARCHAR NOT NULL,
+    short_description VARCHAR,
+    labeler VARCHAR,
+    ndc VARCHAR NOT NULL,
+    drug_name VARCHAR,
+    dosage VARCHAR,
+    package_size DOUBLE,
+    package_quantity DOUBLE,
+    billing_units DOUBLE,
+    billing_units_per_package DOUBLE
+);
+
+CREATE TABLE IF NOT EXISTS core_opps_rates (
+    file_id INTEGER NOT NULL,
+    code VARCHAR NOT NULL,
+    short_descriptor VARCHAR,
+    status_indicator VARCHAR,
+    apc VARCHAR,
+    relative_weight DOUBLE,
+    payment_rate_usd DOUBLE,
+    national_copay_usd DOUBLE,
+    minimum_copay_usd DOUBLE,
+    changed BOOLEAN
+);
+
+CREATE TABLE IF NOT EXISTS core_tic_files (
+    file_id INTEGER NOT NULL,
+    payer VARCHAR NOT NULL,
+    reporting_entity_name VARCHAR,
+    reporting_entity_type VARCHAR,
+    last_updated_on DATE,
+    version VARCHAR,
+    plan_name VARCHAR,
+    plan_id VARCHAR,
+    plan_market_type VARCHAR,
+    issuer_name VARCHAR,
+    plan_sponsor_name VARCHAR,
+    network_name VARCHAR,
+    items_seen BIGINT,
+    items_kept BIGINT,
+    remote_refs_fetched INTEGER,
+    remote_refs_failed INTEGER,
+    reporting_plans JSON
+);
+
+CREATE TABLE IF NOT EXISTS core_tic_rates (
+    file_id INTEGER NOT NULL,
+    payer VARCHAR NOT NULL,
+    billing_code VARCHAR NOT NULL,
+    billing_code_type VARCHAR,
+    negotiation_arrangement VARCHAR,
+    negotiated_type VARCHAR,
+    negotiated_rate DOUBLE,
+    expiration_date VARCHAR,
+    billing_class VARCHAR,
+    setting VARCHAR,
+    service_codes VARCHAR[],
+    modifiers VARCHAR[],
+    additional_information VARCHAR,
+    provider_group_id VARCHAR,
+    tin_type VARCHAR,
+    tin_value VARCHAR,
+    npis BIGINT[]
+);
