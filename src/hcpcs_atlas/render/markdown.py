@@ -1,0 +1,51 @@
+"""Markdown renderer."""
+
+from __future__ import annotations
+
+from ..writer.model import Block, Bullets, Chart, Notice, Paragraph, Publication, Section, Table
+
+__all__ = ["render_markdown"]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(t: Table) -> list[str]:
+    lines = ["| " + " | ".join(_cell(c) for c in t.columns) + " |", "|" + "---|" * len(t.columns)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in t.rows]
+    return [*lines, *([f"\n_{t.caption}_"] if t.caption else [])]
+
+
+def _chart(c: Chart) -> list[str]:
+    # Markdown has no charts: the same figures as a compact text line per series.
+    lines = [f"_{c.title}_ (median and p10-p90 per payer)" + (f"; {c.reference_label}" if c.reference_label else "")]
+    return lines
+
+
+def _block(b: Block) -> list[str]:
+    if isinstance(b, Paragraph):
+        return [b.text]
+    if isinstance(b, Notice):
+        return [f"> **{b.text}**"]
+    if isinstance(b, Bullets):
+        return [f"- {item}" for item in b.items]
+    if isinstance(b, Table):
+        return _table(b)
+    return _chart(b)
+
+
+def _section(s: Section, level: int) -> list[str]:
+    out = [f"{'#' * level} {s.title}", ""]
+    for b in s.blocks:
+        out += [*_block(b), ""]
+    for sub in s.subsections:
+        out += _section(sub, level + 1)
+    return out
+
+
+def render_markdown(pub: Publication) -> str:
+    lines = [f"# {pub.title}", "", f"_{pub.subtitle}_", ""]
+    for s in pub.sections:
+        lines += _section(s, 2)
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,75 @@
+"""Section 3: Clinical & Coding Specifications."""
+
+from __future__ import annotations
+
+from ..facts.model import CodeFacts, ModifierFacts
+from .fmt import d, num, or_na
+from .model import NA, Block, Bullets, Paragraph, Section, Table
+
+
+def _context(f: CodeFacts) -> list[Block]:
+    if not f.is_drug:
+        return [Paragraph(NA)]
+    items = [
+        "Typical patient and indication: " + NA,
+        "Document the administered amount and the amount discarded from each single-dose container "
+        "(JW line), or that none was discarded (JZ), per the modifier rules below.",
+    ]
+    if f.ndcs:
+        items.append(f"Report the NDC of the package used ({len(f.ndcs)} NDC(s) crosswalk to {f.code}, see Related codes).")
+    if f.units:
+        items.append(f"Report units in billing units of {num(f.units.descriptor_amount)} {f.units.descriptor_unit}.")
+    return [Bullets(items)]
+
+
+def _when(m: ModifierFacts) -> str:
+    text = m.when_to_use
+    if m.effective_from:
+        text += f" (from {d(m.effective_from)})"
+    if m.terminated:
+        text += f" Terminated in the HCPCS file on {d(m.terminated)}."
+    return text
+
+
+def _modifier_table(f: CodeFacts) -> Block:
+    if not f.modifiers:
+        return Paragraph(NA)
+    rows = [[m.modifier, or_na(m.description), _when(m)] for m in f.modifiers]
+    return Table(["Modifier", "Description", "When to Use"], rows, caption='"00" is not a modifier.')
+
+
+def _units(f: CodeFacts) -> list[Block]:
+    u = f.units
+    if u is None:
+        return [Paragraph(NA)]
+    unit = f"{num(u.descriptor_amount)} {u.descriptor_unit}"
+    blocks: list[Block] = [
+        Paragraph(
+            f"Billing units = ceil(administered amount / {unit}); the billing unit is {unit} ({u.source}). "
+            "A partial unit rounds up to one whole unit."
+        )
+    ]
+    examples = [n for n in f.ndcs if n.billing_units_per_package]
+    if examples:
+        n = examples[0]
+        blocks.append(
+            Paragraph(
+                f"Worked example from the ASP crosswalk: one package of NDC {n.ndc} ({or_na(n.drug_name)}) "
+                f"bills as {num(n.billing_units_per_package)} units of {unit}."
+            )
+        )
+    else:
+        blocks.append(Paragraph(f"Worked example: {NA}"))
+    return blocks
+
+
+def clinical(f: CodeFacts) -> Section:
+    return Section(
+        "clinical",
+        "Clinical & Coding Specifications",
+        subsections=[
+            Section("clinical-context", "Clinical context", _context(f)),
+            Section("coding-specifications", "Coding specifications", [_modifier_table(f)]),
+            Section("billing-units", "Billing units", _units(f)),
+        ],
+    )

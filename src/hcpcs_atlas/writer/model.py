@@ -1,0 +1,83 @@
+"""The written publication: sections of typed blocks, rendered by every renderer the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["NA", "Block", "Bullets", "Chart", "ChartSeries", "Notice", "Paragraph", "Publication", "Section", "Table"]
+
+#: The one phrase for anything the input lacks.
+NA = "Data not available in the input."
+
+
+@dataclass
+class Paragraph:
+    text: str
+    type: str = "paragraph"
+
+
+@dataclass
+class Notice:
+    """A prominent statement (e.g. a terminated code), shown before everything else in its section."""
+
+    text: str
+    level: str = "warning"
+    type: str = "notice"
+
+
+@dataclass
+class Bullets:
+    items: list[str]
+    type: str = "bullets"
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[list[str]]
+    caption: str | None = None
+    type: str = "table"
+
+
+@dataclass
+class ChartSeries:
+    label: str
+    n: int
+    min: float
+    p10: float
+    p25: float
+    median: float
+    p75: float
+    p90: float
+    max: float
+
+
+@dataclass
+class Chart:
+    """Rate distribution per payer (box: p25-p75, whiskers: p10-p90, dots: min/max), Medicare marked."""
+
+    title: str
+    series: list[ChartSeries]
+    reference: float | None
+    reference_label: str | None
+    unit: str
+    type: str = "chart"
+
+
+Block = Paragraph | Notice | Bullets | Table | Chart
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+    subsections: list[Section] = field(default_factory=list)
+
+
+@dataclass
+class Publication:
+    code: str
+    title: str
+    subtitle: str
+    sections: list[Section]

@@ -1,0 +1,118 @@
+"""Section 5: Payer Landscape & Reimbursement Benchmarks."""
+
+from __future__ import annotations
+
+from ..facts.model import Benchmarks, Breakdown, CodeFacts, PayerFacts
+from .fmt import d, or_na, pct, period, usd
+from .model import NA, Block, Chart, ChartSeries, Paragraph, Section, Table
+from .summary import MAJOR_PAYERS
+
+_STATS = ["Rates (n)", "Min", "P10", "P25", "Median", "P75", "P90", "Max", "Median % of Medicare"]
+
+
+def _medicare(f: CodeFacts) -> list[Block]:
+    asp, opps = f.medicare.asp, f.medicare.opps
+    rows = []
+    if asp:
+        rows += [
+            ["ASP payment limit per billing unit", usd(asp.payment_limit, 3)],
+            ["Billing unit (HCPCS code dosage)", or_na(asp.dosage)],
+            ["ASP quarter", period(asp.effective_start, asp.effective_end)],
+            ["Coinsurance", pct(asp.coinsurance_pct, 3)],
+            ["ASP file note", or_na(asp.notes)],
+        ]
+    else:
+        rows.append(["ASP payment limit per billing unit", NA])
+    if opps:
+        si = opps.status_indicator or NA
+        rows += [
+            ["OPPS status indicator", f"{si} ({opps.status_meaning})" if opps.status_meaning else si],
+            ["OPPS APC", or_na(opps.apc)],
+            ["OPPS national unadjusted payment rate", usd(opps.payment_rate, 3)],
+            ["OPPS file (effective)", f"{opps.source_file} ({d(opps.effective_start)})"],
+        ]
+    else:
+        rows.append(["OPPS status indicator, APC and rate", NA])
+    return [Table(["Medicare", "Value"], rows)]
+
+
+def _stats_row(label: str, b: Benchmarks, pct_med: float | None) -> list[str]:
+    values = [b.min, b.p10, b.p25, b.median, b.p75, b.p90, b.max]
+    return [label, str(b.n_rates), *(usd(v) for v in values), pct(pct_med)]
+
+
+def _breakdown_table(title: str, rows: list[Breakdown]) -> Table:
+    return Table([title, *_STATS], [_stats_row(r.group, r.benchmarks, r.pct_of_medicare_median) for r in rows])
+
+
+def _payer_sentence(p: PayerFacts, medicare: float | None) -> str:
+    b = p.benchmarks
+    assert b is not None
+    text = (
+        f"{p.payer}: {b.n_rates} distinct negotiated rates from {p.n_tins} TIN(s) and {p.n_providers} NPI(s); "
+        f"median {usd(b.median)}, middle half {usd(b.p25)} to {usd(b.p75)}"
+    )
+    if p.pct_of_medicare_median is not None and medicare:
+        text += f", {pct(p.pct_of_medicare_median)} of the Medicare payment limit ({usd(medicare, 3)})"
+    return text + "."
+
+
+def _exclusions(p: PayerFacts) -> str | None:
+    parts = []
+    if p.n_suspect_rates:
+        parts.append(f"{p.n_suspect_rates} rate(s) outside 0.05x-20x of Medicare flagged as suspect units")
+    if p.n_expired_excluded:
+        parts.append(f"{p.n_expired_excluded} rate(s) expired before their file's last_updated_on")
+    for kind, n in p.non_dollar_rates.items():
+        parts.append(f"{n} {kind} rate(s) (not dollar amounts)")
+    return "Left out of the dollar figures: " + "; ".join(parts) + "." if parts else None
+
+
+def _sources(p: PayerFacts) -> str:
+    files = [f"{s.file_name} (last_updated_on {d(s.last_updated_on)})" for s in p.source_files]
+    return "Files: " + "; ".join(files) + "."
+
+
+def _payer_section(p: PayerFacts | None, name: str, medicare: float | None) -> Section:
+    sid = "payer-" + name.lower().replace(" ", "-")
+    if p is None:
+        return Section(sid, name, [Paragraph(NA)])
+    blocks: list[Block] = []
+    if p.benchmarks:
+        blocks.append(Paragraph(_payer_sentence(p, medicare)))
+        blocks.append(_breakdown_table("Billing class", p.by_billing_class))
+        blocks.append(_breakdown_table("Site of service", p.by_site_of_service))
+        if len(p.by_plan) > 1 or name not in MAJOR_PAYERS or name == "Blue Cross Blue Shield":
+            blocks.append(_breakdown_table("Plan / reporting entity", p.by_plan))
+    else:
+        blocks.append(Paragraph(f"Dollar benchmarks: {NA}"))
+    if note := _exclusions(p):
+        blocks.append(Paragraph(note))
+    blocks.append(Paragraph(_sources(p)))
+    return Section(sid, name, blocks)
+
+
+def _overview(f: CodeFacts, medicare: float | None) -> list[Block]:
+    priced = [p for p in f.payers if p.benchmarks]
+    if not priced:
+        return [Paragraph(f"Commercial negotiated rates: {NA}")]
+    rows = [_stats_row(p.payer, p.benchmarks, p.pct_of_medicare_median) for p in priced if p.benchmarks]
+    series = [ChartSeries(p.payer, b.n_rates, b.min, b.p10, b.p25, b.median, b.p75, b.p90, b.max)
+              for p in priced if (b := p.benchmarks)]
+    unit = f.medicare.asp.dosage if f.medicare.asp and f.medicare.asp.dosage else "billing unit"
+    chart = Chart(f"Negotiated rates for {f.code} per {unit}", series, medicare,
+                  f"Medicare ASP limit {usd(medicare, 3)}" if medicare else None, unit)
+    return [Table(["Payer", *_STATS], rows), chart]
+
+
+def payers(f: CodeFacts) -> Section:
+    medicare = f.medicare.asp.payment_limit if f.medicare.asp else None
+    by_name = {p.payer: p for p in f.payers}
+    others = [p.payer for p in f.payers if p.payer not in MAJOR_PAYERS]
+    subsections = [Section("medicare", "Medicare", _medicare(f))]
+    subsections.append(Section("commercial", "Commercial payers at a glance", _overview(f, medicare)))
+    subsections += [_payer_section(by_name.get(n), n, medicare) for n in (*MAJOR_PAYERS, *others)]
+    return Section("payers", "Payer Landscape & Reimbursement Benchmarks", subsections=subsections)
+
+
+__all__ = ["payers"]

@@ -1,0 +1,46 @@
+"""Section 7: Sources & Methodology."""
+
+from __future__ import annotations
+
+from ..facts.model import CodeFacts
+from .fmt import period
+from .model import NA, Block, Bullets, Paragraph, Section, Table
+
+_LABELS = {
+    "hcpcs": "CMS HCPCS Level II file",
+    "asp": "CMS ASP Pricing File",
+    "crosswalk": "CMS ASP NDC-HCPCS crosswalk",
+    "opps": "CMS OPPS Addendum B",
+    "tic": "Transparency-in-Coverage in-network file",
+}
+
+METHODS = [
+    "Descriptor, status and dates: the latest loaded HCPCS file that lists the code (versions ordered by the "
+    "period each file covers, then load order).",
+    "Medicare payment limit: the ASP Pricing File's Payment Limit for the code, USD per billing unit of the "
+    "HCPCS code dosage, for the quarter the file states.",
+    "Billing units: ceil(administered amount / descriptor amount).",
+    "Negotiated-rate observation: one distinct (billing code, provider TIN, billing_class, negotiated_rate, "
+    "sorted modifiers, sorted service codes) per payer across its files; negotiated, derived and fee schedule "
+    "types only; rates expired before their file's last_updated_on and rates outside 0.05x-20x of the "
+    "Medicare limit are left out and counted.",
+    "Percentiles: linear interpolation between order statistics; % of Medicare = median / ASP payment limit.",
+    "Full definitions: docs/methodology.md.",
+]
+
+
+def _files(f: CodeFacts) -> Block:
+    if not f.provenance:
+        return Paragraph(NA)
+    rows = [
+        [_LABELS.get(p.source, p.source), p.file_name, period(p.effective_start, p.effective_end), p.sha256, p.loaded_at]
+        for p in f.provenance
+    ]
+    return Table(["Source", "File", "Effective period", "SHA-256", "Loaded at (UTC)"], rows)
+
+
+def sources(f: CodeFacts) -> Section:
+    return Section("sources", "Sources & Methodology", [_files(f), Bullets(METHODS)])
+
+
+__all__ = ["sources"]

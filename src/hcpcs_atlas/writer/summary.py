@@ -1,0 +1,69 @@
+"""Section 1: Summary & Overview."""
+
+from __future__ import annotations
+
+from ..facts.model import CodeFacts
+from .fmt import d, pct, usd
+from .model import NA, Bullets, Notice, Paragraph, Section
+
+MAJOR_PAYERS = ("Aetna", "Blue Cross Blue Shield", "Cigna", "UnitedHealthcare")
+
+
+def termination_notice(f: CodeFacts) -> Notice | None:
+    if f.status.terminated is None:
+        return None
+    replacement = ", ".join(f.status.replacement_codes) or NA
+    return Notice(
+        f"TERMINATED: {f.code} has termination date {d(f.status.terminated)} in the HCPCS file "
+        f"{f.status.as_of_file}. Cross-reference (replacement): {replacement}"
+    )
+
+
+def _medicare_sentence(f: CodeFacts) -> str:
+    asp = f.medicare.asp
+    if asp and asp.payment_limit is not None:
+        text = (
+            f"Medicare Part B pays up to {usd(asp.payment_limit, 3)} per billing unit ({asp.dosage or NA}) "
+            f"under the ASP Pricing File effective {d(asp.effective_start)} to {d(asp.effective_end)}"
+        )
+        if asp.coinsurance_pct is not None:
+            text += f", with beneficiary coinsurance of {pct(asp.coinsurance_pct, 3)}"
+        return text + "."
+    opps = f.medicare.opps
+    if opps and opps.payment_rate is not None:
+        return f"The OPPS national unadjusted payment rate is {usd(opps.payment_rate, 3)} ({opps.source_file})."
+    return f"Medicare payment amount: {NA}"
+
+
+def _payers_sentence(f: CodeFacts) -> str:
+    if not f.payers:
+        return f"Commercial payer rates: {NA}"
+    parts = [f"{p.payer} ({p.benchmarks.n_rates if p.benchmarks else 0} rates)" for p in f.payers]
+    missing = [p for p in MAJOR_PAYERS if p not in {x.payer for x in f.payers}]
+    text = "Commercial in-network rates are included for " + ", ".join(parts) + "."
+    if missing:
+        text += " Not in the loaded files: " + ", ".join(missing) + "."
+    return text
+
+
+def summary(f: CodeFacts) -> Section:
+    blocks: list[Notice | Paragraph | Bullets] = []
+    if notice := termination_notice(f):
+        blocks.append(notice)
+    kind = "a drug or biological billed per unit" if f.is_drug else "a HCPCS Level II code"
+    blocks += [
+        Paragraph(f"{f.code}: {f.descriptor.long or NA} ({kind})."),
+        Paragraph(_medicare_sentence(f)),
+        Paragraph(_payers_sentence(f)),
+        Bullets(
+            [
+                "Billing Code Overview: meaning, status and administrative indicators from the HCPCS file.",
+                "Clinical & Coding Specifications: modifiers with their dated rules and the billing-unit rule.",
+                "Related codes: ICD-10-CM, provider taxonomies, related HCPCS codes and NDC packages.",
+                "Payer Landscape: Medicare payment and commercial negotiated-rate benchmarks.",
+                "Policy & Coding Updates: what changed between the loaded file versions.",
+                "Sources & Methodology: every file used, with its SHA-256, and how each figure is computed.",
+            ]
+        ),
+    ]
+    return Section("summary", "Summary & Overview", list(blocks))

@@ -1,0 +1,39 @@
+"""Section 6: Policy & Coding Updates."""
+
+from __future__ import annotations
+
+from ..facts.model import Change, CodeFacts
+from .fmt import d, or_na, signed_usd
+from .model import NA, Block, Bullets, Paragraph, Section, Table
+
+
+def _delta(c: Change) -> str:
+    if c.change_usd is None:
+        return ""
+    text = signed_usd(c.change_usd)
+    return f"{text} ({c.change_pct:+.1f}%)" if c.change_pct is not None else text
+
+
+def _change_row(c: Change) -> list[str]:
+    period = f"{c.from_file} ({d(c.from_effective)}) -> {c.to_file} ({d(c.to_effective)})"
+    return [c.source.upper(), c.field, or_na(c.before), or_na(c.after), _delta(c) or "-", period]
+
+
+def _changes(f: CodeFacts) -> Block:
+    if not f.changes:
+        return Paragraph(f"Changes between loaded file versions: {NA}")
+    rows = [_change_row(c) for c in f.changes]
+    return Table(["Source", "What changed", "Before", "After", "Change", "Between files (effective)"], rows)
+
+
+def _rules(f: CodeFacts) -> Block:
+    if not f.rules:
+        return Paragraph(f"Dated coding rules: {NA}")
+    return Bullets([f"From {d(r.effective_from)}: {r.modifier}. {r.text} Source: {r.source}." for r in f.rules])
+
+
+def updates(f: CodeFacts) -> Section:
+    return Section("updates", "Policy & Coding Updates", [_changes(f), _rules(f)])
+
+
+__all__ = ["updates"]
