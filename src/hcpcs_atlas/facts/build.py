@@ -67,9 +67,9 @@ class FactsBuilder:
             related=self.related.related(code, hcpcs_detail.xrefs),
             payers=payers,
             changes=[
-                *hcpcs_changes(hcpcs_versions, self._hcpcs_files),
+                *hcpcs_changes(hcpcs_versions, self._hcpcs_files, self.snapshot.both_carry),
                 *asp_changes(self.snapshot.versions("asp", code)),
-                *opps_changes(self.snapshot.versions("opps", code)),
+                *opps_changes(self.snapshot.versions("opps", code), self.snapshot.both_carry),
             ],
             rules=dated_rules(modifiers),
             provenance=self._provenance(code, payers),

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..data import meaning
 from .model import Change, Descriptor, HcpcsDetail, Status
-from .snapshot import Version
+from .snapshot import Comparable, Version
 
 __all__ = ["descriptor", "detail", "hcpcs_changes", "status"]
 
@@ -58,7 +58,7 @@ def detail(v: Version) -> HcpcsDetail:
     )
 
 
-def hcpcs_changes(versions: list[Version], files_in_order: list[str]) -> list[Change]:
+def hcpcs_changes(versions: list[Version], files_in_order: list[str], comparable: Comparable) -> list[Change]:
     """What changed for this code between consecutive loaded HCPCS files (including being added)."""
     changes: list[Change] = []
     first_file = versions[0].file.file_name
@@ -68,7 +68,7 @@ def hcpcs_changes(versions: list[Version], files_in_order: list[str]) -> list[Ch
     for old, new in zip(versions, versions[1:], strict=False):
         for field, label in _TRACKED.items():
             before, after = _text(old.row[field]), _text(new.row[field])
-            if before != after:
+            if before != after and comparable(old, new, field):
                 changes.append(_change(old, new, label, before, after))
     return changes
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..data import read_table
 from .model import Change, OppsFacts
-from .snapshot import Version
+from .snapshot import Comparable, Version
 
 __all__ = ["opps_changes", "opps_facts", "status_indicator_meaning"]
 
@@ -35,18 +35,18 @@ def opps_facts(v: Version) -> OppsFacts:
     )
 
 
-def opps_changes(versions: list[Version]) -> list[Change]:
+def opps_changes(versions: list[Version], comparable: Comparable) -> list[Change]:
     changes: list[Change] = []
     for old, new in zip(versions, versions[1:], strict=False):
         for field, label in _TRACKED.items():
             before, after = old.row[field], new.row[field]
-            if before == after:
+            if before == after or not comparable(old, new, field):
                 continue
             change = Change(
                 "opps",
                 label,
-                None if before is None else str(before),
-                None if after is None else str(after),
+                _text(before),
+                _text(after),
                 old.file.file_name,
                 new.file.file_name,
                 old.file.effective_start,
@@ -57,3 +57,9 @@ def opps_changes(versions: list[Version]) -> list[Change]:
                 change.change_pct = round((after - before) / before * 100, 1)
             changes.append(change)
     return changes
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    return f"{value:.3f}" if isinstance(value, float) else str(value)

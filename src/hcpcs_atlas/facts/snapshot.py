@@ -6,13 +6,14 @@ Building facts for every code one query at a time is slow; a snapshot reads each
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from ..store import Store
 
-__all__ = ["FileInfo", "Snapshot", "Version"]
+__all__ = ["Comparable", "FileInfo", "Snapshot", "Version"]
 
 _CODE_TABLES = {
     "hcpcs": "core_hcpcs_codes",
@@ -45,6 +46,10 @@ class Version:
     row: dict[str, Any]
 
 
+#: Whether a field can be compared between two versions (both files carry it).
+Comparable = Callable[["Version", "Version", str], bool]
+
+
 class Snapshot:
     """Rows of every CMS source, ``rows[source][code]`` = versions oldest first (crosswalk: all rows)."""
 
@@ -54,6 +59,22 @@ class Snapshot:
         self.files = self._read_files()
         self.rows = {source: self._read_rows(table) for source, table in _CODE_TABLES.items()}
         self.modifiers = self._read_rows("core_hcpcs_modifiers", key="modifier")
+        self.carried: dict[int, set[str]] = {}
+        for table in _CODE_TABLES.values():
+            self.carried.update(self._carried_fields(table))
+
+    def _carried_fields(self, table: str) -> dict[int, set[str]]:
+        """Per file, the columns it fills at all: a file format without a column (e.g. no APC) is no change."""
+        names = [n for (n,) in self.store.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND column_name <> 'file_id'",
+            [table],
+        ).fetchall()]
+        counts = ", ".join(f'count("{n}")' for n in names)
+        rows = self.store.con.execute(f"SELECT file_id, {counts} FROM {table} GROUP BY file_id").fetchall()
+        return {row[0]: {n for n, c in zip(names, row[1:], strict=True) if c} for row in rows}
+
+    def both_carry(self, old: Version, new: Version, field: str) -> bool:
+        return field in self.carried.get(old.file.file_id, set()) and field in self.carried.get(new.file.file_id, set())
 
     def _read_files(self) -> dict[int, FileInfo]:
         cursor = self.store.con.execute(

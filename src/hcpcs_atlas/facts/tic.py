@@ -29,7 +29,7 @@ _UNSPECIFIED = "not specified"
 _QUERY = """
 SELECT r.payer, r.tin_value, r.billing_class, r.negotiated_rate, lower(r.negotiated_type),
        r.modifiers, r.service_codes, r.npis, r.expiration_date, t.last_updated_on,
-       coalesce(t.reporting_entity_name, r.payer), r.file_id
+       coalesce(t.plan_label, t.reporting_entity_name, r.payer), r.file_id
 FROM core_tic_rates r JOIN core_tic_files t USING (file_id)
 WHERE r.billing_code = ?
 """

@@ -106,6 +106,7 @@ CREATE TABLE IF NOT EXISTS core_opps_rates (
 CREATE TABLE IF NOT EXISTS core_tic_files (
     file_id INTEGER NOT NULL,
     payer VARCHAR NOT NULL,
+    plan_label VARCHAR,                 -- a BCBS plan keeps its own name in breakdowns
     reporting_entity_name VARCHAR,
     reporting_entity_type VARCHAR,
     last_updated_on DATE,

@@ -1,0 +1,210 @@
+"""The ``hcpcs-atlas`` command: a thin skin over the library. Every AtlasError exits 2 with one line."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import orjson
+
+from .errors import AtlasError
+from .facts import FactsBuilder, facts_json, facts_schema
+from .progress import Progress
+from .site import build_publications, parse_formats
+from .store import Store, default_db_path
+from .store.asp import load_asp
+from .store.crosswalk import load_crosswalk
+from .store.db import LoadResult
+from .store.hcpcs import load_hcpcs
+from .store.opps import load_opps
+from .store.tic import ingest_tic, keep_codes
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+LOADERS: dict[str, Callable[[Store, Path, date | None], LoadResult]] = {
+    "hcpcs": load_hcpcs,
+    "asp": load_asp,
+    "crosswalk": load_crosswalk,
+    "opps": load_opps,
+}
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def atlas_errors(fn: F) -> F:
+    """Report an AtlasError as one line on stderr and exit 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AtlasError as exc:
+            _fail(str(exc))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _store(ctx: click.Context, read_only: bool = False) -> Store:
+    store = Store(ctx.obj["db"], read_only=read_only)
+    ctx.call_on_close(store.close)
+    return store
+
+
+@click.group()
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Store file (DuckDB). Default: $HCPCS_ATLAS_DB or ./atlas.duckdb.",
+)
+@click.version_option(package_name="hcpcs-atlas")
+@click.pass_context
+def main(ctx: click.Context, db: Path | None) -> None:
+    """HCPCS Level II billing-code intelligence from public CMS and payer data.
+
+    Example: hcpcs-atlas demo --out out/demo
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["db"] = db or default_db_path()
+
+
+@main.command()
+@click.argument("source", type=click.Choice(sorted(LOADERS)))
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--effective", type=click.DateTime(["%Y-%m-%d"]), help="Override the file's effective start date.")
+@click.pass_context
+@atlas_errors
+def load(ctx: click.Context, source: str, file: Path, effective: Any) -> None:
+    """Load one CMS file (one transaction; loading the same file again changes nothing).
+
+    Example: hcpcs-atlas load asp 2025_Oct_ASP_Pricing_File.csv
+    """
+    result = LOADERS[source](_store(ctx), file, effective.date() if effective else None)
+    if result.already_loaded:
+        click.echo(f"{file}: already loaded (file {result.file_id}); nothing changed")
+    else:
+        click.echo(f"{file}: loaded {result.rows:,} {source} rows as file {result.file_id}")
+
+
+@main.command()
+@click.argument("code")
+@click.pass_context
+@atlas_errors
+def facts(ctx: click.Context, code: str) -> None:
+    """Print the facts record of CODE as JSON (keys: docs/facts.md).
+
+    Example: hcpcs-atlas facts J9032
+    """
+    click.echo(facts_json(FactsBuilder(_store(ctx, read_only=True)).build(code)), nl=False)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the facts record.
+
+    Example: hcpcs-atlas schema > facts.schema.json
+    """
+    click.echo(orjson.dumps(facts_schema(), option=orjson.OPT_INDENT_2).decode())
+
+
+@main.command()
+@click.argument("codes", nargs=-1)
+@click.option("--all", "all_codes", is_flag=True, help="Every code in the loaded HCPCS file(s).")
+@click.option("--format", "formats", default="md,html,json", show_default=True, help="Comma list: md,html,json,pdf.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"), show_default=True)
+@click.pass_context
+@atlas_errors
+def build(ctx: click.Context, codes: tuple[str, ...], all_codes: bool, formats: str, out: Path) -> None:
+    """Write publications (DIR/CODE.md, .html, .json, .pdf) and a browsable DIR/index.html.
+
+    Example: hcpcs-atlas build J9032 J9330 --format md,html,json,pdf --out out
+    """
+    if bool(codes) == all_codes:
+        raise click.UsageError("give CODE... or --all (not both)")
+    try:
+        fmts = parse_formats(formats)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--format") from exc
+    store = _store(ctx, read_only=True)
+    with Progress("build") as bar:
+        result = build_publications(store, None if all_codes else list(codes), fmts, out, bar)
+    click.echo(f"wrote {len(result.files):,} files for {len(result.codes):,} codes to {out}/ (index: {out}/index.html)")
+
+
+@main.group()
+def ingest() -> None:
+    """Ingest payer data."""
+
+
+def _codes_option(codes: str | None, codes_file: Path | None) -> list[str] | None:
+    if codes and codes_file:
+        raise click.UsageError("give --codes or --codes-file, not both")
+    if codes_file:
+        return codes_file.read_text(encoding="utf-8").replace(",", "\n").split()
+    return codes.split(",") if codes else None
+
+
+@ingest.command("tic")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--payer", help="Payer name (default: from reporting_entity_name via payer aliases).")
+@click.option("--codes", help="Comma list of codes to keep (default: every HCPCS code in the store).")
+@click.option("--codes-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+@atlas_errors
+def ingest_tic_command(
+    ctx: click.Context, sources: tuple[str, ...], payer: str | None, codes: str | None, codes_file: Path | None
+) -> None:
+    """Stream in-network rate files (path or URL; .json, .json.gz, .zip, or a table of contents).
+
+    Example: hcpcs-atlas ingest tic aetna-in-network.json.gz --codes J9032,J9330
+    """
+    store = _store(ctx)
+    keep = keep_codes(store, _codes_option(codes, codes_file))
+    summary = ingest_tic(store, sources, keep, payer, progress=lambda label: Progress(label))
+    for name, rows in summary.ingested:
+        click.echo(f"{name}: ingested {rows:,} rate rows")
+    for name in summary.unchanged:
+        click.echo(f"{name}: already ingested; nothing changed")
+    if summary.refs_failed:
+        click.echo(f"warning: {summary.refs_failed} remote provider reference(s) could not be fetched", err=True)
+    for line in summary.failed:
+        click.echo(f"error: {line}", err=True)
+    if summary.failed:
+        total = len(summary.failed) + len(summary.ingested) + len(summary.unchanged)
+        _fail(f"{len(summary.failed)} of {total} file(s) failed; nothing was kept from them")
+
+
+@main.command()
+@click.pass_context
+@atlas_errors
+def files(ctx: click.Context) -> None:
+    """List the loaded source files with their effective period and sha256.
+
+    Example: hcpcs-atlas files
+    """
+    for f in _store(ctx, read_only=True).files():
+        period = f"{f['effective_start'] or '?'}..{f['effective_end'] or ''}"
+        click.echo(f"{f['file_id']:>4}  {f['source']:<9} {period:<23} {f['row_count']:>8,}  {f['sha256'][:12]}  {f['file_name']}")
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"), show_default=True)
+@atlas_errors
+def demo(out: Path) -> None:
+    """Load the bundled demo inputs into a fresh store and build their publications (offline).
+
+    Example: hcpcs-atlas demo --out out/demo
+    """
+    from .demo import run_demo
+
+    result = run_demo(out)
+    for line in result.report():
+        click.echo(line)

@@ -1,0 +1,5 @@
+"""Site: many publications at once, with a browsable index."""
+
+from .build import BuildResult, build_publications, parse_formats
+
+__all__ = ["BuildResult", "build_publications", "parse_formats"]

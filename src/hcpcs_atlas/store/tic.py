@@ -1,0 +1,158 @@
+"""Ingest Transparency-in-Coverage in-network files: one file, one transaction; failures don't stop the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from urllib.parse import urljoin
+
+import orjson
+
+from ..errors import AtlasError, InputError
+from ..progress import Progress
+from ..sources import is_level2
+from ..sources.tic import TicFile, is_table_of_contents, read_in_network, read_table_of_contents
+from .db import FileRecord, Store
+from .payers import resolve_payer
+
+__all__ = ["IngestSummary", "ingest_tic", "keep_codes"]
+
+
+@dataclass
+class IngestSummary:
+    ingested: list[tuple[str, int]] = field(default_factory=list)  # (file, rows kept)
+    unchanged: list[str] = field(default_factory=list)  # already ingested: nothing changed
+    failed: list[str] = field(default_factory=list)  # one-line errors
+    refs_failed: int = 0
+
+
+@dataclass(frozen=True)
+class _Target:
+    location: str
+    reporting_plans: list[dict[str, object]] | None = None
+
+
+def keep_codes(store: Store, codes: Iterable[str] | None) -> Callable[[str], bool]:
+    """The codes to keep: those given, else every HCPCS Level II code in the store (else any Level II)."""
+    if codes is not None:
+        wanted = {c.strip().upper() for c in codes if c.strip()}
+        return wanted.__contains__
+    loaded = {r[0] for r in store.con.execute("SELECT DISTINCT code FROM core_hcpcs_codes").fetchall()}
+    return loaded.__contains__ if loaded else is_level2
+
+
+def _expand(source: str) -> Iterator[_Target]:
+    """A table-of-contents file stands for its in-network files (relative locations resolve against it)."""
+    if not is_table_of_contents(source):
+        yield _Target(source)
+        return
+    toc = read_table_of_contents(source)
+    base = source if "://" in source else Path(source).resolve().as_uri()
+    for url in toc.in_network_urls:
+        location = url if "://" in url or Path(url).is_absolute() else urljoin(base, url)
+        if location.startswith("file://"):
+            location = location.removeprefix("file://")
+        yield _Target(location, toc.reporting_plans)
+
+
+def _parse_date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        return None
+
+
+def _store_file(store: Store, tf: TicFile, payer: str, plan: str | None, target: _Target) -> int:
+    record = FileRecord(
+        source="tic",
+        file_name=tf.file_name,
+        location=tf.source,
+        sha256=tf.sha256,
+        size_bytes=tf.bytes_read,
+        format="json",
+        effective_start=_parse_date(tf.last_updated_on),
+        effective_end=None,
+        meta={"payer": payer, "version": tf.version},
+    )
+    with store.transaction():
+        file_id = store.add_file(record, len(tf.rows))
+        store.insert_rows("core_tic_files", [_file_row(tf, payer, plan, target)], file_id=file_id)
+        store.insert_rows("core_tic_rates", tf.rows, file_id=file_id, payer=payer)
+    return file_id
+
+
+def _file_row(tf: TicFile, payer: str, plan: str | None, target: _Target) -> dict[str, object]:
+    return {
+        "payer": payer,
+        "plan_label": plan,
+        "reporting_entity_name": tf.reporting_entity_name,
+        "reporting_entity_type": tf.reporting_entity_type,
+        "last_updated_on": _parse_date(tf.last_updated_on),
+        "version": tf.version,
+        "plan_name": tf.plan_name,
+        "plan_id": tf.plan_id,
+        "plan_market_type": tf.plan_market_type,
+        "issuer_name": tf.issuer_name,
+        "plan_sponsor_name": tf.plan_sponsor_name,
+        "network_name": tf.network_name,
+        "items_seen": tf.items_seen,
+        "items_kept": tf.items_kept,
+        "remote_refs_fetched": tf.remote_refs_fetched,
+        "remote_refs_failed": len(tf.remote_refs_failed),
+        "reporting_plans": orjson.dumps(target.reporting_plans).decode() if target.reporting_plans else None,
+    }
+
+
+def _payer_of(tf: TicFile, payer: str | None) -> tuple[str, str | None]:
+    name, plan = resolve_payer(payer or tf.reporting_entity_name or tf.issuer_name)
+    if payer and plan is None:
+        # --payer names the payer; the file's own entity can still say which BCBS plan it is.
+        _, plan = resolve_payer(tf.reporting_entity_name)
+    return name or "Unknown payer", plan
+
+
+def ingest_tic(
+    store: Store,
+    sources: Iterable[str],
+    keep: Callable[[str], bool],
+    payer: str | None = None,
+    progress: Callable[[str], Progress] | None = None,
+) -> IngestSummary:
+    summary = IngestSummary()
+    for source in sources:
+        try:
+            targets = list(_expand(source))
+        except AtlasError as exc:
+            summary.failed.append(str(exc))
+            continue
+        for target in targets:
+            _ingest_one(store, target, keep, payer, progress, summary)
+    return summary
+
+
+def _ingest_one(
+    store: Store,
+    target: _Target,
+    keep: Callable[[str], bool],
+    payer: str | None,
+    progress: Callable[[str], Progress] | None,
+    summary: IngestSummary,
+) -> None:
+    bar = progress(Path(target.location).name) if progress else None
+    try:
+        tf = read_in_network(target.location, keep, bar)
+    except InputError as exc:
+        summary.failed.append(str(exc))
+        return
+    finally:
+        if bar:
+            bar.close()
+    summary.refs_failed += len(tf.remote_refs_failed)
+    if store.find_file("tic", tf.sha256) is not None:
+        summary.unchanged.append(tf.file_name)
+        return
+    name, plan = _payer_of(tf, payer)
+    _store_file(store, tf, name, plan, target)
+    summary.ingested.append((tf.file_name, len(tf.rows)))
