@@ -27,6 +27,7 @@ def _ndc(v: Version) -> NdcFacts:
         drug_name=row["drug_name"],
         package_size=row["package_size"],
         package_quantity=row["package_quantity"],
+        billing_units_per_item=row["billing_units"],
         billing_units_per_package=row["billing_units_per_package"],
         source_file=v.file.file_name,
     )

@@ -102,9 +102,10 @@ class NdcFacts:
     ndc: str  # 5-4-2
     labeler: str | None
     drug_name: str | None
-    package_size: float | None
-    package_quantity: float | None
-    billing_units_per_package: float | None
+    package_size: float | None  # amount in one item (vial), crosswalk PKG SIZE
+    package_quantity: float | None  # items in the NDC package, PKG QTY
+    billing_units_per_item: float | None  # BILLUNITS: billable units in one item
+    billing_units_per_package: float | None  # BILLUNITSPKG: billable units in the 11-digit NDC package
     source_file: str
 
 

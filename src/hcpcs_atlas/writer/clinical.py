@@ -49,13 +49,15 @@ def _units(f: CodeFacts) -> list[Block]:
             "A partial unit rounds up to one whole unit."
         )
     ]
-    examples = [n for n in f.ndcs if n.billing_units_per_package]
+    examples = [n for n in f.ndcs if n.billing_units_per_item and n.billing_units_per_package]
     if examples:
         n = examples[0]
         blocks.append(
             Paragraph(
-                f"Worked example from the ASP crosswalk: one package of NDC {n.ndc} ({or_na(n.drug_name)}) "
-                f"bills as {num(n.billing_units_per_package)} units of {unit}."
+                f"Worked example from the ASP crosswalk: one item of NDC {n.ndc} ({or_na(n.drug_name)}) holds "
+                f"{num(n.billing_units_per_item)} billing units of {unit}, so administering all of it bills "
+                f"{num(n.billing_units_per_item)} units; the NDC package of {num(n.package_quantity)} item(s) "
+                f"holds {num(n.billing_units_per_package)} billing units."
             )
         )
     else:

@@ -22,11 +22,26 @@ def _ndcs(f: CodeFacts) -> Block:
     if not f.ndcs:
         return Paragraph(NA)
     rows = [
-        [n.ndc, or_na(n.labeler), or_na(n.drug_name), num(n.package_size), num(n.package_quantity),
-         num(n.billing_units_per_package)]
+        [
+            n.ndc,
+            or_na(n.labeler),
+            or_na(n.drug_name),
+            num(n.package_size),
+            num(n.package_quantity),
+            num(n.billing_units_per_item),
+            num(n.billing_units_per_package),
+        ]
         for n in f.ndcs
     ]
-    columns = ["NDC", "Labeler", "Drug name", "Package size", "Package quantity", "Billing units per package"]
+    columns = [
+        "NDC",
+        "Labeler",
+        "Drug name",
+        "Package size",
+        "Items per package",
+        "Billing units per item",
+        "Billing units per package",
+    ]
     return Table(columns, rows, caption=f"From {f.ndcs[0].source_file}.")
 
 

@@ -1,0 +1,106 @@
+"""``hcpcs-atlas demo``: the whole pipeline on the project's own small inputs, offline.
+
+The CMS demo files (``demo/files``) are subsets of the real public files in their real formats, made by
+``scripts/make_demo_data.py``. The payer files are SYNTHETIC: written at run time by the project's own
+generator (``hcpcs_atlas.synth``), named ``demo-synthetic-*``, with plan names that say so. They show how
+the Payer Landscape section works; they are not any payer's real rates.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from ..site import build_publications
+from ..store import Store
+from ..store.asp import load_asp
+from ..store.crosswalk import load_crosswalk
+from ..store.hcpcs import load_hcpcs
+from ..store.opps import load_opps
+from ..store.tic import ingest_tic
+from ..synth.tic import TicSynthOptions, write_in_network
+
+__all__ = ["DEMO_CODES", "DemoResult", "run_demo"]
+
+DEMO_CODES = ["J9032", "J9330", "J9035", "Q5107", "J9011", "J0131", "J9010", "J0202"]
+
+_CMS_FILES = [
+    (load_hcpcs, "HCPC2020_ANWEB_demo.txt"),
+    (load_hcpcs, "HCPC2025_OCT_ANWEB_demo.xlsx"),
+    (load_asp, "2025_Oct_ASP_Pricing_File_demo.csv"),
+    (load_crosswalk, "2025_Oct_ASP_NDC-HCPCS_Crosswalk_demo.csv"),
+    (load_opps, "2023_January_Web_Addendum_B_demo.xlsx"),
+    (load_opps, "Addendum_B_2026-04_demo.csv"),
+]
+
+# Synthetic payer files: (file stem, reporting entity, rate multiple of the ASP limit (low, high), seed).
+_PAYERS = [
+    ("aetna", "Aetna Life Insurance Company", (1.05, 1.6), 11),
+    ("bcbs-anthem", "Anthem Blue Cross", (0.95, 1.4), 12),
+    ("bcbs-florida-blue", "Florida Blue", (1.1, 1.8), 13),
+    ("cigna", "Cigna Health and Life Insurance Company", (1.0, 1.5), 14),
+    ("uhc", "UnitedHealthcare Insurance Company", (1.08, 1.7), 15),
+]
+_PAYER_CODES = ("J9032", "J9330", "J9035", "Q5107")
+
+
+@dataclass
+class DemoResult:
+    out: Path
+    store: Path
+    loaded: list[str] = field(default_factory=list)
+    publications: list[Path] = field(default_factory=list)
+
+    def report(self) -> list[str]:
+        lines = [f"demo store: {self.store}", *(f"loaded {name}" for name in self.loaded)]
+        lines += [f"wrote {p}" for p in self.publications]
+        lines.append(f"open {self.out / 'index.html'} to browse (payer rates in the demo are synthetic)")
+        return lines
+
+
+def _asp_limits(store: Store) -> dict[str, float]:
+    rows = store.con.execute("SELECT code, payment_limit_usd FROM core_asp_prices").fetchall()
+    return {code: limit for code, limit in rows if limit}
+
+
+def _payer_files(store: Store, folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    limits = _asp_limits(store)
+    paths = []
+    for stem, entity, (low, high), seed in _PAYERS:
+        options = TicSynthOptions(
+            seed=seed,
+            version="2.0.0" if seed % 2 else "1.3.1",
+            size_bytes=200_000,
+            target_codes=_PAYER_CODES,
+            items_per_target=3,
+            entity_name=entity,
+            plan_name="DEMO SYNTHETIC DATA - not real rates",
+            rate_ranges={c: (round(limits[c] * low, 2), round(limits[c] * high, 2)) for c in _PAYER_CODES if c in limits},
+        )
+        path = folder / f"demo-synthetic-{stem}-in-network.json.gz"
+        write_in_network(path, options)
+        paths.append(path)
+    return paths
+
+
+def run_demo(out: Path, formats: tuple[str, ...] = ("md", "html", "json", "pdf")) -> DemoResult:
+    """Load the demo inputs into a fresh store at ``out/atlas.duckdb`` and build the demo publications."""
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    result = DemoResult(out, out / "atlas.duckdb")
+    files = resources.files(__name__).joinpath("files")
+    with Store(result.store) as store:
+        for load, name in _CMS_FILES:
+            with resources.as_file(files.joinpath(name)) as path:
+                load(store, path, None)
+            result.loaded.append(name)
+        payer_files = _payer_files(store, out / "payer-files")
+        summary = ingest_tic(store, [str(p) for p in payer_files], set(_PAYER_CODES).__contains__)
+        result.loaded += [name for name, _ in summary.ingested]
+        built = build_publications(store, DEMO_CODES, formats, out / "publications")
+    result.publications = built.files
+    return result

@@ -1,0 +1,21 @@
+"""Helpers shared by tests: real-file paths and a row count of every store table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hcpcs_atlas.store import Store
+
+HCPCS_2020_TXT = "hcpcs/2020/HCPC2020_ANWEB_w_disclaimer.txt"
+HCPCS_2020_XLS = "hcpcs/2020/HCPC2020_ANWEB_w_disclaimer.xls"
+HCPCS_2025_XLSX = "hcpcs/2025_oct/HCPC2025_OCT_ANWEB_v4.xlsx"
+ASP = "asp/2025_Oct_ASP_Pricing_File.csv"
+CROSSWALK = "asp/2025_Oct_ASP_NDC-HCPCS_Crosswalk.csv"
+OPPS_2023 = "opps/2023_January_Web_Addendum_B.12212022.xlsx"
+OPPS_2026 = "opps/softek_derived_Addendum_B_2026-04.csv"
+
+
+def table_counts(path: Path) -> dict[str, int]:
+    with Store(path) as store:
+        tables = [r[0] for r in store.con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        return {t: store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in sorted(tables)}  # type: ignore[index]

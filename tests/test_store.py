@@ -1,0 +1,101 @@
+"""Loading real CMS files: one transaction per file, idempotent, and bad input leaves the store unchanged."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from hcpcs_atlas.errors import InputError
+from hcpcs_atlas.store import Store
+from hcpcs_atlas.store.asp import load_asp
+from hcpcs_atlas.store.crosswalk import load_crosswalk
+from hcpcs_atlas.store.hcpcs import load_hcpcs
+from hcpcs_atlas.store.opps import load_opps
+
+from .helpers import ASP, CROSSWALK, HCPCS_2025_XLSX, OPPS_2023, table_counts
+
+
+@pytest.fixture()
+def store_copy(real_store: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "atlas.duckdb"
+    shutil.copy(real_store, copy)
+    return copy
+
+
+def test_real_files_load_with_provenance(real_store: Path) -> None:
+    with Store(real_store, read_only=True) as store:
+        files = {f["file_name"]: f for f in store.files()}
+    asp = files["2025_Oct_ASP_Pricing_File.csv"]
+    assert (asp["row_count"], asp["effective_start"], asp["effective_end"]) == (1012, date(2025, 10, 1), date(2025, 12, 31))
+    assert files["2025_Oct_ASP_NDC-HCPCS_Crosswalk.csv"]["row_count"] == 8245
+    assert files["2023_January_Web_Addendum_B.12212022.xlsx"]["effective_start"] == date(2023, 1, 1)
+    assert files["HCPC2025_OCT_ANWEB_v4.xlsx"]["effective_start"] == date(2025, 10, 1)
+    assert all(len(f["sha256"]) == 64 for f in files.values())
+
+
+def test_loading_the_same_file_twice_changes_nothing(store_copy: Path, shared_data: Path) -> None:
+    before = table_counts(store_copy)
+    with Store(store_copy) as store:
+        for load, name in ((load_asp, ASP), (load_crosswalk, CROSSWALK), (load_hcpcs, HCPCS_2025_XLSX), (load_opps, OPPS_2023)):
+            assert load(store, shared_data / name).already_loaded
+    assert table_counts(store_copy) == before
+
+
+@pytest.mark.parametrize(
+    ("load", "wrong"),
+    [(load_hcpcs, ASP), (load_asp, CROSSWALK), (load_crosswalk, ASP), (load_opps, ASP), (load_asp, HCPCS_2025_XLSX)],
+)
+def test_wrong_file_kind_is_refused_and_store_unchanged(store_copy: Path, shared_data: Path, load, wrong) -> None:  # type: ignore[no-untyped-def]
+    before = table_counts(store_copy)
+    with Store(store_copy) as store, pytest.raises(InputError) as err:
+        load(store, shared_data / wrong)
+    assert Path(wrong).name in str(err.value) and "\n" not in str(err.value)
+    assert table_counts(store_copy) == before
+
+
+def test_truncated_and_empty_files_are_refused(store_copy: Path, shared_data: Path, tmp_path: Path) -> None:
+    before = table_counts(store_copy)
+    data = (shared_data / ASP).read_bytes()
+    cases = {
+        "empty.csv": b"",
+        "2025_Oct_ASP_cut.csv": data[: data.index(b"J9032") + 12],
+        "HCPC2025_OCT_cut.xlsx": (shared_data / HCPCS_2025_XLSX).read_bytes()[:50_000],
+    }
+    loaders = {"empty.csv": load_asp, "2025_Oct_ASP_cut.csv": load_asp, "HCPC2025_OCT_cut.xlsx": load_hcpcs}
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with Store(store_copy) as store, pytest.raises(InputError) as err:
+            loaders[name](store, tmp_path / name)
+        assert name in str(err.value)
+    assert table_counts(store_copy) == before
+
+
+def test_missing_file_names_the_path(store_copy: Path, tmp_path: Path) -> None:
+    with Store(store_copy) as store, pytest.raises(InputError, match="no such file"):
+        load_asp(store, tmp_path / "nope.csv")
+
+
+def test_failure_inside_the_transaction_rolls_back(store_copy: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = table_counts(store_copy)
+    original = Store.insert_rows
+
+    def fail_on_rows(self: Store, table: str, rows, **constants):  # type: ignore[no-untyped-def]
+        original(self, table, rows, **constants)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Store, "insert_rows", fail_on_rows)
+    with Store(store_copy) as store, pytest.raises(RuntimeError):
+        load_opps(store, shared_data / "opps/softek_derived_Addendum_B_2026-04.csv")
+    assert table_counts(store_copy) == before
+
+
+def test_effective_date_override(store_copy: Path, shared_data: Path, tmp_path: Path) -> None:
+    renamed = tmp_path / "asp_copy_with_extra_line.csv"
+    renamed.write_bytes((shared_data / ASP).read_bytes() + b"\r\n")
+    with Store(store_copy) as store:
+        result = load_asp(store, renamed, date(2025, 11, 1))
+        row = store.con.execute("SELECT effective_start FROM source_files WHERE file_id = ?", [result.file_id]).fetchone()
+    assert row == (date(2025, 11, 1),)
