@@ -54,10 +54,14 @@ def _csv_subset(src: Path, dest: Path, header_line: int, code_of: int = 0) -> No
 def main(shared: Path) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     _fixed_width(shared / "hcpcs/2020/HCPC2020_ANWEB_w_disclaimer.txt", OUT / "HCPC2020_ANWEB_demo.txt")
-    _xlsx_subset(shared / "hcpcs/2025_oct/HCPC2025_OCT_ANWEB_v4.xlsx", OUT / "HCPC2025_OCT_ANWEB_demo.xlsx", 0, 0)
+    _xlsx_subset(
+        shared / "hcpcs/2025_oct/HCPC2025_OCT_ANWEB_v4.xlsx", OUT / "HCPC2025_OCT_ANWEB_demo.xlsx", 0, 0
+    )
     _csv_subset(shared / "asp/2025_Oct_ASP_Pricing_File.csv", OUT / "2025_Oct_ASP_Pricing_File_demo.csv", 8)
     _csv_subset(
-        shared / "asp/2025_Oct_ASP_NDC-HCPCS_Crosswalk.csv", OUT / "2025_Oct_ASP_NDC-HCPCS_Crosswalk_demo.csv", 8
+        shared / "asp/2025_Oct_ASP_NDC-HCPCS_Crosswalk.csv",
+        OUT / "2025_Oct_ASP_NDC-HCPCS_Crosswalk_demo.csv",
+        8,
     )
     _xlsx_subset(
         shared / "opps/2023_January_Web_Addendum_B.12212022.xlsx",

@@ -17,5 +17,7 @@ OPPS_2026 = "opps/softek_derived_Addendum_B_2026-04.csv"
 
 def table_counts(path: Path) -> dict[str, int]:
     with Store(path) as store:
-        tables = [r[0] for r in store.con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        tables = [
+            r[0] for r in store.con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        ]
         return {t: store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in sorted(tables)}  # type: ignore[index]

@@ -24,7 +24,10 @@ def builder(real_store: Path) -> FactsBuilder:
 
 def test_j9032_matches_the_files(builder: FactsBuilder) -> None:
     f = builder.build("J9032")
-    assert (f.descriptor.long, f.descriptor.short) == ("Injection, belinostat, 10 mg", "Injection, belinostat, 10mg")
+    assert (f.descriptor.long, f.descriptor.short) == (
+        "Injection, belinostat, 10 mg",
+        "Injection, belinostat, 10mg",
+    )
     asp = f.medicare.asp
     assert asp is not None
     assert (asp.payment_limit, asp.dosage, asp.coinsurance_pct) == (52.474, "10 MG", 19.738)
@@ -38,20 +41,32 @@ def test_j9032_matches_the_files(builder: FactsBuilder) -> None:
     assert [m.modifier for m in f.modifiers] == ["JW", "JZ", "JG", "TB", "PO", "PN"]
     jg = next(m for m in f.modifiers if m.modifier == "JG")
     assert jg.terminated == date(2024, 12, 31)  # from the 2025 HCPCS file's modifier record
-    assert "JG" not in [r.modifier for r in f.rules] and date(2023, 7, 1) in [r.effective_from for r in f.rules]
+    assert "JG" not in [r.modifier for r in f.rules] and date(2023, 7, 1) in [
+        r.effective_from for r in f.rules
+    ]
 
 
 def test_j9330_matches_the_files(builder: FactsBuilder) -> None:
     f = builder.build("j9330 ")
     assert f.code == "J9330"
-    assert f.medicare.asp is not None and (f.medicare.asp.payment_limit, f.medicare.asp.dosage) == (26.712, "1 MG")
-    assert f.medicare.opps is not None and (f.medicare.opps.apc, f.medicare.opps.payment_rate) == ("1168", 35.2)
+    assert f.medicare.asp is not None and (f.medicare.asp.payment_limit, f.medicare.asp.dosage) == (
+        26.712,
+        "1 MG",
+    )
+    assert f.medicare.opps is not None and (f.medicare.opps.apc, f.medicare.opps.payment_rate) == (
+        "1168",
+        35.2,
+    )
     assert len(f.ndcs) == 4 and {n.billing_units_per_item for n in f.ndcs} == {25}
 
 
 def test_terminated_code_has_date_and_replacement(builder: FactsBuilder) -> None:
     f = builder.build("J9010")
-    assert (f.status.active, f.status.terminated, f.status.replacement_codes) == (False, date(2015, 12, 31), ["J0202"])
+    assert (f.status.active, f.status.terminated, f.status.replacement_codes) == (
+        False,
+        date(2015, 12, 31),
+        ["J0202"],
+    )
     assert "J0202" in [r.code for r in f.related.hcpcs]
 
 
@@ -64,7 +79,9 @@ def test_changes_between_hcpcs_versions(builder: FactsBuilder) -> None:
     assert [(c.field, c.after, c.to_effective) for c in added] == [("code", "added", date(2025, 10, 1))]
 
 
-def test_payment_rate_change_between_opps_versions(real_store: Path, shared_data: Path, tmp_path: Path) -> None:
+def test_payment_rate_change_between_opps_versions(
+    real_store: Path, shared_data: Path, tmp_path: Path
+) -> None:
     copy = tmp_path / "atlas.duckdb"
     shutil.copy(real_store, copy)
     with Store(copy) as store:
@@ -100,10 +117,24 @@ def test_missing_facts_are_null_never_placeholders(builder: FactsBuilder) -> Non
 
 
 DESIGN_KEYS = [
-    "code", "descriptor.long", "descriptor.short", "status.added", "status.action_effective", "status.terminated",
-    "status.action_code", "medicare.asp.payment_limit", "medicare.asp.dosage", "medicare.asp.coinsurance_pct",
-    "medicare.asp.effective_start", "medicare.asp.effective_end", "medicare.opps.status_indicator",
-    "medicare.opps.apc", "medicare.opps.payment_rate", "ndcs", "payers", "provenance",
+    "code",
+    "descriptor.long",
+    "descriptor.short",
+    "status.added",
+    "status.action_effective",
+    "status.terminated",
+    "status.action_code",
+    "medicare.asp.payment_limit",
+    "medicare.asp.dosage",
+    "medicare.asp.coinsurance_pct",
+    "medicare.asp.effective_start",
+    "medicare.asp.effective_end",
+    "medicare.opps.status_indicator",
+    "medicare.opps.apc",
+    "medicare.opps.payment_rate",
+    "ndcs",
+    "payers",
+    "provenance",
 ]
 
 
@@ -115,7 +146,9 @@ def test_facts_keep_the_documented_keys_and_schema(builder: FactsBuilder) -> Non
         for part in dotted.split("."):
             assert part in node, dotted
             node = node[part]
-            props = props["properties"][part] if "properties" in props else props["anyOf"][0]["properties"][part]
+            props = (
+                props["properties"][part] if "properties" in props else props["anyOf"][0]["properties"][part]
+            )
     assert set(data) == set(schema["properties"])
     assert {p["source"] for p in data["provenance"]} == {"hcpcs", "asp", "crosswalk", "opps"}
 

@@ -29,7 +29,11 @@ def test_real_files_load_with_provenance(real_store: Path) -> None:
     with Store(real_store, read_only=True) as store:
         files = {f["file_name"]: f for f in store.files()}
     asp = files["2025_Oct_ASP_Pricing_File.csv"]
-    assert (asp["row_count"], asp["effective_start"], asp["effective_end"]) == (1012, date(2025, 10, 1), date(2025, 12, 31))
+    assert (asp["row_count"], asp["effective_start"], asp["effective_end"]) == (
+        1012,
+        date(2025, 10, 1),
+        date(2025, 12, 31),
+    )
     assert files["2025_Oct_ASP_NDC-HCPCS_Crosswalk.csv"]["row_count"] == 8245
     assert files["2023_January_Web_Addendum_B.12212022.xlsx"]["effective_start"] == date(2023, 1, 1)
     assert files["HCPC2025_OCT_ANWEB_v4.xlsx"]["effective_start"] == date(2025, 10, 1)
@@ -39,16 +43,29 @@ def test_real_files_load_with_provenance(real_store: Path) -> None:
 def test_loading_the_same_file_twice_changes_nothing(store_copy: Path, shared_data: Path) -> None:
     before = table_counts(store_copy)
     with Store(store_copy) as store:
-        for load, name in ((load_asp, ASP), (load_crosswalk, CROSSWALK), (load_hcpcs, HCPCS_2025_XLSX), (load_opps, OPPS_2023)):
+        for load, name in (
+            (load_asp, ASP),
+            (load_crosswalk, CROSSWALK),
+            (load_hcpcs, HCPCS_2025_XLSX),
+            (load_opps, OPPS_2023),
+        ):
             assert load(store, shared_data / name).already_loaded
     assert table_counts(store_copy) == before
 
 
 @pytest.mark.parametrize(
     ("load", "wrong"),
-    [(load_hcpcs, ASP), (load_asp, CROSSWALK), (load_crosswalk, ASP), (load_opps, ASP), (load_asp, HCPCS_2025_XLSX)],
+    [
+        (load_hcpcs, ASP),
+        (load_asp, CROSSWALK),
+        (load_crosswalk, ASP),
+        (load_opps, ASP),
+        (load_asp, HCPCS_2025_XLSX),
+    ],
 )
-def test_wrong_file_kind_is_refused_and_store_unchanged(store_copy: Path, shared_data: Path, load, wrong) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_file_kind_is_refused_and_store_unchanged(
+    store_copy: Path, shared_data: Path, load, wrong
+) -> None:  # type: ignore[no-untyped-def]
     before = table_counts(store_copy)
     with Store(store_copy) as store, pytest.raises(InputError) as err:
         load(store, shared_data / wrong)
@@ -78,7 +95,9 @@ def test_missing_file_names_the_path(store_copy: Path, tmp_path: Path) -> None:
         load_asp(store, tmp_path / "nope.csv")
 
 
-def test_failure_inside_the_transaction_rolls_back(store_copy: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failure_inside_the_transaction_rolls_back(
+    store_copy: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = table_counts(store_copy)
     original = Store.insert_rows
 
@@ -97,5 +116,7 @@ def test_effective_date_override(store_copy: Path, shared_data: Path, tmp_path: 
     renamed.write_bytes((shared_data / ASP).read_bytes() + b"\r\n")
     with Store(store_copy) as store:
         result = load_asp(store, renamed, date(2025, 11, 1))
-        row = store.con.execute("SELECT effective_start FROM source_files WHERE file_id = ?", [result.file_id]).fetchone()
+        row = store.con.execute(
+            "SELECT effective_start FROM source_files WHERE file_id = ?", [result.file_id]
+        ).fetchone()
     assert row == (date(2025, 11, 1),)

@@ -79,7 +79,9 @@ def main(ctx: click.Context, db: Path | None) -> None:
 @main.command()
 @click.argument("source", type=click.Choice(sorted(LOADERS)))
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--effective", type=click.DateTime(["%Y-%m-%d"]), help="Override the file's effective start date.")
+@click.option(
+    "--effective", type=click.DateTime(["%Y-%m-%d"]), help="Override the file's effective start date."
+)
 @click.pass_context
 @atlas_errors
 def load(ctx: click.Context, source: str, file: Path, effective: Any) -> None:
@@ -118,8 +120,12 @@ def schema() -> None:
 @main.command()
 @click.argument("codes", nargs=-1)
 @click.option("--all", "all_codes", is_flag=True, help="Every code in the loaded HCPCS file(s).")
-@click.option("--format", "formats", default="md,html,json", show_default=True, help="Comma list: md,html,json,pdf.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"), show_default=True)
+@click.option(
+    "--format", "formats", default="md,html,json", show_default=True, help="Comma list: md,html,json,pdf."
+)
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"), show_default=True
+)
 @click.pass_context
 @atlas_errors
 def build(ctx: click.Context, codes: tuple[str, ...], all_codes: bool, formats: str, out: Path) -> None:
@@ -136,7 +142,9 @@ def build(ctx: click.Context, codes: tuple[str, ...], all_codes: bool, formats: 
     store = _store(ctx, read_only=True)
     with Progress("build") as bar:
         result = build_publications(store, None if all_codes else list(codes), fmts, out, bar)
-    click.echo(f"wrote {len(result.files):,} files for {len(result.codes):,} codes to {out}/ (index: {out}/index.html)")
+    click.echo(
+        f"wrote {len(result.files):,} files for {len(result.codes):,} codes to {out}/ (index: {out}/index.html)"
+    )
 
 
 @main.group()
@@ -160,7 +168,11 @@ def _codes_option(codes: str | None, codes_file: Path | None) -> list[str] | Non
 @click.pass_context
 @atlas_errors
 def ingest_tic_command(
-    ctx: click.Context, sources: tuple[str, ...], payer: str | None, codes: str | None, codes_file: Path | None
+    ctx: click.Context,
+    sources: tuple[str, ...],
+    payer: str | None,
+    codes: str | None,
+    codes_file: Path | None,
 ) -> None:
     """Stream in-network rate files (path or URL; .json, .json.gz, .zip, or a table of contents).
 
@@ -174,7 +186,9 @@ def ingest_tic_command(
     for name in summary.unchanged:
         click.echo(f"{name}: already ingested; nothing changed")
     if summary.refs_failed:
-        click.echo(f"warning: {summary.refs_failed} remote provider reference(s) could not be fetched", err=True)
+        click.echo(
+            f"warning: {summary.refs_failed} remote provider reference(s) could not be fetched", err=True
+        )
     for line in summary.failed:
         click.echo(f"error: {line}", err=True)
     if summary.failed:
@@ -192,11 +206,15 @@ def files(ctx: click.Context) -> None:
     """
     for f in _store(ctx, read_only=True).files():
         period = f"{f['effective_start'] or '?'}..{f['effective_end'] or ''}"
-        click.echo(f"{f['file_id']:>4}  {f['source']:<9} {period:<23} {f['row_count']:>8,}  {f['sha256'][:12]}  {f['file_name']}")
+        click.echo(
+            f"{f['file_id']:>4}  {f['source']:<9} {period:<23} {f['row_count']:>8,}  {f['sha256'][:12]}  {f['file_name']}"
+        )
 
 
 @main.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"), show_default=True)
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"), show_default=True
+)
 @atlas_errors
 def demo(out: Path) -> None:
     """Load the bundled demo inputs into a fresh store and build their publications (offline).

@@ -32,11 +32,15 @@ class Progress:
         self.items = 0
         self.kept = 0
         self._stream = stream or sys.stderr
-        self._enabled = stream is not None or self._stream.isatty() or os.environ.get("HCPCS_ATLAS_PROGRESS") == "1"
+        self._enabled = (
+            stream is not None or self._stream.isatty() or os.environ.get("HCPCS_ATLAS_PROGRESS") == "1"
+        )
         self._start = time.monotonic()
         self._last_draw = 0.0
 
-    def update(self, *, bytes_done: int | None = None, items: int | None = None, kept: int | None = None) -> None:
+    def update(
+        self, *, bytes_done: int | None = None, items: int | None = None, kept: int | None = None
+    ) -> None:
         if bytes_done is not None:
             self.bytes = bytes_done
         if items is not None:

@@ -19,7 +19,9 @@ def read_table(name: str) -> tuple[dict[str, str], ...]:
 
 @cache
 def _meanings(field: str) -> dict[str, str]:
-    return {row["value"]: row["meaning"] for row in read_table("hcpcs_code_values.csv") if row["field"] == field}
+    return {
+        row["value"]: row["meaning"] for row in read_table("hcpcs_code_values.csv") if row["field"] == field
+    }
 
 
 def meaning(field: str, value: str | None) -> str | None:

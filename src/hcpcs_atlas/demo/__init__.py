@@ -78,7 +78,11 @@ def _payer_files(store: Store, folder: Path) -> list[Path]:
             items_per_target=3,
             entity_name=entity,
             plan_name="DEMO SYNTHETIC DATA - not real rates",
-            rate_ranges={c: (round(limits[c] * low, 2), round(limits[c] * high, 2)) for c in _PAYER_CODES if c in limits},
+            rate_ranges={
+                c: (round(limits[c] * low, 2), round(limits[c] * high, 2))
+                for c in _PAYER_CODES
+                if c in limits
+            },
         )
         path = folder / f"demo-synthetic-{stem}-in-network.json.gz"
         write_in_network(path, options)

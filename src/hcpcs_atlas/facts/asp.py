@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from .model import AspFacts, Change, UnitRule
 from .snapshot import Version
@@ -11,7 +12,9 @@ __all__ = ["asp_changes", "asp_facts", "parse_dosage", "unit_rule"]
 
 _DOSAGE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([A-Za-z][A-Za-z .]*?)\s*$")
 # A drug descriptor ends with its billing unit: "Injection, belinostat, 10 mg".
-_DESCRIPTOR_UNIT = re.compile(r",\s*([0-9]*\.?[0-9]+)\s*(mg|mcg|g|ml|units?|iu|meq|mci|sq cm)\s*$", re.IGNORECASE)
+_DESCRIPTOR_UNIT = re.compile(
+    r",\s*([0-9]*\.?[0-9]+)\s*(mg|mcg|g|ml|units?|iu|meq|mci|sq cm)\s*$", re.IGNORECASE
+)
 
 
 def parse_dosage(text: str | None) -> tuple[float, str] | None:
@@ -50,7 +53,7 @@ def unit_rule(asp: AspFacts | None, long_descriptor: str | None) -> UnitRule | N
 
 def asp_changes(versions: list[Version]) -> list[Change]:
     changes: list[Change] = []
-    for old, new in zip(versions, versions[1:], strict=False):
+    for old, new in pairwise(versions):
         before, after = old.row["payment_limit_usd"], new.row["payment_limit_usd"]
         if before != after:
             changes.append(_limit_change(old, new, before, after))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from .model import Benchmarks
 
-__all__ = ["benchmarks", "percentile", "pct_of"]
+__all__ = ["benchmarks", "pct_of", "percentile"]
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -20,8 +20,8 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
 
 def benchmarks(values: Sequence[float]) -> Benchmarks:
     ordered = sorted(values)
-    p = [round(percentile(ordered, q), 2) for q in (10, 25, 50, 75, 90)]
-    return Benchmarks(len(ordered), round(ordered[0], 2), *p, round(ordered[-1], 2))
+    p10, p25, median, p75, p90 = (round(percentile(ordered, q), 2) for q in (10, 25, 50, 75, 90))
+    return Benchmarks(len(ordered), round(ordered[0], 2), p10, p25, median, p75, p90, round(ordered[-1], 2))
 
 
 def pct_of(value: float, medicare: float | None) -> float | None:

@@ -72,17 +72,17 @@ class FactsBuilder:
                 *opps_changes(self.snapshot.versions("opps", code), self.snapshot.both_carry),
             ],
             rules=dated_rules(modifiers),
-            provenance=self._provenance(code, payers),
+            provenance=self._provenance(code, bool(payers)),
         )
 
     def build_many(self, codes: list[str]) -> Iterator[CodeFacts]:
         for code in codes:
             yield self.build(code)
 
-    def _provenance(self, code: str, payers: list[object]) -> list[Provenance]:
+    def _provenance(self, code: str, has_payers: bool) -> list[Provenance]:
         used = {v.file.file_id for source in self.snapshot.rows for v in self.snapshot.versions(source, code)}
         files = [f for f in self.snapshot.files.values() if f.file_id in used]
-        files += self._tic_files(code) if payers else []
+        files += self._tic_files(code) if has_payers else []
         return [_provenance(f) for f in sorted(files, key=lambda f: (f.source, f.order))]
 
     def _tic_files(self, code: str) -> list[FileInfo]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from ..data import meaning
@@ -65,7 +66,7 @@ def hcpcs_changes(versions: list[Version], files_in_order: list[str], comparable
     if files_in_order and first_file != files_in_order[0]:
         previous = files_in_order[files_in_order.index(first_file) - 1]
         changes.append(_added(versions[0], previous))
-    for old, new in zip(versions, versions[1:], strict=False):
+    for old, new in pairwise(versions):
         for field, label in _TRACKED.items():
             before, after = _text(old.row[field]), _text(new.row[field])
             if before != after and comparable(old, new, field):
@@ -74,7 +75,9 @@ def hcpcs_changes(versions: list[Version], files_in_order: list[str], comparable
 
 
 def _added(v: Version, previous_file: str) -> Change:
-    return Change("hcpcs", "code", None, "added", previous_file, v.file.file_name, None, v.file.effective_start)
+    return Change(
+        "hcpcs", "code", None, "added", previous_file, v.file.file_name, None, v.file.effective_start
+    )
 
 
 def _change(old: Version, new: Version, label: str, before: str | None, after: str | None) -> Change:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from ..data import read_table
 from .model import Change, OppsFacts
 from .snapshot import Comparable, Version
 
 __all__ = ["opps_changes", "opps_facts", "status_indicator_meaning"]
 
-_TRACKED = {"status_indicator": "OPPS status indicator", "apc": "APC", "payment_rate_usd": "OPPS payment rate"}
+_TRACKED = {
+    "status_indicator": "OPPS status indicator",
+    "apc": "APC",
+    "payment_rate_usd": "OPPS payment rate",
+}
 
 
 def status_indicator_meaning(si: str | None) -> str | None:
@@ -37,7 +43,7 @@ def opps_facts(v: Version) -> OppsFacts:
 
 def opps_changes(versions: list[Version], comparable: Comparable) -> list[Change]:
     changes: list[Change] = []
-    for old, new in zip(versions, versions[1:], strict=False):
+    for old, new in pairwise(versions):
         for field, label in _TRACKED.items():
             before, after = old.row[field], new.row[field]
             if before == after or not comparable(old, new, field):

@@ -13,7 +13,9 @@ from .snapshot import Snapshot
 __all__ = ["RelatedIndex"]
 
 # "Injection, belinostat, 10 mg" -> "belinostat"; biosimilar suffixes ("-xxxx") are kept apart.
-_DRUG_NAME = re.compile(r"^(?:injection|infusion|inhalation solution|implant),\s*([a-z][a-z\- ]+?)\s*(?:\(|,|$)", re.I)
+_DRUG_NAME = re.compile(
+    r"^(?:injection|infusion|inhalation solution|implant),\s*([a-z][a-z\- ]+?)\s*(?:\(|,|$)", re.I
+)
 
 
 def drug_name(long_descriptor: str | None) -> str | None:

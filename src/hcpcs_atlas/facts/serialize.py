@@ -54,7 +54,7 @@ def _schema(tp: Any) -> dict[str, Any]:
             "required": fields,
             "additionalProperties": False,
         }
-        if doc and not doc.startswith(tp.__name__ + "("):
+        if doc and not doc.startswith(getattr(tp, "__name__", "") + "("):
             out["description"] = doc
         return out
     return _SCALARS[tp]

@@ -65,16 +65,21 @@ class Snapshot:
 
     def _carried_fields(self, table: str) -> dict[int, set[str]]:
         """Per file, the columns it fills at all: a file format without a column (e.g. no APC) is no change."""
-        names = [n for (n,) in self.store.con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND column_name <> 'file_id'",
-            [table],
-        ).fetchall()]
+        names = [
+            n
+            for (n,) in self.store.con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND column_name <> 'file_id'",
+                [table],
+            ).fetchall()
+        ]
         counts = ", ".join(f'count("{n}")' for n in names)
         rows = self.store.con.execute(f"SELECT file_id, {counts} FROM {table} GROUP BY file_id").fetchall()
         return {row[0]: {n for n, c in zip(names, row[1:], strict=True) if c} for row in rows}
 
     def both_carry(self, old: Version, new: Version, field: str) -> bool:
-        return field in self.carried.get(old.file.file_id, set()) and field in self.carried.get(new.file.file_id, set())
+        return field in self.carried.get(old.file.file_id, set()) and field in self.carried.get(
+            new.file.file_id, set()
+        )
 
     def _read_files(self) -> dict[int, FileInfo]:
         cursor = self.store.con.execute(

@@ -54,7 +54,9 @@ class _PayerRows:
 
 
 def codes_with_rates(store: Store) -> set[str]:
-    return {row[0] for row in store.con.execute("SELECT DISTINCT billing_code FROM core_tic_rates").fetchall()}
+    return {
+        row[0] for row in store.con.execute("SELECT DISTINCT billing_code FROM core_tic_rates").fetchall()
+    }
 
 
 def _site_groups() -> dict[str, str]:

@@ -19,7 +19,10 @@ def _table(t: Table) -> list[str]:
 
 def _chart(c: Chart) -> list[str]:
     # Markdown has no charts: the same figures as a compact text line per series.
-    lines = [f"_{c.title}_ (median and p10-p90 per payer)" + (f"; {c.reference_label}" if c.reference_label else "")]
+    lines = [
+        f"_{c.title}_ (median and p10-p90 per payer)"
+        + (f"; {c.reference_label}" if c.reference_label else "")
+    ]
     return lines
 
 

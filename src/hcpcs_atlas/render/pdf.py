@@ -60,7 +60,9 @@ def _block(doc: _Doc, b: Block) -> None:
     elif isinstance(b, Table):
         doc.table(b)
     elif isinstance(b, Chart):
-        rows = [[s.label, str(s.n), f"${s.p10:,.2f}", f"${s.median:,.2f}", f"${s.p90:,.2f}"] for s in b.series]
+        rows = [
+            [s.label, str(s.n), f"${s.p10:,.2f}", f"${s.median:,.2f}", f"${s.p90:,.2f}"] for s in b.series
+        ]
         doc.table(Table(["Payer", "n", "P10", "Median", "P90"], rows, b.title))
 
 

@@ -30,7 +30,9 @@ def parse_formats(text: str) -> list[str]:
     formats = [f.strip().lower() for f in text.split(",") if f.strip()]
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
-        raise ValueError(f"unknown format(s) {', '.join(unknown) or text!r}; choose from {', '.join(FORMATS)}")
+        raise ValueError(
+            f"unknown format(s) {', '.join(unknown) or text!r}; choose from {', '.join(FORMATS)}"
+        )
     return formats
 
 
@@ -58,10 +60,12 @@ def _index_html(entries: list[dict[str, object]], formats: Sequence[str]) -> str
         code = escape(str(e["code"]))
         links = " ".join(f'<a href="{code}.{fmt}">{fmt}</a>' for fmt in formats)
         status = f"terminated {e['terminated']}" if e["terminated"] else "active"
-        rows.append(f"<tr><td>{code}</td><td>{escape(str(e['descriptor'] or ''))}</td><td>{status}</td><td>{links}</td></tr>")
+        rows.append(
+            f"<tr><td>{code}</td><td>{escape(str(e['descriptor'] or ''))}</td><td>{status}</td><td>{links}</td></tr>"
+        )
     body = (
         "<h1>hcpcs-atlas publications</h1>"
-        f"<p>{len(entries)} codes. Machine-readable twin: <a href=\"index.json\">index.json</a>.</p>"
+        f'<p>{len(entries)} codes. Machine-readable twin: <a href="index.json">index.json</a>.</p>'
         "<table><thead><tr><th>Code</th><th>Descriptor</th><th>Status</th><th>Formats</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
@@ -69,7 +73,11 @@ def _index_html(entries: list[dict[str, object]], formats: Sequence[str]) -> str
 
 
 def build_publications(
-    store: Store, codes: Sequence[str] | None, formats: Sequence[str], out: Path, progress: Progress | None = None
+    store: Store,
+    codes: Sequence[str] | None,
+    formats: Sequence[str],
+    out: Path,
+    progress: Progress | None = None,
 ) -> BuildResult:
     """Write ``out/CODE.<fmt>`` for each code (all loaded codes when ``codes`` is None) and the index."""
     builder = FactsBuilder(store)

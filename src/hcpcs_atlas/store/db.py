@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -84,7 +84,9 @@ class Store:
         except duckdb.Error as exc:
             raise StoreError(f"{self.path}: not an hcpcs-atlas store") from exc
         if row is None or row[0] != SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: store schema {row and row[0]} is not {SCHEMA_VERSION}; rebuild it")
+            raise StoreError(
+                f"{self.path}: store schema {row and row[0]} is not {SCHEMA_VERSION}; rebuild it"
+            )
 
     def close(self) -> None:
         self.con.close()
@@ -127,7 +129,7 @@ class Store:
                 record.format,
                 record.effective_start,
                 record.effective_end,
-                datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None),
+                datetime.now(UTC).replace(microsecond=0, tzinfo=None),
                 row_count,
                 orjson.dumps(record.meta, default=str).decode(),
             ],

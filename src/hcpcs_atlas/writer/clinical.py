@@ -16,9 +16,13 @@ def _context(f: CodeFacts) -> list[Block]:
         "(JW line), or that none was discarded (JZ), per the modifier rules below.",
     ]
     if f.ndcs:
-        items.append(f"Report the NDC of the package used ({len(f.ndcs)} NDC(s) crosswalk to {f.code}, see Related codes).")
+        items.append(
+            f"Report the NDC of the package used ({len(f.ndcs)} NDC(s) crosswalk to {f.code}, see Related codes)."
+        )
     if f.units:
-        items.append(f"Report units in billing units of {num(f.units.descriptor_amount)} {f.units.descriptor_unit}.")
+        items.append(
+            f"Report units in billing units of {num(f.units.descriptor_amount)} {f.units.descriptor_unit}."
+        )
     return [Bullets(items)]
 
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["NA", "Block", "Bullets", "Chart", "ChartSeries", "Notice", "Paragraph", "Publication", "Section", "Table"]
+__all__ = [
+    "NA",
+    "Block",
+    "Bullets",
+    "Chart",
+    "ChartSeries",
+    "Notice",
+    "Paragraph",
+    "Publication",
+    "Section",
+    "Table",
+]
 
 #: The one phrase for anything the input lacks.
 NA = "Data not available in the input."

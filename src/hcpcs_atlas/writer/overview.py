@@ -42,7 +42,13 @@ def overview(f: CodeFacts) -> Section:
         ["Type of service", _coded("type_of_service", h.type_of_service)],
         ["Coverage code", _coded("coverage_code", [h.coverage_code] if h.coverage_code else [])],
         ["Pricing indicator", _coded("pricing_indicator", h.pricing_indicators)],
-        ["Multiple pricing indicator", _coded("multiple_pricing_indicator", [h.multiple_pricing_indicator] if h.multiple_pricing_indicator else [])],
+        [
+            "Multiple pricing indicator",
+            _coded(
+                "multiple_pricing_indicator",
+                [h.multiple_pricing_indicator] if h.multiple_pricing_indicator else [],
+            ),
+        ],
         ["ASC payment group", or_na(h.asc_group)],
         ["Typical sites of service", _sites(f)],
         ["Added (HCPCS ADD DT)", d(f.status.added)],

@@ -42,7 +42,9 @@ def _stats_row(label: str, b: Benchmarks, pct_med: float | None) -> list[str]:
 
 
 def _breakdown_table(title: str, rows: list[Breakdown]) -> Table:
-    return Table([title, *_STATS], [_stats_row(r.group, r.benchmarks, r.pct_of_medicare_median) for r in rows])
+    return Table(
+        [title, *_STATS], [_stats_row(r.group, r.benchmarks, r.pct_of_medicare_median) for r in rows]
+    )
 
 
 def _payer_sentence(p: PayerFacts, medicare: float | None) -> str:
@@ -97,11 +99,19 @@ def _overview(f: CodeFacts, medicare: float | None) -> list[Block]:
     if not priced:
         return [Paragraph(f"Commercial negotiated rates: {NA}")]
     rows = [_stats_row(p.payer, p.benchmarks, p.pct_of_medicare_median) for p in priced if p.benchmarks]
-    series = [ChartSeries(p.payer, b.n_rates, b.min, b.p10, b.p25, b.median, b.p75, b.p90, b.max)
-              for p in priced if (b := p.benchmarks)]
+    series = [
+        ChartSeries(p.payer, b.n_rates, b.min, b.p10, b.p25, b.median, b.p75, b.p90, b.max)
+        for p in priced
+        if (b := p.benchmarks)
+    ]
     unit = f.medicare.asp.dosage if f.medicare.asp and f.medicare.asp.dosage else "billing unit"
-    chart = Chart(f"Negotiated rates for {f.code} per {unit}", series, medicare,
-                  f"Medicare ASP limit {usd(medicare, 3)}" if medicare else None, unit)
+    chart = Chart(
+        f"Negotiated rates for {f.code} per {unit}",
+        series,
+        medicare,
+        f"Medicare ASP limit {usd(medicare, 3)}" if medicare else None,
+        unit,
+    )
     return [Table(["Payer", *_STATS], rows), chart]
 
 

@@ -33,7 +33,13 @@ def _files(f: CodeFacts) -> Block:
     if not f.provenance:
         return Paragraph(NA)
     rows = [
-        [_LABELS.get(p.source, p.source), p.file_name, period(p.effective_start, p.effective_end), p.sha256, p.loaded_at]
+        [
+            _LABELS.get(p.source, p.source),
+            p.file_name,
+            period(p.effective_start, p.effective_end),
+            p.sha256,
+            p.loaded_at,
+        ]
         for p in f.provenance
     ]
     return Table(["Source", "File", "Effective period", "SHA-256", "Loaded at (UTC)"], rows)

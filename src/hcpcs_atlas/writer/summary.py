@@ -31,7 +31,9 @@ def _medicare_sentence(f: CodeFacts) -> str:
         return text + "."
     opps = f.medicare.opps
     if opps and opps.payment_rate is not None:
-        return f"The OPPS national unadjusted payment rate is {usd(opps.payment_rate, 3)} ({opps.source_file})."
+        return (
+            f"The OPPS national unadjusted payment rate is {usd(opps.payment_rate, 3)} ({opps.source_file})."
+        )
     return f"Medicare payment amount: {NA}"
 
 

@@ -29,7 +29,9 @@ def _changes(f: CodeFacts) -> Block:
 def _rules(f: CodeFacts) -> Block:
     if not f.rules:
         return Paragraph(f"Dated coding rules: {NA}")
-    return Bullets([f"From {d(r.effective_from)}: {r.modifier}. {r.text} Source: {r.source}." for r in f.rules])
+    return Bullets(
+        [f"From {d(r.effective_from)}: {r.modifier}. {r.text} Source: {r.source}." for r in f.rules]
+    )
 
 
 def updates(f: CodeFacts) -> Section:
