@@ -1,4 +1,8 @@
-"""The quarterly Medicare Part B ASP Pricing File (payment allowance limits)."""
+"""The quarterly Medicare Part B ASP Pricing File (payment allowance limits), CSV or .xlsx.
+
+Column spellings live in ``data/asp_columns.csv``. The NOC pricing file has the same shape but names
+drugs instead of codes; its rows get the code ``NOC`` and the generic drug name as description.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import ParsedFile
+from ._tabular import Record, drug_code, drug_description, effective_period, read_tabular
 
 __all__ = ["AspPrice", "read_asp"]
+
+KIND = "ASP pricing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,4 +33,26 @@ class AspPrice:
 
 
 def read_asp(path: Path) -> ParsedFile[AspPrice]:
-    raise NotImplementedError
+    """Parse an ASP (or NOC) pricing file; the effective period comes from its preamble."""
+    path = Path(path)
+    table = read_tabular(path, "asp_columns.csv", KIND)
+    start, end = effective_period(table.preamble)
+    rows = [_price(record) for record in table.records]
+    return ParsedFile("asp", path, rows, effective_start=start, effective_end=end, meta=table.meta)
+
+
+def _price(record: Record) -> AspPrice:
+    code = drug_code(record)
+    return AspPrice(
+        code=code,
+        short_description=drug_description(record, code),
+        dosage=record.text("dosage"),
+        payment_limit_usd=record.amount("payment_limit"),
+        coinsurance_pct=record.amount("coinsurance_pct"),
+        vaccine_awp_pct=record.amount("vaccine_awp_pct"),
+        vaccine_limit_usd=record.amount("vaccine_limit"),
+        blood_awp_pct=record.amount("blood_awp_pct"),
+        blood_limit_usd=record.amount("blood_limit"),
+        clotting_factor=record.text("clotting_factor"),
+        notes=record.text("notes"),
+    )

@@ -1,13 +1,21 @@
-"""OPPS Addendum B: status indicator, APC and payment rate per code."""
+"""OPPS Addendum B: status indicator, APC and payment rate per code (CMS .xlsx or a CSV conversion).
+
+Column spellings live in ``data/opps_columns.csv``; the period comes from a ``Source`` column, the file
+name or the title (``data/effective_dates.csv``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from . import ParsedFile
+from ._tabular import Record, Tabular, effective_from, level2_text, read_tabular
 
 __all__ = ["OppsRow", "read_opps"]
+
+KIND = "OPPS Addendum B"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,4 +32,41 @@ class OppsRow:
 
 
 def read_opps(path: Path) -> ParsedFile[OppsRow]:
-    raise NotImplementedError
+    """Parse an OPPS Addendum B file."""
+    path = Path(path)
+    table = read_tabular(path, "opps_columns.csv", KIND)
+    rows = [_row(record) for record in table.records]
+    return ParsedFile("opps", path, rows, effective_start=_effective_start(path, table), meta=table.meta)
+
+
+def _effective_start(path: Path, table: Tabular) -> date | None:
+    releases = sorted({release for record in table.records if (release := record.text("source"))})
+    return effective_from("opps", path.name, [*releases, *table.preamble])
+
+
+def _row(record: Record) -> OppsRow:
+    code = _code(record)
+    return OppsRow(
+        code=code,
+        short_descriptor=level2_text(code, record.text("short_descriptor")),
+        status_indicator=record.text("status_indicator"),
+        apc=_apc(record),
+        relative_weight=record.amount("relative_weight"),
+        payment_rate_usd=record.amount("payment_rate"),
+        national_copay_usd=record.amount("national_copay"),
+        minimum_copay_usd=record.amount("minimum_copay"),
+        changed=record.flag("changed"),
+    )
+
+
+def _code(record: Record) -> str:
+    code = record.text("code")
+    if code is None:
+        raise record.error("code", "missing HCPCS code")
+    return code.upper()
+
+
+def _apc(record: Record) -> str | None:
+    # APCs are 4-digit identifiers; a numeric cell drops the leading zeros ("12" for "0012").
+    apc = record.text("apc")
+    return apc.zfill(4) if apc is not None and apc.isdigit() else apc
