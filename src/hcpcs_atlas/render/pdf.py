@@ -39,7 +39,9 @@ class _Doc:
 
     def table(self, t: Table) -> None:
         self.pdf.set_font(self.family, "", 7.5 if len(t.columns) > 4 else 8.5)
-        with self.pdf.table(headings_style=FontFace(emphasis="BOLD"), line_height=4.2) as table:
+        with self.pdf.table(
+            headings_style=FontFace(emphasis="BOLD"), line_height=4.2, text_align="LEFT", v_align="TOP"
+        ) as table:
             for values in [t.columns, *t.rows]:
                 row = table.row()
                 for value in values:
