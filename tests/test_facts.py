@@ -158,3 +158,36 @@ def test_all_codes_build(builder: FactsBuilder) -> None:
     assert len(codes) > 8000
     built = list(builder.build_many(codes[:: max(1, len(codes) // 400)]))
     assert all(f.descriptor.long for f in built)
+
+
+def test_payment_limit_change_quarter_over_quarter(
+    real_store: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    """A next-quarter file (the real file with its period and J9032's limit edited) yields a dated change."""
+    from hcpcs_atlas.store.asp import load_asp
+
+    from .helpers import ASP
+
+    text = (shared_data / ASP).read_bytes()
+    text = text.replace(
+        b"Effective October 1, 2025 through December 31, 2025",
+        b"Effective January 1, 2026 through March 31, 2026",
+    )
+    text = text.replace(b"10 MG,52.474,", b"10 MG,50.000,")
+    next_quarter = tmp_path / "2026_Jan_ASP_Pricing_File.csv"
+    next_quarter.write_bytes(text)
+    copy = tmp_path / "atlas.duckdb"
+    shutil.copy(real_store, copy)
+    with Store(copy) as store:
+        load_asp(store, next_quarter)
+        f = FactsBuilder(store).build("J9032")
+    assert f.medicare.asp is not None and f.medicare.asp.payment_limit == 50.0
+    assert f.medicare.asp.effective_start == date(2026, 1, 1)
+    change = next(c for c in f.changes if c.source == "asp")
+    assert (change.before, change.after, change.change_usd, change.change_pct) == (
+        "52.474",
+        "50.000",
+        -2.474,
+        -4.7,
+    )
+    assert (change.from_effective, change.to_effective) == (date(2025, 10, 1), date(2026, 1, 1))
