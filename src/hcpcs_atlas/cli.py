@@ -15,7 +15,7 @@ import orjson
 from .errors import AtlasError
 from .facts import FactsBuilder, facts_json, facts_schema
 from .progress import Progress
-from .site import build_publications, parse_formats
+from .site import build_publications, make_server, parse_formats
 from .store import Store, default_db_path
 from .store.asp import load_asp
 from .store.crosswalk import load_crosswalk
@@ -209,6 +209,26 @@ def files(ctx: click.Context) -> None:
         click.echo(
             f"{f['file_id']:>4}  {f['source']:<9} {period:<23} {f['row_count']:>8,}  {f['sha256'][:12]}  {f['file_name']}"
         )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.pass_context
+@atlas_errors
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Browse publications in a web browser (read-only; /CODE, /CODE.json, /CODE.md, /CODE.pdf).
+
+    Example: hcpcs-atlas serve --port 8000
+    """
+    server = make_server(_store(ctx, read_only=True), host, port)
+    click.echo(f"serving on http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 @main.command()
