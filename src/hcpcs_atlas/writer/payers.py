@@ -112,7 +112,25 @@ def _overview(f: CodeFacts, medicare: float | None) -> list[Block]:
         f"Medicare ASP limit {usd(medicare, 3)}" if medicare else None,
         unit,
     )
-    return [Table(["Payer", *_STATS], rows), chart]
+    return [Paragraph(_comparison(priced, medicare)), Table(["Payer", *_STATS], rows), chart]
+
+
+def _comparison(priced: list[PayerFacts], medicare: float | None) -> str:
+    medians = sorted((p.benchmarks.median, p.payer) for p in priced if p.benchmarks)
+    (low, low_payer), (high, high_payer) = medians[0], medians[-1]
+    if len(medians) == 1:
+        text = f"One payer has dollar rates loaded: {low_payer}, median {usd(low)}"
+    else:
+        text = (
+            f"Across {len(medians)} payers, median negotiated rates range from {usd(low)} ({low_payer}) "
+            f"to {usd(high)} ({high_payer})"
+        )
+    if medicare:
+        above = [p.payer for p in priced if p.benchmarks and p.benchmarks.median > medicare]
+        text += (
+            f"; {len(above)} of {len(medians)} pay a median above the Medicare limit of {usd(medicare, 3)}"
+        )
+    return text + "."
 
 
 def payers(f: CodeFacts) -> Section:
