@@ -1,0 +1,241 @@
+"""From a parsed in_network item to rate rows: one per negotiated price and provider group (TIN + NPIs).
+
+Items are kept as compact records while the file streams; rows are made at the end, once the provider
+references the items used have been resolved (the references may come after ``in_network``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from .tic_refs import Reference, id_token
+from .tic_scan import STRING_TOKEN
+
+if TYPE_CHECKING:
+    from .tic import RateRow
+
+__all__ = ["ItemCollector", "KeptItem", "normalize_code"]
+
+#: billing_code_type values under which a HCPCS Level II code is matched (payers mislabel HCPCS as CPT).
+MATCHED_TYPES = frozenset({"HCPCS", "CPT"})
+_REFERENCE_LISTS = re.compile(rb'"provider_references"\s*:\s*\[([^\]]*)\]')
+_ID_TOKENS = re.compile(STRING_TOKEN + rb"|[^\s,]+")
+
+
+def _token_text(token: bytes) -> str:
+    """The text of a JSON string or scalar token; orjson only when it holds escapes."""
+    if token.startswith(b'"'):
+        if b"\\" not in token:
+            return token[1:-1].decode("utf-8", "replace")
+        text = orjson.loads(token)
+        return text if isinstance(text, str) else str(text)
+    return token.decode("utf-8", "replace")
+
+
+def normalize_code(value: object) -> str:
+    return str(value).strip().upper() if value is not None else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    negotiated_type: str
+    negotiated_rate: float
+    expiration_date: str | None
+    billing_class: str | None
+    setting: str | None
+    service_codes: tuple[str, ...]
+    modifiers: tuple[str, ...]
+    additional_information: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    tin_type: str | None
+    tin_value: str | None
+    npis: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KeptRate:
+    prices: tuple[Price, ...]
+    groups: tuple[Provider, ...] | None  # inline provider_groups (v1)
+    references: tuple[tuple[str, str], ...]  # (id as written, match key)
+
+
+@dataclass(frozen=True, slots=True)
+class KeptItem:
+    billing_code: str
+    billing_code_type: str
+    negotiation_arrangement: str | None
+    rates: tuple[KeptRate, ...]
+
+
+class ItemCollector:
+    """Receives the objects the scanner found around wanted codes and keeps the in_network items."""
+
+    def __init__(self, keep_code: Callable[[str], bool]) -> None:
+        self.keep_code = keep_code
+        self.items: list[KeptItem] = []
+        self.wanted_ids: set[str] = set()
+        self.prices_skipped = 0
+        self._verdicts: dict[bytes, bool] = {}
+
+    @property
+    def kept(self) -> int:
+        return len(self.items)
+
+    def want(self, token: bytes) -> bool:
+        """Cheap pre-filter on the raw ``billing_code`` token; cached, as codes repeat across items."""
+        verdict = self._verdicts.get(token)
+        if verdict is None:
+            if len(self._verdicts) > 200_000:
+                self._verdicts.clear()
+            verdict = self._verdicts[token] = bool(self.keep_code(_token_text(token).strip().upper()))
+        return verdict
+
+    def on_object(self, obj: dict[str, Any], start: int, raw: bytes | bytearray) -> None:
+        """An object holding a wanted code: an in_network item, or a bundled/covered code (ignored)."""
+        rates = obj.get("negotiated_rates")
+        if not isinstance(rates, list):
+            return
+        if normalize_code(obj.get("billing_code_type")) not in MATCHED_TYPES:
+            return
+        code = normalize_code(obj.get("billing_code"))
+        if not self.keep_code(code):
+            return
+        references = _reference_ids(rates, raw)
+        kept = tuple(self._rate(rate, refs) for rate, refs in zip(rates, references, strict=True))
+        arrangement = obj.get("negotiation_arrangement")
+        self.items.append(KeptItem(code, str(obj.get("billing_code_type")), _text(arrangement), kept))
+
+    def _rate(self, rate: Any, refs: tuple[tuple[str, str], ...]) -> KeptRate:
+        if not isinstance(rate, dict):
+            return KeptRate((), None, ())
+        prices = []
+        for raw_price in rate.get("negotiated_prices") or ():
+            price = _price(raw_price)
+            if price is None:
+                self.prices_skipped += 1
+            else:
+                prices.append(price)
+        groups = rate.get("provider_groups")
+        inline = tuple(_provider(g) for g in groups) if isinstance(groups, list) else None
+        self.wanted_ids.update(key for _, key in refs)
+        return KeptRate(tuple(prices), inline, refs)
+
+    def rows(self, refs: dict[str, Reference]) -> Iterator[RateRow]:
+        from .tic import RateRow  # the contract lives in tic.py, which imports this module
+
+        for item in self.items:
+            for rate in item.rates:
+                providers = list(_providers(rate, refs))
+                for p in rate.prices:
+                    for provider_id, network, provider in providers:
+                        yield RateRow(
+                            item.billing_code, item.billing_code_type, item.negotiation_arrangement,
+                            p.negotiated_type, p.negotiated_rate, p.expiration_date, p.billing_class, p.setting,
+                            p.service_codes, p.modifiers, p.additional_information, provider_id,
+                            provider.tin_type if provider else None, provider.tin_value if provider else None,
+                            provider.npis if provider else (), network,
+                        )  # fmt: skip
+
+
+def _providers(
+    rate: KeptRate, refs: dict[str, Reference]
+) -> Iterator[tuple[str | None, tuple[str, ...], Provider | None]]:
+    """Inline groups, then each referenced group's entries; an unresolved id yields one empty provider."""
+    for provider in rate.groups or ():
+        yield None, (), provider
+    for written, key in rate.references:
+        ref = refs.get(key)
+        if ref is None or ref.groups is None:
+            yield written, ref.network_names if ref else (), None
+            continue
+        for group in ref.groups:
+            yield written, ref.network_names, _provider(group)
+
+
+def _reference_ids(rates: list[Any], raw: bytes | bytearray) -> list[tuple[tuple[str, str], ...]]:
+    """Per rate, its provider_references ids as written in the bytes (orjson turns 320.25975 into a float).
+
+    Inside an item only negotiated rates have a ``"provider_references"`` key, so the lists found in the
+    raw bytes line up, in order, with the rates that carry one.
+    """
+    lists = [
+        tuple(id_token(t) for t in _ID_TOKENS.findall(m.group(1))) for m in _REFERENCE_LISTS.finditer(raw)
+    ]
+    holders = [isinstance(r, dict) and isinstance(r.get("provider_references"), list) for r in rates]
+    if len(lists) != sum(holders):  # unexpected layout: fall back to the parsed values
+        lists = [
+            tuple(_parsed_id(v) for v in r["provider_references"])
+            for r, h in zip(rates, holders, strict=True)
+            if h
+        ]
+    found = iter(lists)
+    return [next(found) if holder else () for holder in holders]
+
+
+def _parsed_id(value: Any) -> tuple[str, str]:
+    return id_token(orjson.dumps(value))
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    return tuple(sorted(str(v) for v in items if v is not None))
+
+
+def _price(raw: Any) -> Price | None:
+    """A negotiated price, or None when it has no usable type or numeric rate."""
+    if not isinstance(raw, dict):
+        return None
+    rate = raw.get("negotiated_rate")
+    ntype = raw.get("negotiated_type")
+    if isinstance(rate, str):
+        try:
+            rate = float(rate)
+        except ValueError:
+            return None
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not isinstance(ntype, str):
+        return None
+    return Price(
+        ntype, float(rate), _text(raw.get("expiration_date")), _text(raw.get("billing_class")),
+        _text(raw.get("setting")), _strings(raw.get("service_code")), _strings(raw.get("billing_code_modifier")),
+        _text(raw.get("additional_information")),
+    )  # fmt: skip
+
+
+def _provider(group: Any) -> Provider:
+    if not isinstance(group, dict):
+        return Provider(None, None, ())
+    tin = group.get("tin")
+    if isinstance(tin, dict):
+        tin_type, tin_value = _text(tin.get("type")), _text(tin.get("value"))
+    else:  # early drafts wrote the TIN as a bare string
+        tin_type, tin_value = None, _text(tin)
+    npis = group.get("npi")
+    return Provider(tin_type, tin_value, tuple(_npis(npis if isinstance(npis, list) else [npis])))
+
+
+def _npis(values: list[Any]) -> Iterator[int]:
+    for value in values:
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int):
+            yield value
+        elif isinstance(value, float) and value.is_integer():
+            yield int(value)
+        elif isinstance(value, str) and value.strip().isdigit():
+            yield int(value.strip())

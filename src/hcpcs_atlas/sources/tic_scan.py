@@ -1,0 +1,359 @@
+"""Byte-level search of a JSON stream: find the objects that hold a key, parse only the wanted ones.
+
+Tokenizing a 300 GB document in Python is out of the question, so the stream is never tokenized. Instead:
+
+1. ``bytes.find`` locates a key such as ``"billing_code"`` in a sliding buffer (several GB/s). Inside a
+   JSON string every ``"`` is escaped, so ``billing_code"`` (a letter then an unescaped quote) cannot occur
+   there: a hit is always a real key (or a value equal to the key name, which the value regex rejects).
+2. A compiled regex reads the key's value; only values the caller wants go further.
+3. An exact backward scan from the hit (known to be outside any string) finds the ``{`` that opens the
+   enclosing object, tracking strings and escapes.
+4. ``orjson`` parses from that ``{``; it stops with "unexpected content after document" right where the
+   object ends, which gives its end without a tokenizer of ours. The window grows geometrically, because
+   orjson validates the UTF-8 of its whole input before parsing.
+
+What is validated: every parsed object is exact JSON. What is not: bytes between wanted objects, which
+are only searched. :mod:`hcpcs_atlas.sources.tic` adds cheap whole-document checks (first and last
+bytes, gzip CRC, the document's last element and closing).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from ..errors import InputError
+
+__all__ = [
+    "HEADROOM",
+    "LOOKBACK",
+    "NeedLookback",
+    "ObjectFinder",
+    "byte_offset",
+    "object_start",
+    "parse_object",
+]
+
+#: How much already-searched data stays in the buffer for backward scans (the start of the object that
+#: holds a hit). Items put ``billing_code`` in their first few hundred bytes; 1 MB is a wide margin, and
+#: every byte kept is copied once per chunk. A key further in triggers NeedLookback (see tic.py).
+LOOKBACK = 1 << 20
+#: Bytes that must follow a hit before its value is read (a value split by the buffer end waits).
+GUARD = 4096
+#: Free bytes in front of each chunk for the retained tail of the previous one.
+HEADROOM = LOOKBACK + 2 * GUARD
+FIRST_WINDOW = 64 << 10
+QUOTE, BACKSLASH, OPEN_OBJECT = ord('"'), ord("\\"), ord("{")
+CLOSERS = frozenset(b"}]")
+STRUCTURE = re.compile(rb'[{}\[\]"]')
+#: A JSON string token, unrolled so the regex engine does not recurse per character.
+STRING_TOKEN = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
+#: orjson's message when a complete value is followed by more data: the end we are looking for.
+TRAILING = "unexpected content after document"
+
+
+class NeedLookback(Exception):
+    """The object holding a hit starts before the retained buffer (a key deep inside a huge object)."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(f"object start before the retained buffer (hit at byte {offset})")
+        self.offset = offset
+
+
+def value_pattern(key: bytes) -> re.Pattern[bytes]:
+    """``key : value`` where value is a string token or a bare scalar (number, literal)."""
+    return re.compile(re.escape(key) + rb"\s*:\s*(" + STRING_TOKEN + rb"|[^\s,}\]]+)")
+
+
+def _escaped(buf: bytes | bytearray, index: int, floor: int) -> bool:
+    """True if buf[index] is preceded by an odd run of backslashes."""
+    run = 0
+    while index - run - 1 >= floor and buf[index - run - 1] == BACKSLASH:
+        run += 1
+    return run % 2 == 1
+
+
+def object_start(buf: bytes | bytearray, pos: int, floor: int = 0) -> int | None:
+    """Index of the ``{`` opening the object that holds ``buf[pos]`` (``pos`` outside any string).
+
+    Returns None when that ``{`` would lie before ``floor``. Raises ValueError when ``pos`` is directly
+    inside an array, which valid JSON never has for a key.
+    """
+    depth, in_string, hi, width = 0, False, pos, 256
+    while hi > floor:
+        lo = max(floor, hi - width)
+        marks = [m.start() for m in STRUCTURE.finditer(buf, lo, hi)]
+        for index in reversed(marks):
+            char = buf[index]
+            if in_string:
+                in_string = not (char == QUOTE and not _escaped(buf, index, floor))
+            elif char == QUOTE:
+                in_string = True  # a closing quote: outside strings a quote is never escaped
+            elif char in CLOSERS:
+                depth += 1
+            elif depth:
+                depth -= 1
+            elif char == OPEN_OBJECT:
+                return index
+            else:
+                raise ValueError("a key directly inside an array")
+        hi, width = lo, width * 4
+    return None
+
+
+def byte_offset(data: bytes | bytearray | memoryview, char_pos: int) -> int:
+    """Map orjson's / json's character position in UTF-8 ``data`` back to a byte offset."""
+    head = bytes(data[:char_pos])
+    if head.isascii():
+        return char_pos
+    text = bytes(data).decode("utf-8", "replace")
+    return len(text[:char_pos].encode("utf-8", "replace"))
+
+
+def _char_end(data: bytes | bytearray, end: int) -> int:
+    """Move ``end`` forward off UTF-8 continuation bytes, so a window never splits a character."""
+    while end < len(data) and 0x80 <= data[end] < 0xC0:
+        end += 1
+    return end
+
+
+class BadJson(Exception):
+    def __init__(self, offset: int, message: str) -> None:
+        super().__init__(message)
+        self.offset = offset
+        self.message = message
+
+
+def parse_object(
+    buf: bytes | bytearray, start: int, at_eof: bool, first_window: int = FIRST_WINDOW
+) -> tuple[dict[str, Any], int] | None:
+    """Parse the object starting at ``buf[start]``; return it and its end index, or None for "need more".
+
+    Raises BadJson (offset relative to ``start``) when the bytes are not JSON.
+    """
+    view = memoryview(buf)
+    avail = len(buf) - start
+    window = min(avail, max(first_window, 1))
+    while True:
+        end = _char_end(buf, start + window)
+        outcome = _try_window(view[start:end], at_eof and end >= len(buf))
+        if outcome is not None:
+            obj, size = outcome
+            return obj, start + size
+        if end >= len(buf):
+            return None
+        window = min(avail, window * 4)
+
+
+def _try_window(data: memoryview, final: bool) -> tuple[dict[str, Any], int] | None:
+    """The object at the start of ``data`` and its size; None if the window cuts it."""
+    try:
+        return _as_object(orjson.loads(data), len(data))
+    except orjson.JSONDecodeError as exc:
+        pos = byte_offset(data, exc.pos)
+        if exc.msg == TRAILING:
+            return _as_object(orjson.loads(data[:pos]), pos)
+        if not final and pos >= len(data) - 64:
+            return None  # cut by the window: a truncated string, number or literal
+    return _stdlib_fallback(data, final)
+
+
+def _as_object(value: Any, size: int) -> tuple[dict[str, Any], int]:
+    if not isinstance(value, dict):
+        raise BadJson(0, "expected a JSON object")
+    return value, size
+
+
+def _stdlib_fallback(data: memoryview, final: bool) -> tuple[dict[str, Any], int] | None:
+    """orjson rejects some valid JSON (lone surrogate escapes) and reports invalid UTF-8 at 0: ask the
+    slower json module, which also gives the exact position of a real error."""
+    raw = bytes(data)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadJson(exc.start, "invalid UTF-8") from None
+    try:
+        value, end = json.JSONDecoder().raw_decode(text)
+    except json.JSONDecodeError as exc:
+        pos = len(text[: exc.pos].encode())
+        if not final and pos >= len(raw) - 64:
+            return None
+        raise BadJson(pos, f"invalid JSON: {exc.msg}") from None
+    return _as_object(value, len(text[:end].encode()))
+
+
+class ObjectFinder:
+    """Feeds on chunks of one JSON document and hands over each wanted object holding ``key``.
+
+    ``want(value_token)`` sees the raw JSON token of the key's value (quotes included for strings); with
+    ``want=None`` every object holding the key is wanted. ``search``, a regex whose group 1 is the value
+    token, replaces ``bytes.find`` when hits are dense and most can be rejected inside the regex engine.
+    ``on_object(obj, start, raw)`` gets the parsed object, its absolute start offset and its bytes.
+    Hits inside an object already handed over are skipped (e.g. codes in an item's ``bundled_codes``).
+
+    The buffer is ``buf[lo:]``, at absolute offset ``base + lo``. Chunks arrive with ``headroom`` free
+    bytes in front, where the retained tail of the previous buffer is copied: only that tail is ever
+    copied, never the chunk (copying every chunk cost more than searching it).
+    """
+
+    def __init__(
+        self,
+        source: str,
+        key: bytes,
+        want: Callable[[bytes], bool] | None,
+        on_object: Callable[[dict[str, Any], int, bytearray], None],
+        lookback: int = LOOKBACK,
+        search: re.Pattern[bytes] | None = None,
+        recycle: Callable[[bytearray], None] | None = None,
+    ) -> None:
+        self.source, self.key, self.want, self.on_object = source, key, want, on_object
+        self.value_re = value_pattern(key)
+        self.search = search
+        self.lookback = lookback
+        self.recycle = recycle
+        self.buf = bytearray()
+        self.lo = 0  # first valid index of buf
+        self.base = 0  # absolute offset of buf[0] in the decompressed document
+        self.pos = 0  # absolute offset where the next key search starts
+        self.done_until = 0  # absolute end of the last object handed over
+        self.last_hit = -1  # absolute offset of the last key seen
+        self.hold: int | None = None  # absolute offset a caller needs kept (deep lookback mode)
+        self._pending: tuple[int, int] | None = None  # (object start, hit) waiting for its end
+        self._retry_end = 0
+        self._window = FIRST_WINDOW
+        self.eof = False
+
+    @property
+    def end(self) -> int:
+        return self.base + len(self.buf)
+
+    @property
+    def at_start(self) -> bool:
+        """True while the buffer still holds the document's first byte."""
+        return self.base + self.lo == 0
+
+    def feed(self, chunk: bytearray, headroom: int) -> None:
+        self.append(chunk, headroom)
+        self.run()
+
+    def append(self, chunk: bytearray, headroom: int) -> None:
+        """Take the next chunk (``headroom`` free bytes in front) without searching it yet."""
+        keep_from = self._keep_from()
+        old, old_lo = self.buf, keep_from - self.base
+        tail = len(old) - old_lo
+        if tail <= headroom:
+            self.lo = headroom - tail
+            chunk[self.lo : headroom] = memoryview(old)[old_lo:]
+            self.buf = chunk
+        else:  # a pending object or a deep hold outgrew the headroom: one contiguous copy
+            self.buf, self.lo = old[old_lo:] + memoryview(chunk)[headroom:], 0
+            self._give_back(chunk)
+        self.base = keep_from - self.lo
+        self._give_back(old)
+
+    def _give_back(self, buf: bytearray) -> None:
+        if self.recycle is not None and buf:
+            self.recycle(buf)
+
+    def skip_to(self, offset: int) -> None:
+        """Search no key before ``offset`` (bytes the caller knows hold no wanted object)."""
+        self.pos = max(self.pos, min(offset, self.end))
+
+    def rewind_to(self, offset: int) -> None:
+        """Search again from ``offset`` (still in the buffer): the caller changed what it looks for."""
+        self.pos = max(offset, self.base + self.lo)
+
+    def finish(self, until: int | None = None) -> None:
+        self.eof = True
+        self.run(until)
+
+    def _keep_from(self) -> int:
+        marks = [self.pos - self.lookback, self.end - self.lookback]
+        if self._pending is not None:
+            marks.append(self._pending[0])
+        if self.hold is not None:
+            marks.append(self.hold)
+        return min(max(self.base + self.lo, min(marks)), self.end)
+
+    def run(self, until: int | None = None) -> None:
+        """Hand over the wanted objects whose key lies before ``until`` (default: all complete ones)."""
+        bounded = until is not None and until <= self.end  # every wanted object before it is complete
+        if self._pending is not None:
+            if not (self.eof or bounded) and self.end < self._retry_end:
+                return
+            if not self._hand_over(*self._pending):
+                return
+        limit = self.end if self.eof else self.end - GUARD
+        if until is not None:
+            limit = until if bounded else min(limit, until)
+        if self.search is None:
+            self._find_hits(limit)
+        else:
+            self._search_hits(limit)
+
+    def _find_hits(self, limit: int) -> None:
+        """Sparse keys: ``bytes.find`` (several GB/s), then the value regex at each hit. Locals only in
+        the loop: it runs once per in_network item."""
+        buf, base, key, find = self.buf, self.base, self.key, self.buf.find
+        want, value_at = self.want, self.value_re.match
+        index, last = find(key, self.pos - base), -1
+        while index >= 0 and base + index < limit:
+            after, last = index + len(key), index
+            if base + index >= self.done_until:
+                match = value_at(buf, index) if want is not None else None
+                if want is None or (match is not None and want(match.group(1))):
+                    self.pos, self.last_hit = base + after, base + index
+                    if not self._locate(index):
+                        return
+            index = find(key, after)
+        if last >= 0:
+            self.last_hit = max(self.last_hit, base + last)
+        self.pos = base + index if index >= 0 else max(self.pos, self.end - len(key) + 1)
+
+    def _search_hits(self, limit: int) -> None:
+        """Dense keys: the regex engine skips unwanted values itself."""
+        assert self.search is not None
+        for match in self.search.finditer(self.buf, self.pos - self.base):
+            index = match.start()
+            if self.base + index >= limit:
+                self.pos = self.base + index
+                return
+            self.pos, self.last_hit = self.base + match.end(), self.base + index
+            wanted = self.want is None or self.want(match.group(1))
+            if self.base + index >= self.done_until and wanted and not self._locate(index):
+                return
+        self.pos = max(self.pos, limit)
+
+    def _locate(self, index: int) -> bool:
+        """Find and parse the object holding the wanted key at buf[index]; False while it is incomplete."""
+        hit = self.base + index
+        try:
+            start = object_start(self.buf, index, self.lo)
+        except ValueError as exc:
+            raise InputError(self.source, f"invalid JSON: {exc}", byte=hit) from None
+        if start is None:
+            if self.at_start:
+                raise InputError(self.source, "invalid JSON: a key outside any object", byte=hit)
+            raise NeedLookback(hit)
+        return self._hand_over(self.base + start, hit)
+
+    def _hand_over(self, start: int, hit: int) -> bool:
+        local = start - self.base
+        try:
+            parsed = parse_object(self.buf, local, self.eof, self._window)
+        except BadJson as exc:
+            raise InputError(self.source, exc.message, byte=start + exc.offset) from None
+        if parsed is None:  # wait until the buffer has doubled: total parse work stays linear
+            self._pending = (start, hit)
+            self._window = len(self.buf) - local
+            self._retry_end = self.end + max(self._window, 1 << 20)
+            return False
+        obj, end = parsed
+        self._pending, self._window = None, FIRST_WINDOW
+        self.done_until = self.base + end
+        self.on_object(obj, start, self.buf[local:end])
+        return True
