@@ -320,7 +320,7 @@ def _late_code_document(refs: int) -> bytes:
 
 def test_late_code_with_references_after(tmp_path: Path, http_server: tuple[str, dict[str, bytes]]) -> None:
     path = tmp_path / "late.json.gz"
-    path.write_bytes(gzip.compress(_late_code_document(200_000)))
+    path.write_bytes(gzip.compress(_late_code_document(60_000)))
     base, files = http_server
     files["/late.json.gz"] = path.read_bytes()
     for source in (path, f"{base}/late.json.gz"):
@@ -355,6 +355,27 @@ def test_ids_match_by_value_and_text(tmp_path: Path) -> None:
         ("77", None, ()),  # never defined: the rate is kept, without a provider
     ]
     assert tic.refs_unresolved == ["77"]
+
+
+def test_quirky_values(tmp_path: Path) -> None:
+    """Quoted rates are numbers; a price without a type is skipped and counted; a string equal to
+    "billing_code", an escaped code and a lower-case padded code do no harm."""
+    prices = [
+        {"negotiated_type": "negotiated", "negotiated_rate": "12.50", "expiration_date": "9999-12-31"},
+        {"negotiated_rate": 3, "expiration_date": "9999-12-31"},
+        {"negotiated_type": "negotiated", "negotiated_rate": "n/a"},
+    ]
+    group = {"npi": ["1234567890", 0.0, None], "tin": {"type": "ein", "value": 123456789}}
+    kept = {"name": "billing_code", "billing_code_type": " hcpcs", "billing_code": " j9330 ",
+            "negotiated_rates": [{"provider_groups": [group], "negotiated_prices": prices}]}  # fmt: skip
+    odd = b'{"billing_code_type":"CPT","billing_code":"9\\u00392\\u00313","negotiated_rates":[]}'
+    path = tmp_path / "quirky.json"
+    path.write_bytes(b'{"version":"1.0.0","in_network":[' + odd + b"," + orjson.dumps(kept) + b"]}")
+    tic = read_in_network(path, keep_targets)
+    assert [
+        (r.billing_code, r.billing_code_type, r.negotiated_rate, r.tin_value, r.npis) for r in tic.rows
+    ] == [("J9330", " hcpcs", 12.5, "123456789", (1234567890, 0))]
+    assert (tic.items_seen, tic.items_kept, tic.prices_skipped) == (2, 1, 2)
 
 
 def _item(code: str, reference_lists: list[list[object]]) -> dict[str, object]:
@@ -399,7 +420,7 @@ def http_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, dict[str
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}", files
     server.shutdown()

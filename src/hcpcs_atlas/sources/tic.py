@@ -2,17 +2,23 @@
 
 A file is one JSON document of up to hundreds of GB. It is never tokenized in Python:
 
-- :mod:`.tic_io` reads, hashes and inflates (isal) on a background thread, in 8 MB chunks;
+- :mod:`.tic_io` reads, hashes and inflates (isal) on a background thread, into reused 4 MB buffers;
 - :mod:`.tic_scan` finds ``"billing_code"`` keys with ``bytes.find``, reads each code with a regex and,
   for a wanted code only, scans back to the enclosing ``{`` and lets orjson parse that one object;
-- :mod:`.tic_refs` copies the top-level ``provider_references`` aside as they stream past (before or
-  after ``in_network``), then resolves only the ids the kept items used, fetching remote ``location``s;
+- :mod:`.tic_refs` notes where the top-level ``provider_references`` sections are (before or after
+  ``in_network``) and resolves only the group ids the kept items use: on the fly when the section comes
+  after the items, by a second read of the file's head when it comes first; :mod:`.tic_remote` fetches
+  remote ``location`` references;
 - :mod:`.tic_rows` turns kept items into rows: one per negotiated price and provider group;
 - :mod:`.tic_doc` checks the document's first and last bytes and reads its top-level fields.
 
-Memory is flat in the file size: a sliding buffer of ~16 MB plus the kept items. One file is one unit of
-work: a truncated, corrupt or non-JSON file raises :class:`~hcpcs_atlas.errors.InputError` naming the file
-and the byte offset in the decompressed stream, and nothing partial is returned.
+Memory is flat in the file size: a few 5 MB buffers plus the kept items (see ``benchmarks/``). One file is
+one unit of work: a truncated, corrupt or non-JSON file raises :class:`~hcpcs_atlas.errors.InputError`
+naming the file and the byte offset in the decompressed stream, and nothing partial is returned.
+
+Validated on every file: the first byte is ``{``; the document closes properly after its last array
+element, which parses; gzip's end marker and CRC; every kept item parses exactly; documents of up to
+4 MB (decompressed) are parsed whole. Not validated in larger files: the syntax of the bytes between the objects that are parsed.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Checked on every file, at no measurable cost:
 - the document ends with ``}``; the last element of its last array (the last in_network item or
   provider reference) parses, and only ``]``, further top-level fields and ``}`` follow it, so a file cut
   anywhere except exactly between two top-level fields fails;
-- documents up to 8 MB (decompressed) are parsed whole, so every byte of them is validated;
+- documents of up to 4 MB (decompressed: they arrive in one chunk) are parsed whole, every byte checked;
 - gzip: the end-of-stream marker and CRC-32 (checked by the inflater, see :mod:`.tic_io`);
 - every kept item is parsed exactly.
 
@@ -23,9 +23,10 @@ from typing import Any
 import orjson
 
 from ..errors import InputError
+from .tic_io import CHUNK
 from .tic_refs import PROVIDER_GROUP_ID, REFERENCES_KEY, ReferenceSections, Resolver
 from .tic_rows import ItemCollector
-from .tic_scan import LOOKBACK, STRING_TOKEN, BadJson, ObjectFinder, byte_offset, object_start, parse_object
+from .tic_scan import STRING_TOKEN, BadJson, ObjectFinder, byte_offset, object_start, parse_object
 
 __all__ = ["DocumentChecks", "InNetworkScan", "find_key"]
 
@@ -36,7 +37,7 @@ TOP_FIELDS = (
 BILLING_CODE = b'"billing_code"'
 NEGOTIATED_RATES = b'"negotiated_rates"'
 IN_NETWORK = b'"in_network"'
-FULL_PARSE_MAX = LOOKBACK
+FULL_PARSE_MAX = CHUNK
 _COLON = re.compile(rb"\s*:")
 _NOT_SPACE = re.compile(rb"[^ \t\r\n]")
 _SCALAR_FIELD = re.compile(

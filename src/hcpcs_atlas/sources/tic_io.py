@@ -37,7 +37,7 @@ __all__ = ["CHUNK", "BufferPool", "ChunkStream", "file_name", "fill_chunks", "is
 CHUNK = 4 << 20
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header, or the end record of an empty zip
-USER_AGENT = "hcpcs-atlas (+https://github.com/hcpcs-atlas)"
+USER_AGENT = "hcpcs-atlas (Transparency-in-Coverage reader)"
 TIMEOUT_S = 120.0
 _DONE = object()
 _ISAL_ERROR: Any = isal_zlib.error  # typed as an instance in isal's stubs
@@ -146,7 +146,7 @@ def fill_chunks(
 def _gzip_reader(tap: _Tap) -> Any:
     """isal's raw gzip reader inflates straight into our buffer (GzipFile.readinto reads, then copies).
     It handles multi-member streams, zero padding and the CRC/size trailer like gzip.GzipFile. It reads
-    the stored bytes in 8 MB blocks: each block is a call back into Python (the tap), which must wait for
+    the stored bytes in 4 MB blocks: each block is a call back into Python (the tap), which must wait for
     the GIL held by the scan, so few large blocks keep this thread inflating."""
     reader: Any = getattr(igzip, "_IGzipReader", None)
     if reader is None:  # a future isal without the private class: the public, copying reader
@@ -295,7 +295,7 @@ class ChunkStream:
 
     def _error_offset(self) -> int:
         """The decompressed offset where a gzip stream broke. The reader thread only knows the bytes
-        inflated before its last 8 MB request, so a local file is inflated again with zlib (error path)."""
+        inflated before its last 4 MB request, so a local file is inflated again with zlib (error path)."""
         if self.kind != "gzip" or is_url(self.source):
             return self._inflated
         total = 0

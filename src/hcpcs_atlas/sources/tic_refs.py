@@ -60,8 +60,12 @@ def id_key(text: str) -> str:
 
 def id_token(token: bytes) -> tuple[str, str]:
     """(id as written, match key) from a raw JSON token: a number or a string."""
-    text = orjson.loads(token) if token.startswith(b'"') else token.decode("utf-8", "replace")
-    text = text if isinstance(text, str) else str(text)
+    text = token.decode("utf-8", "replace")
+    if token.startswith(b'"'):
+        try:
+            text = str(orjson.loads(token))
+        except orjson.JSONDecodeError:
+            text = text[1:-1]  # a broken escape: keep the raw text
     return text, id_key(text)
 
 

@@ -6,6 +6,7 @@ references the items used have been resolved (the references may come after ``in
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,11 +30,13 @@ _ID_TOKENS = re.compile(STRING_TOKEN + rb"|[^\s,]+")
 
 def _token_text(token: bytes) -> str:
     """The text of a JSON string or scalar token; orjson only when it holds escapes."""
+    if token.startswith(b'"') and b"\\" in token:
+        try:
+            return str(orjson.loads(token))
+        except orjson.JSONDecodeError:
+            pass  # a broken escape: the raw text (if its item is wanted, parsing it reports the error)
     if token.startswith(b'"'):
-        if b"\\" not in token:
-            return token[1:-1].decode("utf-8", "replace")
-        text = orjson.loads(token)
-        return text if isinstance(text, str) else str(text)
+        return token[1:-1].decode("utf-8", "replace")
     return token.decode("utf-8", "replace")
 
 
@@ -93,7 +96,7 @@ class ItemCollector:
         """Cheap pre-filter on the raw ``billing_code`` token; cached, as codes repeat across items."""
         verdict = self._verdicts.get(token)
         if verdict is None:
-            if len(self._verdicts) > 200_000:
+            if len(self._verdicts) > 10_000:  # bounded: memory must not grow with the file
                 self._verdicts.clear()
             verdict = self._verdicts[token] = bool(self.keep_code(_token_text(token).strip().upper()))
         return verdict
@@ -131,9 +134,10 @@ class ItemCollector:
     def rows(self, refs: dict[str, Reference]) -> Iterator[RateRow]:
         from .tic import RateRow  # the contract lives in tic.py, which imports this module
 
+        groups: dict[str, tuple[Provider, ...] | None] = {}  # a group is shared by many rates: convert once
         for item in self.items:
             for rate in item.rates:
-                providers = list(_providers(rate, refs))
+                providers = list(_providers(rate, refs, groups))
                 for p in rate.prices:
                     for provider_id, network, provider in providers:
                         yield RateRow(
@@ -146,18 +150,21 @@ class ItemCollector:
 
 
 def _providers(
-    rate: KeptRate, refs: dict[str, Reference]
+    rate: KeptRate, refs: dict[str, Reference], groups: dict[str, tuple[Provider, ...] | None]
 ) -> Iterator[tuple[str | None, tuple[str, ...], Provider | None]]:
     """Inline groups, then each referenced group's entries; an unresolved id yields one empty provider."""
     for provider in rate.groups or ():
         yield None, (), provider
     for written, key in rate.references:
         ref = refs.get(key)
-        if ref is None or ref.groups is None:
-            yield written, ref.network_names if ref else (), None
-            continue
-        for group in ref.groups:
-            yield written, ref.network_names, _provider(group)
+        if key not in groups:
+            groups[key] = tuple(_provider(g) for g in ref.groups) if ref and ref.groups is not None else None
+        providers = groups[key]
+        network = ref.network_names if ref else ()
+        if providers is None:
+            yield written, network, None
+        for provider in providers or ():
+            yield written, network, provider
 
 
 def _reference_ids(rates: list[Any], raw: bytes | bytearray) -> list[tuple[tuple[str, str], ...]]:
@@ -201,20 +208,26 @@ def _price(raw: Any) -> Price | None:
     """A negotiated price, or None when it has no usable type or numeric rate."""
     if not isinstance(raw, dict):
         return None
-    rate = raw.get("negotiated_rate")
     ntype = raw.get("negotiated_type")
-    if isinstance(rate, str):
-        try:
-            rate = float(rate)
-        except ValueError:
-            return None
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not isinstance(ntype, str):
+    rate = _number(raw.get("negotiated_rate"))
+    if rate is None or not isinstance(ntype, str):
         return None
     return Price(
-        ntype, float(rate), _text(raw.get("expiration_date")), _text(raw.get("billing_class")),
+        ntype, rate, _text(raw.get("expiration_date")), _text(raw.get("billing_class")),
         _text(raw.get("setting")), _strings(raw.get("service_code")), _strings(raw.get("billing_code_modifier")),
         _text(raw.get("additional_information")),
     )  # fmt: skip
+
+
+def _number(value: Any) -> float | None:
+    """A finite float from a JSON number or numeric string (some payers quote their rates)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _provider(group: Any) -> Provider:

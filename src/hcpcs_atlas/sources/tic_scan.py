@@ -3,8 +3,9 @@
 Tokenizing a 300 GB document in Python is out of the question, so the stream is never tokenized. Instead:
 
 1. ``bytes.find`` locates a key such as ``"billing_code"`` in a sliding buffer (several GB/s). Inside a
-   JSON string every ``"`` is escaped, so ``billing_code"`` (a letter then an unescaped quote) cannot occur
-   there: a hit is always a real key (or a value equal to the key name, which the value regex rejects).
+   JSON string every ``"`` is escaped, so ``billing_code"`` (a letter, then an unescaped quote) only occurs
+   where a string ends: a hit is a key, or a string value equal to the key's name, which the value regex
+   rejects (it wants a ``:``). Only a key whose own name ends in ``\"billing_code`` could fool it.
 2. A compiled regex reads the key's value; only values the caller wants go further.
 3. An exact backward scan from the hit (known to be outside any string) finds the ``{`` that opens the
    enclosing object, tracking strings and escapes.
@@ -225,6 +226,7 @@ class ObjectFinder:
         self._pending: tuple[int, int] | None = None  # (object start, hit) waiting for its end
         self._retry_end = 0
         self._window = FIRST_WINDOW
+        self._grown = False  # buf is our own growing bytearray, not a pool buffer
         self.eof = False
 
     @property
@@ -249,11 +251,19 @@ class ObjectFinder:
             self.lo = headroom - tail
             chunk[self.lo : headroom] = memoryview(old)[old_lo:]
             self.buf = chunk
-        else:  # a pending object or a deep hold outgrew the headroom: one contiguous copy
-            self.buf, self.lo = old[old_lo:] + memoryview(chunk)[headroom:], 0
+            if not self._grown:
+                self._give_back(old)
+            self._grown = False
+        elif self._grown:  # still growing (a big pending object): extend in place, amortized
+            del old[:old_lo]  # drops the front without moving the rest
+            old += memoryview(chunk)[headroom:]
+            self.lo = 0
             self._give_back(chunk)
+        else:  # a pending object or a deep hold outgrew the headroom: a buffer of our own from now on
+            self.buf, self.lo, self._grown = old[old_lo:] + memoryview(chunk)[headroom:], 0, True
+            self._give_back(chunk)
+            self._give_back(old)
         self.base = keep_from - self.lo
-        self._give_back(old)
 
     def _give_back(self, buf: bytearray) -> None:
         if self.recycle is not None and buf:
@@ -304,8 +314,8 @@ class ObjectFinder:
         while index >= 0 and base + index < limit:
             after, last = index + len(key), index
             if base + index >= self.done_until:
-                match = value_at(buf, index) if want is not None else None
-                if want is None or (match is not None and want(match.group(1))):
+                match = value_at(buf, index)  # None for a string value equal to the key's name
+                if match is not None and (want is None or want(match.group(1))):
                     self.pos, self.last_hit = base + after, base + index
                     if not self._locate(index):
                         return
