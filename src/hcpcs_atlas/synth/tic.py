@@ -19,7 +19,7 @@ from __future__ import annotations
 import gzip
 import random
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -334,7 +334,7 @@ class _Writer:
         rng = self.rng
         kind = rng.random()
         if kind < 0.6:
-            code_type, code = "CPT", f"{rng.randint(10000, 99999)}"
+            code_type, code = "CPT", self._other_code(lambda: f"{rng.randint(10000, 99999)}")
         elif kind < 0.9:
             code_type, code = "HCPCS", self._other_hcpcs(rng)
         elif kind < 0.95:
@@ -355,10 +355,13 @@ class _Writer:
         )
 
     def _other_hcpcs(self, rng: random.Random) -> str:
-        while True:
-            code = f"{rng.choice('ABCDEGHJKLMPQRSTV')}{rng.randint(0, 9999):04d}"
-            if code not in self.opts.target_codes:
-                return code
+        return self._other_code(lambda: f"{rng.choice('ABCDEGHJKLMPQRSTV')}{rng.randint(0, 9999):04d}")
+
+    def _other_code(self, draw: Callable[[], str]) -> str:
+        """A non-target code: the known answers must hold every item a reader keeps."""
+        while (code := draw()) in self.opts.target_codes:
+            pass
+        return code
 
     def _price(self, rng: random.Random, code: str | None = None) -> dict[str, Any]:
         ntype = rng.choice(NEGOTIATED_TYPES)
