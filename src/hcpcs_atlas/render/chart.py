@@ -8,7 +8,7 @@ from ..writer.model import Chart
 
 __all__ = ["chart_svg"]
 
-_W, _LABEL, _ROW, _PAD = 720, 190, 34, 30
+_W, _LABEL, _ROW, _PAD = 720, 190, 34, 44
 
 
 def _scale(c: Chart) -> tuple[float, float]:
@@ -30,7 +30,7 @@ def chart_svg(c: Chart) -> str:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_W} {height}" role="img" '
         f'aria-label="{escape(c.title)}" class="chart">',
-        f'<text x="{_LABEL}" y="16" class="chart-title">{escape(c.title)}</text>',
+        f'<text x="8" y="16" class="chart-title">{escape(c.title)}</text>',
     ]
     for i, s in enumerate(c.series):
         y = _PAD + i * _ROW + _ROW / 2
@@ -44,14 +44,18 @@ def chart_svg(c: Chart) -> str:
         ]
     if c.reference is not None:
         rx = x(c.reference)
+        anchor = "end" if rx > _W / 2 else "start"
+        shift = -4 if anchor == "end" else 4
         parts += [
-            f'<line x1="{rx:.1f}" x2="{rx:.1f}" y1="{_PAD - 6}" y2="{height - _PAD + 6}" class="reference"/>',
-            f'<text x="{rx:.1f}" y="{height - 8}" text-anchor="middle" class="reference-label">'
+            f'<line x1="{rx:.1f}" x2="{rx:.1f}" y1="{_PAD - 14}" y2="{height - _PAD + 6}" class="reference"/>',
+            f'<text x="{rx + shift:.1f}" y="{_PAD - 18}" text-anchor="{anchor}" class="reference-label">'
             f"{escape(c.reference_label or '')}</text>",
         ]
     parts += [
         f'<text x="{_LABEL}" y="{height - 8}" class="axis">${low:,.2f}</text>',
         f'<text x="{_W - _PAD}" y="{height - 8}" text-anchor="end" class="axis">${high:,.2f}</text>',
+        f'<text x="{_LABEL + width / 2:.1f}" y="{height - 8}" text-anchor="middle" class="axis">'
+        "box: p25-p75, bar: median, whiskers: p10-p90, dots: min and max</text>",
         "</svg>",
     ]
     return "\n".join(parts)
