@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
+from hcpcs_atlas.facts import CodeFacts, to_data
 from hcpcs_atlas.store import Store
 
 HCPCS_2020_TXT = "hcpcs/2020/HCPC2020_ANWEB_w_disclaimer.txt"
@@ -21,3 +24,25 @@ def table_counts(path: Path) -> dict[str, int]:
             r[0] for r in store.con.execute("SELECT table_name FROM information_schema.tables").fetchall()
         ]
         return {t: store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in sorted(tables)}  # type: ignore[index]
+
+
+def _numbers(value: Any) -> list[float]:
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _numbers(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in _numbers(v)]
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int | float):
+        return [float(value)]
+    if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value):
+        return [float(value)]
+    return []
+
+
+def assert_dollars_traceable(markdown: str, facts: CodeFacts) -> None:
+    known = [abs(n) for n in _numbers(to_data(facts))]
+    for amount in re.findall(r"\$([\d,]+\.\d+)", markdown):
+        value = float(amount.replace(",", ""))
+        places = len(amount.split(".")[1])
+        assert any(abs(round(k, places) - value) < 1e-9 for k in known), f"${amount} is not in the facts"

@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from hcpcs_atlas.facts import CodeFacts, FactsBuilder, to_data
+from hcpcs_atlas.facts import FactsBuilder
 from hcpcs_atlas.render import render_html, render_json, render_markdown, render_pdf
 from hcpcs_atlas.store import Store
 from hcpcs_atlas.writer import NA, write_publication
+
+from .helpers import assert_dollars_traceable
 
 OUTLINE = [
     "Summary & Overview",
@@ -30,28 +31,6 @@ def builder(real_store: Path) -> FactsBuilder:
     return FactsBuilder(Store(real_store, read_only=True))
 
 
-def _numbers(value: Any) -> list[float]:
-    if isinstance(value, dict):
-        return [n for v in value.values() for n in _numbers(v)]
-    if isinstance(value, list):
-        return [n for v in value for n in _numbers(v)]
-    if isinstance(value, bool):
-        return []
-    if isinstance(value, int | float):
-        return [float(value)]
-    if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value):
-        return [float(value)]
-    return []
-
-
-def _assert_dollars_traceable(markdown: str, facts: CodeFacts) -> None:
-    known = [abs(n) for n in _numbers(to_data(facts))]
-    for amount in re.findall(r"\$([\d,]+\.\d+)", markdown):
-        value = float(amount.replace(",", ""))
-        places = len(amount.split(".")[1])
-        assert any(abs(round(k, places) - value) < 1e-9 for k in known), f"${amount} is not in the facts"
-
-
 @pytest.mark.parametrize("code", ["J9032", "J9330", "J9010", "J0131", "A4206", "E0100"])
 def test_outline_and_traceable_figures(builder: FactsBuilder, code: str) -> None:
     facts = builder.build(code)
@@ -59,7 +38,7 @@ def test_outline_and_traceable_figures(builder: FactsBuilder, code: str) -> None
     assert [s.title for s in pub.sections] == OUTLINE
     md = render_markdown(pub)
     assert [line[3:] for line in md.splitlines() if line.startswith("## ")] == OUTLINE
-    _assert_dollars_traceable(md, facts)
+    assert_dollars_traceable(md, facts)
     assert not re.search(r"\b(None|nan|null|TODO|TBD)\b", md)
     for line in md.splitlines():
         if "not available" in line.lower():
