@@ -12,7 +12,8 @@ times, each in a fresh subprocess so that peak RSS is that of the measured work 
 - an ijson (``yajl2_c`` backend when available) extraction of the same target codes, on a prefix of the
   decompressed stream when the file is large, extrapolated linearly (the table says so);
 - ``read_in_network`` on the file, checked against the generator's known answers, and again on a file a
-  quarter of the size to show that peak memory does not grow with the file.
+  quarter of the size to show that peak memory does not grow with the file;
+- the whole command, ``hcpcs-atlas ingest tic FILE --codes ...``, into a fresh store.
 
 Peak RSS is each child's own high-water mark (Linux ``VmHWM``; ``ru_maxrss`` elsewhere), interpreter
 and imports included.
@@ -140,6 +141,22 @@ def measure_reader(path: Path) -> dict[str, Any]:
             "kept": tic.items_kept, "bytes": tic.bytes_decompressed}  # fmt: skip
 
 
+def measure_cli(path: Path) -> dict[str, Any]:
+    """The whole command, ``hcpcs-atlas ingest tic``, into a fresh store (read, match, store)."""
+    import contextlib
+    import io
+    import tempfile
+
+    from hcpcs_atlas.cli import main as cli
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()) as said:
+        args = ["--db", f"{tmp}/atlas.duckdb", "ingest", "tic", str(path), "--codes", ",".join(TARGETS)]
+        started = time.perf_counter()
+        cli.main(args, standalone_mode=False)
+        seconds = time.perf_counter() - started
+    return {"seconds": seconds, "said": said.getvalue().strip()}
+
+
 def run_child(kind: str, path: Path, *extra: str) -> dict[str, Any]:
     """One measurement in a fresh interpreter, which reports its own peak RSS."""
     command = [sys.executable, __file__, "--measure", kind, str(path), *extra]
@@ -159,6 +176,8 @@ def child_main(kind: str, path: Path, extra: list[str]) -> None:
         result = measure_gzip(path)
     elif kind == "ijson":
         result = measure_ijson(path, int(extra[0]))
+    elif kind == "cli":
+        result = measure_cli(path)
     else:
         result = measure_reader(path)
     result["max_rss_mb"] = peak_rss_mb()
@@ -236,6 +255,7 @@ def main() -> None:
     ij = run_child("ijson", path, str(limit))
     ij_seconds = float(ij["seconds"]) * total / max(int(ij["bytes"]), 1)
     big = best_of(args.repeat, "reader", path)
+    cli = best_of(args.repeat, "cli", path)
     little = best_of(args.repeat, "reader", small)
     for run, expected in ((big, meta), (little, small_meta)):
         assert run["digest"] == expected["digest"] and run["rows"] == expected["rows"], (
@@ -251,6 +271,7 @@ def main() -> None:
              ij["max_rss_mb"], prefix),
         Line("read_in_network (this reader)", big["seconds"], gz["seconds"], total, big["max_rss_mb"],
              "rows == known answers"),
+        Line("hcpcs-atlas ingest tic (read + store)", cli["seconds"], gz["seconds"], total, cli["max_rss_mb"]),
         Line("gzip module: decompress only (baseline)", gz_small["seconds"], gz_small["seconds"], small_total,
              gz_small["max_rss_mb"]),
         Line("read_in_network (this reader)", little["seconds"], gz_small["seconds"], small_total,

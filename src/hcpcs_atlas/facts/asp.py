@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
+from .changes import change_between
 from .model import AspFacts, Change, UnitRule
 from .snapshot import Version
 
@@ -58,29 +59,18 @@ def asp_changes(versions: list[Version]) -> list[Change]:
         if before != after:
             changes.append(_limit_change(old, new, before, after))
         if (old.row["dosage"] or "") != (new.row["dosage"] or ""):
-            changes.append(_change(old, new, "billing unit (dosage)", old.row["dosage"], new.row["dosage"]))
+            changes.append(
+                change_between("asp", old, new, "billing unit (dosage)", old.row["dosage"], new.row["dosage"])
+            )
     return changes
 
 
 def _limit_change(old: Version, new: Version, before: float | None, after: float | None) -> Change:
-    change = _change(old, new, "payment limit", _usd(before), _usd(after))
+    change = change_between("asp", old, new, "payment limit", _usd(before), _usd(after))
     if before is not None and after is not None:
         change.change_usd = round(after - before, 3)
         change.change_pct = round((after - before) / before * 100, 1) if before else None
     return change
-
-
-def _change(old: Version, new: Version, label: str, before: str | None, after: str | None) -> Change:
-    return Change(
-        "asp",
-        label,
-        before,
-        after,
-        old.file.file_name,
-        new.file.file_name,
-        old.file.effective_start,
-        new.file.effective_start,
-    )
 
 
 def _usd(value: float | None) -> str | None:

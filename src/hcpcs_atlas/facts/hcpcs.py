@@ -6,6 +6,7 @@ from itertools import pairwise
 from typing import Any
 
 from ..data import meaning
+from .changes import change_between
 from .model import Change, Descriptor, HcpcsDetail, Status
 from .snapshot import Comparable, Version
 
@@ -70,26 +71,13 @@ def hcpcs_changes(versions: list[Version], files_in_order: list[str], comparable
         for field, label in _TRACKED.items():
             before, after = _text(old.row[field]), _text(new.row[field])
             if before != after and comparable(old, new, field):
-                changes.append(_change(old, new, label, before, after))
+                changes.append(change_between("hcpcs", old, new, label, before, after))
     return changes
 
 
 def _added(v: Version, previous_file: str) -> Change:
     return Change(
         "hcpcs", "code", None, "added", previous_file, v.file.file_name, None, v.file.effective_start
-    )
-
-
-def _change(old: Version, new: Version, label: str, before: str | None, after: str | None) -> Change:
-    return Change(
-        "hcpcs",
-        label,
-        before,
-        after,
-        old.file.file_name,
-        new.file.file_name,
-        old.file.effective_start,
-        new.file.effective_start,
     )
 
 

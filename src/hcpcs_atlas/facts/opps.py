@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 from ..data import read_table
+from .changes import change_between
 from .model import Change, OppsFacts
 from .snapshot import Comparable, Version
 
@@ -48,16 +49,7 @@ def opps_changes(versions: list[Version], comparable: Comparable) -> list[Change
             before, after = old.row[field], new.row[field]
             if before == after or not comparable(old, new, field):
                 continue
-            change = Change(
-                "opps",
-                label,
-                _text(before),
-                _text(after),
-                old.file.file_name,
-                new.file.file_name,
-                old.file.effective_start,
-                new.file.effective_start,
-            )
+            change = change_between("opps", old, new, label, _text(before), _text(after))
             if field == "payment_rate_usd" and before and after is not None:
                 change.change_usd = round(after - before, 3)
                 change.change_pct = round((after - before) / before * 100, 1)
