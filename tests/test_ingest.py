@@ -154,3 +154,14 @@ def test_table_of_contents_expands_to_its_files(
     with Store(db, read_only=True) as store:
         plans = store.con.execute("SELECT reporting_plans FROM core_tic_files").fetchone()
     assert plans is not None and plans[0] and "plan_name" in plans[0]
+
+
+def test_progress_bar_shows_bytes_items_and_rate(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HCPCS_ATLAS_PROGRESS", "1")
+    sample = shared_data / V2 / "in-network-rates-all-negotiated-types-sample.json"
+    code, _, err = run(tmp_path / "atlas.duckdb", "ingest", "tic", str(sample), "--codes", "99214")
+    assert code == 0
+    bar = err.strip().splitlines()[-1]
+    assert sample.name in bar and "100.0%" in bar and "6 items seen, 1 kept" in bar and "MB/s" in bar

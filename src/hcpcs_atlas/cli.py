@@ -180,7 +180,7 @@ def ingest_tic_command(
     """
     store = _store(ctx)
     keep = keep_codes(store, _codes_option(codes, codes_file))
-    summary = ingest_tic(store, sources, keep, payer, progress=lambda label: Progress(label))
+    summary = ingest_tic(store, sources, keep, payer, progress=Progress)
     for name, rows in summary.ingested:
         click.echo(f"{name}: ingested {rows:,} rate rows")
     for name in summary.unchanged:

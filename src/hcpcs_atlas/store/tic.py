@@ -118,7 +118,7 @@ def ingest_tic(
     sources: Iterable[str],
     keep: Callable[[str], bool],
     payer: str | None = None,
-    progress: Callable[[str], Progress] | None = None,
+    progress: Callable[[str, int | None], Progress] | None = None,
 ) -> IngestSummary:
     summary = IngestSummary()
     for source in sources:
@@ -137,10 +137,12 @@ def _ingest_one(
     target: _Target,
     keep: Callable[[str], bool],
     payer: str | None,
-    progress: Callable[[str], Progress] | None,
+    progress: Callable[[str, int | None], Progress] | None,
     summary: IngestSummary,
 ) -> None:
-    bar = progress(Path(target.location).name) if progress else None
+    local = Path(target.location)
+    size = local.stat().st_size if "://" not in target.location and local.is_file() else None
+    bar = progress(local.name, size) if progress else None
     try:
         tf = read_in_network(target.location, keep, bar)
     except InputError as exc:
