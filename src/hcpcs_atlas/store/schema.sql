@@ -113,6 +113,7 @@ CREATE TABLE IF NOT EXISTS core_tic_files (
     version VARCHAR,
     plan_name VARCHAR,
     plan_id VARCHAR,
+    plan_id_type VARCHAR,
     plan_market_type VARCHAR,
     issuer_name VARCHAR,
     plan_sponsor_name VARCHAR,
@@ -141,5 +142,6 @@ CREATE TABLE IF NOT EXISTS core_tic_rates (
     provider_group_id VARCHAR,
     tin_type VARCHAR,
     tin_value VARCHAR,
-    npis BIGINT[]
+    npis BIGINT[],
+    network_names VARCHAR[]
 );

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 import orjson
@@ -13,7 +14,7 @@ import orjson
 from ..errors import AtlasError, InputError
 from ..progress import Progress
 from ..sources import is_level2
-from ..sources.tic import TicFile, is_table_of_contents, read_in_network, read_table_of_contents
+from ..sources.tic import TicFile, TocFile, is_table_of_contents, read_in_network, read_table_of_contents
 from .db import FileRecord, Store
 from .payers import resolve_payer
 
@@ -43,18 +44,29 @@ def keep_codes(store: Store, codes: Iterable[str] | None) -> Callable[[str], boo
     return loaded.__contains__ if loaded else is_level2
 
 
+def _plans_by_file(toc: TocFile) -> dict[str, list[dict[str, object]]]:
+    """Which reporting plans each in-network file covers (a shared file is listed under many plans)."""
+    plans: dict[str, list[dict[str, object]]] = {}
+    for structure in toc.reporting_structure:
+        files = structure.get("in_network_files")
+        listed = structure.get("reporting_plans")
+        for url in files if isinstance(files, list) else []:
+            plans.setdefault(str(url), []).extend(listed if isinstance(listed, list) else [])
+    return plans
+
+
 def _expand(source: str) -> Iterator[_Target]:
     """A table-of-contents file stands for its in-network files (relative locations resolve against it)."""
     if not is_table_of_contents(source):
         yield _Target(source)
         return
     toc = read_table_of_contents(source)
+    plans = _plans_by_file(toc)
     base = source if "://" in source else Path(source).resolve().as_uri()
     for url in toc.in_network_urls:
         location = url if "://" in url or Path(url).is_absolute() else urljoin(base, url)
-        if location.startswith("file://"):
-            location = location.removeprefix("file://")
-        yield _Target(location, toc.reporting_plans)
+        location = location.removeprefix("file://")
+        yield _Target(location, plans.get(url) or toc.reporting_plans)
 
 
 def _parse_date(text: str | None) -> date | None:
@@ -101,8 +113,13 @@ def _file_row(tf: TicFile, payer: str, plan: str | None, target: _Target) -> dic
         "items_kept": tf.items_kept,
         "remote_refs_fetched": tf.remote_refs_fetched,
         "remote_refs_failed": len(tf.remote_refs_failed),
-        "reporting_plans": orjson.dumps(target.reporting_plans).decode() if target.reporting_plans else None,
+        "plan_id_type": tf.plan_id_type,
+        "reporting_plans": _plans_json(target.reporting_plans or tf.reporting_plans),
     }
+
+
+def _plans_json(plans: list[dict[str, object]] | list[dict[str, Any]] | None) -> str | None:
+    return orjson.dumps(plans).decode() if plans else None
 
 
 def _payer_of(tf: TicFile, payer: str | None) -> tuple[str, str | None]:
