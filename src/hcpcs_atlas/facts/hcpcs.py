@@ -57,7 +57,29 @@ def detail(v: Version) -> HcpcsDetail:
         processing_note=row["processing_note"],
         statute=row["statute"],
         xrefs=list(row["xrefs"] or []),
+        code_meanings=_meanings(row),
     )
+
+
+# Record-layout fields whose values have documented meanings, and the column holding them.
+_CODED = {
+    "betos": "betos",
+    "type_of_service": "type_of_service",
+    "coverage_code": "coverage_code",
+    "pricing_indicator": "pricing_indicators",
+    "multiple_pricing_indicator": "multiple_pricing_indicator",
+    "action_code": "action_code",
+}
+
+
+def _meanings(row: dict[str, Any]) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for field, column in _CODED.items():
+        value = row[column]
+        for v in value if isinstance(value, list) else [value]:
+            if m := meaning(field, v):
+                found.setdefault(field, {})[v] = m
+    return found
 
 
 def hcpcs_changes(versions: list[Version], files_in_order: list[str], comparable: Comparable) -> list[Change]:

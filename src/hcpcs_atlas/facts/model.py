@@ -63,6 +63,8 @@ class HcpcsDetail:
     processing_note: str | None
     statute: str | None
     xrefs: list[str]
+    #: what each value above means, per the CMS record layout: {field: {value: meaning}}
+    code_meanings: dict[str, dict[str, str]]
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..data import meaning
 from ..facts.model import CodeFacts
 from .fmt import d, or_na
 from .model import NA, Block, Paragraph, Section, Table
@@ -19,10 +18,10 @@ def _status_text(f: CodeFacts) -> str:
     return f"Status: active in {s.as_of_file}; added {d(s.added)} (the HCPCS file's ADD DT), no termination date."
 
 
-def _coded(field: str, values: list[str]) -> str:
+def _coded(meanings: dict[str, str], values: list[str]) -> str:
     if not values:
         return NA
-    return "; ".join(f"{v} ({m})" if (m := meaning(field, v)) else v for v in values)
+    return "; ".join(f"{v} ({meanings[v]})" if v in meanings else v for v in values)
 
 
 def _sites(f: CodeFacts) -> str:
@@ -34,18 +33,22 @@ def _sites(f: CodeFacts) -> str:
 
 def overview(f: CodeFacts) -> Section:
     h = f.hcpcs
+    known = h.code_meanings
     rows = [
         ["Code", f.code],
         ["Long descriptor", or_na(f.descriptor.long)],
         ["Short descriptor", or_na(f.descriptor.short)],
-        ["Service type (BETOS)", _coded("betos", [h.betos] if h.betos else [])],
-        ["Type of service", _coded("type_of_service", h.type_of_service)],
-        ["Coverage code", _coded("coverage_code", [h.coverage_code] if h.coverage_code else [])],
-        ["Pricing indicator", _coded("pricing_indicator", h.pricing_indicators)],
+        ["Service type (BETOS)", _coded(known.get("betos", {}), [h.betos] if h.betos else [])],
+        ["Type of service", _coded(known.get("type_of_service", {}), h.type_of_service)],
+        [
+            "Coverage code",
+            _coded(known.get("coverage_code", {}), [h.coverage_code] if h.coverage_code else []),
+        ],
+        ["Pricing indicator", _coded(known.get("pricing_indicator", {}), h.pricing_indicators)],
         [
             "Multiple pricing indicator",
             _coded(
-                "multiple_pricing_indicator",
+                known.get("multiple_pricing_indicator", {}),
                 [h.multiple_pricing_indicator] if h.multiple_pricing_indicator else [],
             ),
         ],
@@ -54,7 +57,10 @@ def overview(f: CodeFacts) -> Section:
         ["Added (HCPCS ADD DT)", d(f.status.added)],
         ["Action effective (ACT EFF DT)", d(f.status.action_effective)],
         ["Termination (TERM DT)", d(f.status.terminated) if f.status.terminated else "none"],
-        ["Action code", _coded("action_code", [f.status.action_code] if f.status.action_code else [])],
+        [
+            "Action code",
+            _coded(known.get("action_code", {}), [f.status.action_code] if f.status.action_code else []),
+        ],
     ]
     blocks: list[Block] = []
     if notice := termination_notice(f):
