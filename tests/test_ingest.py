@@ -165,3 +165,19 @@ def test_progress_bar_shows_bytes_items_and_rate(
     assert code == 0
     bar = err.strip().splitlines()[-1]
     assert sample.name in bar and "100.0%" in bar and "6 items seen, 1 kept" in bar and "MB/s" in bar
+
+
+def test_codes_file_and_default_codes_from_the_store(shared_data: Path, tmp_path: Path) -> None:
+    sample = str(shared_data / V2 / "in-network-rates-fee-for-service-single-plan-sample.json")
+    (tmp_path / "codes.txt").write_text("27448\n", encoding="utf-8")
+    db = tmp_path / "atlas.duckdb"
+    code, _, err = run(db, "ingest", "tic", sample, "--codes-file", str(tmp_path / "codes.txt"))
+    assert code == 0, err
+    with Store(db, read_only=True) as store:
+        assert store.con.execute("SELECT DISTINCT billing_code FROM core_tic_rates").fetchall() == [
+            ("27448",)
+        ]
+    # Without --codes, only HCPCS Level II codes are kept: the CMS sample's CPT codes are not.
+    other = tmp_path / "other.duckdb"
+    code, out, _ = run(other, "ingest", "tic", sample)
+    assert code == 0 and "ingested 0 rate rows" in out
