@@ -7,7 +7,7 @@ import io
 from functools import cache
 from importlib import resources
 
-__all__ = ["meaning", "read_table"]
+__all__ = ["lookup", "meaning", "read_table"]
 
 
 @cache
@@ -18,14 +18,14 @@ def read_table(name: str) -> tuple[dict[str, str], ...]:
 
 
 @cache
-def _meanings(field: str) -> dict[str, str]:
-    return {
-        row["value"]: row["meaning"] for row in read_table("hcpcs_code_values.csv") if row["field"] == field
-    }
+def lookup(name: str, key: str, value: str, **where: str) -> dict[str, str]:
+    """``{row[key]: row[value]}`` over the rows of a table that match ``where`` (cached)."""
+    rows = read_table(name)
+    return {r[key]: r[value] for r in rows if all(r[k] == v for k, v in where.items())}
 
 
 def meaning(field: str, value: str | None) -> str | None:
     """What a HCPCS record-layout value means (e.g. action_code "D"), or None when not documented."""
     if not value:
         return None
-    return _meanings(field).get(value)
+    return lookup("hcpcs_code_values.csv", "value", "meaning", field=field).get(value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from ..data import read_table
+from ..data import lookup
 from .changes import change_between
 from .model import Change, OppsFacts
 from .snapshot import Comparable, Version
@@ -21,10 +21,7 @@ _TRACKED = {
 def status_indicator_meaning(si: str | None) -> str | None:
     if not si:
         return None
-    for row in read_table("opps_status_indicators.csv"):
-        if row["status_indicator"] == si:
-            return row["meaning"]
-    return None
+    return lookup("opps_status_indicators.csv", "status_indicator", "meaning").get(si)
 
 
 def opps_facts(v: Version) -> OppsFacts:

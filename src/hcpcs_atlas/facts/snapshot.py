@@ -106,10 +106,6 @@ class Snapshot:
         versions = self.versions(source, code)
         return versions[-1] if versions else None
 
-    def latest_file(self, source: str) -> FileInfo | None:
-        files = [f for f in self.files.values() if f.source == source]
-        return max(files, key=lambda f: f.order) if files else None
-
     def files_of(self, source: str) -> list[FileInfo]:
         return sorted((f for f in self.files.values() if f.source == source), key=lambda f: f.order)
 

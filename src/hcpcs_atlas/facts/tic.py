@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ..data import read_table
+from ..data import lookup
 from ..store import Store
 from .benchmarks import benchmarks, pct_of
 from .model import Breakdown, PayerFacts, PayerSource
@@ -59,10 +59,6 @@ def codes_with_rates(store: Store) -> set[str]:
     }
 
 
-def _site_groups() -> dict[str, str]:
-    return {row["service_code"]: row["site_group"] for row in read_table("place_of_service_groups.csv")}
-
-
 def _expired(expiration: str | None, last_updated: date | None) -> bool:
     if not expiration or last_updated is None:
         return False
@@ -73,7 +69,7 @@ def _expired(expiration: str | None, last_updated: date | None) -> bool:
 
 
 def _collect(rows: Iterable[tuple[Any, ...]]) -> dict[str, _PayerRows]:
-    groups = _site_groups()
+    groups = lookup("place_of_service_groups.csv", "service_code", "site_group")
     payers: dict[str, _PayerRows] = defaultdict(_PayerRows)
     for payer, tin, bclass, rate, ntype, mods, pos, npis, expiration, updated, plan, file_id in rows:
         mods_key = tuple(sorted(m for m in (mods or []) if m.strip() not in NOT_A_MODIFIER))
@@ -116,7 +112,9 @@ def _sources(store: Store, file_ids: set[int]) -> list[PayerSource]:
 
 
 def _is_suspect(rate: float, medicare: float | None) -> bool:
-    return bool(medicare) and not (SUSPECT_LOW * medicare <= rate <= SUSPECT_HIGH * medicare)  # type: ignore[operator]
+    if not medicare:
+        return False
+    return not SUSPECT_LOW * medicare <= rate <= SUSPECT_HIGH * medicare
 
 
 def _payer(store: Store, payer: str, acc: _PayerRows, medicare: float | None) -> PayerFacts | None:
