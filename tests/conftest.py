@@ -45,3 +45,13 @@ def real_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> P
         load_crosswalk(store, shared_data / CROSSWALK)
         load_opps(store, shared_data / OPPS_2023)
     return path
+
+
+@pytest.fixture()
+def store_copy(real_store: Path, tmp_path: Path) -> Path:
+    """A private copy of ``real_store`` that a test may change."""
+    import shutil
+
+    copy = tmp_path / "atlas.duckdb"
+    shutil.copy(real_store, copy)
+    return copy

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -50,10 +49,8 @@ def _add_file(store: Store, name: str, entity: str, payer: str, rows: list[dict[
 
 
 @pytest.fixture()
-def store(real_store: Path, tmp_path: Path) -> Store:
-    copy = tmp_path / "atlas.duckdb"
-    shutil.copy(real_store, copy)
-    return Store(copy)
+def store(store_copy: Path) -> Store:
+    return Store(store_copy)
 
 
 def test_percentile_is_numpy_linear() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,10 +23,8 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture()
-def db(real_store: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "atlas.duckdb"
-    shutil.copy(real_store, copy)
-    return copy
+def db(store_copy: Path) -> Path:
+    return store_copy
 
 
 def test_facts_and_schema(db: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -79,12 +78,8 @@ def test_changes_between_hcpcs_versions(builder: FactsBuilder) -> None:
     assert [(c.field, c.after, c.to_effective) for c in added] == [("code", "added", date(2025, 10, 1))]
 
 
-def test_payment_rate_change_between_opps_versions(
-    real_store: Path, shared_data: Path, tmp_path: Path
-) -> None:
-    copy = tmp_path / "atlas.duckdb"
-    shutil.copy(real_store, copy)
-    with Store(copy) as store:
+def test_payment_rate_change_between_opps_versions(store_copy: Path, shared_data: Path) -> None:
+    with Store(store_copy) as store:
         load_opps(store, shared_data / OPPS_2026)
         f = FactsBuilder(store).build("J9032")
     rate = [c for c in f.changes if c.source == "opps"]
@@ -161,7 +156,7 @@ def test_all_codes_build(builder: FactsBuilder) -> None:
 
 
 def test_payment_limit_change_quarter_over_quarter(
-    real_store: Path, shared_data: Path, tmp_path: Path
+    store_copy: Path, shared_data: Path, tmp_path: Path
 ) -> None:
     """A next-quarter file (the real file with its period and J9032's limit edited) yields a dated change."""
     from hcpcs_atlas.store.asp import load_asp
@@ -176,9 +171,7 @@ def test_payment_limit_change_quarter_over_quarter(
     text = text.replace(b"10 MG,52.474,", b"10 MG,50.000,")
     next_quarter = tmp_path / "2026_Jan_ASP_Pricing_File.csv"
     next_quarter.write_bytes(text)
-    copy = tmp_path / "atlas.duckdb"
-    shutil.copy(real_store, copy)
-    with Store(copy) as store:
+    with Store(store_copy) as store:
         load_asp(store, next_quarter)
         f = FactsBuilder(store).build("J9032")
     assert f.medicare.asp is not None and f.medicare.asp.payment_limit == 50.0

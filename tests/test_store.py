@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -16,13 +15,6 @@ from hcpcs_atlas.store.hcpcs import load_hcpcs
 from hcpcs_atlas.store.opps import load_opps
 
 from .helpers import ASP, CROSSWALK, HCPCS_2025_XLSX, OPPS_2023, table_counts
-
-
-@pytest.fixture()
-def store_copy(real_store: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "atlas.duckdb"
-    shutil.copy(real_store, copy)
-    return copy
 
 
 def test_real_files_load_with_provenance(real_store: Path) -> None:
