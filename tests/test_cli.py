@@ -89,8 +89,17 @@ def test_cli_reference_is_current() -> None:
 
 
 def test_console_script_runs() -> None:
-    result = subprocess.run(["hcpcs-atlas", "--help"], capture_output=True, text=True, check=False)
+    # The venv's own script, never PATH: CI and new users run the suite without an activated venv.
+    script = Path(sys.executable).parent / "hcpcs-atlas"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "ingest" in result.stdout
+
+
+def test_python_m_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hcpcs_atlas", "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0 and "Usage: hcpcs-atlas" in result.stdout
 
 
 def test_web_app_serves_publications_on_loopback(db: Path) -> None:
