@@ -26,9 +26,9 @@ from typing import Any
 
 import orjson
 
-from ..errors import InputError
-from .tic_io import CHUNK, BufferPool, ChunkStream, fill_chunks
-from .tic_scan import GUARD, LOOKBACK, NeedLookback, ObjectFinder, value_pattern
+from ...errors import InputError
+from .scan import GUARD, LOOKBACK, NeedLookback, ObjectFinder, value_pattern
+from .stream import CHUNK, BufferPool, ChunkStream, fill_chunks
 
 __all__ = [
     "PROVIDER_GROUP_ID",

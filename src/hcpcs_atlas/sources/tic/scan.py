@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from ..errors import InputError
+from ...errors import InputError
 
 __all__ = [
     "HEADROOM",

@@ -1,47 +1,23 @@
-"""Transparency-in-Coverage in-network rate files (CMS schema v1.x and v2.x), streamed at inflate speed.
-
-A file is one JSON document of up to hundreds of GB. It is never tokenized in Python:
-
-- :mod:`.tic_io` reads, hashes and inflates (isal) on a background thread, into reused 4 MB buffers;
-- :mod:`.tic_scan` finds ``"billing_code"`` keys with ``bytes.find``, reads each code with a regex and,
-  for a wanted code only, scans back to the enclosing ``{`` and lets orjson parse that one object;
-- :mod:`.tic_refs` notes where the top-level ``provider_references`` sections are (before or after
-  ``in_network``) and resolves only the group ids the kept items use: on the fly when the section comes
-  after the items, by a second read of the file's head when it comes first; :mod:`.tic_remote` fetches
-  remote ``location`` references;
-- :mod:`.tic_rows` turns kept items into rows: one per negotiated price and provider group;
-- :mod:`.tic_doc` checks the document's first and last bytes and reads its top-level fields.
-
-Memory is flat in the file size: a few 5 MB buffers plus the kept items (see ``benchmarks/``). One file is
-one unit of work: a truncated, corrupt or non-JSON file raises :class:`~hcpcs_atlas.errors.InputError`
-naming the file and the byte offset in the decompressed stream, and nothing partial is returned.
-
-Validated on every file: the first byte is ``{``; the document closes properly after its last array
-element, which parses; gzip's end marker and CRC; every kept item parses exactly; documents of up to
-4 MB (decompressed) are parsed whole. Not validated in larger files: the syntax of the bytes between the objects that are parsed.
-"""
+"""Read one in-network file or table of contents: the driver over the modules of this package."""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..errors import InputError
-from ..progress import Progress
-from .tic_doc import DocumentChecks, InNetworkScan, find_key
-from .tic_io import ChunkStream, file_name, is_url
-from .tic_refs import Reference, ReferenceSections, Resolver
-from .tic_remote import fetch_locations
-from .tic_rows import ItemCollector
-from .tic_scan import HEADROOM, NeedLookback, ObjectFinder
+from ...errors import InputError
+from ...progress import Progress
+from .doc import DocumentChecks, InNetworkScan, find_key
+from .model import TicFile, TocFile
+from .refs import Reference, ReferenceSections, Resolver
+from .remote import fetch_locations
+from .rows import ItemCollector
+from .scan import HEADROOM, NeedLookback, ObjectFinder
+from .stream import ChunkStream, file_name, is_url
 
 __all__ = [
-    "RateRow",
-    "TicFile",
-    "TocFile",
     "is_table_of_contents",
     "read_in_network",
     "read_table_of_contents",
@@ -49,70 +25,6 @@ __all__ = [
 
 REPORTING_STRUCTURE = b'"reporting_structure"'
 REPORTING_PLANS = b'"reporting_plans"'
-
-
-@dataclass(frozen=True, slots=True)
-class RateRow:
-    billing_code: str  # trimmed, upper-cased
-    billing_code_type: str  # as written in the file (HCPCS, CPT, ...)
-    negotiation_arrangement: str | None  # ffs | bundle | capitation
-    negotiated_type: str  # negotiated | derived | fee schedule | percentage | per diem
-    negotiated_rate: float
-    expiration_date: str | None  # ISO date as written
-    billing_class: str | None  # professional | institutional | both
-    setting: str | None  # v2: inpatient | outpatient | both
-    service_codes: tuple[str, ...]  # sorted place-of-service codes
-    modifiers: tuple[str, ...]  # sorted billing_code_modifier values
-    additional_information: str | None
-    provider_group_id: str | None  # as text: ids like 320.25975 exist in the wild
-    tin_type: str | None  # ein | npi
-    tin_value: str | None
-    npis: tuple[int, ...]  # (0,) = TIN-level contract
-    network_names: tuple[str, ...] = ()  # v2: network_name of the referenced provider group
-
-
-@dataclass
-class TicFile:
-    """One in-network file, read whole: its header, the kept rate rows and what happened on the way."""
-
-    source: str  # path or URL as given
-    file_name: str
-    sha256: str  # of the bytes read (compressed bytes, as fetched)
-    bytes_read: int
-    reporting_entity_name: str | None
-    reporting_entity_type: str | None
-    last_updated_on: str | None
-    version: str | None
-    plan_name: str | None = None
-    plan_id: str | None = None
-    plan_market_type: str | None = None
-    issuer_name: str | None = None
-    plan_sponsor_name: str | None = None
-    network_name: str | None = None
-    items_seen: int = 0
-    items_kept: int = 0
-    rows: list[RateRow] = field(default_factory=list)
-    remote_refs_fetched: int = 0
-    remote_refs_failed: list[tuple[str, str]] = field(default_factory=list)  # (url, reason)
-    plan_id_type: str | None = None
-    reporting_plans: list[dict[str, Any]] = field(default_factory=list)  # early drafts list plans inline
-    bytes_decompressed: int = 0
-    prices_skipped: int = 0  # negotiated prices without a usable negotiated_type / numeric rate
-    refs_unresolved: list[str] = field(default_factory=list)  # ids used by kept items but never defined
-
-
-@dataclass
-class TocFile:
-    source: str
-    reporting_entity_name: str | None
-    reporting_entity_type: str | None
-    in_network_urls: list[str]
-    reporting_plans: list[dict[str, object]]
-    last_updated_on: str | None = None
-    version: str | None = None
-    #: per reporting_structure entry: {"reporting_plans": [...], "in_network_files": [url...],
-    #: "allowed_amount_file": url | None}: which plans each in-network file covers
-    reporting_structure: list[dict[str, object]] = field(default_factory=list)
 
 
 def read_in_network(

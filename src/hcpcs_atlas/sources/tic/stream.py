@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 from isal import igzip, isal_zlib
 
-from ..errors import InputError
+from ...errors import InputError
 
 __all__ = ["CHUNK", "BufferPool", "ChunkStream", "file_name", "fill_chunks", "is_url", "open_url"]
 

@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 from isal import igzip
 
-from .tic_io import GZIP_MAGIC, open_url
-from .tic_refs import Reference
+from .refs import Reference
+from .stream import GZIP_MAGIC, open_url
 
 __all__ = ["fetch_locations"]
 

@@ -10,15 +10,13 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
-from .tic_refs import Reference, id_token
-from .tic_scan import STRING_TOKEN
-
-if TYPE_CHECKING:
-    from .tic import RateRow
+from .model import RateRow
+from .refs import Reference, id_token
+from .scan import STRING_TOKEN
 
 __all__ = ["ItemCollector", "KeptItem", "normalize_code"]
 
@@ -132,7 +130,6 @@ class ItemCollector:
         return KeptRate(tuple(prices), inline, refs)
 
     def rows(self, refs: dict[str, Reference]) -> Iterator[RateRow]:
-        from .tic import RateRow  # the contract lives in tic.py, which imports this module
 
         groups: dict[str, tuple[Provider, ...] | None] = {}  # a group is shared by many rates: convert once
         for item in self.items:

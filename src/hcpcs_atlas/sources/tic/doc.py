@@ -7,7 +7,7 @@ Checked on every file, at no measurable cost:
   provider reference) parses, and only ``]``, further top-level fields and ``}`` follow it, so a file cut
   anywhere except exactly between two top-level fields fails;
 - documents of up to 4 MB (decompressed: they arrive in one chunk) are parsed whole, every byte checked;
-- gzip: the end-of-stream marker and CRC-32 (checked by the inflater, see :mod:`.tic_io`);
+- gzip: the end-of-stream marker and CRC-32 (checked by the inflater, see :mod:`.stream`);
 - every kept item is parsed exactly.
 
 Not checked on larger files: the syntax of the bytes between the objects that are parsed (a corrupted
@@ -22,11 +22,11 @@ from typing import Any
 
 import orjson
 
-from ..errors import InputError
-from .tic_io import CHUNK
-from .tic_refs import PROVIDER_GROUP_ID, REFERENCES_KEY, ReferenceSections, Resolver
-from .tic_rows import ItemCollector
-from .tic_scan import STRING_TOKEN, BadJson, ObjectFinder, byte_offset, object_start, parse_object
+from ...errors import InputError
+from .refs import PROVIDER_GROUP_ID, REFERENCES_KEY, ReferenceSections, Resolver
+from .rows import ItemCollector
+from .scan import STRING_TOKEN, BadJson, ObjectFinder, byte_offset, object_start, parse_object
+from .stream import CHUNK
 
 __all__ = ["DocumentChecks", "InNetworkScan", "find_key"]
 

@@ -1,0 +1,72 @@
+"""The typed records of a Transparency-in-Coverage read: rate rows, an in-network file, a table of contents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["RateRow", "TicFile", "TocFile"]
+
+
+@dataclass(frozen=True, slots=True)
+class RateRow:
+    billing_code: str  # trimmed, upper-cased
+    billing_code_type: str  # as written in the file (HCPCS, CPT, ...)
+    negotiation_arrangement: str | None  # ffs | bundle | capitation
+    negotiated_type: str  # negotiated | derived | fee schedule | percentage | per diem
+    negotiated_rate: float
+    expiration_date: str | None  # ISO date as written
+    billing_class: str | None  # professional | institutional | both
+    setting: str | None  # v2: inpatient | outpatient | both
+    service_codes: tuple[str, ...]  # sorted place-of-service codes
+    modifiers: tuple[str, ...]  # sorted billing_code_modifier values
+    additional_information: str | None
+    provider_group_id: str | None  # as text: ids like 320.25975 exist in the wild
+    tin_type: str | None  # ein | npi
+    tin_value: str | None
+    npis: tuple[int, ...]  # (0,) = TIN-level contract
+    network_names: tuple[str, ...] = ()  # v2: network_name of the referenced provider group
+
+
+@dataclass
+class TicFile:
+    """One in-network file, read whole: its header, the kept rate rows and what happened on the way."""
+
+    source: str  # path or URL as given
+    file_name: str
+    sha256: str  # of the bytes read (compressed bytes, as fetched)
+    bytes_read: int
+    reporting_entity_name: str | None
+    reporting_entity_type: str | None
+    last_updated_on: str | None
+    version: str | None
+    plan_name: str | None = None
+    plan_id: str | None = None
+    plan_market_type: str | None = None
+    issuer_name: str | None = None
+    plan_sponsor_name: str | None = None
+    network_name: str | None = None
+    items_seen: int = 0
+    items_kept: int = 0
+    rows: list[RateRow] = field(default_factory=list)
+    remote_refs_fetched: int = 0
+    remote_refs_failed: list[tuple[str, str]] = field(default_factory=list)  # (url, reason)
+    plan_id_type: str | None = None
+    reporting_plans: list[dict[str, Any]] = field(default_factory=list)  # early drafts list plans inline
+    bytes_decompressed: int = 0
+    prices_skipped: int = 0  # negotiated prices without a usable negotiated_type / numeric rate
+    refs_unresolved: list[str] = field(default_factory=list)  # ids used by kept items but never defined
+
+
+@dataclass
+class TocFile:
+    source: str
+    reporting_entity_name: str | None
+    reporting_entity_type: str | None
+    in_network_urls: list[str]
+    reporting_plans: list[dict[str, object]]
+    last_updated_on: str | None = None
+    version: str | None = None
+    #: per reporting_structure entry: {"reporting_plans": [...], "in_network_files": [url...],
+    #: "allowed_amount_file": url | None}: which plans each in-network file covers
+    reporting_structure: list[dict[str, object]] = field(default_factory=list)
