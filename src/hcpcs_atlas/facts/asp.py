@@ -7,7 +7,7 @@ from itertools import pairwise
 
 from .changes import change_between
 from .model import AspFacts, Change, UnitRule
-from .snapshot import Version
+from .snapshot import VersionedRow
 
 __all__ = ["asp_changes", "asp_facts", "parse_dosage", "unit_rule"]
 
@@ -26,7 +26,7 @@ def parse_dosage(text: str | None) -> tuple[float, str] | None:
     return (float(match.group(1)), match.group(2).strip()) if match else None
 
 
-def asp_facts(v: Version) -> AspFacts:
+def asp_facts(v: VersionedRow) -> AspFacts:
     row = v.row
     parsed = parse_dosage(row["dosage"])
     return AspFacts(
@@ -52,7 +52,7 @@ def unit_rule(asp: AspFacts | None, long_descriptor: str | None) -> UnitRule | N
     return None
 
 
-def asp_changes(versions: list[Version]) -> list[Change]:
+def asp_changes(versions: list[VersionedRow]) -> list[Change]:
     changes: list[Change] = []
     for old, new in pairwise(versions):
         before, after = old.row["payment_limit_usd"], new.row["payment_limit_usd"]
@@ -65,7 +65,7 @@ def asp_changes(versions: list[Version]) -> list[Change]:
     return changes
 
 
-def _limit_change(old: Version, new: Version, before: float | None, after: float | None) -> Change:
+def _limit_change(old: VersionedRow, new: VersionedRow, before: float | None, after: float | None) -> Change:
     change = change_between("asp", old, new, "payment limit", _usd(before), _usd(after))
     if before is not None and after is not None:
         change.change_usd = round(after - before, 3)

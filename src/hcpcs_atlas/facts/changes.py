@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from .model import Change
-from .snapshot import Version
+from .snapshot import VersionedRow
 
 __all__ = ["change_between"]
 
 
 def change_between(
-    source: str, old: Version, new: Version, label: str, before: str | None, after: str | None
+    source: str, old: VersionedRow, new: VersionedRow, label: str, before: str | None, after: str | None
 ) -> Change:
     return Change(
         source,

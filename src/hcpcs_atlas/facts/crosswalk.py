@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .model import NdcFacts
-from .snapshot import Snapshot, Version
+from .snapshot import Snapshot, VersionedRow
 
 __all__ = ["codes_by_ndc", "ndc_facts"]
 
 
-def ndc_facts(versions: list[Version]) -> list[NdcFacts]:
+def ndc_facts(versions: list[VersionedRow]) -> list[NdcFacts]:
     """NDCs of the latest loaded crosswalk that lists the code."""
     if not versions:
         return []
@@ -19,7 +19,7 @@ def ndc_facts(versions: list[Version]) -> list[NdcFacts]:
     return [_ndc(v) for v in sorted(rows, key=lambda v: v.row["ndc"])]
 
 
-def _ndc(v: Version) -> NdcFacts:
+def _ndc(v: VersionedRow) -> NdcFacts:
     row = v.row
     return NdcFacts(
         ndc=row["ndc"],

@@ -8,7 +8,7 @@ from typing import Any
 from ..data import meaning
 from .changes import change_between
 from .model import Change, Descriptor, HcpcsDetail, Status
-from .snapshot import Comparable, Version
+from .snapshot import Comparable, VersionedRow
 
 __all__ = ["descriptor", "detail", "hcpcs_changes", "status"]
 
@@ -24,11 +24,11 @@ _TRACKED = {
 }
 
 
-def descriptor(v: Version) -> Descriptor:
+def descriptor(v: VersionedRow) -> Descriptor:
     return Descriptor(long=v.row["long_description"], short=v.row["short_description"])
 
 
-def status(v: Version) -> Status:
+def status(v: VersionedRow) -> Status:
     row = v.row
     terminated = row["termination_date"]
     return Status(
@@ -43,7 +43,7 @@ def status(v: Version) -> Status:
     )
 
 
-def detail(v: Version) -> HcpcsDetail:
+def detail(v: VersionedRow) -> HcpcsDetail:
     row = v.row
     return HcpcsDetail(
         pricing_indicators=list(row["pricing_indicators"] or []),
@@ -82,7 +82,9 @@ def _meanings(row: dict[str, Any]) -> dict[str, dict[str, str]]:
     return found
 
 
-def hcpcs_changes(versions: list[Version], files_in_order: list[str], comparable: Comparable) -> list[Change]:
+def hcpcs_changes(
+    versions: list[VersionedRow], files_in_order: list[str], comparable: Comparable
+) -> list[Change]:
     """What changed for this code between consecutive loaded HCPCS files (including being added)."""
     changes: list[Change] = []
     first_file = versions[0].file.file_name
@@ -97,7 +99,7 @@ def hcpcs_changes(versions: list[Version], files_in_order: list[str], comparable
     return changes
 
 
-def _added(v: Version, previous_file: str) -> Change:
+def _added(v: VersionedRow, previous_file: str) -> Change:
     return Change(
         "hcpcs", "code", None, "added", previous_file, v.file.file_name, None, v.file.effective_start
     )

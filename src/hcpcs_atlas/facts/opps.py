@@ -7,7 +7,7 @@ from itertools import pairwise
 from ..data import lookup
 from .changes import change_between
 from .model import Change, OppsFacts
-from .snapshot import Comparable, Version
+from .snapshot import Comparable, VersionedRow
 
 __all__ = ["opps_changes", "opps_facts", "status_indicator_meaning"]
 
@@ -24,7 +24,7 @@ def status_indicator_meaning(si: str | None) -> str | None:
     return lookup("opps_status_indicators.csv", "status_indicator", "meaning").get(si)
 
 
-def opps_facts(v: Version) -> OppsFacts:
+def opps_facts(v: VersionedRow) -> OppsFacts:
     row = v.row
     return OppsFacts(
         status_indicator=row["status_indicator"],
@@ -39,7 +39,7 @@ def opps_facts(v: Version) -> OppsFacts:
     )
 
 
-def opps_changes(versions: list[Version], comparable: Comparable) -> list[Change]:
+def opps_changes(versions: list[VersionedRow], comparable: Comparable) -> list[Change]:
     changes: list[Change] = []
     for old, new in pairwise(versions):
         for field, label in _TRACKED.items():

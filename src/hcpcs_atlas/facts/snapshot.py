@@ -13,7 +13,7 @@ from typing import Any
 
 from ..store import Store
 
-__all__ = ["Comparable", "FileInfo", "Snapshot", "Version"]
+__all__ = ["Comparable", "FileInfo", "Snapshot", "VersionedRow"]
 
 _CODE_TABLES = {
     "hcpcs": "core_hcpcs_codes",
@@ -41,13 +41,13 @@ class FileInfo:
 
 
 @dataclass(frozen=True)
-class Version:
+class VersionedRow:
     file: FileInfo
     row: dict[str, Any]
 
 
 #: Whether a field can be compared between two versions (both files carry it).
-Comparable = Callable[["Version", "Version", str], bool]
+Comparable = Callable[["VersionedRow", "VersionedRow", str], bool]
 
 
 class Snapshot:
@@ -76,7 +76,7 @@ class Snapshot:
         rows = self.store.con.execute(f"SELECT file_id, {counts} FROM {table} GROUP BY file_id").fetchall()
         return {row[0]: {n for n, c in zip(names, row[1:], strict=True) if c} for row in rows}
 
-    def both_carry(self, old: Version, new: Version, field: str) -> bool:
+    def both_carry(self, old: VersionedRow, new: VersionedRow, field: str) -> bool:
         return field in self.carried.get(old.file.file_id, set()) and field in self.carried.get(
             new.file.file_id, set()
         )
@@ -88,21 +88,21 @@ class Snapshot:
         )
         return {row[0]: FileInfo(*row) for row in cursor.fetchall()}
 
-    def _read_rows(self, table: str, key: str = "code") -> dict[str, list[Version]]:
+    def _read_rows(self, table: str, key: str = "code") -> dict[str, list[VersionedRow]]:
         cursor = self.store.con.execute(f"SELECT * FROM {table}")
         names = [d[0] for d in cursor.description]
-        grouped: dict[str, list[Version]] = defaultdict(list)
+        grouped: dict[str, list[VersionedRow]] = defaultdict(list)
         for values in cursor.fetchall():
             row = dict(zip(names, values, strict=True))
-            grouped[row[key]].append(Version(self.files[row["file_id"]], row))
+            grouped[row[key]].append(VersionedRow(self.files[row["file_id"]], row))
         for versions in grouped.values():
             versions.sort(key=lambda v: v.file.order)
         return dict(grouped)
 
-    def versions(self, source: str, code: str) -> list[Version]:
+    def versions(self, source: str, code: str) -> list[VersionedRow]:
         return self.rows[source].get(code, [])
 
-    def latest(self, source: str, code: str) -> Version | None:
+    def latest(self, source: str, code: str) -> VersionedRow | None:
         versions = self.versions(source, code)
         return versions[-1] if versions else None
 

@@ -35,7 +35,7 @@ __all__ = [
     "ColumnSpec",
     "Record",
     "Source",
-    "Tabular",
+    "TableFile",
     "column_specs",
     "decode_text",
     "drug_code",
@@ -133,14 +133,14 @@ class Row:
 
 
 @dataclass(frozen=True, slots=True)
-class Table:
+class RowStream:
     """Rows read lazily, so a file of the wrong kind is refused after its first rows, not its last."""
 
     rows: Iterator[Row]
     meta: dict[str, Any]
 
 
-def load_table(source: Source) -> Table:
+def load_table(source: Source) -> RowStream:
     if source.format == "xlsx":
         return xlsx_table(source)
     if source.format == "xls":
@@ -148,9 +148,9 @@ def load_table(source: Source) -> Table:
     return csv_table(source)
 
 
-def csv_table(source: Source) -> Table:
+def csv_table(source: Source) -> RowStream:
     text, encoding = decode_text(source.data)
-    return Table(csv_rows(source.path, text), {"encoding": encoding})
+    return RowStream(csv_rows(source.path, text), {"encoding": encoding})
 
 
 def csv_rows(path: Path, text: str) -> Iterator[Row]:
@@ -185,12 +185,12 @@ def guarded(path: Path, kind: str, read: Callable[[], T]) -> T:
         raise InputError(path, f"not a readable .{kind} workbook ({type(exc).__name__}: {exc})") from exc
 
 
-def xlsx_table(source: Source) -> Table:
+def xlsx_table(source: Source) -> RowStream:
     data = io.BytesIO(source.data)
     book = guarded(source.path, "xlsx", lambda: openpyxl.load_workbook(data, read_only=True, data_only=True))
     sheet = guarded(source.path, "xlsx", lambda: book.worksheets[0])
     sheet.reset_dimensions()  # the stored dimension can be stale and would cut rows short
-    return Table(xlsx_rows(source.path, sheet.iter_rows(values_only=True)), {"sheet": sheet.title})
+    return RowStream(xlsx_rows(source.path, sheet.iter_rows(values_only=True)), {"sheet": sheet.title})
 
 
 def xlsx_rows(path: Path, values: Iterator[tuple[object, ...]]) -> Iterator[Row]:
@@ -203,13 +203,13 @@ def xlsx_rows(path: Path, values: Iterator[tuple[object, ...]]) -> Iterator[Row]
             yield Row(number, [cell_text(value) for value in row])
 
 
-def xls_table(source: Source) -> Table:
+def xls_table(source: Source) -> RowStream:
     book = guarded(
         source.path, "xls", lambda: xlrd.open_workbook(file_contents=source.data, logfile=io.StringIO())
     )
     sheet = guarded(source.path, "xls", lambda: book.sheet_by_index(0))
     rows = [Row(r + 1, xls_cells(sheet, r, book.datemode)) for r in range(sheet.nrows)]
-    return Table(iter(rows), {"sheet": sheet.name})
+    return RowStream(iter(rows), {"sheet": sheet.name})
 
 
 def xls_cells(sheet: Any, row: int, datemode: int) -> list[str]:
@@ -383,7 +383,7 @@ def parse_date(raw: str) -> date:
 
 
 @dataclass(frozen=True, slots=True)
-class Tabular:
+class TableFile:
     """A table file after the header row: its records, the preamble text above the header, and meta."""
 
     records: list[Record]
@@ -391,7 +391,7 @@ class Tabular:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def read_tabular(path: Path, columns: str, kind: str, source: Source | None = None) -> Tabular:
+def read_tabular(path: Path, columns: str, kind: str, source: Source | None = None) -> TableFile:
     """Read a CSV/.xls/.xlsx file whose header row names the columns in the ``columns`` data file."""
     source = source or read_source(path)
     table = load_table(source)
@@ -405,7 +405,7 @@ def read_tabular(path: Path, columns: str, kind: str, source: Source | None = No
     preamble = [cell.strip() for row in head[:index] for cell in row.cells if cell.strip()]
     meta = {"format": source.format, **table.meta, "header_row": header.number}
     meta |= {"title": preamble[0] if preamble else None, "columns": dict(records[0].labels)}
-    return Tabular(records, preamble, meta)
+    return TableFile(records, preamble, meta)
 
 
 def make_records(path: Path, header: Row, rows: Iterable[Row], specs: Sequence[ColumnSpec]) -> list[Record]:

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from . import ParsedFile
-from ._tabular import Record, Tabular, effective_from, level2_text, read_tabular
+from ._tabular import Record, TableFile, effective_from, level2_text, read_tabular
 
 __all__ = ["OppsRow", "read_opps"]
 
@@ -39,7 +39,7 @@ def read_opps(path: Path) -> ParsedFile[OppsRow]:
     return ParsedFile("opps", path, rows, effective_start=_effective_start(path, table), meta=table.meta)
 
 
-def _effective_start(path: Path, table: Tabular) -> date | None:
+def _effective_start(path: Path, table: TableFile) -> date | None:
     releases = sorted({release for record in table.records if (release := record.text("source"))})
     return effective_from("opps", path.name, [*releases, *table.preamble])
 

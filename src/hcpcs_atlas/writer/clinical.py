@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..facts.model import CodeFacts, ModifierFacts
-from .fmt import d, num, or_na
+from .fmt import iso_date, num, or_na
 from .model import NA, Block, Bullets, Paragraph, Section, Table
 
 
@@ -29,9 +29,9 @@ def _context(f: CodeFacts) -> list[Block]:
 def _when(m: ModifierFacts) -> str:
     text = m.when_to_use
     if m.effective_from:
-        text += f" (from {d(m.effective_from)})"
+        text += f" (from {iso_date(m.effective_from)})"
     if m.terminated:
-        text += f" Terminated in the HCPCS file on {d(m.terminated)}."
+        text += f" Terminated in the HCPCS file on {iso_date(m.terminated)}."
     return text
 
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from .model import NA
 
-__all__ = ["d", "num", "or_na", "pct", "period", "signed_usd", "usd"]
+__all__ = ["iso_date", "num", "or_na", "pct", "period", "signed_usd", "usd"]
 
 
 def usd(value: float | None, places: int = 2) -> str:
@@ -30,7 +30,7 @@ def num(value: float | None) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.3f}".rstrip("0")
 
 
-def d(value: date | None) -> str:
+def iso_date(value: date | None) -> str:
     return NA if value is None else value.isoformat()
 
 

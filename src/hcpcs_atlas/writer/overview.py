@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..facts.model import CodeFacts
-from .fmt import d, or_na
+from .fmt import iso_date, or_na
 from .model import NA, Block, Paragraph, Section, Table
 from .summary import termination_notice
 
@@ -12,10 +12,10 @@ def _status_text(f: CodeFacts) -> str:
     s = f.status
     if s.terminated:
         return (
-            f"Status: terminated. Termination date {d(s.terminated)}; added {d(s.added)} "
+            f"Status: terminated. Termination date {iso_date(s.terminated)}; added {iso_date(s.added)} "
             f"(dates are the HCPCS file's ADD DT and TERM DT, {s.as_of_file})."
         )
-    return f"Status: active in {s.as_of_file}; added {d(s.added)} (the HCPCS file's ADD DT), no termination date."
+    return f"Status: active in {s.as_of_file}; added {iso_date(s.added)} (the HCPCS file's ADD DT), no termination date."
 
 
 def _coded(meanings: dict[str, str], values: list[str]) -> str:
@@ -54,9 +54,9 @@ def overview(f: CodeFacts) -> Section:
         ],
         ["ASC payment group", or_na(h.asc_group)],
         ["Typical sites of service", _sites(f)],
-        ["Added (HCPCS ADD DT)", d(f.status.added)],
-        ["Action effective (ACT EFF DT)", d(f.status.action_effective)],
-        ["Termination (TERM DT)", d(f.status.terminated) if f.status.terminated else "none"],
+        ["Added (HCPCS ADD DT)", iso_date(f.status.added)],
+        ["Action effective (ACT EFF DT)", iso_date(f.status.action_effective)],
+        ["Termination (TERM DT)", iso_date(f.status.terminated) if f.status.terminated else "none"],
         [
             "Action code",
             _coded(known.get("action_code", {}), [f.status.action_code] if f.status.action_code else []),

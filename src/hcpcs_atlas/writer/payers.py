@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..facts.model import Benchmarks, Breakdown, CodeFacts, PayerFacts
-from .fmt import d, or_na, pct, period, usd
+from .fmt import iso_date, or_na, pct, period, usd
 from .model import NA, Block, Chart, ChartSeries, Paragraph, Section, Table
 from .summary import MAJOR_PAYERS
 
@@ -29,7 +29,7 @@ def _medicare(f: CodeFacts) -> list[Block]:
             ["OPPS status indicator", f"{si} ({opps.status_meaning})" if opps.status_meaning else si],
             ["OPPS APC", or_na(opps.apc)],
             ["OPPS national unadjusted payment rate", usd(opps.payment_rate, 3)],
-            ["OPPS file (effective)", f"{opps.source_file} ({d(opps.effective_start)})"],
+            ["OPPS file (effective)", f"{opps.source_file} ({iso_date(opps.effective_start)})"],
         ]
     else:
         rows.append(["OPPS status indicator, APC and rate", NA])
@@ -71,7 +71,7 @@ def _exclusions(p: PayerFacts) -> str | None:
 
 
 def _sources(p: PayerFacts) -> str:
-    files = [f"{s.file_name} (last_updated_on {d(s.last_updated_on)})" for s in p.source_files]
+    files = [f"{s.file_name} (last_updated_on {iso_date(s.last_updated_on)})" for s in p.source_files]
     return "Files: " + "; ".join(files) + "."
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..facts.model import CodeFacts
-from .fmt import d, pct, usd
+from .fmt import iso_date, pct, usd
 from .model import NA, Bullets, Notice, Paragraph, Section
 
 MAJOR_PAYERS = ("Aetna", "Blue Cross Blue Shield", "Cigna", "UnitedHealthcare")
@@ -14,7 +14,7 @@ def termination_notice(f: CodeFacts) -> Notice | None:
         return None
     replacement = ", ".join(f.status.replacement_codes) or NA
     return Notice(
-        f"TERMINATED: {f.code} has termination date {d(f.status.terminated)} in the HCPCS file "
+        f"TERMINATED: {f.code} has termination date {iso_date(f.status.terminated)} in the HCPCS file "
         f"{f.status.as_of_file}. Cross-reference (replacement): {replacement}"
     )
 
@@ -24,7 +24,7 @@ def _medicare_sentence(f: CodeFacts) -> str:
     if asp and asp.payment_limit is not None:
         text = (
             f"Medicare Part B pays up to {usd(asp.payment_limit, 3)} per billing unit ({asp.dosage or NA}) "
-            f"under the ASP Pricing File effective {d(asp.effective_start)} to {d(asp.effective_end)}"
+            f"under the ASP Pricing File effective {iso_date(asp.effective_start)} to {iso_date(asp.effective_end)}"
         )
         if asp.coinsurance_pct is not None:
             text += f", with beneficiary coinsurance of {pct(asp.coinsurance_pct, 3)}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..facts.model import Change, CodeFacts
-from .fmt import d, or_na, signed_usd
+from .fmt import iso_date, or_na, signed_usd
 from .model import NA, Block, Bullets, Paragraph, Section, Table
 
 
@@ -15,7 +15,7 @@ def _delta(c: Change) -> str:
 
 
 def _change_row(c: Change) -> list[str]:
-    period = f"{c.from_file} ({d(c.from_effective)}) -> {c.to_file} ({d(c.to_effective)})"
+    period = f"{c.from_file} ({iso_date(c.from_effective)}) -> {c.to_file} ({iso_date(c.to_effective)})"
     return [c.source.upper(), c.field, or_na(c.before), or_na(c.after), _delta(c) or "-", period]
 
 
@@ -30,7 +30,7 @@ def _rules(f: CodeFacts) -> Block:
     if not f.rules:
         return Paragraph(f"Dated coding rules: {NA}")
     return Bullets(
-        [f"From {d(r.effective_from)}: {r.modifier}. {r.text} Source: {r.source}." for r in f.rules]
+        [f"From {iso_date(r.effective_from)}: {r.modifier}. {r.text} Source: {r.source}." for r in f.rules]
     )
 
 
