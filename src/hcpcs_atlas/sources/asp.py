@@ -1,5 +1,8 @@
 """The quarterly Medicare Part B ASP Pricing File (payment allowance limits), CSV or .xlsx.
 
+CMS re-posts a quarter's file when it corrects it; ``meta["edition"]`` dates this edition from the release
+date in CMS's file name or the latest "Updated January 2026" note (``data/edition_dates.csv``).
+
 Column spellings live in ``data/asp_columns.csv``. The NOC pricing file has the same shape but names
 drugs instead of codes; its rows get the code ``NOC`` and the generic drug name as description.
 """
@@ -10,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import ParsedFile
-from ._tabular import Record, drug_code, drug_description, effective_period, read_tabular
+from ._tabular import Record, drug_code, drug_description, edition_meta, effective_period, read_tabular
 
 __all__ = ["AspPrice", "read_asp"]
 
@@ -38,7 +41,9 @@ def read_asp(path: Path) -> ParsedFile[AspPrice]:
     table = read_tabular(path, "asp_columns.csv", KIND)
     start, end = effective_period(table.preamble)
     rows = [_price(record) for record in table.records]
-    return ParsedFile("asp", path, rows, effective_start=start, effective_end=end, meta=table.meta)
+    notes = [*table.preamble, *(row.notes for row in rows if row.notes)]
+    meta = table.meta | edition_meta("asp", path.name, notes)
+    return ParsedFile("asp", path, rows, effective_start=start, effective_end=end, meta=meta)
 
 
 def _price(record: Record) -> AspPrice:

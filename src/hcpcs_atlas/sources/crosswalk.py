@@ -1,7 +1,7 @@
 """The ASP NDC-HCPCS crosswalk: which NDC packages bill under which code, and how many units each holds.
 
 Column spellings live in ``data/crosswalk_columns.csv`` (the code column is renamed every year, e.g.
-``_2025_CODE``). The NOC crosswalk names drugs instead of codes; its rows get the code ``NOC``.
+``_2025_CODE``; the January 2024 file says ``_2023_CODE``, the year before its quarter). The NOC crosswalk names drugs instead of codes; its rows get the code ``NOC``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import ParsedFile
-from ._tabular import Record, drug_code, drug_description, effective_period, read_tabular
+from ._tabular import Record, drug_code, drug_description, edition_meta, effective_period, read_tabular
 
 __all__ = ["CrosswalkRow", "read_crosswalk"]
 
@@ -37,7 +37,8 @@ def read_crosswalk(path: Path) -> ParsedFile[CrosswalkRow]:
     table = read_tabular(path, "crosswalk_columns.csv", KIND)
     start, end = effective_period(table.preamble)
     rows = [_row(record) for record in table.records]
-    return ParsedFile("crosswalk", path, rows, effective_start=start, effective_end=end, meta=table.meta)
+    meta = table.meta | edition_meta("crosswalk", path.name, table.preamble)
+    return ParsedFile("crosswalk", path, rows, effective_start=start, effective_end=end, meta=meta)
 
 
 def _row(record: Record) -> CrosswalkRow:

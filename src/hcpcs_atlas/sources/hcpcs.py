@@ -83,8 +83,21 @@ def read_hcpcs(path: Path) -> ParsedFile[HcpcsCode]:
             codes.append(_code(entry))
         else:
             modifiers.append(_modifier(entry))
-    start = effective_from("hcpcs", path.name)
+    start, meta["period_from"] = _period(path, codes)
     return ParsedFile("hcpcs", path, codes, effective_start=start, extra=modifiers, meta=meta)
+
+
+def _period(path: Path, codes: Sequence[HcpcsCode]) -> tuple[date | None, str | None]:
+    """The file name's year and quarter, else the latest action effective date the file records.
+
+    A quarterly update takes effect on the date of its newest actions (``anweb.xlsx`` of October 2020
+    names no period, but its newest actions take effect 2020-10-01).
+    """
+    start = effective_from("hcpcs", path.name)
+    if start is not None:
+        return start, "file name"
+    latest = max((c.action_effective_date for c in codes if c.action_effective_date), default=None)
+    return latest, None if latest is None else "latest action effective date"
 
 
 def _records(source: Source) -> tuple[list[Record], dict[str, object]]:

@@ -1,7 +1,8 @@
 """OPPS Addendum B: status indicator, APC and payment rate per code (CMS .xlsx or a CSV conversion).
 
 Column spellings live in ``data/opps_columns.csv``; the period comes from a ``Source`` column, the file
-name or the title (``data/effective_dates.csv``).
+name or the title (``data/effective_dates.csv``); a release date in CMS's file name
+(``Addendum_B.04.24.24.csv``: January 2024 re-posted on 2024-04-24) dates the edition (``meta["edition"]``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from . import ParsedFile
-from ._tabular import Record, TableFile, effective_from, level2_text, read_tabular
+from ._tabular import Record, TableFile, edition_meta, effective_clue, level2_text, read_tabular
 
 __all__ = ["OppsRow", "read_opps"]
 
@@ -36,12 +37,20 @@ def read_opps(path: Path) -> ParsedFile[OppsRow]:
     path = Path(path)
     table = read_tabular(path, "opps_columns.csv", KIND)
     rows = [_row(record) for record in table.records]
-    return ParsedFile("opps", path, rows, effective_start=_effective_start(path, table), meta=table.meta)
+    start, period_from = _period(path, table)
+    meta = table.meta | edition_meta("opps", path.name, table.preamble) | {"period_from": period_from}
+    return ParsedFile("opps", path, rows, effective_start=start, meta=meta)
 
 
-def _effective_start(path: Path, table: TableFile) -> date | None:
+def _period(path: Path, table: TableFile) -> tuple[date | None, str | None]:
+    """The quarter, and where it was read: a ``Source`` column, the title row or the file name."""
     releases = sorted({release for record in table.records if (release := record.text("source"))})
-    return effective_from("opps", path.name, [*releases, *table.preamble])
+    clue = effective_clue("opps", path.name, [*releases, *table.preamble[:1]])
+    if clue is None:
+        return None, None
+    start, text = clue
+    where = "file name" if text == path.name else "Source column" if text in releases else "title row"
+    return start, where
 
 
 def _row(record: Record) -> OppsRow:
