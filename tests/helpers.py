@@ -8,6 +8,7 @@ from typing import Any
 
 from hcpcs_atlas.facts import CodeFacts, to_data
 from hcpcs_atlas.store import Store
+from hcpcs_atlas.writer.fmt import usd
 
 HCPCS_2020_TXT = "hcpcs/2020/HCPC2020_ANWEB_w_disclaimer.txt"
 HCPCS_2020_XLS = "hcpcs/2020/HCPC2020_ANWEB_w_disclaimer.xls"
@@ -40,9 +41,15 @@ def _numbers(value: Any) -> list[float]:
     return []
 
 
-def assert_dollars_traceable(markdown: str, facts: CodeFacts) -> None:
-    known = [abs(n) for n in _numbers(to_data(facts))]
-    for amount in re.findall(r"\$([\d,]+\.\d+)", markdown):
-        value = float(amount.replace(",", ""))
-        places = len(amount.split(".")[1])
-        assert any(abs(round(k, places) - value) < 1e-9 for k in known), f"${amount} is not in the facts"
+def assert_dollars_traceable(text: str, facts: CodeFacts) -> None:
+    """Every $ figure shown is a number of the facts record, shown the one way the writer shows it, and
+    within half a unit of its last shown digit of that number (checked without the writer's rounding)."""
+    known = {abs(n) for n in _numbers(to_data(facts))}
+    displays = {usd(k) for k in known}
+    for amount in re.findall(r"\$[\d,]+(?:\.\d+)?", text):
+        assert amount in displays, f"{amount} is not a figure of the facts as the writer shows it"
+        digits = amount[1:].replace(",", "")
+        half_unit = 0.5 * 10 ** -len(digits.partition(".")[2])
+        assert any(abs(k - float(digits)) <= half_unit + 1e-12 for k in known), (
+            f"{amount} is not in the facts"
+        )

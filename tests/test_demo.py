@@ -35,7 +35,7 @@ def test_demo_payer_landscape(demo: Path) -> None:
         assert f"\n| {payer} | " in md
     assert "demo-synthetic-aetna-in-network.json.gz" in md
     html = (demo / "publications" / "J9032.html").read_text(encoding="utf-8")
-    assert "<svg" in html and "Medicare ASP limit $52.474" in html
+    assert "<svg" in html and "Medicare ASP limit $52.47" in html
     with Store(demo / "atlas.duckdb", read_only=True) as store:
         builder = FactsBuilder(store)
         for code in DEMO_CODES:

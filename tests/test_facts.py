@@ -85,8 +85,9 @@ def test_payment_rate_change_between_opps_versions(store_copy: Path, shared_data
     rate = [c for c in f.changes if c.source == "opps"]
     # The 2026 CSV carries no APC column: that is not a change.
     assert [(c.field, c.before, c.after, c.change_usd, c.change_pct) for c in rate] == [
-        ("OPPS payment rate", "46.154", "53.111", 6.957, 15.1)
+        ("OPPS payment rate", "46.154", "53.111", 53.111 - 46.154, (53.111 - 46.154) / 46.154 * 100)
     ]
+    assert (rate[0].before_usd, rate[0].after_usd) == (46.154, 53.111)
     assert f.medicare.opps is not None and f.medicare.opps.payment_rate == 53.111
 
 
@@ -179,8 +180,8 @@ def test_payment_limit_change_quarter_over_quarter(
     change = next(c for c in f.changes if c.source == "asp")
     assert (change.before, change.after, change.change_usd, change.change_pct) == (
         "52.474",
-        "50.000",
-        -2.474,
-        -4.7,
+        "50.0",
+        50.0 - 52.474,
+        (50.0 - 52.474) / 52.474 * 100,
     )
     assert (change.from_effective, change.to_effective) == (date(2025, 10, 1), date(2026, 1, 1))

@@ -52,7 +52,7 @@ def test_drug_publication_has_modifier_table_and_unit_rule(builder: FactsBuilder
         assert f"\n| {modifier} | " in md
     assert '"00" is not a modifier.' in md
     assert "Billing units = ceil(administered amount / 10 MG)" in md
-    assert "$52.474 per billing unit (10 MG)" in md and "2025-10-01 to 2025-12-31" in md
+    assert "$52.47 per billing unit (10 MG)" in md and "2025-10-01 to 2025-12-31" in md
     assert "| OPPS APC | 1658 |" in md
     assert "72893-0002-01" in md
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
-from .changes import change_between
+from .changes import amount_change, change_between
 from .model import AspFacts, Change, UnitRule
 from .snapshot import VersionedRow
 
@@ -57,21 +57,9 @@ def asp_changes(versions: list[VersionedRow]) -> list[Change]:
     for old, new in pairwise(versions):
         before, after = old.row["payment_limit_usd"], new.row["payment_limit_usd"]
         if before != after:
-            changes.append(_limit_change(old, new, before, after))
+            changes.append(amount_change("asp", old, new, "payment limit", before, after))
         if (old.row["dosage"] or "") != (new.row["dosage"] or ""):
             changes.append(
                 change_between("asp", old, new, "billing unit (dosage)", old.row["dosage"], new.row["dosage"])
             )
     return changes
-
-
-def _limit_change(old: VersionedRow, new: VersionedRow, before: float | None, after: float | None) -> Change:
-    change = change_between("asp", old, new, "payment limit", _usd(before), _usd(after))
-    if before is not None and after is not None:
-        change.change_usd = round(after - before, 3)
-        change.change_pct = round((after - before) / before * 100, 1) if before else None
-    return change
-
-
-def _usd(value: float | None) -> str | None:
-    return None if value is None else f"{value:.3f}"

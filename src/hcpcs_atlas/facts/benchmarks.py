@@ -1,4 +1,7 @@
-"""Rate statistics: percentiles by linear interpolation between order statistics (numpy's default)."""
+"""Rate statistics: percentiles by linear interpolation between order statistics (numpy's default).
+
+Figures are exact floats as computed, never rounded: a rate per 0.1 mg can be a fraction of a cent.
+"""
 
 from __future__ import annotations
 
@@ -20,12 +23,12 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
 
 def benchmarks(values: Sequence[float]) -> Benchmarks:
     ordered = sorted(values)
-    p10, p25, median, p75, p90 = (round(percentile(ordered, q), 2) for q in (10, 25, 50, 75, 90))
-    return Benchmarks(len(ordered), round(ordered[0], 2), p10, p25, median, p75, p90, round(ordered[-1], 2))
+    p10, p25, median, p75, p90 = (percentile(ordered, q) for q in (10, 25, 50, 75, 90))
+    return Benchmarks(len(ordered), ordered[0], p10, p25, median, p75, p90, ordered[-1])
 
 
 def pct_of(value: float, medicare: float | None) -> float | None:
-    """``value`` as a percent of the Medicare amount (same billing unit), one decimal."""
+    """``value`` as a percent of the Medicare amount (same billing unit), exact; renderers round."""
     if not medicare:
         return None
-    return round(value / medicare * 100, 1)
+    return value / medicare * 100

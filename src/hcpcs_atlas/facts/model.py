@@ -197,8 +197,10 @@ class Change:
     to_file: str
     from_effective: date | None
     to_effective: date | None
-    change_usd: float | None = None
-    change_pct: float | None = None
+    change_usd: float | None = None  # after - before, exact
+    change_pct: float | None = None  # (after - before) / before * 100, exact
+    before_usd: float | None = None  # the amounts themselves when the field is a dollar amount
+    after_usd: float | None = None
 
 
 @dataclass

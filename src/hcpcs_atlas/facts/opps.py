@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 from ..data import lookup
-from .changes import change_between
+from .changes import amount_change, change_between
 from .model import Change, OppsFacts
 from .snapshot import Comparable, VersionedRow
 
@@ -46,15 +46,14 @@ def opps_changes(versions: list[VersionedRow], comparable: Comparable) -> list[C
             before, after = old.row[field], new.row[field]
             if before == after or not comparable(old, new, field):
                 continue
-            change = change_between("opps", old, new, label, _text(before), _text(after))
-            if field == "payment_rate_usd" and before and after is not None:
-                change.change_usd = round(after - before, 3)
-                change.change_pct = round((after - before) / before * 100, 1)
-            changes.append(change)
+            if field == "payment_rate_usd":
+                changes.append(amount_change("opps", old, new, label, before, after))
+            else:
+                changes.append(change_between("opps", old, new, label, _text(before), _text(after)))
     return changes
 
 
 def _text(value: object) -> str | None:
     if value is None:
         return None
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+    return str(value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from ..writer.fmt import usd
 from ..writer.model import Chart
 
 __all__ = ["chart_svg"]
@@ -52,8 +53,8 @@ def chart_svg(c: Chart) -> str:
             f"{escape(c.reference_label or '')}</text>",
         ]
     parts += [
-        f'<text x="{_LABEL}" y="{height - 8}" class="axis">${low:,.2f}</text>',
-        f'<text x="{_W - _PAD}" y="{height - 8}" text-anchor="end" class="axis">${high:,.2f}</text>',
+        f'<text x="{_LABEL}" y="{height - 8}" class="axis">{usd(low)}</text>',
+        f'<text x="{_W - _PAD}" y="{height - 8}" text-anchor="end" class="axis">{usd(high)}</text>',
         f'<text x="{_LABEL + width / 2:.1f}" y="{height - 8}" text-anchor="middle" class="axis">'
         "box: p25-p75, bar: median, whiskers: p10-p90, dots: min and max</text>",
         "</svg>",

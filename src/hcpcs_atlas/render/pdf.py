@@ -7,6 +7,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from ..writer.fmt import usd
 from ..writer.model import Block, Bullets, Chart, Notice, Paragraph, Publication, Section, Table
 
 __all__ = ["render_pdf"]
@@ -62,9 +63,7 @@ def _block(doc: _Doc, b: Block) -> None:
     elif isinstance(b, Table):
         doc.table(b)
     elif isinstance(b, Chart):
-        rows = [
-            [s.label, str(s.n), f"${s.p10:,.2f}", f"${s.median:,.2f}", f"${s.p90:,.2f}"] for s in b.series
-        ]
+        rows = [[s.label, str(s.n), usd(s.p10), usd(s.median), usd(s.p90)] for s in b.series]
         doc.table(Table(["Payer", "n", "P10", "Median", "P90"], rows, b.title))
 
 

@@ -1,33 +1,66 @@
-"""How figures are written. Publications show figures exactly as the facts record holds them."""
+"""How figures are written: the only place that rounds. Every renderer and the chart format through here.
+
+The facts record holds exact floats; a publication shows each number one way only. Amounts of $1 or more
+show cents; smaller amounts (a drug priced per 0.1 mg) keep three significant digits, so $0.0123 stays
+$0.0123. Percentages show one decimal, or two significant digits below 1%. Rounding is half up on the
+shortest decimal that round-trips the float (51.565 shows as $51.57, as a reader rounding the file would).
+"""
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 from .model import NA
 
-__all__ = ["iso_date", "num", "or_na", "pct", "period", "signed_usd", "usd"]
+__all__ = ["decimal", "iso_date", "num", "or_na", "pct", "period", "signed_pct", "signed_usd", "usd"]
+
+_USD_PLACES, _USD_DIGITS = 2, 3
+_PCT_PLACES, _PCT_DIGITS = 1, 2
 
 
-def usd(value: float | None, places: int = 2) -> str:
+def decimal(value: float, places: int, digits: int) -> Decimal:
+    """``value`` to ``places`` decimals, or to ``digits`` significant digits when its magnitude is below 1."""
+    exact = Decimal(repr(float(value)))
+    scale = places
+    if exact and abs(exact) < 1:
+        scale = max(places, digits - exact.adjusted() - 1)
+    rounded = exact.quantize(Decimal(1).scaleb(-scale), ROUND_HALF_UP)
+    # Significant-digit rounding can leave trailing zeros (0.500): drop them, never below ``places``.
+    exponent = rounded.normalize().as_tuple().exponent
+    needed = max(places, -exponent if isinstance(exponent, int) else places)
+    return rounded.quantize(Decimal(1).scaleb(-min(scale, needed)))
+
+
+def _text(value: float, places: int, digits: int) -> str:
+    return f"{abs(decimal(value, places, digits)):,f}"
+
+
+def usd(value: float | None) -> str:
     if value is None:
         return NA
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.{places}f}"
+    return ("-" if value < 0 else "") + "$" + _text(value, _USD_PLACES, _USD_DIGITS)
 
 
-def signed_usd(value: float, places: int = 3) -> str:
-    return ("+" if value >= 0 else "-") + usd(abs(value), places)
+def signed_usd(value: float) -> str:
+    return ("+" if value >= 0 else "-") + usd(abs(value))
 
 
-def pct(value: float | None, places: int = 1) -> str:
-    return NA if value is None else f"{value:,.{places}f}%"
+def pct(value: float | None) -> str:
+    if value is None:
+        return NA
+    return ("-" if value < 0 else "") + _text(value, _PCT_PLACES, _PCT_DIGITS) + "%"
+
+
+def signed_pct(value: float) -> str:
+    return ("+" if value >= 0 else "-") + pct(abs(value))
 
 
 def num(value: float | None) -> str:
+    """A count or package amount, exactly as the file gave it (no rounding): 1, 2.5, 0.0625, 1,000."""
     if value is None:
         return NA
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.3f}".rstrip("0")
+    return f"{Decimal(repr(float(value))).normalize():,f}"
 
 
 def iso_date(value: date | None) -> str:

@@ -15,10 +15,10 @@ def _medicare(f: CodeFacts) -> list[Block]:
     rows = []
     if asp:
         rows += [
-            ["ASP payment limit per billing unit", usd(asp.payment_limit, 3)],
+            ["ASP payment limit per billing unit", usd(asp.payment_limit)],
             ["Billing unit (HCPCS code dosage)", or_na(asp.dosage)],
             ["ASP quarter", period(asp.effective_start, asp.effective_end)],
-            ["Coinsurance", pct(asp.coinsurance_pct, 3)],
+            ["Coinsurance", pct(asp.coinsurance_pct)],
             ["ASP file note", or_na(asp.notes)],
         ]
     else:
@@ -28,7 +28,7 @@ def _medicare(f: CodeFacts) -> list[Block]:
         rows += [
             ["OPPS status indicator", f"{si} ({opps.status_meaning})" if opps.status_meaning else si],
             ["OPPS APC", or_na(opps.apc)],
-            ["OPPS national unadjusted payment rate", usd(opps.payment_rate, 3)],
+            ["OPPS national unadjusted payment rate", usd(opps.payment_rate)],
             ["OPPS file (effective)", f"{opps.source_file} ({iso_date(opps.effective_start)})"],
         ]
     else:
@@ -55,7 +55,7 @@ def _payer_sentence(p: PayerFacts, medicare: float | None) -> str:
         f"median {usd(b.median)}, middle half {usd(b.p25)} to {usd(b.p75)}"
     )
     if p.pct_of_medicare_median is not None and medicare:
-        text += f", {pct(p.pct_of_medicare_median)} of the Medicare payment limit ({usd(medicare, 3)})"
+        text += f", {pct(p.pct_of_medicare_median)} of the Medicare payment limit ({usd(medicare)})"
     return text + "."
 
 
@@ -109,7 +109,7 @@ def _overview(f: CodeFacts, medicare: float | None) -> list[Block]:
         f"Negotiated rates for {f.code} per {unit}",
         series,
         medicare,
-        f"Medicare ASP limit {usd(medicare, 3)}" if medicare else None,
+        f"Medicare ASP limit {usd(medicare)}" if medicare else None,
         unit,
     )
     return [Paragraph(_comparison(priced, medicare)), Table(["Payer", *_STATS], rows), chart]
@@ -127,9 +127,7 @@ def _comparison(priced: list[PayerFacts], medicare: float | None) -> str:
         )
     if medicare:
         above = [p.payer for p in priced if p.benchmarks and p.benchmarks.median > medicare]
-        text += (
-            f"; {len(above)} of {len(medians)} pay a median above the Medicare limit of {usd(medicare, 3)}"
-        )
+        text += f"; {len(above)} of {len(medians)} pay a median above the Medicare limit of {usd(medicare)}"
     return text + "."
 
 

@@ -23,17 +23,15 @@ def _medicare_sentence(f: CodeFacts) -> str:
     asp = f.medicare.asp
     if asp and asp.payment_limit is not None:
         text = (
-            f"Medicare Part B pays up to {usd(asp.payment_limit, 3)} per billing unit ({asp.dosage or NA}) "
+            f"Medicare Part B pays up to {usd(asp.payment_limit)} per billing unit ({asp.dosage or NA}) "
             f"under the ASP Pricing File effective {iso_date(asp.effective_start)} to {iso_date(asp.effective_end)}"
         )
         if asp.coinsurance_pct is not None:
-            text += f", with beneficiary coinsurance of {pct(asp.coinsurance_pct, 3)}"
+            text += f", with beneficiary coinsurance of {pct(asp.coinsurance_pct)}"
         return text + "."
     opps = f.medicare.opps
     if opps and opps.payment_rate is not None:
-        return (
-            f"The OPPS national unadjusted payment rate is {usd(opps.payment_rate, 3)} ({opps.source_file})."
-        )
+        return f"The OPPS national unadjusted payment rate is {usd(opps.payment_rate)} ({opps.source_file})."
     return f"Medicare payment amount: {NA}"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..facts.model import Change, CodeFacts
-from .fmt import iso_date, or_na, signed_usd
+from .fmt import iso_date, or_na, signed_pct, signed_usd, usd
 from .model import NA, Block, Bullets, Paragraph, Section, Table
 
 
@@ -11,12 +11,17 @@ def _delta(c: Change) -> str:
     if c.change_usd is None:
         return ""
     text = signed_usd(c.change_usd)
-    return f"{text} ({c.change_pct:+.1f}%)" if c.change_pct is not None else text
+    return f"{text} ({signed_pct(c.change_pct)})" if c.change_pct is not None else text
+
+
+def _value(text: str | None, amount: float | None) -> str:
+    return usd(amount) if amount is not None else or_na(text)
 
 
 def _change_row(c: Change) -> list[str]:
     period = f"{c.from_file} ({iso_date(c.from_effective)}) -> {c.to_file} ({iso_date(c.to_effective)})"
-    return [c.source.upper(), c.field, or_na(c.before), or_na(c.after), _delta(c) or "-", period]
+    before, after = _value(c.before, c.before_usd), _value(c.after, c.after_usd)
+    return [c.source.upper(), c.field, before, after, _delta(c) or "-", period]
 
 
 def _changes(f: CodeFacts) -> Block:
