@@ -1,0 +1,164 @@
+"""The JSON layout of the CMS hospital price template (v2.0-v3.0), streamed with the TiC byte scanner.
+
+The file is one JSON object whose ``standard_charge_information`` array holds the items; it is never
+parsed whole (a 5 GB file must not be in memory). The scanner of :mod:`..tic_scan` finds every item's
+``"code_information": [...]`` array with one regex (hits are dense: one per item), reads the codes in
+that small array and hands only the items with a kept code to orjson. Hospital-level fields are read
+from the bytes before the first item and after the last one. The whole-document checks of TiC apply:
+the file starts with ``{`` and ends with a closing that follows a parseable last element; a file of up
+to 4 MB is parsed whole; a gzip stream's CRC and end marker are checked by the inflater.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import orjson
+
+from ...errors import InputError
+from ..tic_doc import DocumentChecks
+from ..tic_scan import HEADROOM, STRING_TOKEN, ObjectFinder
+from .model import HospitalCharge, HospitalFile
+
+__all__ = ["JsonScan"]
+
+ITEM_CODES = re.compile(rb'"code_information"\s*:\s*(\[[^\]]*\])')
+_CODE = re.compile(rb'"code"\s*:\s*(' + STRING_TOKEN + rb")")
+_FIELDS = re.compile(
+    rb'"(hospital_name|last_updated_on|version|location_name|hospital_location|hospital_address|type_2_npi'
+    rb'|license_information)"\s*:\s*(' + STRING_TOKEN + rb"|\[[^\[\]]*\]|\{[^{}]*\})"
+)
+HEAD_KEYS = (b'"standard_charge_information"', b'"modifier_information"')
+ANCHORS = (b'"code_information"', b'"modifier_payer_information"')
+
+
+class JsonScan:
+    """One pass over a JSON hospital file: feed decompressed chunks, then :meth:`finish`."""
+
+    def __init__(self, label: str, keep_code: Callable[[str], bool], into: HospitalFile,
+                 recycle: Callable[[bytearray], None] | None = None) -> None:  # fmt: skip
+        self.label, self.keep_code, self.into = label, keep_code, into
+        self.finder = ObjectFinder(label, b'"code_information"', self._want, self._on_item,
+                                   search=ITEM_CODES, recycle=recycle)  # fmt: skip
+        self.checks = DocumentChecks(label, HEAD_KEYS, ANCHORS)
+        self.fields: dict[str, Any] = {}
+        self._kept: list[str] = []
+
+    def feed(self, chunk: bytearray) -> None:
+        finder = self.finder
+        finder.append(chunk, HEADROOM)
+        if finder.at_start:
+            self.checks.feed(finder.buf, finder.base, finder.lo)
+            self._read_fields(finder.buf[finder.lo :], head=True)
+        finder.run()
+
+    def finish(self) -> None:
+        finder = self.finder
+        finder.finish()
+        tail = bytes(finder.buf[finder.lo :])
+        self.checks.finish(tail, finder.base + finder.lo)
+        self._read_fields(tail, head=False)
+        if "hospital_name" not in self.fields and not self.into.rows_seen:
+            raise InputError(self.label, "no hospital_name and no standard_charge_information: "
+                             "not a CMS hospital price file", byte=0)  # fmt: skip
+        _set_fields(self.into, self.fields)
+
+    def _want(self, token: bytes) -> bool:
+        self.into.rows_seen += 1
+        kept: list[str] = []
+        for match in _CODE.finditer(token):
+            try:
+                code = str(orjson.loads(match.group(1))).strip().upper()
+            except orjson.JSONDecodeError:
+                continue  # invalid JSON in a wanted item is reported when the item is parsed
+            if code not in kept and self.keep_code(code):
+                kept.append(code)
+        self._kept = kept
+        return bool(kept)
+
+    def _on_item(self, item: dict[str, Any], start: int, _raw: bytearray) -> None:
+        try:
+            self.into.charges.extend(_item_charges(item, self._kept, self.into.rows_seen))
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise InputError(self.label, f"item {self.into.rows_seen}: {exc}", byte=start) from None
+
+    def _read_fields(self, window: bytes | bytearray, head: bool) -> None:
+        if head:
+            cut = [i for key in HEAD_KEYS if (i := window.find(key)) >= 0]
+            window = window[: min(cut)] if cut else window
+        for match in _FIELDS.finditer(window):
+            name = match.group(1).decode()
+            if name not in self.fields:
+                try:
+                    self.fields[name] = orjson.loads(match.group(2))
+                except orjson.JSONDecodeError:
+                    continue
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    values = value if isinstance(value, list) else [value] if value not in (None, "") else []
+    return tuple(str(v).strip() for v in values if str(v).strip())
+
+
+def _set_fields(into: HospitalFile, fields: dict[str, Any]) -> None:
+    text = {k: str(v).strip() or None for k, v in fields.items() if isinstance(v, (str, int, float))}
+    into.hospital_name = text.get("hospital_name")
+    into.last_updated_on = text.get("last_updated_on")
+    into.version = text.get("version")
+    into.location_names = _strings(fields.get("location_name", fields.get("hospital_location")))
+    into.addresses = _strings(fields.get("hospital_address"))
+    into.type_2_npis = _strings(fields.get("type_2_npi"))
+    license_info = fields.get("license_information")
+    if isinstance(license_info, dict):
+        into.license_number = _strings(license_info.get("license_number"))[:1][0] if _strings(
+            license_info.get("license_number")) else None  # fmt: skip
+        into.license_state = license_info.get("state") or None
+
+
+def _number(value: Any, what: str) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{what} is not a number: {value!r}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(str(value).replace("$", "").replace(",", ""))
+    except ValueError:
+        raise ValueError(f"{what} is not a number: {str(value)[:40]!r}") from None
+
+
+def _text(value: Any) -> str | None:
+    return str(value).strip() or None if value is not None else None
+
+
+def _item_charges(item: dict[str, Any], kept: Iterable[str], number: int) -> Iterator[HospitalCharge]:
+    codes = tuple((str(c.get("code", "")).strip(), str(c.get("type", "")).strip())
+                  for c in item.get("code_information") or [] if c.get("code"))  # fmt: skip
+    drug = item.get("drug_information") or {}
+    for code in kept:
+        for sc in item.get("standard_charges") or []:
+            base = HospitalCharge(
+                code=code, codes=codes, description=_text(item.get("description")),
+                billing_class=_text(sc.get("billing_class")), setting=_text(sc.get("setting")),
+                drug_unit=_number(drug.get("unit"), "drug unit"), drug_type=_text(drug.get("type")),
+                modifiers=tuple(sorted(str(m).strip() for m in sc.get("modifier_code") or [])),
+                gross=_number(sc.get("gross_charge"), "gross_charge"),
+                discounted_cash=_number(sc.get("discounted_cash"), "discounted_cash"),
+                minimum=_number(sc.get("minimum"), "minimum"), maximum=_number(sc.get("maximum"), "maximum"),
+                payer_name=None, plan_name=None, dollar=None, percentage=None, algorithm=None,
+                methodology=None, row=number,
+            )  # fmt: skip
+            payers = sc.get("payers_information") or []
+            if not payers:
+                yield base
+            for p in payers:
+                yield replace(
+                    base, payer_name=_text(p.get("payer_name")), plan_name=_text(p.get("plan_name")),
+                    dollar=_number(p.get("standard_charge_dollar"), "standard_charge_dollar"),
+                    percentage=_number(p.get("standard_charge_percentage"), "standard_charge_percentage"),
+                    algorithm=_text(p.get("standard_charge_algorithm")), methodology=_text(p.get("methodology")),
+                )  # fmt: skip
