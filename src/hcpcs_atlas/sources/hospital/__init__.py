@@ -22,8 +22,8 @@ from pathlib import Path
 
 from ...errors import InputError
 from ...progress import Progress
-from ..tic_io import ChunkStream, file_name, is_url
-from ..tic_scan import HEADROOM
+from ..tic.scan import HEADROOM
+from ..tic.stream import ChunkStream, file_name, is_url
 from .csvfile import read_csv
 from .discovery import DiscoveryEntry, looks_like_discovery, parse_discovery
 from .jsonfile import JsonScan
@@ -58,7 +58,9 @@ def sniff(label: str, head: bytes | bytearray) -> str:
         preview = stripped[:40].decode("utf-8", "replace")
         raise InputError(label, f"an HTML or XML page, not a hospital price file: {preview!r}", byte=offset)
     if b"\0" in body[:4096]:
-        raise InputError(label, "binary data, not a hospital price file (CSV or JSON)", byte=body.index(b"\0"))
+        raise InputError(
+            label, "binary data, not a hospital price file (CSV or JSON)", byte=body.index(b"\0")
+        )
     return "discovery" if looks_like_discovery(stripped) else "csv"
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import TextIO
 
 from ...data import read_table
@@ -58,22 +59,74 @@ class _Layout:
     def name(self) -> str:
         return "wide" if self.payers else "tall"
 
+    def code_cells(self) -> Callable[[list[str]], tuple[str, ...]]:
+        """A C-level getter of the code cells, then their type cells, as one tuple."""
+        columns = [i for i, _ in self.codes] + [t for _, t in self.codes if t is not None]
+        get = itemgetter(*columns)
+        return get if len(columns) > 1 else lambda row: (get(row),)
+
 
 def read_csv(label: str, lines: TextIO, keep_code: Callable[[str], bool], into: HospitalFile) -> None:
-    """Fill ``into`` (layout, hospital fields, rows seen, kept charges) from a CSV file's lines."""
+    """Fill ``into`` (layout, hospital fields, rows seen, kept charges) from a CSV file's lines.
+
+    The loop is the hot path (every row of a multi-GB file): the csv module splits, one C-level getter
+    takes the code cells, and rows repeat their item's codes (one row per payer in the tall layout),
+    so the codes are judged once per distinct set of code cells."""
     reader = csv.reader(lines)
     names, values = _next(reader, label, "hospital-level field names"), _next(reader, label, "their values")
     _hospital_fields(label, names, values, into)
     layout = _layout(label, _next(reader, label, "the header row"))
     into.layout = layout.name
-    rows = 0
+    width, code_cells, judge = layout.width, layout.code_cells(), _Judge(layout, keep_code)
+    build = _Builder(label, layout)
+    charges, rows, last, kept = into.charges, 0, None, _NOTHING
     for row in reader:
         rows += 1
-        if len(row) != layout.width and not (len(row) == 1 and not row[0]):
-            raise InputError(label, f"{len(row)} fields, the header has {layout.width}", row=reader.line_num)
-        for code in _kept(row, layout, keep_code):
-            into.charges.extend(_charges(label, row, reader.line_num, code, layout))
+        if len(row) != width:
+            if len(row) <= 1 and not any(row):
+                continue  # a blank line
+            raise InputError(label, f"{len(row)} fields, the header has {width}", row=reader.line_num)
+        key = code_cells(row)
+        if key != last:
+            last, kept = key, judge(key)
+        if kept[0]:
+            charges.extend(build(row, reader.line_num, kept))
+        if not rows & 0xFFFF:
+            into.rows_seen = rows
     into.rows_seen = rows
+
+
+_NOTHING: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] = ((), ())
+
+
+class _Judge:
+    """Which codes of a row's code cells are kept, and the row's (code, type) pairs; cached."""
+
+    def __init__(self, layout: _Layout, keep_code: Callable[[str], bool]) -> None:
+        self.keep_code, self.n = keep_code, len(layout.codes)
+        self.typed = tuple(t is not None for _, t in layout.codes)
+        self.cache: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {}
+
+    def __call__(self, key: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+        found = self.cache.get(key)
+        if found is None:
+            if len(self.cache) > 1 << 18:
+                self.cache.clear()  # a file of unique CDM codes: bounded memory
+            found = self.cache[key] = self._judge(key)
+        return found
+
+    def _judge(self, key: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+        codes, types = key[: self.n], iter(key[self.n :])
+        pairs = tuple((c.strip(), next(types).strip() if typed else "")
+                      for c, typed in zip(codes, self.typed, strict=True))  # fmt: skip
+        kept: list[str] = []
+        for code, _ in pairs:
+            norm = code.upper()
+            if norm and norm not in kept and self.keep_code(norm):
+                kept.append(norm)
+        if not kept:
+            return _NOTHING
+        return tuple(kept), tuple(p for p in pairs if p[0])
 
 
 def _next(reader: Iterator[list[str]], label: str, what: str) -> list[str]:
@@ -107,9 +160,7 @@ def _layout(label: str, header: list[str]) -> _Layout:
     fields, norm = _fields(), [_norm(h) for h in header]
     columns = {fields[n]: i for i, n in enumerate(norm) if n in fields}
     positions = {n: i for i, n in enumerate(norm)}
-    codes = tuple(
-        (i, positions.get(f"{n}|type")) for i, n in enumerate(norm) if _CODE.fullmatch(n)
-    )
+    codes = tuple((i, positions.get(f"{n}|type")) for i, n in enumerate(norm) if _CODE.fullmatch(n))
     if "description" not in columns or not codes:
         missing = "description" if "description" not in columns else "code|1"
         raise SchemaDriftError(label, "no such column in the header row", row=3, column=missing)
@@ -125,21 +176,6 @@ def _payer_columns(header: list[str]) -> tuple[_PayerColumns, ...]:
     return tuple(_PayerColumns(payer, plan, **cols) for (payer, plan), cols in found.items())
 
 
-def _kept(row: list[str], layout: _Layout, keep_code: Callable[[str], bool]) -> list[str]:
-    kept = []
-    for i, _type in layout.codes:
-        value = row[i]
-        if value and keep_code(code := value.strip().upper()) and code not in kept:
-            kept.append(code)
-    return kept
-
-
-def _cell(row: list[str], columns: dict[str, int], name: str) -> str | None:
-    i = columns.get(name)
-    value = row[i].strip() if i is not None else ""
-    return value or None
-
-
 def _number(label: str, row: list[str], i: int | None, line: int, header: str) -> float | None:
     if i is None:
         return None
@@ -152,37 +188,76 @@ def _number(label: str, row: list[str], i: int | None, line: int, header: str) -
         raise InputError(label, f"not a number: {text[:40]!r}", row=line, column=header) from None
 
 
-def _charges(label: str, row: list[str], line: int, code: str, layout: _Layout) -> Iterator[HospitalCharge]:
-    cols = layout.columns
+_TEXT = (
+    "description",
+    "billing_class",
+    "setting",
+    "drug_type",
+    "modifiers",
+    "payer_name",
+    "plan_name",
+    "algorithm",
+    "methodology",
+)
+_NUMBERS = ("drug_unit", "gross", "discounted_cash", "minimum", "maximum", "dollar", "percentage")
 
-    def num(name: str) -> float | None:
-        return _number(label, row, cols.get(name), line, name)
 
-    base = HospitalCharge(
-        code=code,
-        codes=tuple((row[i].strip(), row[t].strip() if t is not None else "") for i, t in layout.codes
-                    if row[i].strip()),  # fmt: skip
-        description=_cell(row, cols, "description"),
-        billing_class=_cell(row, cols, "billing_class"),
-        setting=_cell(row, cols, "setting"),
-        drug_unit=num("drug_unit"),
-        drug_type=_cell(row, cols, "drug_type"),
-        modifiers=tuple(sorted(split_list(_cell(row, cols, "modifiers")))),
-        gross=num("gross"),
-        discounted_cash=num("discounted_cash"),
-        minimum=num("minimum"),
-        maximum=num("maximum"),
-        payer_name=None, plan_name=None, dollar=None, percentage=None, algorithm=None, methodology=None,
-        row=line,
-    )  # fmt: skip
-    if not layout.payers:
-        yield replace(
-            base, payer_name=_cell(row, cols, "payer_name"), plan_name=_cell(row, cols, "plan_name"),
-            dollar=num("dollar"), percentage=num("percentage"), algorithm=_cell(row, cols, "algorithm"),
-            methodology=_cell(row, cols, "methodology"),
-        )  # fmt: skip
-        return
-    yield from _wide_charges(label, row, line, layout, base)
+class _Builder:
+    """The charges of one kept row: one (tall) or one per payer and plan with a value (wide)."""
+
+    def __init__(self, label: str, layout: _Layout) -> None:
+        self.label, self.layout = label, layout
+        absent = layout.width  # rows get one empty cell appended: absent columns read it
+        self.get = itemgetter(*(layout.columns.get(f, absent) for f in _TEXT + _NUMBERS))
+
+    def __call__(
+        self, row: list[str], line: int, kept: tuple[tuple[str, ...], tuple[tuple[str, str], ...]]
+    ) -> list[HospitalCharge]:
+        row.append("")
+        (
+            desc,
+            bclass,
+            setting,
+            dtype,
+            mods,
+            payer,
+            plan,
+            alg,
+            meth,
+            unit,
+            gross,
+            cash,
+            low,
+            high,
+            dollar,
+            pct,
+        ) = self.get(row)
+        numbers: tuple[float | None, ...]
+        try:  # inline, not a helper per cell: this runs for every kept row
+            numbers = (float(unit) if unit else None, float(gross) if gross else None,
+                       float(cash) if cash else None, float(low) if low else None,
+                       float(high) if high else None, float(dollar) if dollar else None,
+                       float(pct) if pct else None)  # fmt: skip
+        except ValueError:
+            numbers = self._numbers(row, line)
+        modifiers = tuple(sorted(split_list(mods))) if mods else ()
+        out: list[HospitalCharge] = []
+        for code in kept[0]:
+            base = HospitalCharge(
+                code, kept[1], desc.strip() or None, bclass.strip() or None, setting.strip() or None,
+                numbers[0], dtype.strip() or None, modifiers, numbers[1], numbers[2], numbers[3], numbers[4],
+                payer.strip() or None,
+                plan.strip() or None, numbers[5], numbers[6], alg.strip() or None, meth.strip() or None, line,
+            )  # fmt: skip
+            out.extend(
+                _wide_charges(self.label, row, line, self.layout, base) if self.layout.payers else [base]
+            )
+        return out
+
+    def _numbers(self, row: list[str], line: int) -> tuple[float | None, ...]:
+        """The slow path: "$1,234.50", "N/A"; anything else is refused with its row and column."""
+        cols = self.layout.columns
+        return tuple(_number(self.label, row, cols.get(name), line, name) for name in _NUMBERS)
 
 
 def _text(row: list[str], i: int | None) -> str | None:
@@ -201,7 +276,7 @@ def _wide_charges(
         if dollar is None and pct is None and algorithm is None:
             continue
         any_payer = True
-        yield replace(base, payer_name=p.payer, plan_name=p.plan, dollar=dollar, percentage=pct,
+        yield base._replace(payer_name=p.payer, plan_name=p.plan, dollar=dollar, percentage=pct,
                       algorithm=algorithm, methodology=_text(row, p.methodology))  # fmt: skip
     if not any_payer:
         yield base

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from ...errors import InputError
-from ..tic_io import is_url
+from ..tic.stream import is_url
 
 __all__ = ["DiscoveryEntry", "looks_like_discovery", "parse_discovery"]
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
 from typing import Any
 
 import orjson
 
 from ...errors import InputError
-from ..tic_doc import DocumentChecks
-from ..tic_scan import HEADROOM, STRING_TOKEN, ObjectFinder
+from ..tic.doc import DocumentChecks
+from ..tic.scan import HEADROOM, STRING_TOKEN, ObjectFinder
 from .model import HospitalCharge, HospitalFile
 
 __all__ = ["JsonScan"]
@@ -156,8 +155,8 @@ def _item_charges(item: dict[str, Any], kept: Iterable[str], number: int) -> Ite
             if not payers:
                 yield base
             for p in payers:
-                yield replace(
-                    base, payer_name=_text(p.get("payer_name")), plan_name=_text(p.get("plan_name")),
+                yield base._replace(
+                    payer_name=_text(p.get("payer_name")), plan_name=_text(p.get("plan_name")),
                     dollar=_number(p.get("standard_charge_dollar"), "standard_charge_dollar"),
                     percentage=_number(p.get("standard_charge_percentage"), "standard_charge_percentage"),
                     algorithm=_text(p.get("standard_charge_algorithm")), methodology=_text(p.get("methodology")),

@@ -1,7 +1,7 @@
 """Decompressed chunks of a hospital file as text lines, for the csv module.
 
 Hospitals write UTF-8 (often with a BOM) or, still, Windows-1252. A file is decoded as UTF-8; a byte
-sequence that is not UTF-8 is read as cp1252 instead, byte by byte, so one stray ``’`` from a
+sequence that is not UTF-8 is read as cp1252 instead, byte by byte, so one stray curly quote (0x92) from a
 spreadsheet neither refuses the file nor turns into U+FFFD. The decoder, line splitting and the csv
 module run in C; Python only sees whole lines.
 """
