@@ -12,10 +12,7 @@ import time
 from pathlib import Path
 
 from hcpcs_atlas.site import build_publications
-from hcpcs_atlas.store import Store
-from hcpcs_atlas.store.asp import load_asp
-from hcpcs_atlas.store.crosswalk import load_crosswalk
-from hcpcs_atlas.store.hcpcs import load_hcpcs
+from hcpcs_atlas.store import Store, load_file
 
 TARGET_SECONDS = 30.0
 
@@ -25,9 +22,9 @@ def main(shared: Path) -> None:
         work = Path(tmp)
         start = time.perf_counter()
         with Store(work / "atlas.duckdb") as store:
-            load_hcpcs(store, shared / "hcpcs/2025_oct/HCPC2025_OCT_ANWEB_v4.xlsx")
-            load_asp(store, shared / "asp/2025_Oct_ASP_Pricing_File.csv")
-            load_crosswalk(store, shared / "asp/2025_Oct_ASP_NDC-HCPCS_Crosswalk.csv")
+            load_file(store, "hcpcs", shared / "hcpcs/2025_oct/HCPC2025_OCT_ANWEB_v4.xlsx")
+            load_file(store, "asp", shared / "asp/2025_Oct_ASP_Pricing_File.csv")
+            load_file(store, "crosswalk", shared / "asp/2025_Oct_ASP_NDC-HCPCS_Crosswalk.csv")
             loaded = time.perf_counter()
             result = build_publications(store, None, ["md", "html", "json"], work / "out")
         done = time.perf_counter()

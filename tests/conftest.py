@@ -29,21 +29,17 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def real_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store with the real 2020 + 2025 HCPCS files, Oct 2025 ASP + crosswalk and the 2023 Addendum B."""
-    from hcpcs_atlas.store import Store
-    from hcpcs_atlas.store.asp import load_asp
-    from hcpcs_atlas.store.crosswalk import load_crosswalk
-    from hcpcs_atlas.store.hcpcs import load_hcpcs
-    from hcpcs_atlas.store.opps import load_opps
+    from hcpcs_atlas.store import Store, load_file
 
     from .helpers import ASP, CROSSWALK, HCPCS_2020_TXT, HCPCS_2025_XLSX, OPPS_2023
 
     path = tmp_path_factory.mktemp("real") / "atlas.duckdb"
     with Store(path) as store:
-        load_hcpcs(store, shared_data / HCPCS_2020_TXT)
-        load_hcpcs(store, shared_data / HCPCS_2025_XLSX)
-        load_asp(store, shared_data / ASP)
-        load_crosswalk(store, shared_data / CROSSWALK)
-        load_opps(store, shared_data / OPPS_2023)
+        load_file(store, "hcpcs", shared_data / HCPCS_2020_TXT)
+        load_file(store, "hcpcs", shared_data / HCPCS_2025_XLSX)
+        load_file(store, "asp", shared_data / ASP)
+        load_file(store, "crosswalk", shared_data / CROSSWALK)
+        load_file(store, "opps", shared_data / OPPS_2023)
     return path
 
 

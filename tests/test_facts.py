@@ -10,8 +10,7 @@ import pytest
 
 from hcpcs_atlas.errors import UnknownCodeError
 from hcpcs_atlas.facts import FactsBuilder, facts_schema, to_data
-from hcpcs_atlas.store import Store
-from hcpcs_atlas.store.opps import load_opps
+from hcpcs_atlas.store import Store, load_file
 
 from .helpers import OPPS_2026
 
@@ -80,7 +79,7 @@ def test_changes_between_hcpcs_versions(builder: FactsBuilder) -> None:
 
 def test_payment_rate_change_between_opps_versions(store_copy: Path, shared_data: Path) -> None:
     with Store(store_copy) as store:
-        load_opps(store, shared_data / OPPS_2026)
+        load_file(store, "opps", shared_data / OPPS_2026)
         f = FactsBuilder(store).build("J9032")
     rate = [c for c in f.changes if c.source == "opps"]
     # The 2026 CSV carries no APC column: that is not a change.
@@ -160,7 +159,6 @@ def test_payment_limit_change_quarter_over_quarter(
     store_copy: Path, shared_data: Path, tmp_path: Path
 ) -> None:
     """A next-quarter file (the real file with its period and J9032's limit edited) yields a dated change."""
-    from hcpcs_atlas.store.asp import load_asp
 
     from .helpers import ASP
 
@@ -173,7 +171,7 @@ def test_payment_limit_change_quarter_over_quarter(
     next_quarter = tmp_path / "2026_Jan_ASP_Pricing_File.csv"
     next_quarter.write_bytes(text)
     with Store(store_copy) as store:
-        load_asp(store, next_quarter)
+        load_file(store, "asp", next_quarter)
         f = FactsBuilder(store).build("J9032")
     assert f.medicare.asp is not None and f.medicare.asp.payment_limit == 50.0
     assert f.medicare.asp.effective_start == date(2026, 1, 1)

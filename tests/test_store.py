@@ -8,11 +8,7 @@ from pathlib import Path
 import pytest
 
 from hcpcs_atlas.errors import InputError
-from hcpcs_atlas.store import Store
-from hcpcs_atlas.store.asp import load_asp
-from hcpcs_atlas.store.crosswalk import load_crosswalk
-from hcpcs_atlas.store.hcpcs import load_hcpcs
-from hcpcs_atlas.store.opps import load_opps
+from hcpcs_atlas.store import Store, load_file
 
 from .helpers import ASP, CROSSWALK, HCPCS_2025_XLSX, OPPS_2023, table_counts
 
@@ -36,31 +32,31 @@ def test_loading_the_same_file_twice_changes_nothing(store_copy: Path, shared_da
     before = table_counts(store_copy)
     with Store(store_copy) as store:
         for load, name in (
-            (load_asp, ASP),
-            (load_crosswalk, CROSSWALK),
-            (load_hcpcs, HCPCS_2025_XLSX),
-            (load_opps, OPPS_2023),
+            ("asp", ASP),
+            ("crosswalk", CROSSWALK),
+            ("hcpcs", HCPCS_2025_XLSX),
+            ("opps", OPPS_2023),
         ):
-            assert load(store, shared_data / name).already_loaded
+            assert load_file(store, load, shared_data / name).already_loaded
     assert table_counts(store_copy) == before
 
 
 @pytest.mark.parametrize(
     ("load", "wrong"),
     [
-        (load_hcpcs, ASP),
-        (load_asp, CROSSWALK),
-        (load_crosswalk, ASP),
-        (load_opps, ASP),
-        (load_asp, HCPCS_2025_XLSX),
+        ("hcpcs", ASP),
+        ("asp", CROSSWALK),
+        ("crosswalk", ASP),
+        ("opps", ASP),
+        ("asp", HCPCS_2025_XLSX),
     ],
 )
 def test_wrong_file_kind_is_refused_and_store_unchanged(
-    store_copy: Path, shared_data: Path, load, wrong
-) -> None:  # type: ignore[no-untyped-def]
+    store_copy: Path, shared_data: Path, load: str, wrong: str
+) -> None:
     before = table_counts(store_copy)
     with Store(store_copy) as store, pytest.raises(InputError) as err:
-        load(store, shared_data / wrong)
+        load_file(store, load, shared_data / wrong)
     assert Path(wrong).name in str(err.value) and "\n" not in str(err.value)
     assert table_counts(store_copy) == before
 
@@ -73,18 +69,18 @@ def test_truncated_and_empty_files_are_refused(store_copy: Path, shared_data: Pa
         "2025_Oct_ASP_cut.csv": data[: data.index(b"J9032") + 12],
         "HCPC2025_OCT_cut.xlsx": (shared_data / HCPCS_2025_XLSX).read_bytes()[:50_000],
     }
-    loaders = {"empty.csv": load_asp, "2025_Oct_ASP_cut.csv": load_asp, "HCPC2025_OCT_cut.xlsx": load_hcpcs}
+    loaders = {"empty.csv": "asp", "2025_Oct_ASP_cut.csv": "asp", "HCPC2025_OCT_cut.xlsx": "hcpcs"}
     for name, content in cases.items():
         (tmp_path / name).write_bytes(content)
         with Store(store_copy) as store, pytest.raises(InputError) as err:
-            loaders[name](store, tmp_path / name)
+            load_file(store, loaders[name], tmp_path / name)
         assert name in str(err.value)
     assert table_counts(store_copy) == before
 
 
 def test_missing_file_names_the_path(store_copy: Path, tmp_path: Path) -> None:
     with Store(store_copy) as store, pytest.raises(InputError, match="no such file"):
-        load_asp(store, tmp_path / "nope.csv")
+        load_file(store, "asp", tmp_path / "nope.csv")
 
 
 def test_failure_inside_the_transaction_rolls_back(
@@ -99,7 +95,7 @@ def test_failure_inside_the_transaction_rolls_back(
 
     monkeypatch.setattr(Store, "insert_rows", fail_on_rows)
     with Store(store_copy) as store, pytest.raises(RuntimeError):
-        load_opps(store, shared_data / "opps/softek_derived_Addendum_B_2026-04.csv")
+        load_file(store, "opps", shared_data / "opps/softek_derived_Addendum_B_2026-04.csv")
     assert table_counts(store_copy) == before
 
 
@@ -107,7 +103,7 @@ def test_effective_date_override(store_copy: Path, shared_data: Path, tmp_path: 
     renamed = tmp_path / "asp_copy_with_extra_line.csv"
     renamed.write_bytes((shared_data / ASP).read_bytes() + b"\r\n")
     with Store(store_copy) as store:
-        result = load_asp(store, renamed, date(2025, 11, 1))
+        result = load_file(store, "asp", renamed, date(2025, 11, 1))
         row = store.con.execute(
             "SELECT effective_start FROM source_files WHERE file_id = ?", [result.file_id]
         ).fetchone()

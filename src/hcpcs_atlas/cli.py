@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,22 +15,10 @@ from .errors import AtlasError
 from .facts import FactsBuilder, facts_json, facts_schema
 from .progress import Progress
 from .site import build_publications, make_server, parse_formats
-from .store import Store, default_db_path
-from .store.asp import load_asp
-from .store.crosswalk import load_crosswalk
-from .store.db import LoadResult
-from .store.hcpcs import load_hcpcs
-from .store.opps import load_opps
+from .store import LoadOutcome, Store, default_db_path, file_sources, input_files, load_files
 from .store.tic import ingest_tic, keep_codes
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-LOADERS: dict[str, Callable[[Store, Path, date | None], LoadResult]] = {
-    "hcpcs": load_hcpcs,
-    "asp": load_asp,
-    "crosswalk": load_crosswalk,
-    "opps": load_opps,
-}
 
 
 def _fail(message: str) -> None:
@@ -77,23 +64,49 @@ def main(ctx: click.Context, db: Path | None) -> None:
 
 
 @main.command()
-@click.argument("source", type=click.Choice(sorted(LOADERS)))
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("source", type=click.Choice(file_sources()))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
-    "--effective", type=click.DateTime(["%Y-%m-%d"]), help="Override the file's effective start date."
+    "--effective", type=click.DateTime(["%Y-%m-%d"]), help="Override the files' effective start date."
 )
 @click.pass_context
 @atlas_errors
-def load(ctx: click.Context, source: str, file: Path, effective: Any) -> None:
-    """Load one CMS file (one transaction; loading the same file again changes nothing).
+def load(ctx: click.Context, source: str, paths: tuple[Path, ...], effective: Any) -> None:
+    """Load CMS files: each file one transaction; loading the same file again changes nothing.
 
-    Example: hcpcs-atlas load asp 2025_Oct_ASP_Pricing_File.csv
+    PATHS are files (plain, .gz, or a CMS .zip: the one file of SOURCE's kind inside is loaded) or
+    folders (their files of SOURCE's kind). A bad file is named and the others still load; the exit
+    code is then 2.
+
+    Example: hcpcs-atlas load asp 2025_Oct_ASP_Pricing_File.csv ../shared/data/asp/history/
     """
-    result = LOADERS[source](_store(ctx), file, effective.date() if effective else None)
+    files, skipped = input_files(source, list(paths))
+    for path in skipped:
+        click.echo(f"{path}: skipped (its name is not one of {source} files; see data/source_files.csv)")
+    store = _store(ctx)
+    start = effective.date() if effective else None
+    failed = [o.error for o in load_files(store, source, files, start) if not _report_load(o, source)]
+    if len(files) == 1 and failed:
+        _fail(str(failed[0]))
+    if failed:
+        for error in failed:
+            click.echo(f"error: {error}", err=True)
+        _fail(f"{len(failed)} of {len(files)} file(s) failed; nothing was kept from them")
+
+
+def _report_load(outcome: LoadOutcome, source: str) -> bool:
+    """Print one line for a loaded file; False when it failed."""
+    if outcome.note:
+        click.echo(outcome.note)
+    if outcome.error:
+        return False
+    result = outcome.result
+    assert result is not None
     if result.already_loaded:
-        click.echo(f"{file}: already loaded (file {result.file_id}); nothing changed")
+        click.echo(f"{outcome.name}: already loaded (file {result.file_id}); nothing changed")
     else:
-        click.echo(f"{file}: loaded {result.rows:,} {source} rows as file {result.file_id}")
+        click.echo(f"{outcome.name}: loaded {result.rows:,} {source} rows as file {result.file_id}")
+    return True
 
 
 @main.command()

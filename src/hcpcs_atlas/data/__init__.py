@@ -7,7 +7,7 @@ import io
 from functools import cache
 from importlib import resources
 
-__all__ = ["lookup", "meaning", "read_table"]
+__all__ = ["lookup", "major_payers", "meaning", "payer_order", "read_table"]
 
 
 @cache
@@ -29,3 +29,15 @@ def meaning(field: str, value: str | None) -> str | None:
     if not value:
         return None
     return lookup("hcpcs_code_values.csv", "value", "meaning", field=field).get(value)
+
+
+@cache
+def major_payers() -> tuple[str, ...]:
+    """The payers every publication names, in the order it names them (``major_payers.csv``)."""
+    return tuple(row["payer"] for row in read_table("major_payers.csv"))
+
+
+def payer_order(payer: str) -> tuple[int, str]:
+    """Sort key: the major payers first, in their order, then the others by name."""
+    majors = major_payers()
+    return (majors.index(payer) if payer in majors else len(majors), payer)

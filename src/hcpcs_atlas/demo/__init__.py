@@ -14,11 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..site import build_publications
-from ..store import Store
-from ..store.asp import load_asp
-from ..store.crosswalk import load_crosswalk
-from ..store.hcpcs import load_hcpcs
-from ..store.opps import load_opps
+from ..store import Store, load_file
 from ..store.tic import ingest_tic
 from ..synth.tic import TicSynthOptions, write_in_network
 
@@ -27,12 +23,12 @@ __all__ = ["DEMO_CODES", "DemoResult", "run_demo"]
 DEMO_CODES = ["J9032", "J9330", "J9035", "Q5107", "J9011", "J0131", "J9010", "J0202"]
 
 _CMS_FILES = [
-    (load_hcpcs, "HCPC2020_ANWEB_demo.txt"),
-    (load_hcpcs, "HCPC2025_OCT_ANWEB_demo.xlsx"),
-    (load_asp, "2025_Oct_ASP_Pricing_File_demo.csv"),
-    (load_crosswalk, "2025_Oct_ASP_NDC-HCPCS_Crosswalk_demo.csv"),
-    (load_opps, "2023_January_Web_Addendum_B_demo.xlsx"),
-    (load_opps, "Addendum_B_2026-04_demo.csv"),
+    ("hcpcs", "HCPC2020_ANWEB_demo.txt"),
+    ("hcpcs", "HCPC2025_OCT_ANWEB_demo.xlsx"),
+    ("asp", "2025_Oct_ASP_Pricing_File_demo.csv"),
+    ("crosswalk", "2025_Oct_ASP_NDC-HCPCS_Crosswalk_demo.csv"),
+    ("opps", "2023_January_Web_Addendum_B_demo.xlsx"),
+    ("opps", "Addendum_B_2026-04_demo.csv"),
 ]
 
 # Synthetic payer files: (file stem, reporting entity, rate multiple of the ASP limit (low, high), seed).
@@ -61,8 +57,8 @@ class DemoResult:
 
 
 def _asp_limits(store: Store) -> dict[str, float]:
-    rows = store.con.execute("SELECT code, payment_limit_usd FROM core_asp_prices").fetchall()
-    return {code: limit for code, limit in rows if limit}
+    rows = store.source_rows("asp")
+    return {row["code"]: row["payment_limit_usd"] for row in rows if row["payment_limit_usd"]}
 
 
 def _payer_files(store: Store, folder: Path) -> list[Path]:
@@ -98,9 +94,9 @@ def run_demo(out: Path, formats: tuple[str, ...] = ("md", "html", "json", "pdf")
     result = DemoResult(out, out / "atlas.duckdb")
     files = resources.files(__name__).joinpath("files")
     with Store(result.store) as store:
-        for load, name in _CMS_FILES:
+        for source, name in _CMS_FILES:
             with resources.as_file(files.joinpath(name)) as path:
-                load(store, path, None)
+                load_file(store, source, path)
             result.loaded.append(name)
         payer_files = _payer_files(store, out / "payer-files")
         summary = ingest_tic(store, [str(p) for p in payer_files], set(_PAYER_CODES).__contains__)

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from functools import cached_property
 
 from ..errors import UnknownCodeError
-from ..store import Store
+from ..store import SourceFile, Store, sources
+from ..store.tic import codes_with_rates, files_with_code
 from .asp import asp_changes, asp_facts, unit_rule
 from .crosswalk import ndc_facts
 from .hcpcs import descriptor, detail, hcpcs_changes, status
@@ -14,8 +15,8 @@ from .model import CodeFacts, Medicare, Provenance
 from .modifiers import applicable_modifiers, dated_rules
 from .opps import opps_changes, opps_facts
 from .related import RelatedIndex
-from .snapshot import FileInfo, Snapshot
-from .tic import codes_with_rates, payer_facts
+from .snapshot import Snapshot
+from .tic import payer_facts
 
 __all__ = ["FactsBuilder", "build_facts"]
 
@@ -85,16 +86,16 @@ class FactsBuilder:
         files += self._tic_files(code) if has_payers else []
         return [_provenance(f) for f in sorted(files, key=lambda f: (f.source, f.order))]
 
-    def _tic_files(self, code: str) -> list[FileInfo]:
-        ids = self.store.con.execute(
-            "SELECT DISTINCT file_id FROM core_tic_rates WHERE billing_code = ?", [code]
-        ).fetchall()
-        return [self.snapshot.files[i] for (i,) in ids if i in self.snapshot.files]
+    def _tic_files(self, code: str) -> list[SourceFile]:
+        ids = files_with_code(self.store, code)
+        return [self.snapshot.files[i] for i in sorted(ids) if i in self.snapshot.files]
 
 
-def _provenance(f: FileInfo) -> Provenance:
+def _provenance(f: SourceFile) -> Provenance:
+    spec = sources().get(f.source)
     return Provenance(
         source=f.source,
+        label=spec.label if spec else f.source,
         file_name=f.file_name,
         sha256=f.sha256,
         effective_start=f.effective_start,

@@ -214,6 +214,7 @@ class Rule:
 @dataclass
 class Provenance:
     source: str
+    label: str  # the source's name in Sources & Methodology (store registry)
     file_name: str
     sha256: str
     effective_start: date | None

@@ -14,25 +14,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ..data import lookup
+from ..data import lookup, payer_order
 from ..store import Store
+from ..store.tic import RateObservationRow, payer_sources, rate_observations
 from .benchmarks import benchmarks, pct_of
 from .model import Breakdown, PayerFacts, PayerSource
 
-__all__ = ["DOLLAR_TYPES", "SUSPECT_HIGH", "SUSPECT_LOW", "codes_with_rates", "payer_facts"]
+__all__ = ["DOLLAR_TYPES", "SUSPECT_HIGH", "SUSPECT_LOW", "payer_facts"]
 
 DOLLAR_TYPES = frozenset({"negotiated", "derived", "fee schedule"})
 SUSPECT_LOW, SUSPECT_HIGH = 0.05, 20.0
 NOT_A_MODIFIER = frozenset({"", "00"})
 _UNSPECIFIED = "not specified"
-
-_QUERY = """
-SELECT r.payer, r.tin_value, r.billing_class, r.negotiated_rate, lower(r.negotiated_type),
-       r.modifiers, r.service_codes, r.npis, r.expiration_date, t.last_updated_on,
-       coalesce(t.plan_label, t.reporting_entity_name, r.payer), r.file_id
-FROM core_tic_rates r JOIN core_tic_files t USING (file_id)
-WHERE r.billing_code = ?
-"""
 
 
 @dataclass
@@ -53,12 +46,6 @@ class _PayerRows:
     file_ids: set[int] = field(default_factory=set)
 
 
-def codes_with_rates(store: Store) -> set[str]:
-    return {
-        row[0] for row in store.con.execute("SELECT DISTINCT billing_code FROM core_tic_rates").fetchall()
-    }
-
-
 def _expired(expiration: str | None, last_updated: date | None) -> bool:
     if not expiration or last_updated is None:
         return False
@@ -68,7 +55,7 @@ def _expired(expiration: str | None, last_updated: date | None) -> bool:
         return False
 
 
-def _collect(rows: Iterable[tuple[Any, ...]]) -> dict[str, _PayerRows]:
+def _collect(rows: Iterable[RateObservationRow]) -> dict[str, _PayerRows]:
     groups = lookup("place_of_service_groups.csv", "service_code", "site_group")
     payers: dict[str, _PayerRows] = defaultdict(_PayerRows)
     for payer, tin, bclass, rate, ntype, mods, pos, npis, expiration, updated, plan, file_id in rows:
@@ -102,15 +89,6 @@ def _breakdown(obs: list[_Obs], keys: Any, medicare: float | None) -> list[Break
     return result
 
 
-def _sources(store: Store, file_ids: set[int]) -> list[PayerSource]:
-    rows = store.con.execute(
-        "SELECT f.file_name, t.last_updated_on, t.reporting_entity_name, f.sha256 FROM source_files f "
-        "JOIN core_tic_files t USING (file_id) WHERE file_id IN (SELECT unnest(?)) ORDER BY f.file_name",
-        [sorted(file_ids)],
-    ).fetchall()
-    return [PayerSource(*row) for row in rows]
-
-
 def _is_suspect(rate: float, medicare: float | None) -> bool:
     if not medicare:
         return False
@@ -136,15 +114,12 @@ def _payer(store: Store, payer: str, acc: _PayerRows, medicare: float | None) ->
         n_suspect_rates=suspects,
         n_expired_excluded=len(acc.expired),
         non_dollar_rates=non_dollar,
-        source_files=_sources(store, acc.file_ids),
+        source_files=[PayerSource(*row) for row in payer_sources(store, acc.file_ids)],
     )
-
-
-_ORDER = ["Aetna", "Blue Cross Blue Shield", "Cigna", "UnitedHealthcare"]
 
 
 def payer_facts(store: Store, code: str, medicare: float | None) -> list[PayerFacts]:
     """Per-payer benchmarks for ``code``; ``medicare`` is the ASP payment limit per billing unit."""
-    collected = _collect(store.con.execute(_QUERY, [code]).fetchall())
+    collected = _collect(rate_observations(store, code))
     facts = [f for payer, acc in collected.items() if (f := _payer(store, payer, acc, medicare))]
-    return sorted(facts, key=lambda f: (_ORDER.index(f.payer) if f.payer in _ORDER else 99, f.payer))
+    return sorted(facts, key=lambda f: payer_order(f.payer))

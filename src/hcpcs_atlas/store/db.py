@@ -16,8 +16,17 @@ import duckdb
 import orjson
 
 from ..errors import StoreError
+from .registry import source
 
-__all__ = ["DEFAULT_DB", "SCHEMA_VERSION", "FileRecord", "LoadResult", "Store", "default_db_path"]
+__all__ = [
+    "DEFAULT_DB",
+    "SCHEMA_VERSION",
+    "FileRecord",
+    "LoadResult",
+    "SourceFile",
+    "Store",
+    "default_db_path",
+]
 
 SCHEMA_VERSION = "1"
 DEFAULT_DB = "atlas.duckdb"
@@ -40,6 +49,25 @@ class FileRecord:
     effective_start: date | None
     effective_end: date | None
     meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A loaded file as the facts see it: which source, which period, which bytes."""
+
+    file_id: int
+    source: str
+    file_name: str
+    sha256: str
+    effective_start: date | None
+    effective_end: date | None
+    loaded_at: datetime
+    format: str | None
+
+    @property
+    def order(self) -> tuple[date, int]:
+        """Versions sort by the period the publisher says the file covers, then by load order."""
+        return (self.effective_start or date.min, self.file_id)
 
 
 @dataclass(frozen=True)
@@ -181,3 +209,29 @@ class Store:
         cursor = self.con.execute(query, params)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def source_files(self) -> list[SourceFile]:
+        """Every loaded file, typed (any order)."""
+        rows = self.con.execute(
+            "SELECT file_id, source, file_name, sha256, effective_start, effective_end, loaded_at, format "
+            "FROM source_files"
+        ).fetchall()
+        return [SourceFile(*row) for row in rows]
+
+    def source_rows(self, source_name: str, part: int = 0) -> list[dict[str, Any]]:
+        """All rows of a file source's table ``part`` (0: one row per code and file; 1: HCPCS modifiers)."""
+        cursor = self.con.execute(f"SELECT * FROM {source(source_name).tables[part]}")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+    def filled_columns(self, source_name: str) -> dict[int, set[str]]:
+        """Per file of a source, the columns it fills at all: a format without a column (no APC) is no change."""
+        table = source(source_name).tables[0]
+        names = [n for n, _ in self._column_types(table) if n != "file_id"]
+        counts = ", ".join(f'count("{n}")' for n in names)
+        rows = self.con.execute(f"SELECT file_id, {counts} FROM {table} GROUP BY file_id").fetchall()
+        return {row[0]: {n for n, c in zip(names, row[1:], strict=True) if c} for row in rows}
+
+    def distinct_codes(self, source_name: str) -> set[str]:
+        table = source(source_name).tables[0]
+        return {row[0] for row in self.con.execute(f"SELECT DISTINCT code FROM {table}").fetchall()}

@@ -1,59 +1,222 @@
-"""Load one parsed CMS file into the store: parse fully first, then write in one transaction."""
+"""Load CMS files into the store: parse fully first, then write in one transaction per file.
+
+A file may come as CMS ships it: plain, gzip-compressed, or inside a zip archive (the one member of the
+source's kind is chosen by ``data/source_files.csv``); a folder stands for the files of the source's kind
+in it. Each file is its own unit of work: a bad one is named and the others still load.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+import gzip
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from ..errors import AtlasError, InputError
 from ..sources import ParsedFile, file_sha256
 from .db import FileRecord, LoadResult, Store
+from .registry import member_rank, source
 
-__all__ = ["load_parsed_file"]
+__all__ = ["LoadOutcome", "input_files", "load_file", "load_files"]
+
+ZIP_MAGIC = b"PK\x03\x04"
+GZIP_MAGIC = b"\x1f\x8b"
+#: A CMS file is tens of MB; a member that inflates past this is refused rather than filling the disk.
+MAX_INFLATED_BYTES = 4 << 30
 
 
-def load_parsed_file(
-    store: Store,
-    source: str,
-    path: Path,
-    parse: Callable[[Path], ParsedFile[Any]],
-    tables: tuple[str, str | None],
-    effective_start: date | None = None,
-) -> LoadResult:
-    """Load ``path`` unless a byte-identical file of this source is already loaded (then nothing changes)."""
-    if not path.is_file():
-        raise InputError(path, "no such file")
-    sha256 = file_sha256(path)
-    existing = store.find_file(source, sha256)
+@dataclass(frozen=True)
+class LoadOutcome:
+    """What happened to one input file of a multi-file load."""
+
+    name: str
+    result: LoadResult | None = None
+    error: str | None = None
+    note: str | None = None  # e.g. which member of a zip was loaded
+
+
+@dataclass(frozen=True)
+class _Input:
+    path: Path  # a plain file the parser can read (maybe extracted to a temporary folder)
+    name: str  # as shown to the user and kept in provenance: "archive.zip:member.txt"
+    location: str
+    note: str | None = None
+    meta: dict[str, Any] | None = None
+
+
+def input_files(source_name: str, paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """(files to load, files skipped): a folder stands for its files of the source's kind, by name."""
+    chosen: list[Path] = []
+    skipped: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            chosen.append(path)
+            continue
+        for entry in sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")):
+            kind_ok = member_rank(source_name, _inner_name(entry)) is not None or _is_archive(entry)
+            (chosen if kind_ok else skipped).append(entry)
+    return chosen, skipped
+
+
+def _inner_name(path: Path) -> str:
+    return path.name[:-3] if path.name.lower().endswith(".gz") else path.name
+
+
+def _is_archive(path: Path) -> bool:
+    return path.suffix.lower() == ".zip"
+
+
+def load_files(
+    store: Store, source_name: str, paths: Sequence[Path], effective_start: date | None = None
+) -> Iterator[LoadOutcome]:
+    """Load each file in its own transaction; a failure is reported and the next file goes on."""
+    for path in paths:
+        try:
+            with _opened(source_name, path) as item:
+                result = _load(store, source_name, item, effective_start)
+            yield LoadOutcome(item.name, result, note=item.note)
+        except AtlasError as exc:
+            yield LoadOutcome(str(path), error=str(exc))
+
+
+def load_file(store: Store, source_name: str, path: Path, effective_start: date | None = None) -> LoadResult:
+    """Load one file (plain, .gz or a CMS .zip) unless a byte-identical one is already loaded."""
+    with _opened(source_name, path) as item:
+        return _load(store, source_name, item, effective_start)
+
+
+def _load(store: Store, source_name: str, item: _Input, effective_start: date | None) -> LoadResult:
+    spec = source(source_name)
+    sha256 = file_sha256(item.path)
+    existing = store.find_file(source_name, sha256)
     if existing is not None:
-        return LoadResult(existing, path.name, 0, already_loaded=True)
-    parsed = parse(path)
+        return LoadResult(existing, item.name, 0, already_loaded=True)
+    parsed = _parse(spec.parse, item)
     if not parsed.rows:
-        raise InputError(path, f"no {source} rows found")
-    record = _file_record(source, path, sha256, parsed)
+        raise InputError(item.name, f"no {source_name} rows found")
+    record = _file_record(source_name, item, sha256, parsed)
     if effective_start is not None:
         record = replace(record, effective_start=effective_start)
-    main_table, extra_table = tables
+    main_table, *extra_tables = spec.tables
     with store.transaction():
         file_id = store.add_file(record, len(parsed.rows))
         store.insert_rows(main_table, parsed.rows, file_id=file_id)
-        if extra_table:
-            store.insert_rows(extra_table, parsed.extra, file_id=file_id)
-    return LoadResult(file_id, path.name, len(parsed.rows), already_loaded=False)
+        for table in extra_tables:
+            store.insert_rows(table, parsed.extra, file_id=file_id)
+    return LoadResult(file_id, item.name, len(parsed.rows), already_loaded=False)
 
 
-def _file_record(source: str, path: Path, sha256: str, parsed: ParsedFile[Any]) -> FileRecord:
+def _parse(parse: Any, item: _Input) -> ParsedFile[Any]:
+    try:
+        parsed: ParsedFile[Any] = parse(item.path)
+    except InputError as exc:
+        exc.path = item.name  # never a temporary path: name the file the user gave
+        raise
+    return parsed
+
+
+def _file_record(source_name: str, item: _Input, sha256: str, parsed: ParsedFile[Any]) -> FileRecord:
     return FileRecord(
-        source=source,
-        file_name=path.name,
-        location=str(path.resolve()),
+        source=source_name,
+        file_name=item.name,
+        location=item.location,
         sha256=sha256,
-        size_bytes=path.stat().st_size,
-        format=parsed.meta.get("format") or path.suffix.lstrip(".").lower(),
+        size_bytes=item.path.stat().st_size,
+        format=parsed.meta.get("format") or item.path.suffix.lstrip(".").lower(),
         effective_start=parsed.effective_start,
         effective_end=parsed.effective_end,
-        meta=parsed.meta,
+        meta={**parsed.meta, **(item.meta or {})},
     )
+
+
+@contextmanager
+def _opened(source_name: str, path: Path) -> Iterator[_Input]:
+    if path.is_dir():
+        raise InputError(path, "is a folder, not a file")
+    if not path.is_file():
+        raise InputError(path, "no such file")
+    with path.open("rb") as fh:
+        magic = fh.read(4)
+    if magic.startswith(ZIP_MAGIC) and path.suffix.lower() == ".zip":
+        with _zip_member(source_name, path) as item:
+            yield item
+    elif magic.startswith(GZIP_MAGIC):
+        with _gunzipped(path) as item:
+            yield item
+    else:
+        yield _Input(path, path.name, str(path.resolve()))
+
+
+@contextmanager
+def _zip_member(source_name: str, path: Path) -> Iterator[_Input]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(path, f"not a readable zip archive ({exc})") from None
+    with archive, tempfile.TemporaryDirectory(prefix="hcpcs-atlas-") as tmp:
+        member = _choose_member(source_name, path, archive)
+        target = Path(tmp) / Path(member.filename).name  # the base name only: no path from the archive
+        _extract(path, archive, member, target)
+        name = f"{path.name}:{member.filename}"
+        note = f"{path.name}: loading {member.filename} (the {source_name} file in the archive)"
+        meta = {"archive": path.name, "archive_sha256": file_sha256(path), "member": member.filename}
+        yield _Input(target, name, f"{path.resolve()}:{member.filename}", note, meta)
+
+
+def _choose_member(source_name: str, path: Path, archive: zipfile.ZipFile) -> zipfile.ZipInfo:
+    ranked = [
+        (rank, info)
+        for info in archive.infolist()
+        if not info.is_dir()
+        and not info.filename.startswith("__MACOSX/")
+        and (rank := member_rank(source_name, info.filename)) is not None
+    ]
+    if not ranked:
+        names = ", ".join(i.filename for i in archive.infolist()[:8]) or "nothing"
+        raise InputError(path, f"no {source_name} file in the archive (it holds {names})")
+    best = min(rank for rank, _ in ranked)
+    top = [info for rank, info in ranked if rank == best]
+    if len(top) > 1:
+        names = ", ".join(i.filename for i in top)
+        raise InputError(
+            path, f"several {source_name} files in the archive ({names}); extract the one to load"
+        )
+    return top[0]
+
+
+def _extract(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path) -> None:
+    if member.file_size > MAX_INFLATED_BYTES:
+        raise InputError(path, f"{member.filename} inflates to {member.file_size:,} bytes; refused")
+    try:
+        with archive.open(member) as src, target.open("wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise InputError(path, f"{member.filename}: cannot be extracted ({exc})") from None
+
+
+@contextmanager
+def _gunzipped(path: Path) -> Iterator[_Input]:
+    with tempfile.TemporaryDirectory(prefix="hcpcs-atlas-") as tmp:
+        target = Path(tmp) / _inner_name(path)
+        try:
+            with gzip.open(path, "rb") as src, target.open("wb") as dst:
+                _copy_bounded(path, src, dst)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise InputError(path, f"not a complete gzip file ({exc})") from None
+        meta = {"compressed": path.name, "compressed_sha256": file_sha256(path)}
+        yield _Input(target, path.name, str(path.resolve()), None, meta)
+
+
+def _copy_bounded(path: Path, src: Any, dst: Any) -> None:
+    total = 0
+    while block := src.read(1 << 20):
+        total += len(block)
+        if total > MAX_INFLATED_BYTES:
+            raise InputError(path, f"inflates to more than {MAX_INFLATED_BYTES:,} bytes; refused")
+        dst.write(block)

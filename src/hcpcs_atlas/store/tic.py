@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urljoin
 
 import orjson
@@ -18,7 +18,17 @@ from ..sources.tic import TicFile, TocFile, is_table_of_contents, read_in_networ
 from .db import FileRecord, Store
 from .payers import resolve_payer
 
-__all__ = ["IngestSummary", "ingest_tic", "keep_codes"]
+__all__ = [
+    "IngestSummary",
+    "PayerSourceRow",
+    "RateObservationRow",
+    "codes_with_rates",
+    "files_with_code",
+    "ingest_tic",
+    "keep_codes",
+    "payer_sources",
+    "rate_observations",
+]
 
 
 @dataclass
@@ -40,7 +50,7 @@ def keep_codes(store: Store, codes: Iterable[str] | None) -> Callable[[str], boo
     if codes is not None:
         wanted = {c.strip().upper() for c in codes if c.strip()}
         return wanted.__contains__
-    loaded = {r[0] for r in store.con.execute("SELECT DISTINCT code FROM core_hcpcs_codes").fetchall()}
+    loaded = store.distinct_codes("hcpcs")
     return loaded.__contains__ if loaded else is_level2
 
 
@@ -175,3 +185,63 @@ def _ingest_one(
     name, plan = _payer_of(tf, payer)
     _store_file(store, tf, name, plan, target)
     summary.ingested.append((tf.file_name, len(tf.rows)))
+
+
+# --- named questions the facts ask ------------------------------------------------------------------------
+
+
+class RateObservationRow(NamedTuple):
+    """One stored rate of a code with what the methodology needs of its file."""
+
+    payer: str
+    tin_value: str | None
+    billing_class: str | None
+    negotiated_rate: float
+    negotiated_type: str  # lower case
+    modifiers: list[str] | None
+    service_codes: list[str] | None
+    npis: list[int] | None
+    expiration_date: str | None
+    last_updated_on: date | None
+    plan: str  # the BCBS plan label, else the reporting entity, else the payer
+    file_id: int
+
+
+class PayerSourceRow(NamedTuple):
+    file_name: str
+    last_updated_on: date | None
+    reporting_entity_name: str | None
+    sha256: str
+
+
+_RATE_OBSERVATIONS = """
+SELECT r.payer, r.tin_value, r.billing_class, r.negotiated_rate, lower(r.negotiated_type),
+       r.modifiers, r.service_codes, r.npis, r.expiration_date, t.last_updated_on,
+       coalesce(t.plan_label, t.reporting_entity_name, r.payer), r.file_id
+FROM core_tic_rates r JOIN core_tic_files t USING (file_id)
+WHERE r.billing_code = ?
+"""
+
+
+def rate_observations(store: Store, code: str) -> list[RateObservationRow]:
+    return [RateObservationRow(*row) for row in store.con.execute(_RATE_OBSERVATIONS, [code]).fetchall()]
+
+
+def codes_with_rates(store: Store) -> set[str]:
+    return {
+        row[0] for row in store.con.execute("SELECT DISTINCT billing_code FROM core_tic_rates").fetchall()
+    }
+
+
+def files_with_code(store: Store, code: str) -> set[int]:
+    rows = store.con.execute("SELECT DISTINCT file_id FROM core_tic_rates WHERE billing_code = ?", [code])
+    return {file_id for (file_id,) in rows.fetchall()}
+
+
+def payer_sources(store: Store, file_ids: set[int]) -> list[PayerSourceRow]:
+    rows = store.con.execute(
+        "SELECT f.file_name, t.last_updated_on, t.reporting_entity_name, f.sha256 FROM source_files f "
+        "JOIN core_tic_files t USING (file_id) WHERE file_id IN (SELECT unnest(?)) ORDER BY f.file_name",
+        [sorted(file_ids)],
+    ).fetchall()
+    return [PayerSourceRow(*row) for row in rows]

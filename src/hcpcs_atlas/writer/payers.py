@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from ..data import major_payers
 from ..facts.model import Benchmarks, Breakdown, CodeFacts, PayerFacts
 from .fmt import iso_date, or_na, pct, period, usd
 from .model import NA, Block, Chart, ChartSeries, Paragraph, Section, Table
-from .summary import MAJOR_PAYERS
 
 _STATS = ["Rates (n)", "Min", "P10", "P25", "Median", "P75", "P90", "Max", "Median % of Medicare"]
 
@@ -84,7 +84,7 @@ def _payer_section(p: PayerFacts | None, name: str, medicare: float | None) -> S
         blocks.append(Paragraph(_payer_sentence(p, medicare)))
         blocks.append(_breakdown_table("Billing class", p.by_billing_class))
         blocks.append(_breakdown_table("Site of service", p.by_site_of_service))
-        if len(p.by_plan) > 1 or name not in MAJOR_PAYERS or name == "Blue Cross Blue Shield":
+        if len(p.by_plan) > 1 or name not in major_payers() or name == "Blue Cross Blue Shield":
             blocks.append(_breakdown_table("Plan / reporting entity", p.by_plan))
     else:
         blocks.append(Paragraph(f"Dollar benchmarks: {NA}"))
@@ -134,10 +134,10 @@ def _comparison(priced: list[PayerFacts], medicare: float | None) -> str:
 def payers(f: CodeFacts) -> Section:
     medicare = f.medicare.asp.payment_limit if f.medicare.asp else None
     by_name = {p.payer: p for p in f.payers}
-    others = [p.payer for p in f.payers if p.payer not in MAJOR_PAYERS]
+    others = [p.payer for p in f.payers if p.payer not in major_payers()]
     subsections = [Section("medicare", "Medicare", _medicare(f))]
     subsections.append(Section("commercial", "Commercial payers at a glance", _overview(f, medicare)))
-    subsections += [_payer_section(by_name.get(n), n, medicare) for n in (*MAJOR_PAYERS, *others)]
+    subsections += [_payer_section(by_name.get(n), n, medicare) for n in (*major_payers(), *others)]
     return Section("payers", "Payer Landscape & Reimbursement Benchmarks", subsections=subsections)
 
 

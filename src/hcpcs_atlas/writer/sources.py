@@ -6,14 +6,6 @@ from ..facts.model import CodeFacts
 from .fmt import period
 from .model import NA, Block, Bullets, Paragraph, Section, Table
 
-_LABELS = {
-    "hcpcs": "CMS HCPCS Level II file",
-    "asp": "CMS ASP Pricing File",
-    "crosswalk": "CMS ASP NDC-HCPCS crosswalk",
-    "opps": "CMS OPPS Addendum B",
-    "tic": "Transparency-in-Coverage in-network file",
-}
-
 METHODS = [
     "Descriptor, status and dates: the latest loaded HCPCS file that lists the code (versions ordered by the "
     "period each file covers, then load order).",
@@ -34,7 +26,7 @@ def _files(f: CodeFacts) -> Block:
         return Paragraph(NA)
     rows = [
         [
-            _LABELS.get(p.source, p.source),
+            p.label,
             p.file_name,
             period(p.effective_start, p.effective_end),
             p.sha256,

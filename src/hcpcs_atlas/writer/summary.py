@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from ..data import major_payers
 from ..facts.model import CodeFacts
 from .fmt import iso_date, pct, usd
 from .model import NA, Bullets, Notice, Paragraph, Section
-
-MAJOR_PAYERS = ("Aetna", "Blue Cross Blue Shield", "Cigna", "UnitedHealthcare")
 
 
 def termination_notice(f: CodeFacts) -> Notice | None:
@@ -39,7 +38,7 @@ def _payers_sentence(f: CodeFacts) -> str:
     if not f.payers:
         return f"Commercial payer rates: {NA}"
     parts = [f"{p.payer} ({p.benchmarks.n_rates if p.benchmarks else 0} rates)" for p in f.payers]
-    missing = [p for p in MAJOR_PAYERS if p not in {x.payer for x in f.payers}]
+    missing = [p for p in major_payers() if p not in {x.payer for x in f.payers}]
     text = "Commercial in-network rates are included for " + ", ".join(parts) + "."
     if missing:
         text += " Not in the loaded files: " + ", ".join(missing) + "."
