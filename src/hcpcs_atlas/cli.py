@@ -12,11 +12,11 @@ import click
 import orjson
 
 from .errors import AtlasError
-from .facts import FactsBuilder, facts_json, facts_schema
 from .progress import Progress
-from .site import build_publications, make_server, parse_formats
 from .store import LoadOutcome, Store, default_db_path, file_sources, input_files, load_files
-from .store.tic import ingest_tic, keep_codes
+
+# The facts builder, renderers, site and TiC reader are imported by the commands that use them, so that
+# ``hcpcs-atlas --help`` stays fast (benchmarks/cli_import.py); duckdb loads when a store is opened.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -118,6 +118,8 @@ def facts(ctx: click.Context, code: str) -> None:
 
     Example: hcpcs-atlas facts J9032
     """
+    from .facts import FactsBuilder, facts_json
+
     click.echo(facts_json(FactsBuilder(_store(ctx, read_only=True)).build(code)), nl=False)
 
 
@@ -127,6 +129,8 @@ def schema() -> None:
 
     Example: hcpcs-atlas schema > facts.schema.json
     """
+    from .facts import facts_schema
+
     click.echo(orjson.dumps(facts_schema(), option=orjson.OPT_INDENT_2).decode())
 
 
@@ -146,6 +150,8 @@ def build(ctx: click.Context, codes: tuple[str, ...], all_codes: bool, formats: 
 
     Example: hcpcs-atlas build J9032 J9330 --format md,html,json,pdf --out out
     """
+    from .site import build_publications, parse_formats
+
     if bool(codes) == all_codes:
         raise click.UsageError("give CODE... or --all (not both)")
     try:
@@ -191,6 +197,8 @@ def ingest_tic_command(
 
     Example: hcpcs-atlas ingest tic aetna-in-network.json.gz --codes J9032,J9330
     """
+    from .store.tic import ingest_tic, keep_codes
+
     store = _store(ctx)
     keep = keep_codes(store, _codes_option(codes, codes_file))
     summary = ingest_tic(store, sources, keep, payer, progress=Progress)
@@ -234,6 +242,8 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 
     Example: hcpcs-atlas serve --port 8000
     """
+    from .site import make_server
+
     server = make_server(_store(ctx, read_only=True), host, port)
     click.echo(f"serving on http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
     try:

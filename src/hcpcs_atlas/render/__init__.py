@@ -8,9 +8,16 @@ from ..writer.model import Publication
 from .html import render_html
 from .jsondoc import render_json
 from .markdown import render_markdown
-from .pdf import render_pdf
 
 __all__ = ["FORMATS", "render", "render_html", "render_json", "render_markdown", "render_pdf"]
+
+
+def render_pdf(pub: Publication) -> bytes:
+    # fpdf2 (with fontTools and Pillow) costs most of the CLI's start-up: imported only to write a PDF.
+    from .pdf import render_pdf as pdf
+
+    return pdf(pub)
+
 
 FORMATS: dict[str, Callable[[Publication], str | bytes]] = {
     "md": render_markdown,

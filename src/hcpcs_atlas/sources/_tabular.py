@@ -23,8 +23,6 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any, TypeVar
 
-import xlrd
-
 from ..data import read_table as data_table
 from ..errors import InputError, SchemaDriftError
 from . import is_level2
@@ -200,6 +198,8 @@ def xlsx_table(source: Source) -> RowStream:
 
 
 def xls_table(source: Source) -> RowStream:
+    import xlrd  # legacy .xls only: not imported at start-up
+
     book = guarded(
         source.path, "xls", lambda: xlrd.open_workbook(file_contents=source.data, logfile=io.StringIO())
     )
@@ -209,6 +209,8 @@ def xls_table(source: Source) -> RowStream:
 
 
 def xls_cells(sheet: Any, row: int, datemode: int) -> list[str]:
+    import xlrd
+
     types, values = sheet.row_types(row), sheet.row_values(row)
     return [
         xlrd.xldate_as_datetime(value, datemode).date().isoformat()

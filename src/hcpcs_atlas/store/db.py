@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import orjson
 
 from ..errors import StoreError
 from .registry import source
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = [
     "DEFAULT_DB",
@@ -91,6 +93,8 @@ class Store:
         self.path = Path(path)
         if read_only and not self.path.exists():
             raise StoreError(f"{self.path}: no store here; load a file first (hcpcs-atlas load ...)")
+        import duckdb  # here, not at the top: ``hcpcs-atlas --help`` should not pay for it
+
         try:
             self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as exc:
@@ -107,6 +111,8 @@ class Store:
         )
 
     def _check_version(self) -> None:
+        import duckdb
+
         try:
             row = self.con.execute("SELECT value FROM atlas_meta WHERE key = 'schema_version'").fetchone()
         except duckdb.Error as exc:
