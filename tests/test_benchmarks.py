@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -49,8 +50,9 @@ def _add_file(store: Store, name: str, entity: str, payer: str, rows: list[dict[
 
 
 @pytest.fixture()
-def store(store_copy: Path) -> Store:
-    return Store(store_copy)
+def store(store_copy: Path) -> Iterator[Store]:
+    with Store(store_copy) as opened:
+        yield opened
 
 
 def test_percentile_is_numpy_linear() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,9 @@ from .helpers import OPPS_2026
 
 
 @pytest.fixture(scope="module")
-def builder(real_store: Path) -> FactsBuilder:
-    return FactsBuilder(Store(real_store, read_only=True))
+def builder(real_store: Path) -> Iterator[FactsBuilder]:
+    with Store(real_store, read_only=True) as store:
+        yield FactsBuilder(store)
 
 
 def test_j9032_matches_the_files(builder: FactsBuilder) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,8 +28,9 @@ OUTLINE = [
 
 
 @pytest.fixture(scope="module")
-def builder(real_store: Path) -> FactsBuilder:
-    return FactsBuilder(Store(real_store, read_only=True))
+def builder(real_store: Path) -> Iterator[FactsBuilder]:
+    with Store(real_store, read_only=True) as store:
+        yield FactsBuilder(store)
 
 
 @pytest.mark.parametrize("code", ["J9032", "J9330", "J9010", "J0131", "A4206", "E0100"])

@@ -1,4 +1,4 @@
-"""Style gates run with the suite: ruff (lint + format) and strict mypy on src."""
+"""Style gates run with the suite: ruff (lint + format) and strict mypy on src, tests, scripts, benchmarks."""
 
 from __future__ import annotations
 
@@ -25,6 +25,6 @@ def test_ruff_format() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mypy_strict_on_src() -> None:
+def test_mypy_strict() -> None:
     result = _run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
