@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,7 +15,14 @@ import orjson
 from ..errors import AtlasError, InputError
 from ..progress import Progress
 from ..sources import is_level2
-from ..sources.tic import TicFile, TocFile, is_table_of_contents, read_in_network, read_table_of_contents
+from ..sources.tic import (
+    StagedRates,
+    TicFile,
+    TocFile,
+    is_table_of_contents,
+    read_table_of_contents,
+    stage_in_network,
+)
 from .db import FileRecord, Store
 from .payers import resolve_payer
 
@@ -98,11 +106,39 @@ def _store_file(store: Store, tf: TicFile, payer: str, plan: str | None, target:
         effective_end=None,
         meta={"payer": payer, "version": tf.version},
     )
+    rows = tf.staged.rows if tf.staged is not None else len(tf.rows)
     with store.transaction():
-        file_id = store.add_file(record, len(tf.rows))
+        file_id = store.add_file(record, rows)
         store.insert_rows("core_tic_files", [_file_row(tf, payer, plan, target)], file_id=file_id)
-        store.insert_rows("core_tic_rates", tf.rows, file_id=file_id, payer=payer)
+        if tf.staged is not None:
+            _insert_staged(store, tf.staged, file_id, payer)
+        else:
+            store.insert_rows("core_tic_rates", tf.rows, file_id=file_id, payer=payer)
     return file_id
+
+
+#: Rows are price x provider: one join makes them from the staged prices and provider sets. Ordered by
+#: code, so a code's rows sit together in few row groups, which DuckDB's min/max zone maps then skip to.
+_INSERT_STAGED = """
+INSERT INTO core_tic_rates
+SELECT $file_id, $payer, p.billing_code, p.billing_code_type, p.negotiation_arrangement, p.negotiated_type,
+       p.negotiated_rate, p.expiration_date, p.billing_class, p.setting,
+       s.codes, m.codes, p.additional_information, g.provider_group_id, g.tin_type, g.tin_value, g.npis,
+       g.network_names
+FROM read_parquet($prices) p
+JOIN read_parquet($providers) g ON g.pset = p.pset
+JOIN read_parquet($lists) s ON s.id = p.service_code
+JOIN read_parquet($lists) m ON m.id = p.billing_code_modifier
+ORDER BY p.billing_code, p.seq, g.ordinal
+"""
+
+
+def _insert_staged(store: Store, staged: StagedRates, file_id: int, payer: str) -> None:
+    store.con.execute(
+        _INSERT_STAGED,
+        {"file_id": file_id, "payer": payer, "prices": str(staged.prices),
+         "providers": str(staged.providers), "lists": str(staged.lists)},
+    )  # fmt: skip
 
 
 def _file_row(tf: TicFile, payer: str, plan: str | None, target: _Target) -> dict[str, object]:
@@ -170,21 +206,22 @@ def _ingest_one(
     local = Path(target.location)
     size = local.stat().st_size if "://" not in target.location and local.is_file() else None
     bar = progress(local.name, size) if progress else None
-    try:
-        tf = read_in_network(target.location, keep, bar)
-    except InputError as exc:
-        summary.failed.append(str(exc))
-        return
-    finally:
-        if bar:
-            bar.close()
-    summary.refs_failed += len(tf.remote_refs_failed)
-    if store.find_file("tic", tf.sha256) is not None:
-        summary.unchanged.append(tf.file_name)
-        return
-    name, plan = _payer_of(tf, payer)
-    _store_file(store, tf, name, plan, target)
-    summary.ingested.append((tf.file_name, len(tf.rows)))
+    with tempfile.TemporaryDirectory(prefix="tic-stage-") as staging:
+        try:
+            tf = stage_in_network(target.location, keep, Path(staging), bar)
+        except InputError as exc:
+            summary.failed.append(str(exc))
+            return
+        finally:
+            if bar:
+                bar.close()
+        summary.refs_failed += len(tf.remote_refs_failed)
+        if store.find_file("tic", tf.sha256) is not None:
+            summary.unchanged.append(tf.file_name)
+            return
+        name, plan = _payer_of(tf, payer)
+        _store_file(store, tf, name, plan, target)
+        summary.ingested.append((tf.file_name, tf.staged.rows if tf.staged else 0))
 
 
 # --- named questions the facts ask ------------------------------------------------------------------------

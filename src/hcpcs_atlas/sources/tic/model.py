@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .columns import StagedRates
 
 __all__ = ["RateRow", "TicFile", "TocFile"]
 
@@ -56,6 +59,7 @@ class TicFile:
     bytes_decompressed: int = 0
     prices_skipped: int = 0  # negotiated prices without a usable negotiated_type / numeric rate
     refs_unresolved: list[str] = field(default_factory=list)  # ids used by kept items but never defined
+    staged: StagedRates | None = None  # stage_in_network: the kept prices as Parquet, not in rows
 
 
 @dataclass

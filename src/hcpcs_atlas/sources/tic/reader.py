@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any, NamedTuple
 
 from ...errors import InputError
 from ...progress import Progress
+from .columns import ColumnCollector, StagedRates
 from .doc import DocumentChecks, InNetworkScan, find_key
 from .model import TicFile, TocFile
 from .refs import Reference, ReferenceSections, Resolver
@@ -21,6 +23,7 @@ __all__ = [
     "is_table_of_contents",
     "read_in_network",
     "read_table_of_contents",
+    "stage_in_network",
 ]
 
 REPORTING_STRUCTURE = b'"reporting_structure"'
@@ -35,44 +38,92 @@ def read_in_network(
 ) -> TicFile:
     """Stream one in-network file (path or URL; .json, .json.gz, .zip) and keep items whose code passes.
 
-    ``keep_code`` gets the trimmed, upper-cased ``billing_code`` of items typed HCPCS or CPT.
+    ``keep_code`` gets the trimmed, upper-cased ``billing_code`` of items typed HCPCS or CPT. The rows
+    are returned as objects: for tests and small selections (ingest uses :func:`stage_in_network`).
     """
+
+    def collect(tic: TicFile, collector: ItemCollector, refs: dict[str, Reference]) -> None:
+        tic.rows = list(collector.rows(refs))
+
+    return _with_lookback(source, lambda: ItemCollector(keep_code), collect, progress, ref_cache_dir)
+
+
+def stage_in_network(
+    source: str | Path,
+    keep_code: Callable[[str], bool],
+    directory: Path,
+    progress: Progress | None = None,
+    ref_cache_dir: Path | None = None,
+) -> TicFile:
+    """Like :func:`read_in_network`, but the kept prices go to Parquet files in ``directory`` as the file
+    streams (``tic.staged``; memory stays flat, no row objects): the store joins them into rows."""
+
+    def collector() -> ColumnCollector:
+        return ColumnCollector(keep_code, StagedRates(directory))
+
+    def collect(tic: TicFile, collector: ItemCollector, refs: dict[str, Reference]) -> None:
+        assert isinstance(collector, ColumnCollector)
+        collector.finish(refs)
+        tic.staged = collector.staged
+
+    return _with_lookback(source, collector, collect, progress, ref_cache_dir)
+
+
+_Collect = Callable[[TicFile, ItemCollector, dict[str, Reference]], None]
+
+
+def _with_lookback(
+    source: str | Path,
+    collector: Callable[[], ItemCollector],
+    collect: _Collect,
+    progress: Progress | None,
+    ref_cache_dir: Path | None,
+) -> TicFile:
     try:
-        return _read_in_network(source, keep_code, progress, ref_cache_dir, deep=False)
+        return _read_in_network(source, collector(), collect, progress, ref_cache_dir, deep=False)
     except NeedLookback:
         # A billing_code megabytes after its item's start (keys written after negotiated_rates): read
         # again, this time keeping each item whole in the buffer. Memory then follows the largest item.
         try:
-            return _read_in_network(source, keep_code, progress, ref_cache_dir, deep=True)
+            return _read_in_network(source, collector(), collect, progress, ref_cache_dir, deep=True)
         except NeedLookback as exc:
             raise InputError(str(source), "an in_network item too large to locate", byte=exc.offset) from None
 
 
 def _read_in_network(
     source: str | Path,
-    keep_code: Callable[[str], bool],
+    collector: ItemCollector,
+    collect: _Collect,
     progress: Progress | None,
     ref_cache_dir: Path | None,
     deep: bool,
 ) -> TicFile:
     label = str(source)
-    collector = ItemCollector(keep_code)
     resolver = Resolver(label)
     # A URL is read once: reference sections the stream cannot resolve on the fly are copied aside.
-    with ChunkStream(source, HEADROOM) as stream, ReferenceSections(is_url(source), deep) as sections:
-        scan = InNetworkScan(label, collector, sections, resolver, deep, recycle=stream.pool.put)
-        for chunk in stream:
-            scan.feed(chunk, HEADROOM)
-            if progress is not None:
-                progress.update(bytes_done=stream.bytes_read, items=scan.items_seen, kept=collector.kept)
-        fields = scan.finish()
-        if scan.in_network_at is None:
-            raise InputError(label, "no in_network array: not an in-network rate file", byte=0)
-        tic = _tic_file(label, stream, fields, scan, collector)
-        _resolve_rest(source, scan, sections, resolver)
+    # The cyclic GC is paused: parsed items make no cycles, and its passes over the millions of objects
+    # a batch of kept prices holds cost more than the parsing (measured: a third of the time).
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        with ChunkStream(source, HEADROOM) as stream, ReferenceSections(is_url(source), deep) as sections:
+            scan = InNetworkScan(label, collector, sections, resolver, deep, recycle=stream.pool.put)
+            for chunk in stream:
+                scan.feed(chunk, HEADROOM)
+                if progress is not None:
+                    progress.update(bytes_done=stream.bytes_read, items=scan.items_seen, kept=collector.kept)
+            fields = scan.finish()
+            if scan.in_network_at is None:
+                raise InputError(label, "no in_network array: not an in-network rate file", byte=0)
+            tic = _tic_file(label, stream, fields, scan, collector)
+            _resolve_rest(source, scan, sections, resolver)
+    finally:
+        collector.close()
+        if paused:
+            gc.enable()
     tic.remote_refs_fetched, tic.remote_refs_failed = _fetch_remote(resolver.found, ref_cache_dir)
     tic.refs_unresolved = sorted(collector.wanted_ids - resolver.found.keys())
-    tic.rows = list(collector.rows(resolver.found))
+    collect(tic, collector, resolver.found)
     return tic
 
 

@@ -90,6 +90,9 @@ class ItemCollector:
     def kept(self) -> int:
         return len(self.items)
 
+    def close(self) -> None:
+        """Release what the collector holds open (nothing here; see ColumnCollector)."""
+
     def want(self, token: bytes) -> bool:
         """Cheap pre-filter on the raw ``billing_code`` token; cached, as codes repeat across items."""
         verdict = self._verdicts.get(token)

@@ -130,13 +130,24 @@ class BadJson(Exception):
 
 
 def parse_object(
-    buf: bytes | bytearray, start: int, at_eof: bool, first_window: int = FIRST_WINDOW
+    buf: bytes | bytearray,
+    start: int,
+    at_eof: bool,
+    first_window: int = FIRST_WINDOW,
+    hint: int | None = None,
 ) -> tuple[dict[str, Any], int] | None:
     """Parse the object starting at ``buf[start]``; return it and its end index, or None for "need more".
 
-    Raises BadJson (offset relative to ``start``) when the bytes are not JSON.
+    ``hint``: where the object probably ends (the next object's start). When the bytes up to there,
+    less whitespace and a comma, parse as one JSON value, that value is the object (its extent is fixed
+    by its first byte): one parse instead of two. Raises BadJson (offset relative to ``start``) when the
+    bytes are not JSON.
     """
     view = memoryview(buf)
+    if hint is not None:
+        exact = _exact_window(view, start, hint)
+        if exact is not None:
+            return exact
     avail = len(buf) - start
     window = min(avail, max(first_window, 1))
     while True:
@@ -148,6 +159,19 @@ def parse_object(
         if end >= len(buf):
             return None
         window = min(avail, window * 4)
+
+
+def _exact_window(view: memoryview, start: int, hint: int) -> tuple[dict[str, Any], int] | None:
+    end = hint
+    while end > start and view[end - 1] in b" \t\r\n":
+        end -= 1
+    if end > start and view[end - 1] == ord(","):
+        end -= 1
+    try:
+        value = orjson.loads(view[start:end])
+    except orjson.JSONDecodeError:
+        return None  # not the end after all (the next hit was inside this object): the general way
+    return (value, end) if isinstance(value, dict) else None
 
 
 def _try_window(data: memoryview, final: bool) -> tuple[dict[str, Any], int] | None:
@@ -349,12 +373,19 @@ class ObjectFinder:
             if self.at_start:
                 raise InputError(self.source, "invalid JSON: a key outside any object", byte=hit)
             raise NeedLookback(hit)
-        return self._hand_over(self.base + start, hit)
+        return self._hand_over(self.base + start, hit, self._next_start(index))
 
-    def _hand_over(self, start: int, hit: int) -> bool:
+    def _next_start(self, index: int) -> int | None:
+        """Where the object holding the next hit probably starts: the last ``{`` before it (the next
+        item, whose first keys hold no braces in practice; a wrong guess only costs a failed parse)."""
+        after = self.buf.find(self.key, index + len(self.key))
+        brace = self.buf.rfind(b"{", index, after) if after >= 0 else -1
+        return brace if brace >= 0 else None
+
+    def _hand_over(self, start: int, hit: int, hint: int | None = None) -> bool:
         local = start - self.base
         try:
-            parsed = parse_object(self.buf, local, self.eof, self._window)
+            parsed = parse_object(self.buf, local, self.eof, self._window, hint)
         except BadJson as exc:
             raise InputError(self.source, exc.message, byte=start + exc.offset) from None
         if parsed is None:  # wait until the buffer has doubled: total parse work stays linear

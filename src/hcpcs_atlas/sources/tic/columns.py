@@ -1,0 +1,288 @@
+"""Kept prices as columns, staged to Parquet while the file streams: the ingest path at inflate speed.
+
+:class:`.rows.ItemCollector` builds one Python object per row; at 36% Level II items (a real TPA file)
+that cost ~50 µs per price and memory grew with the rows kept. Here Python touches each *rate*, not each
+price: a rate's ``negotiated_prices`` (dicts orjson made) are handed whole to pyarrow, whose C converter
+builds the columns. Python adds per rate only the item's code and the rate's *provider set*: the tuple of
+references it uses (or its inline groups), resolved once at the end, when every reference is known (they
+may come after ``in_network``). Every 64 K prices a Parquet row group is written to the staging
+directory, so memory stays flat. The store makes the rows (price x provider) with one join
+(``store/tic.py``), sorting and filtering the code lists there.
+
+pyarrow's converter is exact for well-typed prices and raises for most others (a numeric string as rate,
+a number as text); two shapes it would silently misread (a boolean rate, a bare string where a list is
+due) are caught by one regex over the item's bytes. Both send the item through the exact Python path
+(:func:`.rows._price`), as does any batch pyarrow refuses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from itertools import repeat
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .refs import Reference, id_token
+from .rows import (
+    _ID_TOKENS,
+    _REFERENCE_LISTS,
+    MATCHED_TYPES,
+    ItemCollector,
+    KeptRate,
+    _parsed_id,
+    _price,
+    _provider,
+    _providers,
+    _text,
+    normalize_code,
+)
+
+__all__ = ["BATCH", "ColumnCollector", "StagedRates"]
+
+BATCH = 1 << 14
+PRICE_FIELDS = (
+    ("negotiated_type", "string"), ("negotiated_rate", "float64"), ("expiration_date", "string"),
+    ("billing_class", "string"), ("setting", "string"), ("additional_information", "string"),
+)  # fmt: skip
+#: Items with a value the fast path would misread take the exact path: a rate pyarrow would misread
+#: (true -> 1.0) or refuse (a quoted number, valid here); a code list that is a bare string or null (the
+#: fast path keys lists by ``tuple()``). One pattern each: a literal prefix lets the regex engine skip
+#: ahead, an alternation would not.
+_ODD = tuple(
+    re.compile(pattern).search
+    for pattern in (
+        rb'"negotiated_rate"\s*:\s*[tf"]',
+        rb'"service_code"\s*:\s*[n"]',
+        rb'_modifier"\s*:\s*[n"]',
+    )
+)
+LIST_FIELDS = ("service_code", "billing_code_modifier")
+_ProviderSet = tuple[bytes | None, tuple[tuple[str, str], ...]]
+
+
+class StagedRates:
+    """The staging directory of one file: ``prices.parquet``, ``providers.parquet``, ``lists.parquet``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.rows = 0  # price x provider rows the join will make
+
+    @property
+    def prices(self) -> Path:
+        return self.directory / "prices.parquet"
+
+    @property
+    def providers(self) -> Path:
+        return self.directory / "providers.parquet"
+
+    @property
+    def lists(self) -> Path:
+        return self.directory / "lists.parquet"
+
+
+class ColumnCollector(ItemCollector):
+    """Same filter as :class:`ItemCollector` (it inherits ``want``); keeps prices as staged columns."""
+
+    def __init__(self, keep_code: Callable[[str], bool], staged: StagedRates) -> None:
+        super().__init__(keep_code)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.staged = staged
+        self._struct = pa.struct([(name, getattr(pa, kind)()) for name, kind in PRICE_FIELDS])
+        item = [
+            (name, pa.string()) for name in ("billing_code", "billing_code_type", "negotiation_arrangement")
+        ]
+        lists = [(name, pa.int32()) for name in LIST_FIELDS]
+        self._schema = pa.schema([("seq", pa.int64()), *item, *self._struct, *lists, ("pset", pa.int32())])
+        self._lists: dict[tuple[str, ...], int] = {(): 0}
+        self._raw_lists: dict[tuple[Any, ...], int] = {}
+        self._writer = pq.ParquetWriter(staged.prices, self._schema, compression="none")
+        self._prices: list[Any] = []
+        self._items: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
+        self._pset_ids: list[int] = []
+        self._seq = 0
+        self._kept = 0
+        self._psets: dict[_ProviderSet, int] = {}
+        self._inline: list[tuple[Any, ...] | None] = []
+        self._pset_prices: list[int] = []
+        self._ref_lists: dict[bytes, tuple[tuple[str, str], ...]] = {}
+
+    @property
+    def kept(self) -> int:
+        return self._kept
+
+    def on_object(self, obj: dict[str, Any], start: int, raw: bytes | bytearray) -> None:
+        rates = obj.get("negotiated_rates")
+        if not isinstance(rates, list) or normalize_code(obj.get("billing_code_type")) not in MATCHED_TYPES:
+            return
+        code = normalize_code(obj.get("billing_code"))
+        if not self.keep_code(code):
+            return
+        self._kept += 1
+        item = (code, str(obj.get("billing_code_type")), _text(obj.get("negotiation_arrangement")))
+        exact = any(search(raw) for search in _ODD)
+        for rate, refs in zip(rates, self._reference_ids(rates, raw), strict=True):
+            if isinstance(rate, dict):
+                self._add_rate(item, rate, refs, exact)
+        if len(self._prices) >= BATCH:
+            self._flush()
+
+    def _add_rate(
+        self, item: tuple[Any, ...], rate: dict[str, Any], refs: tuple[tuple[str, str], ...], exact: bool
+    ) -> None:
+        prices = rate.get("negotiated_prices")
+        if not isinstance(prices, list) or not prices:
+            return
+        if exact:
+            prices = self._exact(prices)
+        pset = self._pset(rate.get("provider_groups"), refs)
+        count = len(prices)
+        self._prices.extend(prices)
+        for column, value in zip(self._items, item, strict=True):
+            column.extend([value] * count)
+        self._pset_ids.extend([pset] * count)
+        self._pset_prices[pset] += count
+
+    def _exact(self, prices: list[Any]) -> list[dict[str, Any]]:
+        """Prices through the exact Python rules, as dicts pyarrow reads as they are (None: skipped)."""
+        out: list[dict[str, Any]] = []
+        for raw_price in prices:
+            price = _price(raw_price)
+            if price is None:
+                out.append({})  # no type, no rate: counted as skipped at the flush
+                continue
+            out.append({"negotiated_type": price.negotiated_type, "negotiated_rate": price.negotiated_rate,
+                        "expiration_date": price.expiration_date, "billing_class": price.billing_class,
+                        "setting": price.setting, "service_code": list(price.service_codes),
+                        "billing_code_modifier": list(price.modifiers),
+                        "additional_information": price.additional_information})  # fmt: skip
+        return out
+
+    def _reference_ids(self, rates: list[Any], raw: bytes | bytearray) -> list[tuple[tuple[str, str], ...]]:
+        """As :func:`.rows._reference_ids`, with each distinct list's ids parsed once (they repeat)."""
+        cache = self._ref_lists
+        lists = []
+        for match in _REFERENCE_LISTS.finditer(raw):
+            token = match.group(1)
+            ids = cache.get(token)
+            if ids is None:
+                ids = tuple(id_token(t) for t in _ID_TOKENS.findall(token))
+                if len(cache) < 100_000:  # bounded: memory stays flat
+                    cache[bytes(token)] = ids
+            lists.append(ids)
+        holders = [isinstance(r, dict) and isinstance(r.get("provider_references"), list) for r in rates]
+        if len(lists) != sum(holders):  # unexpected layout: the parsed values
+            lists = [
+                tuple(_parsed_id(v) for v in r["provider_references"])
+                for r, h in zip(rates, holders, strict=True)
+                if h
+            ]
+        found = iter(lists)
+        return [next(found) if holder else () for holder in holders]
+
+    def _pset(self, groups: Any, refs: tuple[tuple[str, str], ...]) -> int:
+        inline = orjson.dumps(groups) if isinstance(groups, list) else None
+        key = (inline, refs)
+        found = self._psets.get(key)
+        if found is None:
+            found = self._psets[key] = len(self._psets)
+            self.wanted_ids.update(ref for _, ref in refs)
+            self._inline.append(tuple(_provider(g) for g in groups) if isinstance(groups, list) else None)
+            self._pset_prices.append(0)
+        return found
+
+    def _flush(self) -> None:
+        if not self._prices:
+            return
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:
+            prices, lists = self._columns(self._prices)
+        except (TypeError, pa.ArrowInvalid, pa.ArrowTypeError):  # a shape pyarrow refuses: the exact rules
+            prices, lists = self._columns(self._exact(self._prices))
+        count = len(self._prices)
+        seq = pa.array(range(self._seq, self._seq + count), pa.int64())
+        items = [pa.array(column, pa.string()) for column in self._items]
+        batch = pa.RecordBatch.from_arrays(
+            [seq, *items, *prices.flatten(), *lists, pa.array(self._pset_ids, pa.int32())],
+            schema=self._schema,
+        )
+        valid = pc.and_(pc.is_valid(prices), pc.and_(pc.is_valid(batch["negotiated_type"]),
+                                                      pc.is_valid(batch["negotiated_rate"])))  # fmt: skip
+        kept = batch.filter(valid)
+        self._skipped(batch, kept)
+        self._writer.write_batch(kept)
+        self._seq += count
+        self._prices.clear()
+        self._pset_ids.clear()
+        for column in self._items:
+            column.clear()
+
+    def _columns(self, prices: list[Any]) -> tuple[Any, list[Any]]:
+        """The scalar fields as a struct array, the list fields as ids of interned sorted lists.
+
+        A list is looked up by ``tuple(list)`` through ``map`` over C functions (no Python code per
+        price); only a list not seen before is sorted and interned. Lists that are not lists of strings
+        raise (TypeError: the batch takes the exact path) or were sent there by ``_ODD``."""
+        import pyarrow as pa
+
+        struct = pa.array(prices, type=self._struct)
+        lists = []
+        for name in LIST_FIELDS:
+            keys = list(map(tuple, map(dict.get, prices, repeat(name), repeat(()))))
+            if len(self._raw_lists) > 100_000:  # bounded: memory stays flat whatever the file
+                self._raw_lists.clear()
+            for key in set(keys).difference(self._raw_lists):
+                codes = tuple(sorted(str(v) for v in key if v is not None))
+                self._raw_lists[key] = self._lists.setdefault(codes, len(self._lists))
+            lists.append(pa.array(list(map(self._raw_lists.__getitem__, keys)), pa.int32()))
+        return struct, lists
+
+    def _skipped(self, batch: Any, kept: Any) -> None:
+        """Prices without a type or rate are left out; the rows they would have made are not counted."""
+        if kept.num_rows == batch.num_rows:
+            return
+        import pyarrow.compute as pc
+
+        self.prices_skipped += batch.num_rows - kept.num_rows
+        dropped = batch.filter(pc.invert(pc.is_in(batch["seq"], value_set=kept["seq"])))
+        for pset in dropped["pset"].to_pylist():
+            self._pset_prices[pset] -= 1
+
+    def close(self) -> None:
+        """Flush and close the prices file (also on failure: the directory is then discarded whole)."""
+        try:
+            self._flush()
+        finally:
+            self._writer.close()
+
+    def finish(self, refs: dict[str, Reference]) -> None:
+        """Write the provider sets (now that every reference is known)."""
+        self.close()
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        names = ("pset", "ordinal", "provider_group_id", "network_names", "tin_type", "tin_value", "npis")
+        rows: list[list[Any]] = [[] for _ in names]
+        converted: dict[str, Any] = {}
+        for (_, references), pset in self._psets.items():
+            rate = KeptRate((), self._inline[pset], references)
+            providers = list(_providers(rate, refs, converted))
+            self.staged.rows += len(providers) * self._pset_prices[pset]
+            for ordinal, (group_id, network, provider) in enumerate(providers):
+                values = (pset, ordinal, group_id, list(network), provider.tin_type if provider else None,
+                          provider.tin_value if provider else None, list(provider.npis) if provider else [])  # fmt: skip
+                for column, value in zip(rows, values, strict=True):
+                    column.append(value)
+        strings = pa.list_(pa.string())
+        types = (pa.int32(), pa.int32(), pa.string(), strings, pa.string(), pa.string(), pa.list_(pa.int64()))
+        table = pa.table([pa.array(v, type=t) for v, t in zip(rows, types, strict=True)], names=list(names))
+        pq.write_table(table, self.staged.providers, compression="none")
+        ids, codes = zip(*((i, list(v)) for v, i in self._lists.items()), strict=True)
+        lists = pa.table({"id": pa.array(ids, pa.int32()), "codes": pa.array(codes, pa.list_(pa.string()))})
+        pq.write_table(lists, self.staged.lists, compression="none")
