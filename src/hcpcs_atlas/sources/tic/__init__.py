@@ -23,8 +23,7 @@ element, which parses; gzip's end marker and CRC; every kept item parses exactly
 
 from __future__ import annotations
 
-from .columns import StagedRates
-from .model import RateRow, TicFile, TocFile
+from .model import RateRow, StagedRates, TicFile, TocFile
 from .reader import is_table_of_contents, read_in_network, read_table_of_contents, stage_in_network
 
 __all__ = [

@@ -20,11 +20,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from itertools import repeat
-from pathlib import Path
 from typing import Any
 
 import orjson
 
+from .model import StagedRates
 from .refs import Reference, id_token
 from .rows import (
     _ID_TOKENS,
@@ -61,26 +61,6 @@ _ODD = tuple(
 )
 LIST_FIELDS = ("service_code", "billing_code_modifier")
 _ProviderSet = tuple[bytes | None, tuple[tuple[str, str], ...]]
-
-
-class StagedRates:
-    """The staging directory of one file: ``prices.parquet``, ``providers.parquet``, ``lists.parquet``."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.rows = 0  # price x provider rows the join will make
-
-    @property
-    def prices(self) -> Path:
-        return self.directory / "prices.parquet"
-
-    @property
-    def providers(self) -> Path:
-        return self.directory / "providers.parquet"
-
-    @property
-    def lists(self) -> Path:
-        return self.directory / "lists.parquet"
 
 
 class ColumnCollector(ItemCollector):

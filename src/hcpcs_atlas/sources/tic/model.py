@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
-if TYPE_CHECKING:
-    from .columns import StagedRates
-
-__all__ = ["RateRow", "TicFile", "TocFile"]
+__all__ = ["RateRow", "StagedRates", "TicFile", "TocFile"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +27,26 @@ class RateRow:
     tin_value: str | None
     npis: tuple[int, ...]  # (0,) = TIN-level contract
     network_names: tuple[str, ...] = ()  # v2: network_name of the referenced provider group
+
+
+class StagedRates:
+    """The staging directory of one file: ``prices.parquet``, ``providers.parquet``, ``lists.parquet``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.rows = 0  # price x provider rows the join will make
+
+    @property
+    def prices(self) -> Path:
+        return self.directory / "prices.parquet"
+
+    @property
+    def providers(self) -> Path:
+        return self.directory / "providers.parquet"
+
+    @property
+    def lists(self) -> Path:
+        return self.directory / "lists.parquet"
 
 
 @dataclass
