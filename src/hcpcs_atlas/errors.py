@@ -6,6 +6,7 @@ Every error a user can cause is an ``AtlasError`` and prints as one line::
      +-- InputError            a source file is unreadable, of the wrong kind, truncated or malformed
      |    +-- SchemaDriftError  the file is readable but expected columns or fields are missing
      +-- UnknownCodeError      the code is not in the loaded HCPCS file(s)
+     +-- NoHcpcsFileError      the store holds no HCPCS file at all, so no code can be looked up
      +-- StoreError            the store file is missing, locked, or from an incompatible version
 
 The CLI maps every ``AtlasError`` to exit code 2; anything else is a bug.
@@ -15,7 +16,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["AtlasError", "InputError", "SchemaDriftError", "StoreError", "UnknownCodeError"]
+__all__ = [
+    "AtlasError",
+    "InputError",
+    "NoHcpcsFileError",
+    "SchemaDriftError",
+    "StoreError",
+    "UnknownCodeError",
+]
 
 
 class AtlasError(Exception):
@@ -62,6 +70,16 @@ class UnknownCodeError(AtlasError):
     def __init__(self, code: str) -> None:
         self.code = code
         super().__init__(f"{code}: not a code in the loaded HCPCS file(s)")
+
+
+class NoHcpcsFileError(AtlasError):
+    """No HCPCS file is loaded: every code would be unknown, so say how to load one instead."""
+
+    def __init__(self, store: str | Path) -> None:
+        super().__init__(
+            f"{store}: no HCPCS file is loaded, so no code can be looked up; "
+            "load one first: hcpcs-atlas load hcpcs FILE (the CMS HCPCS Level II file, .xlsx, .txt or .zip)"
+        )
 
 
 class StoreError(AtlasError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import cached_property
 
-from ..errors import UnknownCodeError
+from ..errors import NoHcpcsFileError, UnknownCodeError
 from ..store import SourceFile, Store, sources
 from ..store.tic import codes_with_rates, files_with_code
 from .asp import asp_changes, asp_facts, unit_rule
@@ -42,13 +42,16 @@ class FactsBuilder:
 
     def build(self, code: str) -> CodeFacts:
         code = code.strip().upper()
+        if not self._hcpcs_files:
+            raise NoHcpcsFileError(self.store.path)
         hcpcs_versions = self.snapshot.versions("hcpcs", code)
         if not hcpcs_versions:
             raise UnknownCodeError(code)
         latest = hcpcs_versions[-1]
-        asp_v, opps_v = self.snapshot.latest("asp", code), self.snapshot.latest("opps", code)
+        asp_v = self.snapshot.latest("asp", code)
         asp = asp_facts(asp_v) if asp_v else None
-        opps = opps_facts(opps_v) if opps_v else None
+        opps_versions = self.snapshot.versions("opps", code)
+        opps = opps_facts(opps_versions, self.snapshot.carries) if opps_versions else None
         ndcs = ndc_facts(self.snapshot.versions("crosswalk", code))
         is_drug = bool(asp or ndcs or (latest.row["betos"] or "").startswith("O1") or code.startswith("J"))
         modifiers = applicable_modifiers(self.snapshot, is_drug, opps is not None)

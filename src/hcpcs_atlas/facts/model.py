@@ -91,6 +91,10 @@ class OppsFacts:
     minimum_copay: float | None
     effective_start: date | None
     source_file: str
+    # The APC with the file it comes from: the latest file's own, or, when that file's format carries no
+    # APC at all (the Softek CSV), the latest earlier file that gives one.
+    apc_source_file: str | None = None
+    apc_effective_start: date | None = None
 
 
 @dataclass
@@ -135,6 +139,9 @@ class RelatedCode:
     code: str
     relation: str  # "cross-reference", "shares an NDC", "same drug name"
     descriptor: str | None
+    status: str | None = None  # "active" or "terminated" in the latest HCPCS file; None if not in one
+    terminated: date | None = None  # HCPCS TERM DT: not billable for dates of service after it
+    replacement_codes: list[str] = field(default_factory=list)  # cross-references of a terminated code
 
 
 @dataclass

@@ -7,6 +7,7 @@ from collections import defaultdict
 from functools import cached_property
 
 from .crosswalk import codes_by_ndc
+from .hcpcs import status
 from .model import Related, RelatedCode
 from .snapshot import Snapshot
 
@@ -48,6 +49,16 @@ class RelatedIndex:
         latest = self.snapshot.latest("hcpcs", code)
         return latest.row["long_description"] if latest else None
 
+    def _related_code(self, code: str, relation: str) -> RelatedCode:
+        latest = self.snapshot.latest("hcpcs", code)
+        if latest is None:
+            return RelatedCode(code, relation, None)
+        s = status(latest)
+        state = "active" if s.active else "terminated"
+        return RelatedCode(
+            code, relation, latest.row["long_description"], state, s.terminated, s.replacement_codes
+        )
+
     def related(self, code: str, xrefs: list[str]) -> Related:
         found: dict[str, str] = {}
         for xref in xrefs:
@@ -58,6 +69,8 @@ class RelatedIndex:
         name = drug_name(self._descriptor(code))
         for other in sorted(self._by_drug.get(name, set()) - {code}) if name else []:
             found.setdefault(other, f"same drug name ({name}) in the HCPCS descriptor")
-        hcpcs = [RelatedCode(c, relation, self._descriptor(c)) for c, relation in found.items()]
+        hcpcs = [self._related_code(c, relation) for c, relation in found.items()]
+        # A terminated code is no alternative to bill: it comes after every current one.
+        hcpcs.sort(key=lambda r: r.status == "terminated")
         # No ICD-10 pairing or taxonomy source is loaded: coverage articles / NUCC are not in the store.
         return Related(icd10=[], taxonomies=[], hcpcs=hcpcs)

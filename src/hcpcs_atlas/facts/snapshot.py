@@ -41,10 +41,12 @@ class Snapshot:
         for source in _CODE_SOURCES:
             self.carried.update(store.filled_columns(source))
 
+    def carries(self, v: VersionedRow, field: str) -> bool:
+        """Whether ``v``'s file fills ``field`` for any code (its format has that column)."""
+        return field in self.carried.get(v.file.file_id, set())
+
     def both_carry(self, old: VersionedRow, new: VersionedRow, field: str) -> bool:
-        return field in self.carried.get(old.file.file_id, set()) and field in self.carried.get(
-            new.file.file_id, set()
-        )
+        return self.carries(old, field) and self.carries(new, field)
 
     def _group(self, rows: list[dict[str, Any]], key: str = "code") -> dict[str, list[VersionedRow]]:
         grouped: dict[str, list[VersionedRow]] = defaultdict(list)

@@ -12,7 +12,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from ..errors import UnknownCodeError
+from ..errors import NoHcpcsFileError, UnknownCodeError
 from ..facts import FactsBuilder, facts_json
 from ..render import render
 from ..render.html import page
@@ -75,7 +75,7 @@ def make_server(store: Store, host: str = "127.0.0.1", port: int = 8000) -> Thre
             url = urlsplit(self.path)
             try:
                 status, kind, body = atlas.respond(url.path, url.query)
-            except UnknownCodeError as exc:
+            except (UnknownCodeError, NoHcpcsFileError) as exc:
                 status, kind, body = HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", str(exc).encode()
             self.send_response(status)
             self.send_header("Content-Type", kind)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..data import major_payers
-from ..facts.model import Benchmarks, Breakdown, CodeFacts, PayerFacts
+from ..facts.model import Benchmarks, Breakdown, CodeFacts, OppsFacts, PayerFacts
 from .fmt import iso_date, or_na, pct, period, usd
 from .model import NA, Block, Chart, ChartSeries, Paragraph, Section, Table
 
@@ -27,7 +27,7 @@ def _medicare(f: CodeFacts) -> list[Block]:
         si = opps.status_indicator or NA
         rows += [
             ["OPPS status indicator", f"{si} ({opps.status_meaning})" if opps.status_meaning else si],
-            ["OPPS APC", or_na(opps.apc)],
+            ["OPPS APC", _apc(opps)],
             ["OPPS national unadjusted payment rate", usd(opps.payment_rate)],
             ["OPPS file (effective)", f"{opps.source_file} ({iso_date(opps.effective_start)})"],
         ]
@@ -36,14 +36,42 @@ def _medicare(f: CodeFacts) -> list[Block]:
     return [Table(["Medicare", "Value"], rows)]
 
 
+def _apc(opps: OppsFacts) -> str:
+    if not opps.apc:
+        return NA
+    if opps.apc_source_file == opps.source_file:
+        return opps.apc
+    return (
+        f"{opps.apc} (from {opps.apc_source_file}, effective {iso_date(opps.apc_effective_start)}; "
+        f"the latest file, {opps.source_file}, carries no APC)"
+    )
+
+
 def _stats_row(label: str, b: Benchmarks, pct_med: float | None) -> list[str]:
     values = [b.min, b.p10, b.p25, b.median, b.p75, b.p90, b.max]
     return [label, str(b.n_rates), *(usd(v) for v in values), pct(pct_med)]
 
 
-def _breakdown_table(title: str, rows: list[Breakdown]) -> Table:
+#: Why a breakdown's groups can add up to more than the payer's rates (docs/methodology.md).
+_OVERLAP = {
+    "Site of service": "a rate the file lists for places of service in several groups (say office 11 and "
+    "outpatient hospital 22) applies in each of them, so it is counted in each",
+    "Plan / reporting entity": "a rate found in several plans' files is counted under each plan",
+}
+
+
+def _breakdown_table(title: str, rows: list[Breakdown], total: int) -> Table:
+    counted = sum(r.benchmarks.n_rates for r in rows)
+    caption = None
+    if counted > total and title in _OVERLAP:
+        caption = (
+            f"Groups overlap: they count {counted} rates in all for the payer's {total} distinct rates, "
+            f"because {_OVERLAP[title]}. Each group's figures are right for that group; do not add them up."
+        )
     return Table(
-        [title, *_STATS], [_stats_row(r.group, r.benchmarks, r.pct_of_medicare_median) for r in rows]
+        [title, *_STATS],
+        [_stats_row(r.group, r.benchmarks, r.pct_of_medicare_median) for r in rows],
+        caption,
     )
 
 
@@ -80,12 +108,12 @@ def _payer_section(p: PayerFacts | None, name: str, medicare: float | None) -> S
     if p is None:
         return Section(sid, name, [Paragraph(NA)])
     blocks: list[Block] = []
-    if p.benchmarks:
+    if b := p.benchmarks:
         blocks.append(Paragraph(_payer_sentence(p, medicare)))
-        blocks.append(_breakdown_table("Billing class", p.by_billing_class))
-        blocks.append(_breakdown_table("Site of service", p.by_site_of_service))
+        blocks.append(_breakdown_table("Billing class", p.by_billing_class, b.n_rates))
+        blocks.append(_breakdown_table("Site of service", p.by_site_of_service, b.n_rates))
         if len(p.by_plan) > 1 or name not in major_payers() or name == "Blue Cross Blue Shield":
-            blocks.append(_breakdown_table("Plan / reporting entity", p.by_plan))
+            blocks.append(_breakdown_table("Plan / reporting entity", p.by_plan, b.n_rates))
     else:
         blocks.append(Paragraph(f"Dollar benchmarks: {NA}"))
     if note := _exclusions(p):

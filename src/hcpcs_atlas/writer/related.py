@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..facts.model import CodeFacts
-from .fmt import num, or_na
+from ..facts.model import CodeFacts, RelatedCode
+from .fmt import iso_date, num, or_na
 from .model import NA, Block, Bullets, Paragraph, Section, Table
 
 
@@ -14,8 +14,19 @@ def _list_or_na(items: list[str]) -> Block:
 def _related_hcpcs(f: CodeFacts) -> Block:
     if not f.related.hcpcs:
         return Paragraph(NA)
-    rows = [[r.code, or_na(r.descriptor), r.relation] for r in f.related.hcpcs]
-    return Table(["Code", "Descriptor", "Relation"], rows)
+    rows = [[r.code, or_na(r.descriptor), r.relation, _status(r)] for r in f.related.hcpcs]
+    return Table(["Code", "Descriptor", "Relation", "Status"], rows)
+
+
+def _status(r: RelatedCode) -> str:
+    """A terminated code must not read as a current alternative: its date, replacement and the rule."""
+    if r.status is None:
+        return f"Not in the loaded HCPCS file(s): {NA}"
+    if r.status != "terminated":
+        return "Active"
+    date = iso_date(r.terminated)
+    replaced = ", ".join(r.replacement_codes) or NA
+    return f"TERMINATED {date}; replaced by {replaced}. Do not bill for dates of service after {date}."
 
 
 def _ndcs(f: CodeFacts) -> Block:
