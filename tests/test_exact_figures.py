@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import re
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -152,6 +153,23 @@ def test_publication_shows_each_figure_one_way(facts: dict[str, CodeFacts]) -> N
     pub = write_publication(f)
     md, html = render_markdown(pub), render_html(pub)
     assert_dollars_traceable(md, f)
-    assert_dollars_traceable(html, f)
+    # The chart's axis ticks are round amounts, not figures; everything else on the page is a figure.
+    assert_dollars_traceable(re.sub(r'<g class="ticks".*?</g>', "", html, flags=re.S), f)
     assert "$51.57" in md and "$51.56" not in md  # p25 51.565, rounded half up by the renderer only
     assert "$52.47" in md and "$52.474" not in md and "$52.474" not in html  # the ASP limit, one display
+
+
+def test_overlapping_site_groups_are_said_under_the_table(facts: dict[str, CodeFacts]) -> None:
+    """HealthSCOPE lists each J9032 rate for 17 or 32 places of service spanning several site groups."""
+    payer = facts["J9032"].payers[0]
+    assert payer.benchmarks is not None
+    total = payer.benchmarks.n_rates
+    counted = sum(g.benchmarks.n_rates for g in payer.by_site_of_service)
+    assert (total, counted) == (16, 40)
+    md = render_markdown(write_publication(facts["J9032"]))
+    assert (
+        "_Groups overlap: they count 40 rates in all for the payer's 16 distinct rates, because a rate" in md
+    )
+    billing = sum(g.benchmarks.n_rates for g in payer.by_billing_class)
+    assert billing == total  # billing classes never overlap: no caption there
+    assert md.count("_Groups overlap") == 1

@@ -1,62 +1,107 @@
-"""SVG box plot of negotiated rates per payer with the Medicare amount marked (self-contained, no JS)."""
+"""SVG box plot of negotiated rates per payer with the Medicare amount marked (self-contained, no JS).
+
+Styles are presentation attributes, not CSS classes, so the same SVG draws the same in a browser, as a
+standalone file and in the PDF (fpdf2). Axis ticks are round dollar amounts formatted like every other
+figure (writer/fmt.py); ``<title>`` and ``<desc>`` carry the chart's text alternative.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from html import escape
 
 from ..writer.fmt import usd
 from ..writer.model import Chart
 
-__all__ = ["chart_svg"]
+__all__ = ["chart_svg", "ticks"]
 
-_W, _LABEL, _ROW, _PAD = 720, 190, 34, 44
+_W, _LABEL, _ROW, _TOP, _RIGHT = 720, 190, 34, 58, 30
+_INK, _MUTED, _LINE, _ACCENT, _WARN = "#1d2430", "#5b6575", "#d8dde5", "#0b5cad", "#9c1c1c"
+_TEXT = f'font-size="12" fill="{_INK}"'
 
 
-def _scale(c: Chart) -> tuple[float, float]:
+def ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values (1, 2, 2.5 or 5 times a power of ten) that span [low, high]."""
+    if high <= low:
+        low, high = low - 1, high + 1
+    raw = (high - low) / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first, last = math.floor(low / step), math.ceil(high / step)
+    # round(): 9 * 0.002 is 0.018000000000000002 in floats; the tick is 0.018.
+    return [round(float(i * step), 12) for i in range(first, last + 1)]
+
+
+def _values(c: Chart) -> list[float]:
     values = [v for s in c.series for v in (s.min, s.max)]
-    if c.reference:
-        values.append(c.reference)
-    low, high = min(values), max(values)
-    return (low, high) if high > low else (low - 1, high + 1)
+    return [*values, c.reference] if c.reference is not None else values
 
 
 def chart_svg(c: Chart) -> str:
-    low, high = _scale(c)
-    width = _W - _LABEL - _PAD
+    marks = ticks(min(_values(c)), max(_values(c)))
+    low, high = marks[0], marks[-1]
+    width = _W - _LABEL - _RIGHT
 
     def x(v: float) -> float:
         return _LABEL + (v - low) / (high - low) * width
 
-    height = _PAD * 2 + _ROW * len(c.series)
+    axis_y = _TOP + _ROW * len(c.series) + 6
+    height = axis_y + 66
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_W} {height}" role="img" '
-        f'aria-label="{escape(c.title)}" class="chart">',
-        f'<text x="8" y="16" class="chart-title">{escape(c.title)}</text>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_W} {height}" width="{_W}" height="{height}" '
+        'role="img" aria-labelledby="chart-title chart-desc" class="chart">',
+        f'<title id="chart-title">{escape(c.title)}</title>',
+        f'<desc id="chart-desc">{escape(c.description or c.title)}</desc>',
+        f'<text x="8" y="18" font-size="14" font-weight="bold" fill="{_INK}">{escape(c.title)}</text>',
+        *_grid(marks, x, axis_y),
     ]
     for i, s in enumerate(c.series):
-        y = _PAD + i * _ROW + _ROW / 2
+        y = _TOP + i * _ROW + _ROW / 2
         parts += [
-            f'<text x="{_LABEL - 8}" y="{y + 4:.1f}" text-anchor="end">{escape(s.label)} (n={s.n})</text>',
-            f'<line x1="{x(s.p10):.1f}" x2="{x(s.p90):.1f}" y1="{y:.1f}" y2="{y:.1f}" class="whisker"/>',
-            f'<rect x="{x(s.p25):.1f}" y="{y - 9:.1f}" width="{max(x(s.p75) - x(s.p25), 1):.1f}" height="18" class="box"/>',
-            f'<line x1="{x(s.median):.1f}" x2="{x(s.median):.1f}" y1="{y - 9:.1f}" y2="{y + 9:.1f}" class="median"/>',
-            f'<circle cx="{x(s.min):.1f}" cy="{y:.1f}" r="2.5" class="extreme"/>',
-            f'<circle cx="{x(s.max):.1f}" cy="{y:.1f}" r="2.5" class="extreme"/>',
+            f'<text x="{_LABEL - 8}" y="{y + 4:.1f}" text-anchor="end" {_TEXT}>{escape(s.label)} (n={s.n})</text>',
+            f'<line x1="{x(s.p10):.1f}" x2="{x(s.p90):.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{_ACCENT}"/>',
+            f'<rect x="{x(s.p25):.1f}" y="{y - 9:.1f}" width="{max(x(s.p75) - x(s.p25), 1):.1f}" height="18" '
+            f'fill="#cfe0f5" stroke="{_ACCENT}"/>',
+            f'<line x1="{x(s.median):.1f}" x2="{x(s.median):.1f}" y1="{y - 9:.1f}" y2="{y + 9:.1f}" '
+            f'stroke="{_INK}" stroke-width="2"/>',
+            f'<circle cx="{x(s.min):.1f}" cy="{y:.1f}" r="2.5" fill="{_MUTED}"/>',
+            f'<circle cx="{x(s.max):.1f}" cy="{y:.1f}" r="2.5" fill="{_MUTED}"/>',
         ]
-    if c.reference is not None:
-        rx = x(c.reference)
-        anchor = "end" if rx > _W / 2 else "start"
-        shift = -4 if anchor == "end" else 4
-        parts += [
-            f'<line x1="{rx:.1f}" x2="{rx:.1f}" y1="{_PAD - 14}" y2="{height - _PAD + 6}" class="reference"/>',
-            f'<text x="{rx + shift:.1f}" y="{_PAD - 18}" text-anchor="{anchor}" class="reference-label">'
-            f"{escape(c.reference_label or '')}</text>",
-        ]
+    parts += _reference(c, x(c.reference), axis_y) if c.reference is not None else []
     parts += [
-        f'<text x="{_LABEL}" y="{height - 8}" class="axis">{usd(low)}</text>',
-        f'<text x="{_W - _PAD}" y="{height - 8}" text-anchor="end" class="axis">{usd(high)}</text>',
-        f'<text x="{_LABEL + width / 2:.1f}" y="{height - 8}" text-anchor="middle" class="axis">'
-        "box: p25-p75, bar: median, whiskers: p10-p90, dots: min and max</text>",
+        f'<text x="{_LABEL + width / 2:.1f}" y="{axis_y + 38}" text-anchor="middle" {_TEXT}>'
+        f"{escape(c.axis_label or c.unit)}</text>",
+        f'<text x="{_LABEL + width / 2:.1f}" y="{axis_y + 58}" text-anchor="middle" font-size="11" '
+        f'fill="{_MUTED}">box: p25-p75, bar: median, whiskers: p10-p90, dots: min and max</text>',
         "</svg>",
     ]
     return "\n".join(parts)
+
+
+def _grid(marks: list[float], x: Callable[[float], float], axis_y: float) -> list[str]:
+    """Vertical grid lines, the axis line, and dollar tick labels (grouped: they are not facts)."""
+    parts = [f'<g class="ticks" font-size="11" fill="{_MUTED}" text-anchor="middle">']
+    for v in marks:
+        px = x(v)
+        parts += [
+            f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{_TOP - 4}" y2="{axis_y}" stroke="{_LINE}"/>',
+            f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{axis_y}" y2="{axis_y + 5}" stroke="{_MUTED}"/>',
+            f'<text x="{px:.1f}" y="{axis_y + 18}">{usd(v)}</text>',
+        ]
+    parts += [
+        f'<line x1="{_LABEL}" x2="{_W - _RIGHT}" y1="{axis_y}" y2="{axis_y}" stroke="{_MUTED}"/>',
+        "</g>",
+    ]
+    return parts
+
+
+def _reference(c: Chart, rx: float, axis_y: float) -> list[str]:
+    anchor = "end" if rx > _LABEL + (_W - _LABEL) / 2 else "start"
+    shift = -4 if anchor == "end" else 4
+    return [
+        f'<line x1="{rx:.1f}" x2="{rx:.1f}" y1="{_TOP - 14}" y2="{axis_y}" stroke="{_WARN}" '
+        'stroke-width="2" stroke-dasharray="4 3"/>',
+        f'<text x="{rx + shift:.1f}" y="{_TOP - 18}" text-anchor="{anchor}" font-size="12" fill="{_WARN}">'
+        f"{escape(c.reference_label or usd(c.reference or 0))}</text>",
+    ]

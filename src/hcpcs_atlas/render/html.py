@@ -22,10 +22,7 @@ nav.toc ol { margin: .3rem 0; } table { border-collapse: collapse; width: 100%; 
      vertical-align: top; } th { background: #eef2f7; } td { overflow-wrap: anywhere; }
 caption { caption-side: bottom; color: var(--muted); font-size: .85rem; text-align: left; }
 .notice { border-left: 5px solid var(--warn); background: #fdf0f0; padding: .6rem 1rem; font-weight: 600; }
-svg.chart { width: 100%; height: auto; font-size: 12px; } .chart-title { font-weight: 600; }
-.box { fill: #cfe0f5; stroke: var(--accent); } .median { stroke: var(--ink); stroke-width: 2; }
-.whisker { stroke: var(--accent); } .extreme { fill: var(--muted); }
-.reference { stroke: var(--warn); stroke-dasharray: 4 3; stroke-width: 2; } .reference-label { fill: var(--warn); }
+svg.chart { width: 100%; height: auto; font-family: inherit; }
 a { color: var(--accent); } footer { color: var(--muted); font-size: .8rem; margin-top: 2rem; }
 @media print { body { max-width: none; padding: 0; font-size: 11pt; } nav.toc { display: none; }
   h2 { break-after: avoid; } table, svg { break-inside: avoid; } a { color: inherit; } }

@@ -18,12 +18,8 @@ def _table(t: Table) -> list[str]:
 
 
 def _chart(c: Chart) -> list[str]:
-    # Markdown has no charts: the same figures as a compact text line per series.
-    lines = [
-        f"_{c.title}_ (median and p10-p90 per payer)"
-        + (f"; {c.reference_label}" if c.reference_label else "")
-    ]
-    return lines
+    # Markdown has no charts: the chart's text alternative, which states every figure it draws.
+    return [f"_{c.title}_: {c.description}" if c.description else f"_{c.title}_"]
 
 
 def _block(b: Block) -> list[str]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import re
 from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from ..writer.fmt import usd
 from ..writer.model import Block, Bullets, Chart, Notice, Paragraph, Publication, Section, Table
+from .chart import chart_svg
 
 __all__ = ["render_pdf"]
 
@@ -51,6 +53,16 @@ class _Doc:
             self.para(t.caption, 8)
         self.pdf.ln(2)
 
+    def chart(self, c: Chart) -> None:
+        """The same SVG as the HTML page, drawn as vectors, then its text alternative."""
+        # fpdf2 draws no <title>/<desc> (and logs each); the description follows as text instead.
+        svg = _UNDRAWN.sub("", chart_svg(c))
+        self.pdf.image(io.BytesIO(svg.encode("utf-8")), w=self.pdf.epw)
+        self.para(c.description, 8)
+
+
+_UNDRAWN = re.compile(r"<(title|desc)\b[^>]*>.*?</\1>", re.S)
+
 
 def _block(doc: _Doc, b: Block) -> None:
     if isinstance(b, Paragraph):
@@ -63,8 +75,7 @@ def _block(doc: _Doc, b: Block) -> None:
     elif isinstance(b, Table):
         doc.table(b)
     elif isinstance(b, Chart):
-        rows = [[s.label, str(s.n), usd(s.p10), usd(s.median), usd(s.p90)] for s in b.series]
-        doc.table(Table(["Payer", "n", "P10", "Median", "P90"], rows, b.title))
+        doc.chart(b)
 
 
 def _section(doc: _Doc, s: Section, level: int) -> None:

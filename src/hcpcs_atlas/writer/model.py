@@ -70,8 +70,10 @@ class Chart:
     title: str
     series: list[ChartSeries]
     reference: float | None
-    reference_label: str | None
+    reference_label: str | None  # e.g. "Medicare ASP limit $52.47 (2025-10-01 to 2025-12-31)"
     unit: str
+    axis_label: str = ""  # e.g. "Negotiated rate per 10 MG (USD)"
+    description: str = ""  # the text alternative: every figure the chart draws, in words
     type: str = "chart"
 
 

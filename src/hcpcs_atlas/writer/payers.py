@@ -132,15 +132,32 @@ def _overview(f: CodeFacts, medicare: float | None) -> list[Block]:
         for p in priced
         if (b := p.benchmarks)
     ]
-    unit = f.medicare.asp.dosage if f.medicare.asp and f.medicare.asp.dosage else "billing unit"
-    chart = Chart(
+    return [Paragraph(_comparison(priced, medicare)), Table(["Payer", *_STATS], rows), _chart(f, series)]
+
+
+def _chart(f: CodeFacts, series: list[ChartSeries]) -> Chart:
+    asp = f.medicare.asp
+    unit = asp.dosage if asp and asp.dosage else "billing unit"
+    medicare = asp.payment_limit if asp else None
+    label = None
+    if asp and medicare:
+        label = f"Medicare ASP limit {usd(medicare)} ({period(asp.effective_start, asp.effective_end)})"
+    described = [
+        f"{s.label}: {s.n} rates, median {usd(s.median)}, middle half {usd(s.p25)} to {usd(s.p75)}, "
+        f"p10 to p90 {usd(s.p10)} to {usd(s.p90)}, min {usd(s.min)}, max {usd(s.max)}"
+        for s in series
+    ]
+    if label:
+        described.append(f"dashed line: {label}")
+    return Chart(
         f"Negotiated rates for {f.code} per {unit}",
         series,
         medicare,
-        f"Medicare ASP limit {usd(medicare)}" if medicare else None,
+        label,
         unit,
+        axis_label=f"Negotiated rate per {unit} (USD)",
+        description="Box plot of negotiated rates per payer. " + "; ".join(described) + ".",
     )
-    return [Paragraph(_comparison(priced, medicare)), Table(["Payer", *_STATS], rows), chart]
 
 
 def _comparison(priced: list[PayerFacts], medicare: float | None) -> str:

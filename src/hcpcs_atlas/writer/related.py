@@ -26,7 +26,7 @@ def _status(r: RelatedCode) -> str:
         return "Active"
     date = iso_date(r.terminated)
     replaced = ", ".join(r.replacement_codes) or NA
-    return f"TERMINATED {date}; replaced by {replaced}. Do not bill for dates of service after {date}."
+    return f"TERMINATED {date}: do not bill for dates of service after {date}. Replacement: {replaced}"
 
 
 def _ndcs(f: CodeFacts) -> Block:
