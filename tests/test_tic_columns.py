@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from hcpcs_atlas.cli import main
 from hcpcs_atlas.sources.tic import read_in_network
 from hcpcs_atlas.store import Store
 from hcpcs_atlas.store.tic import ingest_tic
@@ -77,6 +81,11 @@ def odd_file(path: Path) -> Path:
     return path
 
 
+def run(db: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--db", str(db), *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
 def ingest(db: Path, source: Path, codes: set[str]) -> None:
     with Store(db) as store:
         summary = ingest_tic(store, [str(source)], codes.__contains__)
@@ -101,3 +110,76 @@ def test_synthetic_file_same_rows_as_the_reader(tmp_path: Path, refs: str) -> No
     codes = {"J9032", "J9330"} | {f"A{n:04d}" for n in range(10000)}
     ingest(tmp_path / "atlas.duckdb", source, codes)
     assert stored_rows(tmp_path / "atlas.duckdb") == reader_rows(source, codes)
+
+
+def synthetic_files(folder: Path, count: int) -> list[Path]:
+    return [
+        write_in_network(folder / f"f{n}.json.gz", TicSynthOptions(seed=n, size_bytes=400_000)).path
+        for n in range(count)
+    ]
+
+
+def test_jobs_2_stores_what_jobs_1_stores_and_a_broken_file_leaves_no_trace(tmp_path: Path) -> None:
+    files = synthetic_files(tmp_path, 3)
+    broken = tmp_path / "broken.json.gz"
+    broken.write_bytes(files[0].read_bytes()[:-4000])  # truncated: the gzip stream ends early
+    sources = [str(files[0]), str(broken), str(files[1]), str(files[2])]
+    contents = []
+    for jobs in (1, 2):
+        db = tmp_path / f"jobs{jobs}.duckdb"
+        code, _, err = run(db, "ingest", "tic", *sources, "--codes", "J9032,J9330", "--jobs", str(jobs))
+        assert code == 2
+        assert err.count("error: ") == 2 and "broken.json.gz" in err and "1 of 4 file(s) failed" in err
+        with Store(db, read_only=True) as store:
+            files_rows = store.con.execute(
+                "SELECT file_id, file_name FROM source_files ORDER BY 1"
+            ).fetchall()
+        assert [name for _, name in files_rows] == ["f0.json.gz", "f1.json.gz", "f2.json.gz"]
+        contents.append((files_rows, stored_rows(db)))
+    assert contents[0] == contents[1]
+    assert contents[0][1]
+
+
+def test_table_of_contents_list_filter_and_max_files(tmp_path: Path) -> None:
+    files = synthetic_files(tmp_path, 3)
+    plans = [{"plan_name": name, "plan_id_type": "EIN", "plan_id": "1", "plan_market_type": "group"}
+             for name in ("Gold PPO", "Silver HMO")]  # fmt: skip
+    structure = [
+        {"reporting_plans": [plans[0]], "in_network_files": [{"description": "gold", "location": files[0].name}]},
+        {"reporting_plans": [plans[1]], "in_network_files": [{"description": "silver", "location": f.name}
+                                                             for f in files[1:]]},
+    ]  # fmt: skip
+    toc = tmp_path / "index.json"
+    toc.write_text(json.dumps({"reporting_entity_name": "X", "reporting_entity_type": "TPA",
+                               "reporting_structure": structure}), encoding="utf-8")  # fmt: skip
+    code, out, _ = run(tmp_path / "a.duckdb", "tic", "list", str(toc))
+    assert code == 0
+    assert out.startswith("3 in-network file(s)") and "Silver HMO 1" in out and "bytes)" in out
+    code, out, err = run(tmp_path / "a.duckdb", "ingest", "tic", str(toc), "--codes", "J9032",
+                         "--plan-filter", "silver", "--max-files", "1")  # fmt: skip
+    assert code == 0, err
+    assert out.splitlines() == [f"{files[1].name}: ingested {out.split()[2]} rate rows"]
+
+
+BCBS_TOC = "tic/real/2024-10-21_Blue-Cross-and-Blue-Shield-of-Texas_161531026_index.json"
+
+
+def test_real_bcbs_texas_toc_lists_and_fails_one_line_per_file(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(tmp_path / "a.duckdb", "tic", "list", str(shared_data / BCBS_TOC))
+    assert code == 0
+    assert out.startswith("262 in-network file(s)")
+    assert out.count("plans: 271314 2 PPO CDHP WITH HSA_N2N 16-1531026; 271313 1 PPO PPO PLAN_N2N") == 262
+
+    def offline(*args: object, **kwargs: object) -> None:  # the signed URLs expired; tests stay offline
+        raise urllib.error.URLError("offline")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    code, out, err = run(tmp_path / "a.duckdb", "ingest", "tic", str(shared_data / BCBS_TOC), "--jobs", "1")
+    lines = err.splitlines()
+    assert code == 2 and out == ""
+    assert len(lines) == 263 and "Traceback" not in err
+    assert lines[0].startswith("error: https://bcbstx.mrf.bcbs.com/2024-11_102_11B0_in-network-rates_1_of_6")
+    assert lines[0].endswith(".json.gz?..., byte 0: download failed: <urlopen error offline>")
+    assert lines[-1] == "error: 262 of 262 file(s) failed; nothing was kept from them"

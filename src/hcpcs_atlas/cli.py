@@ -184,6 +184,13 @@ def _codes_option(codes: str | None, codes_file: Path | None) -> list[str] | Non
 @click.option("--payer", help="Payer name (default: from reporting_entity_name via payer aliases).")
 @click.option("--codes", help="Comma list of codes to keep (default: every HCPCS code in the store).")
 @click.option("--codes-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--jobs", type=click.IntRange(min=1), help="Files read at once, in worker processes [default: cores]."
+)
+@click.option(
+    "--plan-filter", help="Only files whose plan name or id, description or location contains TEXT."
+)
+@click.option("--max-files", type=click.IntRange(min=0), help="Read at most N files (after --plan-filter).")
 @click.pass_context
 @atlas_errors
 def ingest_tic_command(
@@ -192,16 +199,24 @@ def ingest_tic_command(
     payer: str | None,
     codes: str | None,
     codes_file: Path | None,
+    jobs: int | None,
+    plan_filter: str | None,
+    max_files: int | None,
 ) -> None:
     """Stream in-network rate files (path or URL; .json, .json.gz, .zip, or a table of contents).
 
+    Each file is one transaction: a file that fails leaves nothing, and the others go on.
+
     Example: hcpcs-atlas ingest tic aetna-in-network.json.gz --codes J9032,J9330
     """
+    import os
+
     from .store.tic import ingest_tic, keep_codes
 
     store = _store(ctx)
     keep = keep_codes(store, _codes_option(codes, codes_file))
-    summary = ingest_tic(store, sources, keep, payer, progress=Progress)
+    jobs = jobs or os.cpu_count() or 1
+    summary = ingest_tic(store, sources, keep, payer, Progress, jobs, plan_filter, max_files)
     for name, rows in summary.ingested:
         click.echo(f"{name}: ingested {rows:,} rate rows")
     for name in summary.unchanged:
@@ -211,10 +226,45 @@ def ingest_tic_command(
             f"warning: {summary.refs_failed} remote provider reference(s) could not be fetched", err=True
         )
     for line in summary.failed:
-        click.echo(f"error: {line}", err=True)
+        click.echo(f"error: {_short_urls(line)}", err=True)
+    total = len(summary.failed) + len(summary.ingested) + len(summary.unchanged)
     if summary.failed:
-        total = len(summary.failed) + len(summary.ingested) + len(summary.unchanged)
         _fail(f"{len(summary.failed)} of {total} file(s) failed; nothing was kept from them")
+    if not total:
+        click.echo("no in-network file selected", err=True)
+
+
+def _short_urls(line: str) -> str:
+    """Signed URLs run to hundreds of characters: an error line names the file, without the query."""
+    import re
+
+    return re.sub(r"(https?://[^\s?]+)\?\S*?(?=[:,]?\s|$)", r"\1?...", line)
+
+
+@main.group()
+def tic() -> None:
+    """Transparency-in-Coverage files."""
+
+
+@tic.command("list")
+@click.argument("toc")
+@atlas_errors
+def tic_list(toc: str) -> None:
+    """List the in-network files a table of contents points to, with their plans and sizes (no download).
+
+    Example: hcpcs-atlas tic list 2024-10-21_index.json
+    """
+    from .sources.tic.stream import file_name
+    from .store.tic import expand_sources
+
+    targets = expand_sources([toc])
+    click.echo(f"{len(targets)} in-network file(s)")
+    for number, target in enumerate(targets, start=1):
+        size = f"{target.size:,} bytes" if target.size is not None else "size unknown"
+        click.echo(f"{number:>4}  {file_name(target.location)}  ({size})")
+        if target.description:
+            click.echo(f"      {target.description}")
+        click.echo(f"      plans: {'; '.join(target.plan_names()) or 'not listed'}")
 
 
 @main.command()

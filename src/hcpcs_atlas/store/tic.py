@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import wait
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -12,7 +14,7 @@ from urllib.parse import urljoin
 
 import orjson
 
-from ..errors import AtlasError, InputError
+from ..errors import AtlasError
 from ..progress import Progress
 from ..sources import is_level2
 from ..sources.tic import (
@@ -23,6 +25,7 @@ from ..sources.tic import (
     read_table_of_contents,
     stage_in_network,
 )
+from ..sources.tic.stream import file_name
 from .db import FileRecord, Store
 from .payers import resolve_payer
 
@@ -30,7 +33,9 @@ __all__ = [
     "IngestSummary",
     "PayerSourceRow",
     "RateObservationRow",
+    "TocTarget",
     "codes_with_rates",
+    "expand_sources",
     "files_with_code",
     "ingest_tic",
     "keep_codes",
@@ -48,9 +53,31 @@ class IngestSummary:
 
 
 @dataclass(frozen=True)
-class _Target:
+class TocTarget:
+    """One in-network file to read: given directly, or listed by a table of contents."""
+
     location: str
     reporting_plans: list[dict[str, object]] | None = None
+    description: str | None = None
+
+    @property
+    def size(self) -> int | None:
+        """Bytes of a local file; None for a URL (never downloaded to find out)."""
+        local = Path(self.location)
+        return local.stat().st_size if "://" not in self.location and local.is_file() else None
+
+    def plan_names(self) -> list[str]:
+        return [
+            " ".join(str(p[k]) for k in ("plan_name", "plan_id") if p.get(k))
+            for p in self.reporting_plans or []
+        ]
+
+    def matches(self, text: str) -> bool:
+        """``--plan-filter``: TEXT in a plan's name or id, the file's description or its location."""
+        needle = text.casefold()
+        return any(
+            needle in hay.casefold() for hay in [*self.plan_names(), self.description or "", self.location]
+        )
 
 
 def keep_codes(store: Store, codes: Iterable[str] | None) -> Callable[[str], bool]:
@@ -73,10 +100,23 @@ def _plans_by_file(toc: TocFile) -> dict[str, list[dict[str, object]]]:
     return plans
 
 
-def _expand(source: str) -> Iterator[_Target]:
+def expand_sources(sources: Iterable[str], summary: IngestSummary | None = None) -> list[TocTarget]:
+    """The in-network files behind the sources; a source that cannot be read is a failed line."""
+    targets: list[TocTarget] = []
+    for source in sources:
+        try:
+            targets.extend(_expand(source))
+        except AtlasError as exc:
+            if summary is None:
+                raise
+            summary.failed.append(str(exc))
+    return targets
+
+
+def _expand(source: str) -> Iterator[TocTarget]:
     """A table-of-contents file stands for its in-network files (relative locations resolve against it)."""
     if not is_table_of_contents(source):
-        yield _Target(source)
+        yield TocTarget(source)
         return
     toc = read_table_of_contents(source)
     plans = _plans_by_file(toc)
@@ -84,7 +124,7 @@ def _expand(source: str) -> Iterator[_Target]:
     for url in toc.in_network_urls:
         location = url if "://" in url or Path(url).is_absolute() else urljoin(base, url)
         location = location.removeprefix("file://")
-        yield _Target(location, plans.get(url) or toc.reporting_plans)
+        yield TocTarget(location, plans.get(url) or toc.reporting_plans, toc.descriptions.get(url))
 
 
 def _parse_date(text: str | None) -> date | None:
@@ -94,7 +134,7 @@ def _parse_date(text: str | None) -> date | None:
         return None
 
 
-def _store_file(store: Store, tf: TicFile, payer: str, plan: str | None, target: _Target) -> int:
+def _store_file(store: Store, tf: TicFile, payer: str, plan: str | None, target: TocTarget) -> int:
     record = FileRecord(
         source="tic",
         file_name=tf.file_name,
@@ -141,7 +181,7 @@ def _insert_staged(store: Store, staged: StagedRates, file_id: int, payer: str) 
     )  # fmt: skip
 
 
-def _file_row(tf: TicFile, payer: str, plan: str | None, target: _Target) -> dict[str, object]:
+def _file_row(tf: TicFile, payer: str, plan: str | None, target: TocTarget) -> dict[str, object]:
     return {
         "payer": payer,
         "plan_label": plan,
@@ -182,46 +222,139 @@ def ingest_tic(
     keep: Callable[[str], bool],
     payer: str | None = None,
     progress: Callable[[str, int | None], Progress] | None = None,
+    jobs: int = 1,
+    plan_filter: str | None = None,
+    max_files: int | None = None,
 ) -> IngestSummary:
+    """Read the files in ``jobs`` worker processes (``keep`` must then pickle: a set's ``__contains__``
+    or a module function); this process alone writes, one transaction per file, in the order given."""
     summary = IngestSummary()
-    for source in sources:
-        try:
-            targets = list(_expand(source))
-        except AtlasError as exc:
-            summary.failed.append(str(exc))
-            continue
-        for target in targets:
-            _ingest_one(store, target, keep, payer, progress, summary)
+    targets = expand_sources(sources, summary)
+    if plan_filter:
+        targets = [t for t in targets if t.matches(plan_filter)]
+    targets = targets[:max_files] if max_files is not None else targets
+    sizes = [t.size for t in targets]
+    label = file_name(targets[0].location) if len(targets) == 1 else f"0/{len(targets)} files"
+    bar = progress(label, sum(s or 0 for s in sizes) or None) if progress else None
+    with _Readers(jobs, len(targets), keep) as readers:
+        for done, (target, outcome) in enumerate(readers.read(targets, bar), start=1):
+            _commit(store, target, outcome, payer, summary)
+            if bar is not None and len(targets) > 1:
+                bar.label = f"{done}/{len(targets)} files"
+    if bar is not None:
+        bar.close()
     return summary
 
 
-def _ingest_one(
-    store: Store,
-    target: _Target,
-    keep: Callable[[str], bool],
-    payer: str | None,
-    progress: Callable[[str, int | None], Progress] | None,
-    summary: IngestSummary,
+def _commit(
+    store: Store, target: TocTarget, outcome: TicFile | str, payer: str | None, summary: IngestSummary
 ) -> None:
-    local = Path(target.location)
-    size = local.stat().st_size if "://" not in target.location and local.is_file() else None
-    bar = progress(local.name, size) if progress else None
-    with tempfile.TemporaryDirectory(prefix="tic-stage-") as staging:
-        try:
-            tf = stage_in_network(target.location, keep, Path(staging), bar)
-        except InputError as exc:
-            summary.failed.append(str(exc))
+    if isinstance(outcome, str):
+        summary.failed.append(outcome)
+        return
+    summary.refs_failed += len(outcome.remote_refs_failed)
+    if store.find_file("tic", outcome.sha256) is not None:
+        summary.unchanged.append(outcome.file_name)
+        return
+    name, plan = _payer_of(outcome, payer)
+    _store_file(store, outcome, name, plan, target)
+    summary.ingested.append((outcome.file_name, outcome.staged.rows if outcome.staged else 0))
+
+
+class _Tally(Progress):
+    """A reader's progress, added to counters shared by all readers (bytes, items seen, items kept) that
+    the writer's bar shows; in this process (one job) it draws that bar itself."""
+
+    def __init__(self, counter: Any, bar: Progress | None = None) -> None:
+        super().__init__("")
+        self.counter, self.bar, self.sent = counter, bar, [0, 0, 0]
+
+    def update(
+        self, *, bytes_done: int | None = None, items: int | None = None, kept: int | None = None
+    ) -> None:
+        with self.counter.get_lock():
+            for index, value in enumerate((bytes_done, items, kept)):
+                if value is not None and value > self.sent[index]:
+                    self.counter[index] += value - self.sent[index]
+                    self.sent[index] = value
+        if self.bar is not None:
+            _show(self.bar, self.counter)
+
+
+def _show(bar: Progress, counter: Any) -> None:
+    bar.update(bytes_done=counter[0], items=counter[1], kept=counter[2])
+
+
+_COUNTER: Any = None  # a worker's shared byte counter, set by _init_worker
+
+
+def _init_worker(counter: Any) -> None:
+    global _COUNTER
+    _COUNTER = counter
+
+
+def _stage(
+    location: str, keep: Callable[[str], bool], staging: str, tally: _Tally | None = None
+) -> TicFile | str:
+    """Read one file into its staging folder; a failure is its one-line message (the others go on)."""
+    try:
+        return stage_in_network(location, keep, Path(staging), tally or _Tally(_COUNTER))
+    except AtlasError as exc:
+        return str(exc)
+    except Exception as exc:
+        return f"{location}: failed: {type(exc).__name__}: {exc}"
+
+
+class _Readers:
+    """Reads files in this process (one job or one file) or in a pool of worker processes."""
+
+    def __init__(self, jobs: int, files: int, keep: Callable[[str], bool]) -> None:
+        import multiprocessing
+
+        self.keep = keep
+        self.context = multiprocessing.get_context("spawn")  # no fork of a process holding DuckDB
+        self.counter = self.context.Array("q", 3)
+        self.workers = max(1, min(jobs, files))
+        self.pool: Any = None
+        self.root = tempfile.TemporaryDirectory(prefix="tic-stage-")
+
+    def __enter__(self) -> _Readers:
+        if self.workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(
+                self.workers, mp_context=self.context, initializer=_init_worker, initargs=(self.counter,)
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        self.root.cleanup()
+
+    def read(
+        self, targets: list[TocTarget], bar: Progress | None
+    ) -> Iterator[tuple[TocTarget, TicFile | str]]:
+        """(target, staged file or error line), in the order given, each staging folder removed after."""
+        folders = [Path(self.root.name) / str(i) for i in range(len(targets))]
+        for folder in folders:
+            folder.mkdir()
+        if self.pool is None:
+            for target, folder in zip(targets, folders, strict=True):
+                yield target, _stage(target.location, self.keep, str(folder), _Tally(self.counter, bar))
+                shutil.rmtree(folder, ignore_errors=True)
             return
-        finally:
-            if bar:
-                bar.close()
-        summary.refs_failed += len(tf.remote_refs_failed)
-        if store.find_file("tic", tf.sha256) is not None:
-            summary.unchanged.append(tf.file_name)
-            return
-        name, plan = _payer_of(tf, payer)
-        _store_file(store, tf, name, plan, target)
-        summary.ingested.append((tf.file_name, tf.staged.rows if tf.staged else 0))
+        futures = [
+            self.pool.submit(_stage, t.location, self.keep, str(f))
+            for t, f in zip(targets, folders, strict=True)
+        ]
+        for target, folder, future in zip(targets, folders, futures, strict=True):
+            while not future.done():
+                wait([future], timeout=0.2)
+                if bar is not None:
+                    _show(bar, self.counter)
+            yield target, future.result()
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- named questions the facts ask ------------------------------------------------------------------------

@@ -92,3 +92,4 @@ class TocFile:
     #: per reporting_structure entry: {"reporting_plans": [...], "in_network_files": [url...],
     #: "allowed_amount_file": url | None}: which plans each in-network file covers
     reporting_structure: list[dict[str, object]] = field(default_factory=list)
+    descriptions: dict[str, str] = field(default_factory=dict)  # in-network file location -> description

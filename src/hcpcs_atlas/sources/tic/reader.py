@@ -206,10 +206,13 @@ def read_table_of_contents(source: str | Path) -> TocFile:
     plans: list[dict[str, object]] = []
     urls: dict[str, None] = {}  # ordered set: shared files are listed under many plans
 
+    descriptions: dict[str, str] = {}
+
     def on_structure(obj: dict[str, Any], _start: int, _raw: bytes | bytearray) -> None:
         entry = _structure(obj)
         plans.extend(entry.plans)
         urls.update(dict.fromkeys(entry.files))
+        descriptions.update(_descriptions(obj))
         structures.append({"reporting_plans": entry.plans, "in_network_files": entry.files,
                            "allowed_amount_file": entry.allowed})  # fmt: skip
 
@@ -232,7 +235,19 @@ def read_table_of_contents(source: str | Path) -> TocFile:
         last_updated_on=_text(fields.get("last_updated_on")),
         version=_text(fields.get("version")),
         reporting_structure=structures,
+        descriptions=descriptions,
     )
+
+
+def _descriptions(obj: dict[str, Any]) -> dict[str, str]:
+    files = obj.get("in_network_files")
+    return {
+        f["location"]: f["description"]
+        for f in (files if isinstance(files, list) else [])
+        if isinstance(f, dict)
+        and isinstance(f.get("location"), str)
+        and isinstance(f.get("description"), str)
+    }
 
 
 class _Structure(NamedTuple):
