@@ -51,6 +51,16 @@ def _csv_subset(src: Path, dest: Path, header_line: int, code_of: int = 0) -> No
     dest.write_bytes(newline.join(keep) + newline)
 
 
+#: NUCC taxonomies given to the demo's synthetic NPIs (demo/__init__.py), with the real NUCC rows.
+DEMO_TAXONOMIES = ["207RX0202X", "207RH0003X", "2080P0207X", "261QX0203X", "282N00000X", "3336H0001X"]
+
+
+def _nucc_subset(src: Path, dest: Path) -> None:
+    lines = src.read_bytes().splitlines(keepends=True)
+    keep = [lines[0], *(line for line in lines[1:] if line[:10].decode() in DEMO_TAXONOMIES)]
+    dest.write_bytes(b"".join(keep))
+
+
 def main(shared: Path) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     _fixed_width(shared / "hcpcs/2020/HCPC2020_ANWEB_w_disclaimer.txt", OUT / "HCPC2020_ANWEB_demo.txt")
@@ -70,6 +80,7 @@ def main(shared: Path) -> None:
         0,
     )
     _csv_subset(shared / "opps/softek_derived_Addendum_B_2026-04.csv", OUT / "Addendum_B_2026-04_demo.csv", 0)
+    _nucc_subset(shared / "nucc/nucc_taxonomy_251.csv", OUT / "nucc_taxonomy_251_demo.csv")
     for path in sorted(OUT.iterdir()):
         print(f"{path.stat().st_size:>8,}  {path.name}")
 

@@ -72,7 +72,11 @@ def main(ctx: click.Context, db: Path | None) -> None:
 @click.pass_context
 @atlas_errors
 def load(ctx: click.Context, source: str, paths: tuple[Path, ...], effective: Any) -> None:
-    """Load CMS files: each file one transaction; loading the same file again changes nothing.
+    """Load source files: each file one transaction; loading the same file again changes nothing.
+
+    SOURCE: hcpcs, asp, crosswalk, opps (CMS files); nucc (NUCC taxonomy CSV); nppes (NPPES
+    npidata_pfile CSV or the monthly/weekly zip, streamed: a later file updates the NPIs it lists);
+    label (FDA SPL XML documents, DailyMed zips, or folders of them).
 
     PATHS are files (plain, .gz, or a CMS .zip: the one file of SOURCE's kind inside is loaded) or
     folders (their files of SOURCE's kind). A bad file is named and the others still load; the exit

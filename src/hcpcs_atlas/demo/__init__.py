@@ -3,7 +3,9 @@
 The CMS demo files (``demo/files``) are subsets of the real public files in their real formats, made by
 ``scripts/make_demo_data.py``. The payer files are SYNTHETIC: written at run time by the project's own
 generator (``hcpcs_atlas.synth``), named ``demo-synthetic-*``, with plan names that say so. They show how
-the Payer Landscape section works; they are not any payer's real rates.
+the Payer Landscape section works; they are not any payer's real rates. So are the NPPES rows of the NPIs
+those files name (taxonomy and state assigned in turn; the NUCC rows describing the taxonomies are real)
+and the one FDA-format drug label, written by us for J9032 and titled as a demo label.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from ..site import build_publications
 from ..store import Store, load_file
 from ..store.tic import ingest_tic
+from ..synth.nppes import NppesProvider, NppesSynthOptions, write_nppes
 from ..synth.tic import TicSynthOptions, write_in_network
 
 __all__ = ["DEMO_CODES", "DemoResult", "run_demo"]
@@ -29,6 +32,8 @@ _CMS_FILES = [
     ("crosswalk", "2025_Oct_ASP_NDC-HCPCS_Crosswalk_demo.csv"),
     ("opps", "2023_January_Web_Addendum_B_demo.xlsx"),
     ("opps", "Addendum_B_2026-04_demo.csv"),
+    ("nucc", "nucc_taxonomy_251_demo.csv"),  # real NUCC rows for the demo's taxonomies
+    ("label", "demo-synthetic-belinostat-spl.xml"),  # written by us for J9032, marked synthetic
 ]
 
 # Synthetic payer files: (file stem, reporting entity, rate multiple of the ASP limit (low, high), seed).
@@ -61,10 +66,11 @@ def _asp_limits(store: Store) -> dict[str, float]:
     return {row["code"]: row["payment_limit_usd"] for row in rows if row["payment_limit_usd"]}
 
 
-def _payer_files(store: Store, folder: Path) -> list[Path]:
+def _payer_files(store: Store, folder: Path) -> tuple[list[Path], set[int]]:
+    """The synthetic payer files, and the NPIs their rates name."""
     folder.mkdir(parents=True, exist_ok=True)
     limits = _asp_limits(store)
-    paths = []
+    paths, npis = [], set()
     for stem, entity, (low, high), seed in _PAYERS:
         options = TicSynthOptions(
             seed=seed,
@@ -81,9 +87,35 @@ def _payer_files(store: Store, folder: Path) -> list[Path]:
             },
         )
         path = folder / f"demo-synthetic-{stem}-in-network.json.gz"
-        write_in_network(path, options)
+        written = write_in_network(path, options)
         paths.append(path)
-    return paths
+        npis |= {n for row in written.rows for n in row.npis if n}
+    return paths, npis
+
+
+# Synthetic NPPES rows for the demo's NPIs: taxonomies (real NUCC codes, rows in demo/files) and states
+# assigned in turn; every seventh NPI is left out to show NPIs that are not in NPPES.
+_DEMO_TAXONOMIES = ("207RX0202X", "207RH0003X", "282N00000X", "261QX0203X", "2080P0207X", "3336H0001X")
+_DEMO_STATES = ("TX", "CA", "NY", "FL", "IL")
+
+
+def _nppes_file(npis: set[int], folder: Path) -> Path:
+    providers = tuple(
+        NppesProvider(
+            npi,
+            "2" if i % 3 == 2 else "1",
+            (_DEMO_TAXONOMIES[i % 6],),
+            0,
+            _DEMO_STATES[i % 5],
+            "100010000",
+            "DEMO CITY",
+        )
+        for i, npi in enumerate(sorted(npis))
+        if i % 7 != 6
+    )
+    path = folder / "demo-synthetic-npidata_pfile_20050523-20251109.csv"
+    write_nppes(path, NppesSynthOptions(seed=7, rows=40, providers=providers))
+    return path
 
 
 def run_demo(out: Path, formats: tuple[str, ...] = ("md", "html", "json", "pdf")) -> DemoResult:
@@ -98,9 +130,12 @@ def run_demo(out: Path, formats: tuple[str, ...] = ("md", "html", "json", "pdf")
             with resources.as_file(files.joinpath(name)) as path:
                 load_file(store, source, path)
             result.loaded.append(name)
-        payer_files = _payer_files(store, out / "payer-files")
+        payer_files, npis = _payer_files(store, out / "payer-files")
         summary = ingest_tic(store, [str(p) for p in payer_files], set(_PAYER_CODES).__contains__)
         result.loaded += [name for name, _ in summary.ingested]
+        nppes = _nppes_file(npis, out / "payer-files")
+        load_file(store, "nppes", nppes)
+        result.loaded.append(nppes.name)
         built = build_publications(store, DEMO_CODES, formats, out / "publications")
     result.publications = built.files
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import cached_property
 
 from ..errors import NoHcpcsFileError, UnknownCodeError
@@ -11,12 +12,14 @@ from ..store.tic import codes_with_rates, files_with_code
 from .asp import asp_changes, asp_facts, unit_rule
 from .crosswalk import ndc_facts
 from .hcpcs import descriptor, detail, hcpcs_changes, status
-from .model import CodeFacts, Medicare, Provenance
+from .label import clinical_facts
+from .model import ClinicalFacts, CodeFacts, Medicare, Provenance, ProviderFacts
 from .modifiers import applicable_modifiers, dated_rules
+from .nppes import provider_facts
 from .opps import opps_changes, opps_facts
 from .related import RelatedIndex
 from .snapshot import Snapshot
-from .tic import payer_facts
+from .tic import npi_observations, payer_facts
 
 __all__ = ["FactsBuilder", "build_facts"]
 
@@ -57,7 +60,11 @@ class FactsBuilder:
         modifiers = applicable_modifiers(self.snapshot, is_drug, opps is not None)
         hcpcs_detail = detail(latest)
         medicare_limit = asp.payment_limit if asp else None
-        payers = payer_facts(self.store, code, medicare_limit) if code in self._codes_with_rates else []
+        has_rates = code in self._codes_with_rates
+        payers = payer_facts(self.store, code, medicare_limit) if has_rates else []
+        observations = npi_observations(self.store, code, medicare_limit) if has_rates else []
+        providers = provider_facts(self.store, observations)
+        clinical = clinical_facts(self.store, code, latest.row["long_description"])
         return CodeFacts(
             code=code,
             descriptor=descriptor(latest),
@@ -68,7 +75,10 @@ class FactsBuilder:
             units=unit_rule(asp, latest.row["long_description"]) if is_drug else None,
             ndcs=ndcs,
             modifiers=modifiers,
-            related=self.related.related(code, hcpcs_detail.xrefs),
+            related=replace(
+                self.related.related(code, hcpcs_detail.xrefs),
+                taxonomies=[t.taxonomy for t in providers.taxonomies],
+            ),
             payers=payers,
             changes=[
                 *hcpcs_changes(hcpcs_versions, self._hcpcs_files, self.snapshot.both_carry),
@@ -76,17 +86,28 @@ class FactsBuilder:
                 *opps_changes(self.snapshot.versions("opps", code), self.snapshot.both_carry),
             ],
             rules=dated_rules(modifiers),
-            provenance=self._provenance(code, bool(payers)),
+            provenance=self._provenance(code, bool(payers), self._context_files(providers, clinical)),
+            providers=providers,
+            clinical=clinical,
         )
 
     def build_many(self, codes: list[str]) -> Iterator[CodeFacts]:
         for code in codes:
             yield self.build(code)
 
-    def _provenance(self, code: str, has_payers: bool) -> list[Provenance]:
+    def _context_files(self, providers: ProviderFacts, clinical: ClinicalFacts) -> list[SourceFile]:
+        """NPPES and NUCC files when an NPI was found in them; the files of the labels quoted."""
+        files = []
+        if providers.n_npis > providers.n_npis_not_in_nppes:
+            files += self.snapshot.files_of("nppes") + self.snapshot.files_of("nucc")
+        quoted = {label.source_file for label in clinical.labels}
+        return files + [f for f in self.snapshot.files_of("label") if f.file_name in quoted]
+
+    def _provenance(self, code: str, has_payers: bool, context: list[SourceFile]) -> list[Provenance]:
         used = {v.file.file_id for source in self.snapshot.rows for v in self.snapshot.versions(source, code)}
         files = [f for f in self.snapshot.files.values() if f.file_id in used]
         files += self._tic_files(code) if has_payers else []
+        files += context
         return [_provenance(f) for f in sorted(files, key=lambda f: (f.source, f.order))]
 
     def _tic_files(self, code: str) -> list[SourceFile]:

@@ -14,9 +14,11 @@ __all__ = [
     "Benchmarks",
     "Breakdown",
     "Change",
+    "ClinicalFacts",
     "CodeFacts",
     "Descriptor",
     "HcpcsDetail",
+    "LabelFacts",
     "Medicare",
     "ModifierFacts",
     "NdcFacts",
@@ -24,10 +26,13 @@ __all__ = [
     "PayerFacts",
     "PayerSource",
     "Provenance",
+    "ProviderFacts",
     "Related",
     "RelatedCode",
     "Rule",
+    "StateFacts",
     "Status",
+    "TaxonomyFacts",
     "UnitRule",
 ]
 
@@ -231,6 +236,60 @@ class Provenance:
 
 
 @dataclass
+class TaxonomyFacts:
+    """NPIs of the code's rates whose NPPES primary taxonomy is this NUCC code."""
+
+    taxonomy: str  # NUCC code, e.g. 207RH0003X
+    display_name: str | None  # NUCC display name; None when the NUCC file is not loaded or lacks the code
+    classification: str | None
+    specialization: str | None
+    n_npis: int
+    share: float  # n_npis / NPIs found in NPPES (0-1, exact)
+    median_rate: float | None  # median of the dollar rates naming at least one of these NPIs
+
+
+@dataclass
+class StateFacts:
+    """One practice-location state (NPPES) or hospital-address state (hospital files)."""
+
+    state: str
+    n_npis: int
+    n_hospitals: int
+    benchmarks: Benchmarks | None  # over the rates naming an NPI practising here, and hospitals here
+
+
+@dataclass
+class ProviderFacts:
+    n_npis: int  # distinct NPIs named by the code's dollar rates
+    n_npis_not_in_nppes: int  # counted, never guessed
+    taxonomies: list[TaxonomyFacts]
+    states: list[StateFacts]
+
+
+@dataclass
+class LabelFacts:
+    """An FDA SPL drug label linked to the code (quoted as the label words it)."""
+
+    set_id: str
+    version: int | None
+    effective_date: date | None
+    title: str | None
+    generic_names: list[str]
+    routes: list[str]
+    dosage_forms: list[str]
+    indications: str | None
+    dosage_and_administration: str | None
+    boxed_warning: bool
+    link: str  # "ndc" (a package NDC in the ASP crosswalk) or "generic_name" (whole words of the descriptor)
+    source_file: str
+
+
+@dataclass
+class ClinicalFacts:
+    labels: list[LabelFacts]
+
+
+@dataclass
 class CodeFacts:
     code: str
     descriptor: Descriptor
@@ -246,3 +305,5 @@ class CodeFacts:
     changes: list[Change]
     rules: list[Rule]
     provenance: list[Provenance]
+    providers: ProviderFacts = field(default_factory=lambda: ProviderFacts(0, 0, [], []))
+    clinical: ClinicalFacts = field(default_factory=lambda: ClinicalFacts([]))

@@ -19,8 +19,9 @@ from ..store import Store
 from ..store.tic import RateObservationRow, payer_sources, rate_observations
 from .benchmarks import benchmarks, pct_of
 from .model import Breakdown, PayerFacts, PayerSource
+from .nppes import RateObservation
 
-__all__ = ["DOLLAR_TYPES", "SUSPECT_HIGH", "SUSPECT_LOW", "payer_facts"]
+__all__ = ["DOLLAR_TYPES", "SUSPECT_HIGH", "SUSPECT_LOW", "npi_observations", "payer_facts"]
 
 DOLLAR_TYPES = frozenset({"negotiated", "derived", "fee schedule"})
 SUSPECT_LOW, SUSPECT_HIGH = 0.05, 20.0
@@ -123,3 +124,14 @@ def payer_facts(store: Store, code: str, medicare: float | None) -> list[PayerFa
     collected = _collect(rate_observations(store, code))
     facts = [f for payer, acc in collected.items() if (f := _payer(store, payer, acc, medicare))]
     return sorted(facts, key=lambda f: payer_order(f.payer))
+
+
+def npi_observations(store: Store, code: str, medicare: float | None) -> list[RateObservation]:
+    """The dollar observations the payer benchmarks count, each with the NPIs it names (for providers)."""
+    collected = _collect(rate_observations(store, code))
+    return [
+        RateObservation(o.rate, frozenset(o.npis))
+        for acc in collected.values()
+        for o in acc.observations.values()
+        if o.npis and not _is_suspect(o.rate, medicare)
+    ]

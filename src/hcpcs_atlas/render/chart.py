@@ -12,9 +12,9 @@ from collections.abc import Callable
 from html import escape
 
 from ..writer.fmt import usd
-from ..writer.model import Chart
+from ..writer.model import BarChart, Chart
 
-__all__ = ["chart_svg", "ticks"]
+__all__ = ["bar_chart_svg", "chart_svg", "ticks"]
 
 _W, _LABEL, _ROW, _TOP, _RIGHT = 720, 190, 34, 58, 30
 _INK, _MUTED, _LINE, _ACCENT, _WARN = "#1d2430", "#5b6575", "#d8dde5", "#0b5cad", "#9c1c1c"
@@ -105,3 +105,28 @@ def _reference(c: Chart, rx: float, axis_y: float) -> list[str]:
         f'<text x="{rx + shift:.1f}" y="{_TOP - 18}" text-anchor="{anchor}" font-size="12" fill="{_WARN}">'
         f"{escape(c.reference_label or usd(c.reference or 0))}</text>",
     ]
+
+
+_BAR_ROW, _BAR_LABEL, _BAR_VALUE = 22, 70, 170
+
+
+def bar_chart_svg(c: BarChart) -> str:
+    """Horizontal bars from zero, each labelled with its value (rounded as the tables round it)."""
+    high = max((b.value for b in c.bars), default=0) or 1
+    width = _W - _BAR_LABEL - _BAR_VALUE
+    height = _TOP + _BAR_ROW * len(c.bars) + 12
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_W} {height}" width="{_W}" height="{height}" '
+        f'role="img" aria-label="{escape(c.title)}" class="chart">',
+        f'<text x="8" y="20" font-size="13" font-weight="bold" fill="{_INK}">{escape(c.title)}</text>',
+    ]
+    for i, b in enumerate(c.bars):
+        y = _TOP - 24 + i * _BAR_ROW
+        w = max(b.value / high * width, 1)
+        parts += [
+            f'<text x="{_BAR_LABEL - 8}" y="{y + 14}" text-anchor="end" {_TEXT}>{escape(b.label)}</text>',
+            f'<rect x="{_BAR_LABEL}" y="{y + 3}" width="{w:.1f}" height="15" fill="{_ACCENT}"/>',
+            f'<text x="{_BAR_LABEL + w + 6:.1f}" y="{y + 14}" {_TEXT}>{escape(usd(b.value))} ({escape(b.note)})</text>',
+        ]
+    parts.append("</svg>")
+    return "\n".join(parts)

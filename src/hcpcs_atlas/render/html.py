@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
-from ..writer.model import Block, Bullets, Chart, Notice, Paragraph, Publication, Section, Table
-from .chart import chart_svg
+from ..writer.model import BarChart, Block, Bullets, Chart, Notice, Paragraph, Publication, Section, Table
+from .chart import bar_chart_svg, chart_svg
 
 __all__ = ["CSS", "page", "render_html"]
 
@@ -47,6 +47,8 @@ def _block(b: Block) -> str:
         return _table(b)
     if isinstance(b, Chart):
         return f"<figure>{chart_svg(b)}</figure>"
+    if isinstance(b, BarChart):
+        return f"<figure>{bar_chart_svg(b)}</figure>"
     raise TypeError(b)
 
 

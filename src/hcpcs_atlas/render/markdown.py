@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..writer.model import Block, Bullets, Chart, Notice, Paragraph, Publication, Section, Table
+from ..writer.model import BarChart, Block, Bullets, Chart, Notice, Paragraph, Publication, Section, Table
 
 __all__ = ["render_markdown"]
 
@@ -31,6 +31,8 @@ def _block(b: Block) -> list[str]:
         return [f"- {item}" for item in b.items]
     if isinstance(b, Table):
         return _table(b)
+    if isinstance(b, BarChart):
+        return [f"_{b.title}: the chart in the HTML and PDF editions shows the table above._"]
     return _chart(b)
 
 

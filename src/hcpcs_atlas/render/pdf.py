@@ -9,8 +9,8 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from ..writer.model import Block, Bullets, Chart, Notice, Paragraph, Publication, Section, Table
-from .chart import chart_svg
+from ..writer.model import BarChart, Block, Bullets, Chart, Notice, Paragraph, Publication, Section, Table
+from .chart import bar_chart_svg, chart_svg
 
 __all__ = ["render_pdf"]
 
@@ -39,6 +39,10 @@ class _Doc:
     def heading(self, value: str, level: int) -> None:
         self.pdf.ln(2)
         self.para(value, {1: 16, 2: 13, 3: 11}.get(level, 10), "B")
+
+    def bars(self, c: BarChart) -> None:
+        """The same SVG as the HTML page (its figures are in the table above it)."""
+        self.pdf.image(io.BytesIO(bar_chart_svg(c).encode("utf-8")), w=self.pdf.epw)
 
     def table(self, t: Table) -> None:
         self.pdf.set_font(self.family, "", 7.5 if len(t.columns) > 4 else 8.5)
@@ -76,6 +80,8 @@ def _block(doc: _Doc, b: Block) -> None:
         doc.table(b)
     elif isinstance(b, Chart):
         doc.chart(b)
+    elif isinstance(b, BarChart):
+        doc.bars(b)
 
 
 def _section(doc: _Doc, s: Section, level: int) -> None:

@@ -76,8 +76,12 @@ def load_files(
     store: Store, source_name: str, paths: Sequence[Path], effective_start: date | None = None
 ) -> Iterator[LoadOutcome]:
     """Load each file in its own transaction; a failure is reported and the next file goes on."""
+    spec = source(source_name)
     for path in paths:
         try:
+            if spec.loader:  # reads its own containers (an NPPES zip is streamed, never extracted)
+                yield LoadOutcome(str(path), spec.load(store, path, effective_start))
+                continue
             with _opened(source_name, path) as item:
                 result = _load(store, source_name, item, effective_start)
             yield LoadOutcome(item.name, result, note=item.note)
@@ -87,6 +91,10 @@ def load_files(
 
 def load_file(store: Store, source_name: str, path: Path, effective_start: date | None = None) -> LoadResult:
     """Load one file (plain, .gz or a CMS .zip) unless a byte-identical one is already loaded."""
+    spec = source(source_name)
+    if spec.loader:
+        result: LoadResult = spec.load(store, path, effective_start)
+        return result
     with _opened(source_name, path) as item:
         return _load(store, source_name, item, effective_start)
 

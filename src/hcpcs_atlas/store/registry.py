@@ -13,6 +13,7 @@ import fnmatch
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -30,24 +31,41 @@ class SourceSpec:
     parser: str  # "module:function" returning a ParsedFile; empty for streamed sources (TiC)
     tables: tuple[str, ...]  # the first has one row per code (or NPI, ...) and file
     period: str  # how the effective period is read, in words (docs and --help)
+    #: "module:function(store, path, effective_start) -> LoadResult" for a source that loads itself
+    #: (streamed into the store, or many documents per path: NPPES, SPL labels); empty: parse, then load
+    loader: str = ""
 
     @property
     def parse(self) -> Callable[[Path], ParsedFile[Any]]:
-        module, _, function = self.parser.partition(":")
-        parse: Callable[[Path], ParsedFile[Any]] = getattr(importlib.import_module(module), function)
+        parse: Callable[[Path], ParsedFile[Any]] = _resolve(self.parser)
         return parse
 
     @property
+    def load(self) -> Callable[[Any, Path, date | None], Any]:
+        load: Callable[[Any, Path, date | None], Any] = _resolve(self.loader)
+        return load
+
+    @property
     def is_file_source(self) -> bool:
-        """Loaded whole by ``hcpcs-atlas load`` (streamed sources have commands of their own)."""
-        return bool(self.parser)
+        """Loaded by ``hcpcs-atlas load`` (TiC, streamed from URLs too, has a command of its own)."""
+        return bool(self.parser or self.loader)
+
+
+def _resolve(target: str) -> Any:
+    module, _, function = target.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 @cache
 def sources() -> dict[str, SourceSpec]:
     return {
         row["name"]: SourceSpec(
-            row["name"], row["label"], row["parser"], tuple(row["tables"].split()), row["period"]
+            row["name"],
+            row["label"],
+            row["parser"],
+            tuple(row["tables"].split()),
+            row["period"],
+            row["loader"],
         )
         for row in read_table("sources.csv")
     }

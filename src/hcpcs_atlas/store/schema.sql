@@ -145,3 +145,56 @@ CREATE TABLE IF NOT EXISTS core_tic_rates (
     npis BIGINT[],
     network_names VARCHAR[]
 );
+
+CREATE TABLE IF NOT EXISTS core_nucc_taxonomies (
+    file_id INTEGER NOT NULL,
+    code VARCHAR NOT NULL,
+    grouping VARCHAR,
+    classification VARCHAR,
+    specialization VARCHAR,
+    definition VARCHAR,
+    notes VARCHAR,
+    display_name VARCHAR,
+    section VARCHAR
+);
+
+-- One row per NPI: a later NPPES file (monthly or weekly) replaces the rows of the NPIs it lists.
+CREATE TABLE IF NOT EXISTS core_nppes_providers (
+    file_id INTEGER NOT NULL,
+    npi BIGINT NOT NULL,
+    entity_type VARCHAR,                -- 1 individual, 2 organization; empty when deactivated
+    primary_taxonomy VARCHAR,           -- the Primary Taxonomy Switch = Y one, else the first
+    taxonomies VARCHAR[],
+    practice_state VARCHAR,
+    practice_zip5 VARCHAR,
+    practice_city VARCHAR,
+    deactivation_date DATE
+);
+
+-- FDA SPL drug labels: one row per label document (a set id has one row per version loaded).
+CREATE TABLE IF NOT EXISTS core_spl_labels (
+    file_id INTEGER NOT NULL,
+    set_id VARCHAR NOT NULL,
+    version INTEGER,
+    document_id VARCHAR,
+    effective_date DATE,
+    title VARCHAR,
+    document_type VARCHAR,
+    product_names VARCHAR[],
+    generic_names VARCHAR[],
+    routes VARCHAR[],
+    dosage_forms VARCHAR[],
+    marketing_categories VARCHAR[],
+    indications VARCHAR,
+    dosage_and_administration VARCHAR,
+    boxed_warning VARCHAR,
+    contraindications VARCHAR,
+    source_file VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS core_spl_ndcs (
+    file_id INTEGER NOT NULL,
+    set_id VARCHAR NOT NULL,
+    ndc_as_written VARCHAR NOT NULL,
+    ndc VARCHAR NOT NULL                -- 5-4-2 (as written when it is no 10/11-digit NDC)
+);

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from ..facts.model import CodeFacts, ModifierFacts
 from .fmt import iso_date, num, or_na
+from .label import label_blocks, terminated_notice
 from .model import NA, Block, Bullets, Paragraph, Section, Table
 
 
 def _context(f: CodeFacts) -> list[Block]:
-    if not f.is_drug:
+    if not f.is_drug and not f.clinical.labels:
         return [Paragraph(NA)]
+    indication = "as the FDA label(s) below word them" if f.clinical.labels else NA
     items = [
-        "Typical patient and indication: " + NA,
+        "Typical patient and indication: " + indication,
         "Document the administered amount and the amount discarded from each single-dose container "
         "(JW line), or that none was discarded (JZ), per the modifier rules below.",
     ]
@@ -23,7 +25,8 @@ def _context(f: CodeFacts) -> list[Block]:
         items.append(
             f"Report units in billing units of {num(f.units.descriptor_amount)} {f.units.descriptor_unit}."
         )
-    return [Bullets(items)]
+    notice = terminated_notice(f)
+    return [*([notice] if notice else []), Bullets(items), *label_blocks(f)]
 
 
 def _when(m: ModifierFacts) -> str:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "NA",
+    "Bar",
+    "BarChart",
     "Block",
     "Bullets",
     "Chart",
@@ -77,7 +79,24 @@ class Chart:
     type: str = "chart"
 
 
-Block = Paragraph | Notice | Bullets | Table | Chart
+@dataclass
+class Bar:
+    label: str
+    value: float
+    note: str  # shown after the value, e.g. "n=12"
+
+
+@dataclass
+class BarChart:
+    """One bar per group (e.g. median rate by state); the same figures are always in a table beside it."""
+
+    title: str
+    bars: list[Bar]
+    unit: str
+    type: str = "bar_chart"
+
+
+Block = Paragraph | Notice | Bullets | Table | Chart | BarChart
 
 
 @dataclass

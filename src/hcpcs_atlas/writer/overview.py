@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..facts.model import CodeFacts
 from .fmt import iso_date, or_na
 from .model import NA, Block, Paragraph, Section, Table
+from .nppes import provider_sites
 from .summary import termination_notice
 
 
@@ -28,7 +29,10 @@ def _sites(f: CodeFacts) -> str:
     sites = sorted({b.group for p in f.payers for b in p.by_site_of_service if b.group != "not specified"})
     if f.medicare.opps and f.medicare.opps.status_indicator:
         sites.append(f"hospital outpatient (OPPS status indicator {f.medicare.opps.status_indicator})")
-    return ", ".join(sites) if sites else NA
+    text = ", ".join(sites)
+    if providers := provider_sites(f):
+        text = f"{text}; {providers}" if text else providers[0].upper() + providers[1:]
+    return text or NA
 
 
 def overview(f: CodeFacts) -> Section:

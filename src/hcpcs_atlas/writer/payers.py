@@ -6,6 +6,7 @@ from ..data import major_payers
 from ..facts.model import Benchmarks, Breakdown, CodeFacts, OppsFacts, PayerFacts
 from .fmt import iso_date, or_na, pct, period, usd
 from .model import NA, Block, Chart, ChartSeries, Paragraph, Section, Table
+from .nppes import state_blocks
 
 _STATS = ["Rates (n)", "Min", "P10", "P25", "Median", "P75", "P90", "Max", "Median % of Medicare"]
 
@@ -182,6 +183,7 @@ def payers(f: CodeFacts) -> Section:
     others = [p.payer for p in f.payers if p.payer not in major_payers()]
     subsections = [Section("medicare", "Medicare", _medicare(f))]
     subsections.append(Section("commercial", "Commercial payers at a glance", _overview(f, medicare)))
+    subsections.append(Section("by-state", "By state", state_blocks(f)))
     subsections += [_payer_section(by_name.get(n), n, medicare) for n in (*major_payers(), *others)]
     return Section("payers", "Payer Landscape & Reimbursement Benchmarks", subsections=subsections)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..facts.model import CodeFacts, RelatedCode
 from .fmt import iso_date, num, or_na
 from .model import NA, Block, Bullets, Paragraph, Section, Table
+from .nppes import taxonomy_blocks
 
 
 def _list_or_na(items: list[str]) -> Block:
@@ -62,7 +63,7 @@ def related(f: CodeFacts) -> Section:
         "Related Codes",
         subsections=[
             Section("icd10", "ICD-10-CM codes", [_list_or_na(f.related.icd10)]),
-            Section("taxonomies", "Provider taxonomies", [_list_or_na(f.related.taxonomies)]),
+            Section("taxonomies", "Provider taxonomies", taxonomy_blocks(f)),
             Section("related-hcpcs", "Related procedure and supply codes", [_related_hcpcs(f)]),
             Section("ndcs", "NDCs and billing units per package", [_ndcs(f)]),
         ],

@@ -1,0 +1,96 @@
+"""Providers facts: a TiC file whose NPIs are in a generated NPPES file gives exact taxonomy and state figures."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+from hcpcs_atlas.facts import FactsBuilder
+from hcpcs_atlas.facts.benchmarks import benchmarks, percentile
+from hcpcs_atlas.facts.tic import DOLLAR_TYPES
+from hcpcs_atlas.sources.tic import RateRow
+from hcpcs_atlas.store import Store, load_file
+from hcpcs_atlas.store.nppes import load_nppes
+from hcpcs_atlas.store.tic import ingest_tic
+from hcpcs_atlas.synth.nppes import NppesProvider, NppesSynthOptions, write_nppes
+from hcpcs_atlas.synth.tic import TicSynthOptions, write_in_network
+
+CODE = "J9032"
+TAXONOMIES = ("207RX0202X", "207RH0003X", "261QX0203X")
+STATES = ("TX", "CA", "NY", "FL")
+
+
+def _kept(rows: list[RateRow]) -> dict[tuple[object, ...], RateRow]:
+    """The dollar observations the payer benchmarks count: one per distinct key, not expired."""
+    kept: dict[tuple[object, ...], RateRow] = {}
+    for r in rows:
+        if r.billing_code != CODE or r.negotiated_type.lower() not in DOLLAR_TYPES:
+            continue
+        if r.expiration_date and date.fromisoformat(r.expiration_date) < date(2025, 10, 1):
+            continue
+        mods = tuple(sorted(m for m in r.modifiers if m.strip() not in ("", "00")))
+        kept.setdefault((r.tin_value, r.billing_class, r.negotiated_rate, mods, r.service_codes), r)
+    return kept
+
+
+def _provider(npi: int) -> NppesProvider:
+    # NPIs ending in 7 are left out of NPPES: they must be counted as not found
+    return NppesProvider(npi, "1", (TAXONOMIES[npi % 3], "207Q00000X"), 0, STATES[npi % 4], "770901243", "X")
+
+
+def test_taxonomy_counts_and_state_benchmarks(shared_data: Path, store_copy: Path, tmp_path: Path) -> None:
+    tic = write_in_network(
+        tmp_path / "in-network.json",
+        TicSynthOptions(seed=5, target_codes=(CODE,), items_per_target=6, rate_ranges={CODE: (40.0, 80.0)}),
+    )
+    kept = _kept(tic.rows)
+    npis = {n for r in kept.values() for n in r.npis if n}
+    in_nppes = {n for n in npis if n % 10 != 7}
+    nppes = write_nppes(
+        tmp_path / "npidata.csv",
+        NppesSynthOptions(rows=200, providers=tuple(_provider(n) for n in sorted(in_nppes))),
+    )
+    with Store(store_copy) as store:
+        ingest_tic(store, [str(tic.path)], {CODE}.__contains__)
+        load_nppes(store, nppes.path)
+        load_file(store, "nucc", shared_data / "nucc/nucc_taxonomy_251.csv")
+        facts = FactsBuilder(store).build(CODE)
+
+    p = facts.providers
+    assert len(npis) >= 8 and npis - in_nppes  # enough NPIs to mean something, and some not in NPPES
+    assert (p.n_npis, p.n_npis_not_in_nppes) == (len(npis), len(npis - in_nppes))
+    by_taxonomy: dict[str, set[int]] = defaultdict(set)
+    for n in in_nppes:
+        by_taxonomy[TAXONOMIES[n % 3]].add(n)
+    want = sorted(by_taxonomy.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    assert [(t.taxonomy, t.n_npis) for t in p.taxonomies] == [(code, len(n)) for code, n in want]
+    for t in p.taxonomies:
+        group = by_taxonomy[t.taxonomy]
+        assert t.share == len(group) / len(in_nppes)
+        rates = sorted(r.negotiated_rate for r in kept.values() if set(r.npis) & group)
+        assert t.median_rate == percentile(rates, 50)
+    onc = next(t for t in p.taxonomies if t.taxonomy == "207RX0202X")
+    assert (onc.display_name, onc.classification, onc.specialization) == (
+        "Medical Oncology Physician",
+        "Internal Medicine",
+        "Medical Oncology",
+    )
+
+    by_state: dict[str, set[int]] = defaultdict(set)
+    for n in in_nppes:
+        by_state[STATES[n % 4]].add(n)
+    assert [s.state for s in p.states] == sorted(by_state)
+    for s in p.states:
+        assert (s.n_npis, s.n_hospitals) == (len(by_state[s.state]), 0)
+        rates = [r.negotiated_rate for r in kept.values() if set(r.npis) & by_state[s.state]]
+        assert s.benchmarks == benchmarks(rates)
+    sources = {f.source for f in facts.provenance}
+    assert {"nppes", "nucc", "tic"} <= sources
+    assert facts.related.taxonomies == [t.taxonomy for t in p.taxonomies]
+
+
+def test_no_rates_no_providers(store_copy: Path) -> None:
+    with Store(store_copy) as store:
+        p = FactsBuilder(store).build(CODE).providers
+    assert (p.n_npis, p.n_npis_not_in_nppes, p.taxonomies, p.states) == (0, 0, [], [])
