@@ -15,7 +15,7 @@ from hcpcs_atlas.sources.nucc import read_nucc
 from hcpcs_atlas.store import Store, load_file
 from hcpcs_atlas.store.nppes import load_nppes, providers
 from hcpcs_atlas.store.nucc import taxonomies
-from hcpcs_atlas.synth.nppes import NppesProvider, NppesSynthOptions, nppes_header, write_nppes
+from hcpcs_atlas.synth.nppes import Layout, NppesProvider, NppesSynthOptions, nppes_header, write_nppes
 
 NUCC = "nucc/nucc_taxonomy_251.csv"
 NPPES_2016 = "nppes/npidata_first10_2016.csv"
@@ -85,11 +85,11 @@ def _given() -> tuple[NppesProvider, ...]:
 
 
 @pytest.mark.parametrize("layout", ["2016", "current"])
-def test_nppes_layouts_read_by_name(tmp_path: Path, layout: str) -> None:
+def test_nppes_layouts_read_by_name(tmp_path: Path, layout: Layout) -> None:
     """The same providers in the 2016 layout and in the current one with every column moved."""
     options = NppesSynthOptions(
         rows=300, layout=layout, shuffle_columns=layout == "current", providers=_given()
-    )  # type: ignore[arg-type]
+    )
     synth = write_nppes(tmp_path / "npidata_pfile_20050523-20251109.csv", options)
     with Store(tmp_path / "a.duckdb") as store:
         result = load_nppes(store, synth.path)

@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Literal
 
-__all__ = ["NppesProvider", "NppesSynthOptions", "NppesSynthResult", "nppes_header", "write_nppes"]
+__all__ = ["Layout", "NppesProvider", "NppesSynthOptions", "NppesSynthResult", "nppes_header", "write_nppes"]
 
 Layout = Literal["2016", "current"]
 
