@@ -160,7 +160,8 @@ def _parse_xml(doc: SplDocument) -> Element:
         ) from exc
     except ParseError as exc:
         line, column = exc.position
-        raise InputError(doc.name, f"malformed XML at line {line}, column {column + 1}: {exc}") from exc
+        reason = str(exc).split(":")[0]
+        raise InputError(doc.name, f"malformed XML at line {line}, column {column + 1}: {reason}") from exc
 
 
 def _attr(element: Element | None, name: str) -> str | None:

@@ -78,6 +78,7 @@ class LoadResult:
     file_name: str
     rows: int
     already_loaded: bool
+    note: str | None = None  # what the user should know besides the count (e.g. what a label links to)
 
 
 def _as_dict(row: Any) -> dict[str, Any]:

@@ -17,7 +17,14 @@ from pathlib import Path
 from ..sources.label import SplDocument, SplLabel, iter_documents, parse_label
 from .db import FileRecord, LoadResult, Store
 
-__all__ = ["LinkedLabel", "labels_for_code", "load_label", "load_labels", "normalize_words"]
+__all__ = [
+    "LinkedLabel",
+    "codes_for_label",
+    "labels_for_code",
+    "load_label",
+    "load_labels",
+    "normalize_words",
+]
 
 _LABEL_COLUMNS = """set_id, version, effective_date, title, generic_names, routes, dosage_forms,
     indications, dosage_and_administration, boxed_warning, source_file, product_names"""
@@ -52,11 +59,43 @@ def load_labels(store: Store, path: Path) -> list[LoadResult]:
 
 
 def load_label(store: Store, path: Path, effective_start: date | None = None) -> LoadResult:
-    """One path (file, zip or folder): the summed result, as the other loaders return it."""
+    """One path (file, zip or folder): the summed result, with what each label links to as its note."""
     results = load_labels(store, path)
     loaded = [r for r in results if not r.already_loaded]
     last = (loaded or results)[-1]
-    return LoadResult(last.file_id, Path(path).name, sum(r.rows for r in results), already_loaded=not loaded)
+    notes = "\n".join(_links_note(store, r) for r in results)
+    rows = sum(r.rows for r in results)
+    return LoadResult(last.file_id, Path(path).name, rows, already_loaded=not loaded, note=notes)
+
+
+def _links_note(store: Store, result: LoadResult) -> str:
+    links = codes_for_label(store, result.file_id)
+    if not links:
+        return (
+            f"{result.file_name}: links to no HCPCS code in the store (no package NDC in a loaded ASP "
+            "crosswalk, no generic name in a loaded HCPCS long descriptor)"
+        )
+    return f"{result.file_name}: links to " + ", ".join(f"{code} (by {link.replace('_', ' ')})" for code, link in links)
+
+
+def codes_for_label(store: Store, file_id: int) -> list[tuple[str, str]]:
+    """The codes a loaded label links to, and how: by package NDC, else by generic name in a descriptor."""
+    by_ndc = store.con.execute(_CODES_BY_NDC, [file_id]).fetchall()
+    if by_ndc:
+        return [(code, "ndc") for (code,) in by_ndc]
+    return [(code, "generic_name") for (code,) in store.con.execute(_CODES_BY_NAME, [file_id]).fetchall()]
+
+
+_CODES_BY_NDC = """SELECT DISTINCT x.code FROM core_spl_ndcs n JOIN core_asp_crosswalk x ON x.ndc = n.ndc
+WHERE n.file_id = ? ORDER BY x.code"""
+
+_CODES_BY_NAME = """WITH names AS (
+    SELECT trim(regexp_replace(lower(g), '[^a-z0-9-]+', ' ', 'g')) AS name
+    FROM core_spl_labels, unnest(generic_names) AS t(g) WHERE file_id = ?)
+SELECT DISTINCT c.code FROM core_hcpcs_codes c, names
+WHERE names.name <> ''
+  AND ' ' || trim(regexp_replace(lower(c.long_description), '[^a-z0-9-]+', ' ', 'g')) || ' ' LIKE '% ' || names.name || ' %'
+ORDER BY c.code"""
 
 
 def _load_document(store: Store, doc: SplDocument) -> LoadResult:
@@ -94,8 +133,12 @@ def _record(doc: SplDocument, label: SplLabel, sha256: str) -> FileRecord:
 
 
 def normalize_words(text: str) -> str:
-    """Lower case, every run of non-alphanumerics one space: whole-word matching by padding with spaces."""
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+    """Lower case, every run of other characters than letters, digits and hyphens one space.
+
+    Whole words then match by padding with spaces. The hyphen stays inside a word: "adalimumab-aacf" (a
+    biosimilar's name) is not the word "adalimumab".
+    """
+    return " ".join(re.sub(r"[^a-z0-9-]+", " ", text.lower()).split())
 
 
 def labels_for_code(store: Store, code: str, long_descriptor: str | None) -> list[LinkedLabel]:
@@ -115,7 +158,7 @@ ORDER BY effective_date DESC NULLS LAST, set_id"""
 _BY_NAME = f"""{_LATEST}
 SELECT {_LABEL_COLUMNS} FROM latest l
 WHERE EXISTS (
-    SELECT 1 FROM (SELECT trim(regexp_replace(lower(g), '[^a-z0-9]+', ' ', 'g')) AS name
+    SELECT 1 FROM (SELECT trim(regexp_replace(lower(g), '[^a-z0-9-]+', ' ', 'g')) AS name
                    FROM unnest(l.generic_names) AS t(g))
     WHERE name <> '' AND ? LIKE '% ' || name || ' %')
 ORDER BY effective_date DESC NULLS LAST, set_id"""

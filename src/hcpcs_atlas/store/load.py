@@ -80,7 +80,8 @@ def load_files(
     for path in paths:
         try:
             if spec.loader:  # reads its own containers (an NPPES zip is streamed, never extracted)
-                yield LoadOutcome(str(path), spec.load(store, path, effective_start))
+                result = spec.load(store, path, effective_start)
+                yield LoadOutcome(str(path), result, note=result.note)
                 continue
             with _opened(source_name, path) as item:
                 result = _load(store, source_name, item, effective_start)
