@@ -75,7 +75,9 @@ def _links_note(store: Store, result: LoadResult) -> str:
             f"{result.file_name}: links to no HCPCS code in the store (no package NDC in a loaded ASP "
             "crosswalk, no generic name in a loaded HCPCS long descriptor)"
         )
-    return f"{result.file_name}: links to " + ", ".join(f"{code} (by {link.replace('_', ' ')})" for code, link in links)
+    return f"{result.file_name}: links to " + ", ".join(
+        f"{code} (by {link.replace('_', ' ')})" for code, link in links
+    )
 
 
 def codes_for_label(store: Store, file_id: int) -> list[tuple[str, str]]:
