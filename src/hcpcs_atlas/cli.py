@@ -225,9 +225,12 @@ def ingest_tic_command(
         click.echo(f"{name}: ingested {rows:,} rate rows")
     for name in summary.unchanged:
         click.echo(f"{name}: already ingested; nothing changed")
-    if summary.refs_failed:
+    if summary.refs_failed or summary.rows_without_provider:
         click.echo(
-            f"warning: {summary.refs_failed} remote provider reference(s) could not be fetched", err=True
+            f"warning: {summary.refs_failed} remote provider reference(s) could not be fetched; "
+            f"{summary.rows_without_provider:,} rate row(s) kept with their provider_group_id, "
+            "TIN and NPIs unknown (counted in benchmarks, not in provider or TIN counts)",
+            err=True,
         )
     for line in summary.failed:
         click.echo(f"error: {_short_urls(line)}", err=True)

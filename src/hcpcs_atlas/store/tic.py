@@ -49,7 +49,8 @@ class IngestSummary:
     ingested: list[tuple[str, int]] = field(default_factory=list)  # (file, rows kept)
     unchanged: list[str] = field(default_factory=list)  # already ingested: nothing changed
     failed: list[str] = field(default_factory=list)  # one-line errors
-    refs_failed: int = 0
+    refs_failed: int = 0  # remote provider references that could not be fetched
+    rows_without_provider: int = 0  # rate rows kept with provider_group_id but TIN and NPIs unknown
 
 
 @dataclass(frozen=True)
@@ -259,6 +260,7 @@ def _commit(
     name, plan = _payer_of(outcome, payer)
     _store_file(store, outcome, name, plan, target)
     summary.ingested.append((outcome.file_name, outcome.staged.rows if outcome.staged else 0))
+    summary.rows_without_provider += outcome.staged.rows_without_provider if outcome.staged else 0
 
 
 class _Tally(Progress):

@@ -35,6 +35,7 @@ class StagedRates:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.rows = 0  # price x provider rows the join will make
+        self.rows_without_provider = 0  # of those, rows of a reference never resolved (TIN, NPIs unknown)
 
     @property
     def prices(self) -> Path:
