@@ -254,7 +254,9 @@ class ColumnCollector(ItemCollector):
             rate = KeptRate((), self._inline[pset], references)
             providers = list(_providers(rate, refs, converted))
             self.staged.rows += len(providers) * self._pset_prices[pset]
-            self.staged.rows_without_provider += sum(p is None for *_, p in providers) * self._pset_prices[pset]
+            self.staged.rows_without_provider += (
+                sum(p is None for *_, p in providers) * self._pset_prices[pset]
+            )
             for ordinal, (group_id, network, provider) in enumerate(providers):
                 values = (pset, ordinal, group_id, list(network), provider.tin_type if provider else None,
                           provider.tin_value if provider else None, list(provider.npis) if provider else [])  # fmt: skip
