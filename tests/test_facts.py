@@ -76,7 +76,10 @@ def test_changes_between_hcpcs_versions(builder: FactsBuilder) -> None:
     assert descriptor.before == "Injection, acetaminophen, 10 mg"
     assert descriptor.after == "Injection, acetaminophen, not otherwise specified,10 mg"
     added = builder.build("J9011").changes
-    assert [(c.field, c.after, c.to_effective) for c in added] == [("code", "added", date(2025, 10, 1))]
+    # after: the HCPCS add date; to_effective: the period of the file it was first seen in
+    assert [(c.kind, c.field, c.after, c.to_effective) for c in added] == [
+        ("added", "code", "2025-10-01", date(2025, 10, 1))
+    ]
 
 
 def test_payment_rate_change_between_opps_versions(store_copy: Path, shared_data: Path) -> None:

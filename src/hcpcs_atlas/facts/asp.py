@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 
-from .changes import amount_change, change_between
-from .model import AspFacts, Change, UnitRule
+from .model import AspFacts, UnitRule
 from .snapshot import VersionedRow
 
-__all__ = ["asp_changes", "asp_facts", "parse_dosage", "unit_rule"]
+__all__ = ["asp_facts", "parse_dosage", "unit_rule"]
 
 _DOSAGE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([A-Za-z][A-Za-z .]*?)\s*$")
 # A drug descriptor ends with its billing unit: "Injection, belinostat, 10 mg".
@@ -50,16 +48,3 @@ def unit_rule(asp: AspFacts | None, long_descriptor: str | None) -> UnitRule | N
     if match and float(match.group(1)) > 0:
         return UnitRule(float(match.group(1)), match.group(2), "HCPCS long descriptor")
     return None
-
-
-def asp_changes(versions: list[VersionedRow]) -> list[Change]:
-    changes: list[Change] = []
-    for old, new in pairwise(versions):
-        before, after = old.row["payment_limit_usd"], new.row["payment_limit_usd"]
-        if before != after:
-            changes.append(amount_change("asp", old, new, "payment limit", before, after))
-        if (old.row["dosage"] or "") != (new.row["dosage"] or ""):
-            changes.append(
-                change_between("asp", old, new, "billing unit (dosage)", old.row["dosage"], new.row["dosage"])
-            )
-    return changes

@@ -3,22 +3,49 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from ..errors import NoHcpcsFileError, UnknownCodeError
 from ..store import SourceFile, Store, sources
 from ..store.tic import codes_with_rates, files_with_code
-from .asp import asp_changes, asp_facts, unit_rule
+from .asp import asp_facts, unit_rule
 from .crosswalk import ndc_facts
-from .hcpcs import descriptor, detail, hcpcs_changes, status
+from .hcpcs import descriptor, detail, status
+from .history import (
+    Period,
+    asp_changes,
+    asp_history,
+    asp_trend,
+    hcpcs_changes,
+    hcpcs_history,
+    ndc_changes,
+    ndc_history,
+    opps_changes,
+    opps_history,
+    periods,
+    previous_files,
+)
 from .label import clinical_facts
-from .model import ClinicalFacts, CodeFacts, Medicare, Provenance, ProviderFacts
+from .model import (
+    AspFacts,
+    AspPoint,
+    Change,
+    ClinicalFacts,
+    CodeFacts,
+    HcpcsEvent,
+    Medicare,
+    NdcEvent,
+    OppsFacts,
+    OppsPoint,
+    Provenance,
+    ProviderFacts,
+)
 from .modifiers import applicable_modifiers, dated_rules
 from .nppes import provider_facts
-from .opps import opps_changes, opps_facts
+from .opps import opps_facts
 from .related import RelatedIndex
-from .snapshot import Snapshot
+from .snapshot import Snapshot, VersionedRow
 from .tic import npi_observations, payer_facts
 
 __all__ = ["FactsBuilder", "build_facts"]
@@ -31,21 +58,22 @@ class FactsBuilder:
         self.store = store
         self.snapshot = Snapshot(store)
         self.related = RelatedIndex(self.snapshot)
+        self.periods: dict[str, list[Period]] = {
+            source: periods(f for f in self.snapshot.files_of(source) if f.series is None)
+            for source in HISTORY_SOURCES
+        }
+        self._previous = {source: previous_files(p) for source, p in self.periods.items()}
 
     @cached_property
     def _codes_with_rates(self) -> set[str]:
         return codes_with_rates(self.store)
-
-    @cached_property
-    def _hcpcs_files(self) -> list[str]:
-        return [f.file_name for f in self.snapshot.files_of("hcpcs")]
 
     def codes(self) -> list[str]:
         return self.snapshot.codes()
 
     def build(self, code: str) -> CodeFacts:
         code = code.strip().upper()
-        if not self._hcpcs_files:
+        if not self.periods["hcpcs"]:
             raise NoHcpcsFileError(self.store.path)
         hcpcs_versions = self.snapshot.versions("hcpcs", code)
         if not hcpcs_versions:
@@ -65,13 +93,14 @@ class FactsBuilder:
         observations = npi_observations(self.store, code, medicare_limit) if has_rates else []
         providers = provider_facts(self.store, observations)
         clinical = clinical_facts(self.store, code, latest.row["long_description"])
+        history = self._history(code)
         return CodeFacts(
             code=code,
             descriptor=descriptor(latest),
             status=status(latest),
             is_drug=is_drug,
             hcpcs=hcpcs_detail,
-            medicare=Medicare(asp=asp, opps=opps),
+            medicare=history.medicare(asp, opps),
             units=unit_rule(asp, latest.row["long_description"]) if is_drug else None,
             ndcs=ndcs,
             modifiers=modifiers,
@@ -80,15 +109,24 @@ class FactsBuilder:
                 taxonomies=[t.taxonomy for t in providers.taxonomies],
             ),
             payers=payers,
-            changes=[
-                *hcpcs_changes(hcpcs_versions, self._hcpcs_files, self.snapshot.both_carry),
-                *asp_changes(self.snapshot.versions("asp", code)),
-                *opps_changes(self.snapshot.versions("opps", code), self.snapshot.both_carry),
-            ],
+            changes=history.changes(self._previous),
             rules=dated_rules(modifiers),
             provenance=self._provenance(code, bool(payers), self._context_files(providers, clinical)),
             providers=providers,
             clinical=clinical,
+            hcpcs_history=history.hcpcs,
+            ndc_history=history.ndc,
+        )
+
+    def _history(self, code: str) -> CodeHistory:
+        def of(source: str) -> tuple[list[VersionedRow], list[Period]]:
+            return self.snapshot.versions(source, code), self.periods[source]
+
+        return CodeHistory(
+            asp=asp_history(*of("asp")),
+            opps=opps_history(*of("opps")),
+            hcpcs=hcpcs_history(*of("hcpcs")),
+            ndc=ndc_history(*of("crosswalk")),
         )
 
     def build_many(self, codes: list[str]) -> Iterator[CodeFacts]:
@@ -115,6 +153,31 @@ class FactsBuilder:
         return [self.snapshot.files[i] for i in sorted(ids) if i in self.snapshot.files]
 
 
+HISTORY_SOURCES = ("asp", "opps", "crosswalk", "hcpcs")
+
+
+@dataclass
+class CodeHistory:
+    """Every loaded version of a code, per source: the standing edition of each period."""
+
+    asp: list[AspPoint]
+    opps: list[OppsPoint]
+    hcpcs: list[HcpcsEvent]
+    ndc: list[NdcEvent]
+
+    def medicare(self, asp: AspFacts | None, opps: OppsFacts | None) -> Medicare:
+        trends = [t for q in (1, 4) if (t := asp_trend(self.asp, q)) is not None]
+        return Medicare(asp=asp, opps=opps, asp_history=self.asp, opps_history=self.opps, asp_trend=trends)
+
+    def changes(self, previous: dict[str, dict[str, SourceFile]]) -> list[Change]:
+        return [
+            *hcpcs_changes(self.hcpcs, previous["hcpcs"]),
+            *asp_changes(self.asp),
+            *opps_changes(self.opps),
+            *ndc_changes(self.ndc, previous["crosswalk"]),
+        ]
+
+
 def _provenance(f: SourceFile) -> Provenance:
     spec = sources().get(f.source)
     return Provenance(
@@ -126,6 +189,9 @@ def _provenance(f: SourceFile) -> Provenance:
         effective_end=f.effective_end,
         loaded_at=f.loaded_at.isoformat(timespec="seconds") + "Z",
         format=f.format,
+        period_from=f.period_from,
+        edition=f.edition,
+        edition_from=f.edition_from,
     )
 
 

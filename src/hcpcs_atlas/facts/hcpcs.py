@@ -1,27 +1,14 @@
-"""Facts from the HCPCS Level II file: descriptor, status, administrative detail and their changes."""
+"""Facts from the HCPCS Level II file: descriptor, status, administrative detail (changes: facts/history.py)."""
 
 from __future__ import annotations
 
-from itertools import pairwise
 from typing import Any
 
 from ..data import meaning
-from .changes import change_between
-from .model import Change, Descriptor, HcpcsDetail, Status
-from .snapshot import Comparable, VersionedRow
+from .model import Descriptor, HcpcsDetail, Status
+from .snapshot import VersionedRow
 
-__all__ = ["descriptor", "detail", "hcpcs_changes", "status"]
-
-# Fields compared between HCPCS file versions, with the label a reader sees.
-_TRACKED = {
-    "long_description": "long descriptor",
-    "short_description": "short descriptor",
-    "termination_date": "termination date",
-    "pricing_indicators": "pricing indicator",
-    "coverage_code": "coverage code",
-    "betos": "BETOS",
-    "type_of_service": "type of service",
-}
+__all__ = ["descriptor", "detail", "status"]
 
 
 def descriptor(v: VersionedRow) -> Descriptor:
@@ -80,36 +67,3 @@ def _meanings(row: dict[str, Any]) -> dict[str, dict[str, str]]:
             if m := meaning(field, v):
                 found.setdefault(field, {})[v] = m
     return found
-
-
-def hcpcs_changes(
-    versions: list[VersionedRow], files_in_order: list[str], comparable: Comparable
-) -> list[Change]:
-    """What changed for this code between consecutive loaded HCPCS files (including being added)."""
-    changes: list[Change] = []
-    first_file = versions[0].file.file_name
-    if files_in_order and first_file != files_in_order[0]:
-        previous = files_in_order[files_in_order.index(first_file) - 1]
-        changes.append(_added(versions[0], previous))
-    for old, new in pairwise(versions):
-        for field, label in _TRACKED.items():
-            before, after = _text(old.row[field]), _text(new.row[field])
-            if before != after and comparable(old, new, field):
-                changes.append(change_between("hcpcs", old, new, label, before, after))
-    return changes
-
-
-def _added(v: VersionedRow, previous_file: str) -> Change:
-    return Change(
-        "hcpcs", "code", None, "added", previous_file, v.file.file_name, None, v.file.effective_start
-    )
-
-
-def _text(value: Any) -> str | None:
-    if value is None or value == []:
-        return None
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())
-    return " ".join(str(value).split())

@@ -11,6 +11,8 @@ from datetime import date
 
 __all__ = [
     "AspFacts",
+    "AspPoint",
+    "AspTrend",
     "Benchmarks",
     "Breakdown",
     "Change",
@@ -18,11 +20,14 @@ __all__ = [
     "CodeFacts",
     "Descriptor",
     "HcpcsDetail",
+    "HcpcsEvent",
     "LabelFacts",
     "Medicare",
     "ModifierFacts",
+    "NdcEvent",
     "NdcFacts",
     "OppsFacts",
+    "OppsPoint",
     "PayerFacts",
     "PayerSource",
     "Provenance",
@@ -103,9 +108,49 @@ class OppsFacts:
 
 
 @dataclass
+class AspPoint:
+    """The ASP payment limit of one quarter, from the edition of the file that stands for it."""
+
+    effective_start: date | None  # ASP quarter
+    effective_end: date | None
+    payment_limit: float | None  # USD per billing unit, exact
+    dosage: str | None
+    coinsurance_pct: float | None
+    source_file: str
+    revised: bool  # a later edition of the same quarter replaced an earlier one
+    superseded_value: float | None  # the earlier edition's payment limit
+    superseded_file: str | None
+
+
+@dataclass
+class AspTrend:
+    """The latest payment limit against the one ``quarters`` quarters before it."""
+
+    quarters: int
+    from_quarter: date
+    to_quarter: date
+    from_limit: float
+    to_limit: float
+    change_usd: float
+    change_pct: float | None
+
+
+@dataclass
+class OppsPoint:
+    effective_start: date | None  # Addendum B quarter
+    status_indicator: str | None
+    apc: str | None
+    payment_rate: float | None
+    source_file: str
+
+
+@dataclass
 class Medicare:
     asp: AspFacts | None
     opps: OppsFacts | None
+    asp_history: list[AspPoint] = field(default_factory=list)
+    opps_history: list[OppsPoint] = field(default_factory=list)
+    asp_trend: list[AspTrend] = field(default_factory=list)  # over 1 and 4 quarters, where loaded
 
 
 @dataclass
@@ -117,6 +162,18 @@ class NdcFacts:
     package_quantity: float | None  # items in the NDC package, PKG QTY
     billing_units_per_item: float | None  # BILLUNITS: billable units in one item
     billing_units_per_package: float | None  # BILLUNITSPKG: billable units in the 11-digit NDC package
+    source_file: str
+
+
+@dataclass
+class NdcEvent:
+    """An NDC added to or removed from the code in the crosswalk, or its billing units per package changed."""
+
+    effective: date | None  # crosswalk quarter
+    change: str  # added | removed | units
+    ndc: str
+    before: float | None  # billing units per package
+    after: float | None
     source_file: str
 
 
@@ -200,8 +257,20 @@ class PayerFacts:
 
 
 @dataclass
+class HcpcsEvent:
+    """A change of the code in the HCPCS file, dated by the period of the file it was first seen in."""
+
+    effective: date | None  # the HCPCS file's period start
+    change: str  # added | descriptor | status | pricing | terminated | reinstated
+    field: str  # the record field, e.g. long_description, termination_date; "listed" when (un)listed
+    before: str | None
+    after: str | None
+    source_file: str
+
+
+@dataclass
 class Change:
-    source: str  # hcpcs | asp | opps
+    source: str  # hcpcs | asp | opps | crosswalk
     field: str
     before: str | None
     after: str | None
@@ -213,6 +282,7 @@ class Change:
     change_pct: float | None = None  # (after - before) / before * 100, exact
     before_usd: float | None = None  # the amounts themselves when the field is a dollar amount
     after_usd: float | None = None
+    kind: str = "change"  # change | correction | added | removed | terminated | reinstated
 
 
 @dataclass
@@ -233,6 +303,9 @@ class Provenance:
     effective_end: date | None
     loaded_at: str
     format: str | None
+    period_from: str | None = None  # where the period was read: "file name", "title row", ...
+    edition: date | None = None  # when this edition of the period was published (a re-post is later)
+    edition_from: str | None = None  # what dates the edition: the file name's release date, an "Updated" note
 
 
 @dataclass
@@ -307,3 +380,5 @@ class CodeFacts:
     provenance: list[Provenance]
     providers: ProviderFacts = field(default_factory=lambda: ProviderFacts(0, 0, [], []))
     clinical: ClinicalFacts = field(default_factory=lambda: ClinicalFacts([]))
+    hcpcs_history: list[HcpcsEvent] = field(default_factory=list)
+    ndc_history: list[NdcEvent] = field(default_factory=list)

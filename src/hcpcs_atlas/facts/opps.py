@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import pairwise
 
 from ..data import lookup
-from .changes import amount_change, change_between
-from .model import Change, OppsFacts
-from .snapshot import Comparable, VersionedRow
+from .model import OppsFacts
+from .snapshot import VersionedRow
 
-__all__ = ["opps_changes", "opps_facts", "status_indicator_meaning"]
-
-_TRACKED = {
-    "status_indicator": "OPPS status indicator",
-    "apc": "APC",
-    "payment_rate_usd": "OPPS payment rate",
-}
+__all__ = ["opps_facts", "status_indicator_meaning"]
 
 
 def status_indicator_meaning(si: str | None) -> str | None:
@@ -44,23 +36,3 @@ def opps_facts(versions: list[VersionedRow], carries: Callable[[VersionedRow, st
         apc_source_file=apc_from.file.file_name if apc_from and apc else None,
         apc_effective_start=apc_from.file.effective_start if apc_from and apc else None,
     )
-
-
-def opps_changes(versions: list[VersionedRow], comparable: Comparable) -> list[Change]:
-    changes: list[Change] = []
-    for old, new in pairwise(versions):
-        for field, label in _TRACKED.items():
-            before, after = old.row[field], new.row[field]
-            if before == after or not comparable(old, new, field):
-                continue
-            if field == "payment_rate_usd":
-                changes.append(amount_change("opps", old, new, label, before, after))
-            else:
-                changes.append(change_between("opps", old, new, label, _text(before), _text(after)))
-    return changes
-
-
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    return str(value)

@@ -6,13 +6,12 @@ Building facts for every code one query at a time is slow; a snapshot reads each
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..store import SourceFile, Store
 
-__all__ = ["Comparable", "Snapshot", "VersionedRow"]
+__all__ = ["Snapshot", "VersionedRow"]
 
 #: The CMS sources read per code (the crosswalk: every row of the code).
 _CODE_SOURCES = ("hcpcs", "asp", "crosswalk", "opps")
@@ -22,10 +21,6 @@ _CODE_SOURCES = ("hcpcs", "asp", "crosswalk", "opps")
 class VersionedRow:
     file: SourceFile
     row: dict[str, Any]
-
-
-#: Whether a field can be compared between two versions (both files carry it).
-Comparable = Callable[["VersionedRow", "VersionedRow", str], bool]
 
 
 class Snapshot:
@@ -44,9 +39,6 @@ class Snapshot:
     def carries(self, v: VersionedRow, field: str) -> bool:
         """Whether ``v``'s file fills ``field`` for any code (its format has that column)."""
         return field in self.carried.get(v.file.file_id, set())
-
-    def both_carry(self, old: VersionedRow, new: VersionedRow, field: str) -> bool:
-        return self.carries(old, field) and self.carries(new, field)
 
     def _group(self, rows: list[dict[str, Any]], key: str = "code") -> dict[str, list[VersionedRow]]:
         grouped: dict[str, list[VersionedRow]] = defaultdict(list)

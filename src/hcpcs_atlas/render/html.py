@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from html import escape
 
-from ..writer.model import BarChart, Block, Bullets, Chart, Notice, Paragraph, Publication, Section, Table
+from ..writer.model import (
+    BarChart,
+    Block,
+    Bullets,
+    Chart,
+    LineChart,
+    Notice,
+    Paragraph,
+    Publication,
+    Section,
+    Table,
+)
 from .chart import bar_chart_svg, chart_svg
+from .linechart import line_chart_svg
 
 __all__ = ["CSS", "page", "render_html"]
 
@@ -49,6 +61,8 @@ def _block(b: Block) -> str:
         return f"<figure>{chart_svg(b)}</figure>"
     if isinstance(b, BarChart):
         return f"<figure>{bar_chart_svg(b)}</figure>"
+    if isinstance(b, LineChart):
+        return f"<figure>{line_chart_svg(b)}</figure>"
     raise TypeError(b)
 
 

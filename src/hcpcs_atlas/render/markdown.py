@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from ..writer.model import BarChart, Block, Bullets, Chart, Notice, Paragraph, Publication, Section, Table
+from ..writer.model import (
+    BarChart,
+    Block,
+    Bullets,
+    Chart,
+    LineChart,
+    Notice,
+    Paragraph,
+    Publication,
+    Section,
+    Table,
+)
 
 __all__ = ["render_markdown"]
 
@@ -22,6 +33,11 @@ def _chart(c: Chart) -> list[str]:
     return [f"_{c.title}_: {c.description}" if c.description else f"_{c.title}_"]
 
 
+def _line_chart(c: LineChart) -> list[str]:
+    # The figures are in the table beside it; Markdown names the chart only.
+    return [f"_{c.title}: {', '.join(s.label for s in c.series)} (chart in the HTML and PDF editions)_"]
+
+
 def _block(b: Block) -> list[str]:
     if isinstance(b, Paragraph):
         return [b.text]
@@ -33,6 +49,8 @@ def _block(b: Block) -> list[str]:
         return _table(b)
     if isinstance(b, BarChart):
         return [f"_{b.title}: the chart in the HTML and PDF editions shows the table above._"]
+    if isinstance(b, LineChart):
+        return _line_chart(b)
     return _chart(b)
 
 

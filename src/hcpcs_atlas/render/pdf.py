@@ -9,8 +9,20 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from ..writer.model import BarChart, Block, Bullets, Chart, Notice, Paragraph, Publication, Section, Table
+from ..writer.model import (
+    BarChart,
+    Block,
+    Bullets,
+    Chart,
+    LineChart,
+    Notice,
+    Paragraph,
+    Publication,
+    Section,
+    Table,
+)
 from .chart import bar_chart_svg, chart_svg
+from .linechart import line_chart_svg
 
 __all__ = ["render_pdf"]
 
@@ -64,6 +76,9 @@ class _Doc:
         self.pdf.image(io.BytesIO(svg.encode("utf-8")), w=self.pdf.epw)
         self.para(c.description, 8)
 
+    def line_chart(self, c: LineChart) -> None:
+        self.pdf.image(io.BytesIO(line_chart_svg(c).encode("utf-8")), w=self.pdf.epw)
+
 
 _UNDRAWN = re.compile(r"<(title|desc)\b[^>]*>.*?</\1>", re.S)
 
@@ -82,6 +97,8 @@ def _block(doc: _Doc, b: Block) -> None:
         doc.chart(b)
     elif isinstance(b, BarChart):
         doc.bars(b)
+    elif isinstance(b, LineChart):
+        doc.line_chart(b)
 
 
 def _section(doc: _Doc, s: Section, level: int) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "decode_text",
     "drug_code",
     "drug_description",
+    "drug_series",
     "edition_date",
     "edition_meta",
     "effective_clue",
@@ -445,6 +446,11 @@ def drug_code(record: Record) -> str:
     if code is None:
         raise record.error("code", "missing HCPCS code")
     return code.upper()
+
+
+def drug_series(table: TableFile) -> dict[str, str]:
+    """``{"series": "NOC"}`` for a NOC file: a series of its own beside the quarter's main file."""
+    return {} if "code" in table.meta["columns"] else {"series": NOC_CODE}
 
 
 def drug_description(record: Record, code: str) -> str | None:

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import ParsedFile
-from ._tabular import Record, drug_code, drug_description, edition_meta, effective_period, read_tabular
+from ._tabular import (
+    Record,
+    drug_code,
+    drug_description,
+    drug_series,
+    edition_meta,
+    effective_period,
+    read_tabular,
+)
 
 __all__ = ["AspPrice", "read_asp"]
 
@@ -42,7 +50,7 @@ def read_asp(path: Path) -> ParsedFile[AspPrice]:
     start, end = effective_period(table.preamble)
     rows = [_price(record) for record in table.records]
     notes = [*table.preamble, *(row.notes for row in rows if row.notes)]
-    meta = table.meta | edition_meta("asp", path.name, notes)
+    meta = table.meta | drug_series(table) | edition_meta("asp", path.name, notes)
     return ParsedFile("asp", path, rows, effective_start=start, effective_end=end, meta=meta)
 
 

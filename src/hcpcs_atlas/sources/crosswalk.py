@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import ParsedFile
-from ._tabular import Record, drug_code, drug_description, edition_meta, effective_period, read_tabular
+from ._tabular import (
+    Record,
+    drug_code,
+    drug_description,
+    drug_series,
+    edition_meta,
+    effective_period,
+    read_tabular,
+)
 
 __all__ = ["CrosswalkRow", "read_crosswalk"]
 
@@ -37,7 +45,7 @@ def read_crosswalk(path: Path) -> ParsedFile[CrosswalkRow]:
     table = read_tabular(path, "crosswalk_columns.csv", KIND)
     start, end = effective_period(table.preamble)
     rows = [_row(record) for record in table.records]
-    meta = table.meta | edition_meta("crosswalk", path.name, table.preamble)
+    meta = table.meta | drug_series(table) | edition_meta("crosswalk", path.name, table.preamble)
     return ParsedFile("crosswalk", path, rows, effective_start=start, effective_end=end, meta=meta)
 
 

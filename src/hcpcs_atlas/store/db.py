@@ -65,11 +65,15 @@ class SourceFile:
     effective_end: date | None
     loaded_at: datetime
     format: str | None
+    edition: date | None = None  # when this edition of its period was published (meta["edition"])
+    edition_from: str | None = None  # what says so: a release date in the file name, an "Updated" note
+    period_from: str | None = None  # where the period was read: file name, title row, ...
+    series: str | None = None  # "NOC" for the NOC drug files published beside a quarter's main file
 
     @property
-    def order(self) -> tuple[date, int]:
-        """Versions sort by the period the publisher says the file covers, then by load order."""
-        return (self.effective_start or date.min, self.file_id)
+    def order(self) -> tuple[date, date, int]:
+        """By the period the file covers, then edition (a re-posted correction comes later), then load order."""
+        return (self.effective_start or date.min, self.edition or date.min, self.file_id)
 
 
 @dataclass(frozen=True)
@@ -220,8 +224,9 @@ class Store:
     def source_files(self) -> list[SourceFile]:
         """Every loaded file, typed (any order)."""
         rows = self.con.execute(
-            "SELECT file_id, source, file_name, sha256, effective_start, effective_end, loaded_at, format "
-            "FROM source_files"
+            "SELECT file_id, source, file_name, sha256, effective_start, effective_end, loaded_at, format, "
+            "TRY_CAST(json_extract_string(meta, '$.edition') AS DATE), json_extract_string(meta, '$.edition_from'), "
+            "json_extract_string(meta, '$.period_from'), json_extract_string(meta, '$.series') FROM source_files"
         ).fetchall()
         return [SourceFile(*row) for row in rows]
 

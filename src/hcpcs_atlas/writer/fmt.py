@@ -13,7 +13,18 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .model import NA
 
-__all__ = ["decimal", "iso_date", "num", "or_na", "pct", "period", "signed_pct", "signed_usd", "usd"]
+__all__ = [
+    "decimal",
+    "iso_date",
+    "num",
+    "or_na",
+    "pct",
+    "period",
+    "quarter",
+    "signed_pct",
+    "signed_usd",
+    "usd",
+]
 
 _USD_PLACES, _USD_DIGITS = 2, 3
 _PCT_PLACES, _PCT_DIGITS = 1, 2
@@ -40,6 +51,13 @@ def usd(value: float | None) -> str:
     if value is None:
         return NA
     return ("-" if value < 0 else "") + "$" + _text(value, _USD_PLACES, _USD_DIGITS)
+
+
+def usd_limit(value: float | None) -> str:
+    """A Medicare payment limit or rate as CMS publishes it, to the tenth of a cent: $52.474, $50.280."""
+    if value is None:
+        return NA
+    return ("-" if value < 0 else "") + "$" + _text(value, 3, _USD_DIGITS)
 
 
 def signed_usd(value: float) -> str:
@@ -77,3 +95,8 @@ def period(start: date | None, end: date | None) -> str:
     if start:
         return f"from {start.isoformat()}"
     return NA
+
+
+def quarter(value: date | None) -> str:
+    """2025-10-01 -> "2025 Q4" (the calendar quarter a period starts in)."""
+    return NA if value is None else f"{value.year} Q{(value.month - 1) // 3 + 1}"

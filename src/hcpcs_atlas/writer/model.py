@@ -12,6 +12,8 @@ __all__ = [
     "Bullets",
     "Chart",
     "ChartSeries",
+    "LineChart",
+    "LineSeries",
     "Notice",
     "Paragraph",
     "Publication",
@@ -96,7 +98,24 @@ class BarChart:
     type: str = "bar_chart"
 
 
-Block = Paragraph | Notice | Bullets | Table | Chart | BarChart
+@dataclass
+class LineSeries:
+    label: str
+    values: list[float | None]  # one per label of the chart; None where the series has no value
+
+
+@dataclass
+class LineChart:
+    """A figure over time (x: quarters, oldest first), one line per series."""
+
+    title: str
+    labels: list[str]
+    series: list[LineSeries]
+    unit: str
+    type: str = "line_chart"
+
+
+Block = Paragraph | Notice | Bullets | Table | Chart | BarChart | LineChart
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..data import major_payers
 from ..facts.model import Benchmarks, Breakdown, CodeFacts, OppsFacts, PayerFacts
 from .fmt import iso_date, or_na, pct, period, usd
+from .history import asp_history_blocks
 from .model import NA, Block, Chart, ChartSeries, Paragraph, Section, Table
 from .nppes import state_blocks
 
@@ -34,7 +35,7 @@ def _medicare(f: CodeFacts) -> list[Block]:
         ]
     else:
         rows.append(["OPPS status indicator, APC and rate", NA])
-    return [Table(["Medicare", "Value"], rows)]
+    return [Table(["Medicare", "Value"], rows), *asp_history_blocks(f)]
 
 
 def _apc(opps: OppsFacts) -> str:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from ..facts.model import CodeFacts
+from ..facts.model import CodeFacts, Provenance
 from .fmt import period
 from .model import NA, Block, Bullets, Paragraph, Section, Table
 
 METHODS = [
     "Descriptor, status and dates: the latest loaded HCPCS file that lists the code (versions ordered by the "
-    "period each file covers, then load order).",
+    "period each file covers, then edition, then load order).",
+    "Editions: two files of one period (CMS re-posts a corrected file) are ordered by the release date in "
+    "CMS's file name or the file's own 'Updated <month>' notes, load order last; the later edition stands and "
+    "a figure it changed is reported as a correction, not a quarterly change.",
     "Medicare payment limit: the ASP Pricing File's Payment Limit for the code, USD per billing unit of the "
     "HCPCS code dosage, for the quarter the file states.",
     "Billing units: ceil(administered amount / descriptor amount).",
@@ -28,13 +31,25 @@ def _files(f: CodeFacts) -> Block:
         [
             p.label,
             p.file_name,
-            period(p.effective_start, p.effective_end),
+            period(p.effective_start, p.effective_end)
+            + (f" (from the {p.period_from})" if p.period_from else ""),
+            _edition(p),
             p.sha256,
             p.loaded_at,
         ]
         for p in f.provenance
     ]
-    return Table(["Source", "File", "Effective period", "SHA-256", "Loaded at (UTC)"], rows)
+    return Table(["Source", "File", "Effective period", "Edition", "SHA-256", "Loaded at (UTC)"], rows)
+
+
+def _edition(p: Provenance) -> str:
+    """When this edition was published and what says so; a date after the period began marks a re-post."""
+    if p.edition is None:
+        return "-"
+    text = f"{p.edition.isoformat()} ({p.edition_from})"
+    if p.effective_start and p.edition > p.effective_start:
+        text += f"; re-posted after the period began on {p.effective_start.isoformat()}"
+    return text
 
 
 def sources(f: CodeFacts) -> Section:

@@ -1,46 +1,85 @@
-"""Section 6: Policy & Coding Updates."""
+"""Section 6: Policy & Coding Updates, a dated timeline (newest first) of every change between loaded files.
+
+Each line names the clock its date is on (ASP quarter, Addendum B quarter, crosswalk quarter, HCPCS file
+period, rule effective date) and the file(s) it was read from.
+"""
 
 from __future__ import annotations
 
-from ..facts.model import Change, CodeFacts
-from .fmt import iso_date, or_na, signed_pct, signed_usd, usd
-from .model import NA, Block, Bullets, Paragraph, Section, Table
+from datetime import date
+
+from ..facts.model import Change, CodeFacts, Rule
+from .fmt import iso_date, or_na, signed_pct, signed_usd, usd_limit
+from .model import NA, Block, Bullets, Paragraph, Section
+
+_CLOCKS = {
+    "asp": "ASP quarter",
+    "opps": "Addendum B quarter",
+    "crosswalk": "crosswalk quarter",
+    "hcpcs": "HCPCS file period",
+}
+_NAMES = {
+    "asp": "ASP payment limit file",
+    "opps": "OPPS Addendum B",
+    "crosswalk": "NDC crosswalk",
+    "hcpcs": "HCPCS file",
+}
 
 
 def _delta(c: Change) -> str:
     if c.change_usd is None:
         return ""
-    text = signed_usd(c.change_usd)
-    return f"{text} ({signed_pct(c.change_pct)})" if c.change_pct is not None else text
+    rel = f", {signed_pct(c.change_pct)}" if c.change_pct is not None else ""
+    return f" ({signed_usd(c.change_usd)}{rel})"
 
 
 def _value(text: str | None, amount: float | None) -> str:
-    return usd(amount) if amount is not None else or_na(text)
+    return usd_limit(amount) if amount is not None else or_na(text)
 
 
-def _change_row(c: Change) -> list[str]:
-    period = f"{c.from_file} ({iso_date(c.from_effective)}) -> {c.to_file} ({iso_date(c.to_effective)})"
+def _what(c: Change) -> str:
     before, after = _value(c.before, c.before_usd), _value(c.after, c.after_usd)
-    return [c.source.upper(), c.field, before, after, _delta(c) or "-", period]
+    if c.kind == "correction":
+        return f"{c.field} revised in a later edition of the same quarter: {before} → {after}{_delta(c)}"
+    if c.source == "crosswalk" and c.kind in ("added", "removed"):
+        return f"{c.field} {c.kind} in the crosswalk"
+    if c.source == "hcpcs" and c.kind == "terminated" and c.field == "termination date":
+        return f"terminated: termination date {after} (HCPCS termination date clock)"
+    if c.kind in ("added", "terminated", "reinstated") and c.field in ("code", "listed"):
+        return f"code {c.kind}" + ("" if c.kind != "terminated" else " (no longer listed)")
+    return f"{c.field} {before} → {after}{_delta(c)}"
 
 
-def _changes(f: CodeFacts) -> Block:
-    if not f.changes:
-        return Paragraph(f"Changes between loaded file versions: {NA}")
-    rows = [_change_row(c) for c in f.changes]
-    return Table(["Source", "What changed", "Before", "After", "Change", "Between files (effective)"], rows)
+def _files(c: Change) -> str:
+    name = _NAMES.get(c.source, c.source)
+    if c.from_file and c.from_file != c.to_file:
+        return f"{name} {c.to_file} (against {c.from_file})"
+    return f"{name} {c.to_file}"
 
 
-def _rules(f: CodeFacts) -> Block:
-    if not f.rules:
-        return Paragraph(f"Dated coding rules: {NA}")
-    return Bullets(
-        [f"From {iso_date(r.effective_from)}: {r.modifier}. {r.text} Source: {r.source}." for r in f.rules]
+def _change_line(c: Change) -> tuple[date, str]:
+    when = c.to_effective or date.min
+    clock = _CLOCKS.get(c.source, c.source)
+    return when, f"{iso_date(c.to_effective)} ({clock}): {_what(c)}. Source: {_files(c)}."
+
+
+def _rule_line(r: Rule) -> tuple[date, str]:
+    return (
+        r.effective_from,
+        f"{iso_date(r.effective_from)} (rule effective date): {r.modifier}. {r.text} Source: {r.source}.",
     )
 
 
+def timeline(f: CodeFacts) -> list[str]:
+    """Every change and dated rule, newest first."""
+    lines = [_change_line(c) for c in f.changes] + [_rule_line(r) for r in f.rules]
+    return [text for _, text in sorted(lines, key=lambda item: item[0], reverse=True)]
+
+
 def updates(f: CodeFacts) -> Section:
-    return Section("updates", "Policy & Coding Updates", [_changes(f), _rules(f)])
+    lines = timeline(f)
+    block: Block = Bullets(lines) if lines else Paragraph(f"Changes between loaded file versions: {NA}")
+    return Section("updates", "Policy & Coding Updates", [block])
 
 
-__all__ = ["updates"]
+__all__ = ["timeline", "updates"]
