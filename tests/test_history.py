@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from hcpcs_atlas.cli import main
 from hcpcs_atlas.facts import FactsBuilder
 from hcpcs_atlas.store import Store, load_file
 from hcpcs_atlas.writer import write_publication
+from hcpcs_atlas.writer.model import LineChart, Table
 from hcpcs_atlas.writer.updates import timeline
 
 J9032_SERIES = [48.884, 48.837, 49.956, 50.088, 50.280, 50.919, 52.040, 52.474]
@@ -39,13 +46,19 @@ def load_files(path: Path, files: list[tuple[str, Path]]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def series(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> FactsBuilder:
+def series_db(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("series")
     hcpcs = [shared_data / "hcpcs/2019/2019-Alpha-Numeric-HCPCS-File.zip"]  # the CMS zip as distributed
     hcpcs.append(shared_data / "hcpcs/2020/HCPC2020_ANWEB_w_disclaimer.txt")
     hcpcs.append(shared_data / "hcpcs/2025_oct/HCPC2025_OCT_ANWEB_v4.xlsx")
     files = [*(("hcpcs", p) for p in hcpcs), *series_files(shared_data)]
-    return FactsBuilder(Store(load_files(folder / "atlas.duckdb", files), read_only=True))
+    return load_files(folder / "atlas.duckdb", files)
+
+
+@pytest.fixture(scope="module")
+def series(series_db: Path) -> Iterator[FactsBuilder]:
+    with Store(series_db, read_only=True) as store:
+        yield FactsBuilder(store)
 
 
 def test_j9032_payment_limit_every_quarter(series: FactsBuilder) -> None:
@@ -71,12 +84,12 @@ def test_j9032_payment_limit_every_quarter(series: FactsBuilder) -> None:
 def test_j9032_table_and_chart(series: FactsBuilder) -> None:
     pub = write_publication(series.build("J9032"))
     medicare = next(s for s in pub.sections if s.id == "payers").subsections[0]
-    table = next(b for b in medicare.blocks if getattr(b, "caption", "") and "by quarter" in b.caption)
+    table = next(b for b in medicare.blocks if isinstance(b, Table) and "by quarter" in (b.caption or ""))
     assert [row[:2] for row in table.rows] == [
         ["2024 Q1", "$48.884"], ["2024 Q2", "$48.837"], ["2024 Q3", "$49.956"], ["2024 Q4", "$50.088"],
         ["2025 Q1", "$50.280"], ["2025 Q2", "$50.919"], ["2025 Q3", "$52.040"], ["2025 Q4", "$52.474"],
     ]  # fmt: skip
-    chart = next(b for b in medicare.blocks if b.type == "line_chart")
+    chart = next(b for b in medicare.blocks if isinstance(b, LineChart))
     assert [s.label for s in chart.series] == ["ASP payment limit", "OPPS payment rate"]
     assert chart.series[1].values == [48.884, None, None, None, 50.28, None, 52.04, None]
 
@@ -151,3 +164,59 @@ def test_timeline_newest_first_and_only_changes(series: FactsBuilder) -> None:
     assert dates == sorted(dates, reverse=True)
     assert sum("(ASP quarter)" in line for line in lines) == 7  # 8 quarters, every one a change
     assert any("(rule effective date): JZ" in line for line in lines)
+
+
+def changes_cli(db: Path, *args: str) -> str:
+    result = CliRunner().invoke(main, ["--db", str(db), "changes", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_changes_command_json(series_db: Path) -> None:
+    found = json.loads(changes_cli(series_db, "--format", "json"))
+    assert set(found[0]) >= {
+        "code",
+        "source",
+        "kind",
+        "field",
+        "before",
+        "after",
+        "from_file",
+        "to_file",
+        "effective",
+    }
+    correction = next(c for c in found if c["kind"] == "correction")
+    assert (correction["code"], correction["before"], correction["after"]) == ("J2782", "105.124", "103.397")
+    j9032 = [c for c in found if c["code"] == "J9032" and c["source"] == "asp"]
+    assert [c["after"] for c in reversed(j9032)] == [str(v) for v in J9032_SERIES[1:]]
+    assert any(c["code"] == "J9031" and c["kind"] == "terminated" for c in found)
+    dates = [c["effective"] for c in found]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_changes_command_filters_and_formats(series_db: Path) -> None:
+    rows = list(
+        csv.DictReader(
+            io.StringIO(changes_cli(series_db, "--since", "2025-07-01", "--source", "asp", "--format", "csv"))
+        )
+    )
+    assert (
+        rows and {r["source"] for r in rows} == {"asp"} and min(r["effective"] for r in rows) >= "2025-07-01"
+    )
+    big = json.loads(changes_cli(series_db, "--source", "asp", "--min-pct", "50", "--format", "json"))
+    assert big and all(abs(c["change_pct"]) >= 50 for c in big if c["change_pct"] is not None)
+    text = changes_cli(series_db, "--source", "crosswalk")
+    assert "Biggest payment movers" in text and "| J9032 | removed | NDC 68152-0108-09 |" in text
+
+
+def test_site_changes_page(series_db: Path, tmp_path: Path) -> None:
+    from hcpcs_atlas.site import build_publications
+
+    with Store(series_db, read_only=True) as store:
+        result = build_publications(store, None, ["json"], tmp_path)
+    assert tmp_path / "changes.html" in result.files
+    twin = json.loads((tmp_path / "changes.json").read_text(encoding="utf-8"))
+    assert any(c["code"] == "J2782" and c["kind"] == "correction" for c in twin)
+    html = (tmp_path / "changes.html").read_text(encoding="utf-8")
+    assert 'href="changes.json"' in html and "J2782" in html
+    assert 'href="changes.html"' in (tmp_path / "index.html").read_text(encoding="utf-8")

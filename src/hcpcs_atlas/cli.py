@@ -170,6 +170,47 @@ def build(ctx: click.Context, codes: tuple[str, ...], all_codes: bool, formats: 
     )
 
 
+@main.command()
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only changes effective on or after DATE.")
+@click.option(
+    "--source",
+    "sources",
+    type=click.Choice(file_sources()),
+    multiple=True,
+    help="Only this source (repeatable).",
+)
+@click.option("--format", "fmt", type=click.Choice(["md", "csv", "json"]), default="md", show_default=True)
+@click.option(
+    "--min-pct", type=float, default=0.0, show_default=True, help="Smallest payment change kept, in %."
+)
+@click.pass_context
+@atlas_errors
+def changes(ctx: click.Context, since: Any, sources: tuple[str, ...], fmt: str, min_pct: float) -> None:
+    """Every change between consecutive loaded versions, over all codes, newest first.
+
+    Payment changes, corrections (a later edition of the same quarter), NDCs added or removed, HCPCS codes
+    added, terminated or with a new descriptor, each with the files compared and the date on its source's
+    clock.
+
+    Example: hcpcs-atlas changes --since 2025-01-01 --source asp --format csv
+    """
+    from .facts import FactsBuilder
+    from .facts.changes import SOURCES, store_changes
+    from .render import render_markdown
+    from .writer.changes import changes_csv, changes_json, changes_publication, changes_scope
+
+    builder = FactsBuilder(_store(ctx, read_only=True))
+    found = store_changes(builder, since.date() if since else None, sources or SOURCES, min_pct)
+    if fmt == "json":
+        click.echo(changes_json(found).decode())
+    elif fmt == "csv":
+        click.echo(changes_csv(found), nl=False)
+    else:
+        click.echo(
+            render_markdown(changes_publication(found, changes_scope(since, sources, min_pct))), nl=False
+        )
+
+
 @main.group()
 def ingest() -> None:
     """Ingest payer data."""

@@ -62,7 +62,8 @@ class FactsBuilder:
             source: periods(f for f in self.snapshot.files_of(source) if f.series is None)
             for source in HISTORY_SOURCES
         }
-        self._previous = {source: previous_files(p) for source, p in self.periods.items()}
+        self.previous = {source: previous_files(p) for source, p in self.periods.items()}
+        self._histories: dict[str, CodeHistory] = {}
 
     @cached_property
     def _codes_with_rates(self) -> set[str]:
@@ -93,7 +94,7 @@ class FactsBuilder:
         observations = npi_observations(self.store, code, medicare_limit) if has_rates else []
         providers = provider_facts(self.store, observations)
         clinical = clinical_facts(self.store, code, latest.row["long_description"])
-        history = self._history(code)
+        history = self.history(code)
         return CodeFacts(
             code=code,
             descriptor=descriptor(latest),
@@ -109,7 +110,7 @@ class FactsBuilder:
                 taxonomies=[t.taxonomy for t in providers.taxonomies],
             ),
             payers=payers,
-            changes=history.changes(self._previous),
+            changes=history.changes(self.previous),
             rules=dated_rules(modifiers),
             provenance=self._provenance(code, bool(payers), self._context_files(providers, clinical)),
             providers=providers,
@@ -118,7 +119,13 @@ class FactsBuilder:
             ndc_history=history.ndc,
         )
 
-    def _history(self, code: str) -> CodeHistory:
+    def history(self, code: str) -> CodeHistory:
+        """The code's history in every source (kept: ``build --all`` and the changes page both ask)."""
+        if code not in self._histories:
+            self._histories[code] = self._read_history(code)
+        return self._histories[code]
+
+    def _read_history(self, code: str) -> CodeHistory:
         def of(source: str) -> tuple[list[VersionedRow], list[Period]]:
             return self.snapshot.versions(source, code), self.periods[source]
 

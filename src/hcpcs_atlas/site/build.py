@@ -10,11 +10,13 @@ from pathlib import Path
 import orjson
 
 from ..facts import CodeFacts, FactsBuilder
+from ..facts.changes import store_changes
 from ..progress import Progress
 from ..render import FORMATS, render
-from ..render.html import page
+from ..render.html import page, render_html
 from ..store import Store
 from ..writer import write_publication
+from ..writer.changes import changes_json, changes_publication, changes_scope
 
 __all__ = ["BuildResult", "build_publications", "parse_formats"]
 
@@ -54,7 +56,7 @@ def _entry(f: CodeFacts) -> dict[str, object]:
     }
 
 
-def _index_html(entries: list[dict[str, object]], formats: Sequence[str]) -> str:
+def _index_html(entries: list[dict[str, object]], formats: Sequence[str], changes: bool = False) -> str:
     rows = []
     for e in entries:
         code = escape(str(e["code"]))
@@ -65,7 +67,9 @@ def _index_html(entries: list[dict[str, object]], formats: Sequence[str]) -> str
         )
     body = (
         "<h1>hcpcs-atlas publications</h1>"
-        f'<p>{len(entries)} codes. Machine-readable twin: <a href="index.json">index.json</a>.</p>'
+        f'<p>{len(entries)} codes. Machine-readable twin: <a href="index.json">index.json</a>.'
+        + (' What changed across all codes: <a href="changes.html">changes.html</a>.' if changes else "")
+        + "</p>"
         "<table><thead><tr><th>Code</th><th>Descriptor</th><th>Status</th><th>Formats</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
@@ -92,6 +96,15 @@ def build_publications(
         entries.append(_entry(facts))
         if progress:
             progress.update(items=i, kept=i)
+    if codes is None:
+        result.files += _changes_page(builder, out)
     _write(out / "index.json", orjson.dumps(entries, option=orjson.OPT_INDENT_2))
-    _write(out / "index.html", _index_html(entries, formats))
+    _write(out / "index.html", _index_html(entries, formats, changes=codes is None))
     return result
+
+
+def _changes_page(builder: FactsBuilder, out: Path) -> list[Path]:
+    """changes.html and its changes.json twin: every change over all codes, newest first."""
+    found = store_changes(builder)
+    html = render_html(changes_publication(found, changes_scope(None, (), 0.0)))
+    return [_write(out / "changes.json", changes_json(found)), _write(out / "changes.html", html)]
