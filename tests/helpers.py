@@ -8,7 +8,7 @@ from typing import Any
 
 from hcpcs_atlas.facts import CodeFacts, to_data
 from hcpcs_atlas.store import Store
-from hcpcs_atlas.writer.fmt import usd
+from hcpcs_atlas.writer.fmt import usd, usd_limit
 
 HCPCS_2020_TXT = "hcpcs/2020/HCPC2020_ANWEB_w_disclaimer.txt"
 HCPCS_2020_XLS = "hcpcs/2020/HCPC2020_ANWEB_w_disclaimer.xls"
@@ -45,7 +45,8 @@ def assert_dollars_traceable(text: str, facts: CodeFacts) -> None:
     """Every $ figure shown is a number of the facts record, shown the one way the writer shows it, and
     within half a unit of its last shown digit of that number (checked without the writer's rounding)."""
     known = {abs(n) for n in _numbers(to_data(facts))}
-    displays = {usd(k) for k in known}
+    # Medicare payment limits and rates show to the tenth of a cent, as CMS publishes them ($52.474).
+    displays = {usd(k) for k in known} | {usd_limit(k) for k in known}
     for amount in re.findall(r"\$[\d,]+(?:\.\d+)?", text):
         assert amount in displays, f"{amount} is not a figure of the facts as the writer shows it"
         digits = amount[1:].replace(",", "")

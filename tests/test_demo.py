@@ -52,5 +52,6 @@ def test_demo_shows_changes_and_termination(demo: Path) -> None:
     assert "TERMINATED: J9010 has termination date 2015-12-31" in (pubs / "J9010.md").read_text(
         encoding="utf-8"
     )
-    assert "| HCPCS | code |" in (pubs / "J9011.md").read_text(encoding="utf-8")
-    assert "| HCPCS | long descriptor |" in (pubs / "J0131.md").read_text(encoding="utf-8")
+    added = "2025-10-01 (HCPCS file period): code added (the HCPCS file's ADD DT 2025-10-01)"
+    assert added in (pubs / "J9011.md").read_text(encoding="utf-8")
+    assert "(HCPCS file period): long descriptor " in (pubs / "J0131.md").read_text(encoding="utf-8")

@@ -44,9 +44,11 @@ def _what(c: Change) -> str:
     if c.source == "crosswalk" and c.kind in ("added", "removed"):
         return f"{c.field} {c.kind} in the crosswalk"
     if c.source == "hcpcs" and c.kind == "terminated" and c.field == "termination date":
-        return f"terminated: termination date {after} (HCPCS termination date clock)"
-    if c.kind in ("added", "terminated", "reinstated") and c.field in ("code", "listed"):
-        return f"code {c.kind}" + ("" if c.kind != "terminated" else " (no longer listed)")
+        return f"terminated: termination date {after} (the HCPCS file's TERM DT)"
+    if c.kind == "added" and c.after:
+        return f"code added (the HCPCS file's ADD DT {after})"
+    if c.kind in ("added", "terminated", "reinstated"):
+        return f"code {c.kind}" + (" (no longer listed)" if c.kind == "terminated" else "")
     return f"{c.field} {before} → {after}{_delta(c)}"
 
 
