@@ -168,6 +168,7 @@ HCPCS_TRACKED = {
     "opps_status_indicator": "status",
     "pricing_indicators": "pricing",
     "multiple_pricing_indicator": "pricing",
+    "xrefs": "status",  # a terminated code's cross-reference names its replacement
 }
 
 
@@ -306,6 +307,7 @@ HCPCS_LABELS = {
     "pricing_indicators": "pricing indicator",
     "multiple_pricing_indicator": "multiple pricing indicator",
     "termination_date": "termination date",
+    "xrefs": "cross-reference (replacement code)",
     "add_date": "code",
     "listed": "code",
 }
