@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from hcpcs_atlas.cli import main
 from hcpcs_atlas.facts import FactsBuilder
+from hcpcs_atlas.render.linechart import line_chart_svg
 from hcpcs_atlas.store import Store, load_file
 from hcpcs_atlas.writer import write_publication
 from hcpcs_atlas.writer.model import LineChart, Table
@@ -92,6 +93,9 @@ def test_j9032_table_and_chart(series: FactsBuilder) -> None:
     chart = next(b for b in medicare.blocks if isinstance(b, LineChart))
     assert [s.label for s in chart.series] == ["ASP payment limit", "OPPS payment rate"]
     assert chart.series[1].values == [48.884, None, None, None, 50.28, None, 52.04, None]
+    svg = line_chart_svg(chart)
+    assert svg.count("<polyline") == 2 and svg.count("<circle") == 8 + 3
+    assert ">$48.837</text>" in svg and ">$52.474</text>" in svg and ">2025 Q4</text>" in svg
 
 
 def test_revised_edition_is_a_correction_not_a_quarterly_change(series: FactsBuilder) -> None:
