@@ -19,6 +19,7 @@ from .history import (
     asp_trend,
     hcpcs_changes,
     hcpcs_history,
+    listing_changes,
     ndc_changes,
     ndc_history,
     opps_changes,
@@ -62,7 +63,6 @@ class FactsBuilder:
             source: periods(f for f in self.snapshot.files_of(source) if f.series is None)
             for source in HISTORY_SOURCES
         }
-        self.previous = {source: previous_files(p) for source, p in self.periods.items()}
         self._histories: dict[str, CodeHistory] = {}
 
     @cached_property
@@ -110,7 +110,7 @@ class FactsBuilder:
                 taxonomies=[t.taxonomy for t in providers.taxonomies],
             ),
             payers=payers,
-            changes=history.changes(self.previous),
+            changes=history.changes(self.periods),
             rules=dated_rules(modifiers),
             provenance=self._provenance(code, bool(payers), self._context_files(providers, clinical)),
             providers=providers,
@@ -176,12 +176,17 @@ class CodeHistory:
         trends = [t for q in (1, 4) if (t := asp_trend(self.asp, q)) is not None]
         return Medicare(asp=asp, opps=opps, asp_history=self.asp, opps_history=self.opps, asp_trend=trends)
 
-    def changes(self, previous: dict[str, dict[str, SourceFile]]) -> list[Change]:
+    def changes(self, periods: dict[str, list[Period]]) -> list[Change]:
+        """Every change of the code between consecutive periods of each source, and corrections."""
+        asp_listed = {p.effective_start for p in self.asp}
+        opps_listed = {p.effective_start for p in self.opps}
         return [
-            *hcpcs_changes(self.hcpcs, previous["hcpcs"]),
+            *hcpcs_changes(self.hcpcs, previous_files(periods["hcpcs"])),
+            *listing_changes("asp", asp_listed, periods["asp"]),
             *asp_changes(self.asp),
+            *listing_changes("opps", opps_listed, periods["opps"]),
             *opps_changes(self.opps),
-            *ndc_changes(self.ndc, previous["crosswalk"]),
+            *ndc_changes(self.ndc, previous_files(periods["crosswalk"])),
         ]
 
 

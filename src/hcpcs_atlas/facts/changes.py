@@ -42,7 +42,7 @@ def store_changes(
     found = [
         _code_change(code, c)
         for code in codes
-        for c in builder.history(code).changes(builder.previous)
+        for c in builder.history(code).changes(builder.periods)
         if c.source in sources and _kept(c, since, min_pct)
     ]
     return sorted(found, key=lambda c: (-(c.effective or date.min).toordinal(), c.code, c.source, c.field))

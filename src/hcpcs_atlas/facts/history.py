@@ -27,6 +27,7 @@ __all__ = [
     "asp_trend",
     "hcpcs_changes",
     "hcpcs_history",
+    "listing_changes",
     "ndc_changes",
     "ndc_history",
     "opps_changes",
@@ -331,6 +332,28 @@ def hcpcs_changes(events: Sequence[HcpcsEvent], previous: dict[str, SourceFile])
                 kind=kind,
             )
         )
+    return changes
+
+
+def listing_changes(source: str, listed: set[date | None], all_periods: Sequence[Period]) -> list[Change]:
+    """The code newly listed in a period's file, or no longer listed, against the period before."""
+    changes = []
+    for old, new in pairwise(all_periods):
+        was, now = old.standing.effective_start in listed, new.standing.effective_start in listed
+        if was == now:
+            continue
+        change = Change(
+            source,
+            "code",
+            None if now else "listed",
+            "listed" if now else None,
+            old.standing.file_name,
+            new.standing.file_name,
+            old.standing.effective_start,
+            new.standing.effective_start,
+        )
+        change.kind = "added" if now else "removed"
+        changes.append(change)
     return changes
 
 

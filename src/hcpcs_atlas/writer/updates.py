@@ -45,6 +45,9 @@ def _what(c: Change) -> str:
         return f"{c.field} {c.kind} in the crosswalk"
     if c.source == "hcpcs" and c.kind == "terminated" and c.field == "termination date":
         return f"terminated: termination date {after} (the HCPCS file's TERM DT)"
+    if c.source in ("asp", "opps") and c.kind in ("added", "removed"):
+        listed = "newly listed" if c.kind == "added" else "no longer listed"
+        return f"code {listed} in the {_NAMES[c.source]}"
     if c.kind == "added" and c.after:
         return f"code added (the HCPCS file's ADD DT {after})"
     if c.kind in ("added", "terminated", "reinstated"):
