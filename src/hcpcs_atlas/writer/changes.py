@@ -12,16 +12,11 @@ import orjson
 from ..facts.changes import CodeChange
 from .fmt import iso_date, or_na, signed_pct, signed_usd, usd_limit
 from .model import NA, Block, Paragraph, Publication, Section, Table
+from .updates import CLOCKS
 
 __all__ = ["CHANGE_FIELDS", "changes_csv", "changes_json", "changes_publication", "changes_scope"]
 
 CHANGE_FIELDS = [f.name for f in dataclasses.fields(CodeChange)]
-_CLOCKS = {
-    "asp": "ASP quarter",
-    "opps": "Addendum B quarter",
-    "crosswalk": "crosswalk quarter",
-    "hcpcs": "HCPCS file period",
-}
 MOVERS = 25
 
 
@@ -43,7 +38,7 @@ def _value(c: CodeChange, text: str | None) -> str:
 def _row(c: CodeChange) -> list[str]:
     what = [c.code, c.kind, c.field, _value(c, c.before), _value(c, c.after)]
     change = [_usd(c.change_usd), _pct(c.change_pct), c.to_file, c.from_file or "-"]
-    return [iso_date(c.effective), _CLOCKS.get(c.source, c.source), *what, *change]
+    return [iso_date(c.effective), CLOCKS.get(c.source, c.source), *what, *change]
 
 
 _COLUMNS = [

@@ -12,7 +12,8 @@ from ..facts.model import Change, CodeFacts, Rule
 from .fmt import iso_date, or_na, signed_pct, signed_usd, usd_limit
 from .model import NA, Block, Bullets, Paragraph, Section
 
-_CLOCKS = {
+#: The clock each source's dates are on: every dated line names it.
+CLOCKS = {
     "asp": "ASP quarter",
     "opps": "Addendum B quarter",
     "crosswalk": "crosswalk quarter",
@@ -64,7 +65,7 @@ def _files(c: Change) -> str:
 
 def _change_line(c: Change) -> tuple[date, str]:
     when = c.to_effective or date.min
-    clock = _CLOCKS.get(c.source, c.source)
+    clock = CLOCKS.get(c.source, c.source)
     return when, f"{iso_date(c.to_effective)} ({clock}): {_what(c)}. Source: {_files(c)}."
 
 
@@ -87,4 +88,4 @@ def updates(f: CodeFacts) -> Section:
     return Section("updates", "Policy & Coding Updates", [block])
 
 
-__all__ = ["timeline", "updates"]
+__all__ = ["CLOCKS", "timeline", "updates"]
