@@ -94,3 +94,25 @@ def test_no_rates_no_providers(store_copy: Path) -> None:
     with Store(store_copy) as store:
         p = FactsBuilder(store).build(CODE).providers
     assert (p.n_npis, p.n_npis_not_in_nppes, p.taxonomies, p.states) == (0, 0, [], [])
+
+
+def test_hospitals_plug_in(shared_data: Path, tmp_path: Path) -> None:
+    """Hospital files add their type 2 NPIs as observations and their states with hospital counts."""
+    from hcpcs_atlas.facts.nppes import HospitalRate, RateObservation, provider_facts
+
+    hospital_npi = NppesProvider(1999999991, "2", ("282N00000X",), 0, "NC", "275140000", "CHAPEL HILL")
+    synth = write_nppes(tmp_path / "n.csv", NppesSynthOptions(rows=10, providers=(hospital_npi,)))
+    with Store(tmp_path / "a.duckdb") as store:
+        load_nppes(store, synth.path)
+        facts = provider_facts(
+            store,
+            [RateObservation(55.09, frozenset({1999999991}))],
+            [HospitalRate("UNC Hospitals", "NC", 55.09), HospitalRate("UNC Hospitals", "NC", 61.0),
+             HospitalRate("MD Anderson", "TX", 70.0)],
+        )  # fmt: skip
+    assert [(s.state, s.n_npis, s.n_hospitals) for s in facts.states] == [("NC", 1, 1), ("TX", 0, 1)]
+    nc = facts.states[0].benchmarks
+    assert nc is not None and (nc.n_rates, nc.median) == (3, 55.09)
+    assert [(t.taxonomy, t.n_npis, t.share, t.median_rate) for t in facts.taxonomies] == [
+        ("282N00000X", 1, 1.0, 55.09)
+    ]

@@ -11,6 +11,7 @@ highlights excerpt left out, subsections, list items and table rows kept).
 
 from __future__ import annotations
 
+import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -116,8 +117,6 @@ def _member_bytes(path: Path, archive: zipfile.ZipFile, name: str) -> bytes:
 
 
 def _nested(path: Path, archive: zipfile.ZipFile, name: str) -> Iterator[SplDocument]:
-    import io
-
     with zipfile.ZipFile(io.BytesIO(_member_bytes(path, archive, name))) as inner:
         for member in sorted(n for n in inner.namelist() if n.lower().endswith(".xml")):
             yield SplDocument(f"{path.name}:{name}:{member}", _member_bytes(path, inner, member), path)

@@ -20,6 +20,11 @@ METHODS = [
     "types only; rates expired before their file's last_updated_on and rates outside 0.05x-20x of the "
     "Medicare limit are left out and counted.",
     "Percentiles: linear interpolation between order statistics; % of Medicare = median / ASP payment limit.",
+    "Provider taxonomies and states: the NPIs named by the counted rates, each under its NPPES primary "
+    "taxonomy (named by the NUCC code set) and practice-location state; NPIs not in the loaded NPPES files "
+    "are counted, not classified.",
+    "Clinical context: FDA SPL labels linked by a package NDC in the ASP crosswalk, else by a generic name "
+    "that is whole words of the HCPCS long descriptor; label text quoted as written.",
     "Full definitions: docs/methodology.md.",
 ]
 
