@@ -1,227 +1,202 @@
-"""Throughput of the TiC in-network reader against gzip and ijson, and its peak memory at two sizes.
+"""TiC ingest throughput on real shapes: decompressors, a peer extractor and ``hcpcs-atlas ingest tic``.
 
-Run from the repository root::
+Run from the repository root (a few minutes; the big file is generated once into benchmarks/_work/)::
 
-    python benchmarks/tic_throughput.py                 # a 1 GB (uncompressed) synthetic .json.gz
-    python benchmarks/tic_throughput.py --size-gb 4     # bigger; files are cached in benchmarks/_work/
+    python benchmarks/tic_throughput.py                  # a 1 GB (uncompressed) realistic file + HealthSCOPE
+    python benchmarks/tic_throughput.py --size-gb 2
 
-It writes a synthetic in-network file with :mod:`hcpcs_atlas.synth` (reused when already there), then
-times, each in a fresh subprocess so that peak RSS is that of the measured work alone:
+The realistic file is :mod:`hcpcs_atlas.synth` with ``profile="realistic"``: filler items shaped like the
+real HealthSCOPE Benefits file (Level II share, rates per item, prices per rate, one provider reference per
+rate, place-of-service lists of 17/32/49 codes, modifiers; see ``REALISTIC`` in synth/tic.py). Each
+measurement runs in a fresh process; peak RSS is that process's (or its children's) high-water mark:
 
-- Python's ``gzip`` module decompressing the file (read everything, discard): the baseline;
-- an ijson (``yajl2_c`` backend when available) extraction of the same target codes, on a prefix of the
-  decompressed stream when the file is large, extrapolated linearly (the table says so);
-- ``read_in_network`` on the file, checked against the generator's known answers, and again on a file a
-  quarter of the size to show that peak memory does not grow with the file;
-- the whole command, ``hcpcs-atlas ingest tic FILE --codes ...``, into a fresh store.
+- stdlib ``gzip`` decompress (read all, discard): the baseline every ratio is against;
+- ``isal`` decompress (``isal.igzip``, what the reader uses);
+- ``rapidgzip`` decompress with 2 threads (parallel inflate);
+- cms-mrf-extractor's ``mrf-extract`` (PyPI): full extraction of the file to Parquet, a peer;
+- ``hcpcs-atlas ingest tic FILE`` with the default code set (every Level II code), into a fresh store:
+  the whole command, interpreter start-up included; its row count is checked against the generator's.
 
-Peak RSS is each child's own high-water mark (Linux ``VmHWM``; ``ru_maxrss`` elsewhere), interpreter
-and imports included.
+rapidgzip and cms-mrf-extractor are installed into a benchmark-only venv (benchmarks/_work/peer-venv) with
+pip; they are not project dependencies. If that install fails, their lines say so.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
-import hashlib
+import json
 import os
 import platform
-import resource
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
-
-import orjson
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "_work"
-TARGETS = ("J9032", "J9330")
+PEER = WORK / "peer-venv"
+PEER_PACKAGES = ("cms-mrf-extractor", "rapidgzip")
+HEALTHSCOPE = (
+    ROOT.parent
+    / "shared"
+    / "data"
+    / "tic"
+    / "real"
+    / "healthscope-benefits_in-network-rates_2023-02-01.json.gz"
+)
 GB = 1_000_000_000
 
-
-def keep_target(code: str) -> bool:
-    return code in TARGETS
-
-
-def rows_digest(rows: list[Any]) -> str:
-    return hashlib.sha256(orjson.dumps(rows)).hexdigest()
-
-
-# -- the file ----------------------------------------------------------------------------------------------
-
-
-def make_file(size_gb: float, seed: int, refs: str) -> tuple[Path, dict[str, Any]]:
-    """The synthetic file and its sidecar (known-answer digest, sizes), generated once."""
-    from hcpcs_atlas.synth import TicSynthOptions, write_in_network
-
-    WORK.mkdir(parents=True, exist_ok=True)
-    path = WORK / f"tic-{size_gb:g}gb-seed{seed}-{refs}.json.gz"
-    sidecar = path.with_suffix(".answers.json")
-    if path.is_file() and sidecar.is_file():
-        return path, orjson.loads(sidecar.read_bytes())
-    print(f"writing {path.relative_to(ROOT)} ...", file=sys.stderr, flush=True)
-    started = time.perf_counter()
-    options = TicSynthOptions(seed=seed, size_bytes=int(size_gb * GB), refs=refs)  # type: ignore[arg-type]
-    made = write_in_network(path, options)
-    meta = {
-        "rows": len(made.rows),
-        "digest": rows_digest(made.rows),
-        "items": made.items,
-        "target_items": made.target_items,
-        "uncompressed_bytes": made.uncompressed_bytes,
-        "seconds_to_write": round(time.perf_counter() - started, 1),
-    }
-    sidecar.write_bytes(orjson.dumps(meta))
-    return path, meta
+#: Runs a command and prints its wall time and the peak RSS of its process tree's largest member.
+WRAPPER = """
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+print(json.dumps({"seconds": time.perf_counter() - started, "code": done.returncode, "out": done.stdout[-2000:],
+                  "err": done.stderr[-2000:], "max_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+DECOMPRESS = {
+    "gzip": "import gzip, sys\nwith gzip.open(sys.argv[1], 'rb') as f:\n    while f.read(8 << 20): pass",
+    "isal": "import sys\nfrom isal import igzip\nwith igzip.open(sys.argv[1], 'rb') as f:\n    while f.read(8 << 20): pass",
+    "rapidgzip": "import sys, rapidgzip\nwith rapidgzip.open(sys.argv[1], parallelization=2) as f:\n"
+    "    while f.read(8 << 20): pass",
+}
 
 
-# -- measurements, each run in its own process ---------------------------------------------------------------
-
-
-def measure_gzip(path: Path) -> dict[str, Any]:
-    started = time.perf_counter()
-    total = 0
-    with gzip.open(path, "rb") as stream:
-        while block := stream.read(8 << 20):
-            total += len(block)
-    return {"seconds": time.perf_counter() - started, "bytes": total}
-
-
-class _Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
-
-
-class _Prefix:
-    """The first ``limit`` decompressed bytes of a gzip file, as a file for ijson."""
-
-    def __init__(self, stream: _Readable, limit: int) -> None:
-        self.stream, self.left = stream, limit
-
-    def read(self, size: int = -1) -> bytes:
-        size = self.left if size < 0 else min(size, self.left)
-        data = self.stream.read(size) if size > 0 else b""
-        self.left -= len(data)
-        return data
-
-
-def measure_ijson(path: Path, limit: int) -> dict[str, Any]:
-    import ijson  # type: ignore[import-untyped,unused-ignore]
-
-    backend = ijson.get_backend("yajl2_c") if "yajl2_c" in getattr(ijson, "ALL_BACKENDS", ()) else ijson
-    seen = kept = 0
-    started = time.perf_counter()
-    with gzip.open(path, "rb") as stream:
-        source = _Prefix(stream, limit)
-        try:
-            for item in backend.items(source, "in_network.item", use_float=True):
-                seen += 1
-                code_type = str(item.get("billing_code_type", "")).strip().upper()
-                if (
-                    code_type in ("HCPCS", "CPT")
-                    and str(item.get("billing_code", "")).strip().upper() in TARGETS
-                ):
-                    kept += 1
-        except ijson.IncompleteJSONError:
-            pass  # the prefix ends mid-document
-        consumed = limit - source.left
-    return {"seconds": time.perf_counter() - started, "bytes": consumed, "items": seen, "kept": kept,
-            "backend": getattr(backend, "backend_name", "?")}  # fmt: skip
-
-
-def measure_reader(path: Path) -> dict[str, Any]:
-    from hcpcs_atlas.sources.tic import read_in_network
-
-    started = time.perf_counter()
-    tic = read_in_network(path, keep_target)
-    seconds = time.perf_counter() - started
-    return {"seconds": seconds, "rows": len(tic.rows), "digest": rows_digest(tic.rows), "items": tic.items_seen,
-            "kept": tic.items_kept, "bytes": tic.bytes_decompressed}  # fmt: skip
-
-
-def measure_cli(path: Path) -> dict[str, Any]:
-    """The whole command, ``hcpcs-atlas ingest tic``, into a fresh store (read, match, store)."""
-    import contextlib
-    import io
-    import tempfile
-
-    from hcpcs_atlas.cli import main as cli
-
-    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()) as said:
-        args = ["--db", f"{tmp}/atlas.duckdb", "ingest", "tic", str(path), "--codes", ",".join(TARGETS)]
-        started = time.perf_counter()
-        cli.main(args, standalone_mode=False)
-        seconds = time.perf_counter() - started
-    return {"seconds": seconds, "said": said.getvalue().strip()}
-
-
-def run_child(kind: str, path: Path, *extra: str) -> dict[str, Any]:
-    """One measurement in a fresh interpreter, which reports its own peak RSS."""
-    command = [sys.executable, __file__, "--measure", kind, str(path), *extra]
+def measure(command: list[str]) -> dict[str, Any]:
     out = subprocess.run(
-        command, check=True, capture_output=True, env=os.environ | {"PYTHONPATH": str(ROOT / "src")}
+        [sys.executable, "-c", WRAPPER, *command], check=True, capture_output=True, text=True
     )
-    result: dict[str, Any] = orjson.loads(out.stdout)
+    result: dict[str, Any] = json.loads(out.stdout)
     return result
 
 
-def child_main(kind: str, path: Path, extra: list[str]) -> None:
-    if kind == "import":
-        from hcpcs_atlas.sources.tic import read_in_network  # noqa: F401 - the import is the measurement
+def make_realistic(size_gb: float, seed: int) -> tuple[Path, dict[str, Any]]:
+    """The realistic file and its known answers (rows the default codes keep), generated once."""
+    from hcpcs_atlas.synth import TicSynthOptions, write_in_network
 
-        result: dict[str, Any] = {"seconds": 0.0}
-    elif kind == "gzip":
-        result = measure_gzip(path)
-    elif kind == "ijson":
-        result = measure_ijson(path, int(extra[0]))
-    elif kind == "cli":
-        result = measure_cli(path)
-    else:
-        result = measure_reader(path)
-    result["max_rss_mb"] = peak_rss_mb()
-    sys.stdout.buffer.write(orjson.dumps(result))
-
-
-def peak_rss_mb() -> float:
-    """This process's peak RSS. Linux's VmHWM is reset by exec; ru_maxrss is not (a child spawned from a
-    big parent would report the parent's size), so it is only the fallback."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    WORK.mkdir(parents=True, exist_ok=True)
+    path = WORK / f"tic-realistic-{size_gb:g}gb-seed{seed}.json.gz"
+    sidecar = path.with_suffix(".answers.json")
+    if path.is_file() and sidecar.is_file():
+        return path, json.loads(sidecar.read_text())
+    print(f"writing {path.relative_to(ROOT)} ...", file=sys.stderr, flush=True)
+    options = TicSynthOptions(seed=seed, size_bytes=int(size_gb * GB), profile="realistic")
+    made = write_in_network(path, options)
+    meta = {"rows": made.level2_rows + len(made.rows), "items": made.items, "bytes": made.uncompressed_bytes}
+    sidecar.write_text(json.dumps(meta))
+    return path, meta
 
 
-# -- report ------------------------------------------------------------------------------------------------
+def peer_python() -> tuple[Path | None, str]:
+    """The benchmark-only venv with the peers, created on first use; (python, note)."""
+    python = PEER / "bin" / "python"
+    if not python.is_file():
+        subprocess.run([sys.executable, "-m", "venv", str(PEER)], check=True)
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", *PEER_PACKAGES],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        return None, f"pip install {' '.join(PEER_PACKAGES)} failed: {done.stderr.strip()[-200:]}"
+    return python, ""
+
+
+def uncompressed_size(path: Path) -> int:
+    import gzip
+
+    total = 0
+    with gzip.open(path, "rb") as fh:
+        while block := fh.read(8 << 20):
+            total += len(block)
+    return total
 
 
 @dataclass
 class Line:
     method: str
-    seconds: float
-    baseline: float  # gzip seconds for the same file
-    size: int  # uncompressed bytes
-    rss_mb: float | None
+    result: dict[str, Any] | None
     note: str = ""
 
 
-def best_of(repeat: int, kind: str, path: Path, *extra: str) -> dict[str, Any]:
-    runs = [run_child(kind, path, *extra) for _ in range(repeat)]
-    return min(runs, key=lambda r: float(r["seconds"]))
+def run_file(path: Path, peer: Path | None, peer_note: str, expected_rows: int | None) -> list[Line]:
+    lines = [
+        Line(
+            "stdlib gzip: decompress (baseline)",
+            measure([sys.executable, "-c", DECOMPRESS["gzip"], str(path)]),
+        )
+    ]
+    lines.append(Line("isal: decompress", measure([sys.executable, "-c", DECOMPRESS["isal"], str(path)])))
+    if peer is None:
+        lines += [
+            Line("rapidgzip 2 threads: decompress", None, peer_note),
+            Line("cms-mrf-extractor", None, peer_note),
+        ]
+    else:
+        rapid = measure([str(peer), "-c", DECOMPRESS["rapidgzip"], str(path)])
+        lines.append(Line("rapidgzip, 2 threads: decompress", rapid, _failed(rapid)))
+        with tempfile.TemporaryDirectory(dir=WORK) as tmp:
+            source = Path(tmp) / "in"
+            source.mkdir()
+            (source / path.name).symlink_to(path)
+            extract = peer.parent / "mrf-extract"
+            # string ids: its default type detection fails on a non-integer id (320.25975 in the file)
+            run = measure([str(extract), str(source), "-o", f"{tmp}/out", "-q", "--id-type", "string"])
+            written = (
+                sum(f.stat().st_size for f in Path(f"{tmp}/out").rglob("*.parquet"))
+                if run["code"] == 0
+                else 0
+            )
+            note = _failed(run) or f"whole file to Parquet ({written / 1e6:,.0f} MB written)"
+            lines.append(Line("cms-mrf-extractor: mrf-extract", run, note))
+    with tempfile.TemporaryDirectory(dir=WORK) as tmp:
+        env = f"PYTHONPATH={ROOT / 'src'}"
+        command = [
+            "env",
+            env,
+            sys.executable,
+            "-m",
+            "hcpcs_atlas",
+            "--db",
+            f"{tmp}/atlas.duckdb",
+            "ingest",
+            "tic",
+            str(path),
+        ]
+        run = measure(command)
+        rows = _rows(run["out"])
+        note = _failed(run) or f"{rows:,} rows"
+        if expected_rows is not None and not _failed(run):
+            note += " == known answer" if rows == expected_rows else f" != known answer {expected_rows:,}"
+        lines.append(Line("hcpcs-atlas ingest tic (default codes, whole command)", run, note))
+    return lines
 
 
-def report(lines: list[Line]) -> str:
-    head = f"{'method':<44} {'file':>7} {'seconds':>8} {'x gzip':>7} {'MB/s':>6} {'peak RSS':>9}  note"
-    out = [head, "-" * len(head)]
+def _rows(said: str) -> int:
+    words = said.split(": ingested ")
+    return int(words[1].split()[0].replace(",", "")) if len(words) > 1 else -1
+
+
+def _failed(run: dict[str, Any]) -> str:
+    return "" if run["code"] == 0 else f"FAILED: {run['err'].strip().splitlines()[-1:]}"
+
+
+def report(title: str, size: int, lines: list[Line]) -> str:
+    baseline = lines[0].result
+    assert baseline is not None
+    head = f"{'method':<56} {'seconds':>8} {'x gzip':>7} {'MB/s':>7} {'peak RSS':>9}  note"
+    out = [title, head, "-" * len(head)]
     for line in lines:
-        rss = f"{line.rss_mb:7.0f}MB" if line.rss_mb is not None else "        -"
-        speed = line.size / line.seconds / 1e6
-        out.append(f"{line.method:<44} {line.size / 1e9:6.2f}G {line.seconds:8.2f} {line.seconds / line.baseline:7.2f} "
-                   f"{speed:6.0f} {rss}  {line.note}")  # fmt: skip
+        if line.result is None:
+            out.append(f"{line.method:<56} {'-':>8} {'-':>7} {'-':>7} {'-':>9}  {line.note}")
+            continue
+        seconds = float(line.result["seconds"])
+        out.append(f"{line.method:<56} {seconds:8.2f} {seconds / baseline['seconds']:7.2f} "
+                   f"{size / seconds / 1e6:7.0f} {line.result['max_rss_mb']:7.0f}MB  {line.note}")  # fmt: skip
     return "\n".join(out)
 
 
@@ -229,59 +204,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--size-gb", type=float, default=1.0, help="uncompressed size of the big file")
-    parser.add_argument("--small-fraction", type=float, default=0.25, help="size of the second file for RSS")
+    parser.add_argument("--size-gb", type=float, default=1.0, help="uncompressed size of the realistic file")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--refs", choices=["before", "after", "none"], default="before")
-    parser.add_argument("--ijson-prefix-mb", type=int, default=256, help="0 = the whole file")
-    parser.add_argument("--repeat", type=int, default=2, help="timings are the best of this many runs")
-    parser.add_argument("--measure", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--no-peers", action="store_true", help="skip the benchmark venv (offline)")
     args = parser.parse_args()
-    if args.measure:
-        child_main(args.measure[0], Path(args.measure[1]), args.measure[2:])
-        return
-
-    path, meta = make_file(args.size_gb, args.seed, args.refs)
-    small, small_meta = make_file(args.size_gb * args.small_fraction, args.seed, args.refs)
-    total = int(meta["uncompressed_bytes"])
-    print(f"file: {path.relative_to(ROOT)}: {total / 1e6:,.0f} MB uncompressed, "
-          f"{path.stat().st_size / 1e6:,.0f} MB gzip, {meta['items']:,} in_network items, "
-          f"{meta['target_items']} target items, {meta['rows']} known rows")  # fmt: skip
-    print(f"machine: {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs")
-
-    gz = best_of(args.repeat, "gzip", path)
-    gz_small = best_of(args.repeat, "gzip", small)
-    limit = total if args.ijson_prefix_mb <= 0 else min(total, args.ijson_prefix_mb * 1_000_000)
-    ij = run_child("ijson", path, str(limit))
-    ij_seconds = float(ij["seconds"]) * total / max(int(ij["bytes"]), 1)
-    big = best_of(args.repeat, "reader", path)
-    cli = best_of(args.repeat, "cli", path)
-    little = best_of(args.repeat, "reader", small)
-    for run, expected in ((big, meta), (little, small_meta)):
-        assert run["digest"] == expected["digest"] and run["rows"] == expected["rows"], (
-            "rows differ from known answers"
-        )
-        assert (run["items"], run["kept"]) == (expected["items"], expected["target_items"])
-
-    small_total = int(small_meta["uncompressed_bytes"])
-    prefix = "" if limit >= total else f"extrapolated from the first {limit / 1e6:,.0f} MB"
-    lines = [
-        Line("gzip module: decompress only (baseline)", gz["seconds"], gz["seconds"], total, gz["max_rss_mb"]),
-        Line(f"ijson {ij['backend']}: in_network items, target codes", ij_seconds, gz["seconds"], total,
-             ij["max_rss_mb"], prefix),
-        Line("read_in_network (this reader)", big["seconds"], gz["seconds"], total, big["max_rss_mb"],
-             "rows == known answers"),
-        Line("hcpcs-atlas ingest tic (read + store)", cli["seconds"], gz["seconds"], total, cli["max_rss_mb"]),
-        Line("gzip module: decompress only (baseline)", gz_small["seconds"], gz_small["seconds"], small_total,
-             gz_small["max_rss_mb"]),
-        Line("read_in_network (this reader)", little["seconds"], gz_small["seconds"], small_total,
-             little["max_rss_mb"], "rows == known answers"),
-    ]  # fmt: skip
-    print(report(lines))
-    imports = run_child("import", path)["max_rss_mb"]
-    print(f"reader peak RSS: {little['max_rss_mb']:.0f} MB at {small_total / 1e9:.2f} GB, "
-          f"{big['max_rss_mb']:.0f} MB at {total / 1e9:.2f} GB "
-          f"(of which {imports:.0f} MB is the interpreter and the package's imports)")  # fmt: skip
+    peer, note = (None, "skipped (--no-peers)") if args.no_peers else peer_python()
+    print(f"machine: {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    started = time.perf_counter()
+    path, meta = make_realistic(args.size_gb, args.seed)
+    title = (f"realistic: {path.name}: {meta['bytes'] / 1e6:,.0f} MB uncompressed, {path.stat().st_size / 1e6:,.0f} MB "
+             f"gzip, {meta['items']:,} items")  # fmt: skip
+    print(report(title, int(meta["bytes"]), run_file(path, peer, note, int(meta["rows"]))), flush=True)
+    if HEALTHSCOPE.is_file():
+        size = uncompressed_size(HEALTHSCOPE)
+        title = f"real: {HEALTHSCOPE.name}: {size / 1e6:,.0f} MB uncompressed, {HEALTHSCOPE.stat().st_size / 1e6:,.1f} MB gzip"
+        print(report(title, size, run_file(HEALTHSCOPE, peer, note, None)))
+    print(f"(whole run {time.perf_counter() - started:,.0f} s)")
 
 
 if __name__ == "__main__":

