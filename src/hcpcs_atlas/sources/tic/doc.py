@@ -100,9 +100,10 @@ class DocumentChecks:
         if first is None:
             return
         if buf[first.start()] != ord("{"):
-            preview = buf[first.start() : first.start() + 40].decode("utf-8", "replace")
+            # Never echo the bytes: a listed location may be a local file the reader must not disclose.
+            kind = "an HTML page" if buf[first.start()] == ord("<") else "not a JSON object"
             raise InputError(
-                self.source, f"not a JSON object: starts with {preview!r}", byte=base + first.start()
+                self.source, f"{kind}: the document does not start with '{{'", byte=base + first.start()
             )
         self._brace = base + first.start()
 
@@ -148,8 +149,9 @@ class DocumentChecks:
             raise InputError(self.source, what, byte=base + len(buf))
         last = len(buf.rstrip(b" \t\r\n")) - 1
         if last < 0 or buf[last] != ord("}"):
-            tail = buf[max(last - 20, 0) : last + 1].decode("utf-8", "replace")
-            raise InputError(self.source, f"ends early: the document stops at {tail!r}", byte=base + last + 1)
+            raise InputError(
+                self.source, "ends early: the document does not close with '}'", byte=base + last + 1
+            )
         if base == 0 and len(buf) <= FULL_PARSE_MAX:
             self._parse_whole(buf)
         else:
@@ -213,8 +215,11 @@ class InNetworkScan:
         resolver: Resolver,
         deep: bool,
         recycle: Callable[[bytearray], None] | None = None,
+        max_object: int | None = None,
     ) -> None:
-        self.finder = ObjectFinder(source, BILLING_CODE, collector.want, collector.on_object, recycle=recycle)
+        self.finder = ObjectFinder(
+            source, BILLING_CODE, collector.want, collector.on_object, recycle=recycle, max_object=max_object
+        )
         self.checks = DocumentChecks(
             source, (IN_NETWORK, REFERENCES_KEY), (NEGOTIATED_RATES, PROVIDER_GROUP_ID)
         )
