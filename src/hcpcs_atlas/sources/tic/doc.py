@@ -39,6 +39,7 @@ NEGOTIATED_RATES = b'"negotiated_rates"'
 IN_NETWORK = b'"in_network"'
 FULL_PARSE_MAX = CHUNK
 _COLON = re.compile(rb"\s*:")
+_VALUE_START = re.compile(rb"\s*:\s*(\S)")
 _NOT_SPACE = re.compile(rb"[^ \t\r\n]")
 _SCALAR_FIELD = re.compile(
     rb'"(' + "|".join(TOP_FIELDS).encode() + rb')"\s*:\s*(' + STRING_TOKEN + rb"|-?[0-9][0-9.eE+-]*)"
@@ -304,6 +305,10 @@ class InNetworkScan:
         self._in_network_search = base + resume
         if index >= 0:
             self.in_network_at = base + index
+            value = _VALUE_START.match(buf, index + len(IN_NETWORK))
+            if value is not None and value.group(1) != b"[":
+                # Nothing could be kept: recording the file as ingested would block a correct copy of it.
+                raise InputError(self.checks.source, "in_network is not an array", byte=base + value.start(1))
             self.checks.scan_window(buf[max(index - 65536, lo) : index])
 
     def _scan_new_windows(self, buf: bytearray, base: int, lo: int) -> None:
