@@ -196,7 +196,7 @@ CMS_CASES = [
     Case("load-asp-given-crosswalk", ("load", "asp", "{shared}/" + CROSSWALK), ("Crosswalk.csv",)),
     Case("load-hcpcs-given-opps", ("load", "hcpcs", "{shared}/" + OPPS_2023), ("Addendum_B",)),
     Case("load-asp-missing", ("load", "asp", "{tmp}/missing.csv"), ("missing.csv", "no such file")),
-    Case("load-asp-directory", ("load", "asp", "{tmp}"), ("a directory, not a file",)),
+    Case("load-asp-empty-folder", ("load", "asp", "{tmp}"), ("no asp file to load here",)),
     load("asp", "empty.csv", b""),
     load(
         "asp", "asp_cut.csv", lambda s: (s / ASP).read_bytes()[: (s / ASP).read_bytes().index(b"J9032") + 12]

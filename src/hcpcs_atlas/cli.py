@@ -116,6 +116,10 @@ def load(ctx: click.Context, source: str, paths: tuple[Path, ...], effective: An
     files, skipped = input_files(source, list(paths))
     for path in skipped:
         click.echo(f"{path}: skipped (its name is not one of {source} files; see data/source_files.csv)")
+    if not files:
+        raise InputError(
+            ", ".join(map(str, paths)), f"no {source} file to load here (files are chosen by name)"
+        )
     store = _store(ctx)
     start = effective.date() if effective else None
     failed = [o.error for o in load_files(store, source, files, start) if not _report_load(o, source)]
@@ -123,7 +127,7 @@ def load(ctx: click.Context, source: str, paths: tuple[Path, ...], effective: An
         _fail(str(failed[0]))
     if failed:
         for error in failed:
-            click.echo(f"error: {error}", err=True)
+            click.echo(f"error: {one_line(str(error))}", err=True)
         _fail(f"{len(failed)} of {len(files)} file(s) failed; nothing was kept from them")
 
 
