@@ -369,7 +369,7 @@ CLI_CASES = [
 CASES = CMS_CASES + TIC_CASES + REMOTE_CASES + CLI_CASES
 #: A place in the file, an option or address; or a verdict on the whole file (then the file is the place).
 PLACE = re.compile(
-    r"no such file|a directory, not a file|file is empty|not a (readable|valid) \.xlsx? workbook|\b(rows? \d+|first \d+ rows|byte \d+|column '|line \d+|in-network file \d+)|--[a-z-]+|\d+\.\d+\.\d+\.\d+:\d+|ZZ999|/proc/x|f\.txt"
+    r"no such file|a directory, not a file|no asp file to load here|file is empty|not a (readable|valid) \.xlsx? workbook|\b(rows? \d+|first \d+ rows|byte \d+|column '|line \d+|in-network file \d+)|--[a-z-]+|\d+\.\d+\.\d+\.\d+:\d+|ZZ999|/proc/x|f\.txt"
 )
 
 
