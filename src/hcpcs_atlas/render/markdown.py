@@ -1,6 +1,8 @@
 """Markdown renderer. Every string from the writer is plain text, escaped here: payer files carry
 ``<script>``, ``<img onerror>`` and ``[links](javascript:...)``, which must reach no Markdown viewer as
-markup. Line breaks inside a string become spaces, so no string can start a heading or a list."""
+markup: ``<`` (no tag can open), brackets (no link), backticks, pipes and backslashes are escaped.
+Emphasis characters are left as they are (they carry no markup that could harm). Line breaks inside a
+string become spaces, so no string can start a heading, a quote or a list."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from ..writer.model import BarChart, Block, Bullets, Chart, Notice, Paragraph, P
 __all__ = ["render_markdown"]
 
 
-_ESCAPES = str.maketrans({c: "\\" + c for c in "\\`*_[]<>#|~"} | {"\n": " ", "\r": " "})
+_ESCAPES = str.maketrans({c: "\\" + c for c in "\\`[]<|"} | {"\n": " ", "\r": " "})
 
 
 def _text(text: str) -> str:
