@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,9 +12,10 @@ from typing import Any, TypeVar
 import click
 import orjson
 
-from .errors import AtlasError
+from .errors import AtlasError, InputError, OutputError
 from .progress import Progress
 from .store import LoadOutcome, Store, default_db_path, file_sources, input_files, load_files
+from .text import one_line
 
 # The facts builder, renderers, site and TiC reader are imported by the commands that use them, so that
 # ``hcpcs-atlas --help`` stays fast (benchmarks/cli_import.py); duckdb loads when a store is opened.
@@ -22,7 +24,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {one_line(message)}", err=True)
     sys.exit(2)
 
 
@@ -39,13 +41,40 @@ def atlas_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class _UsageLine(click.ClickException):
+    """A usage error as one line naming the command, like every other user error."""
+
+    exit_code = 2
+
+    def __init__(self, exc: click.UsageError) -> None:
+        where = exc.ctx.command_path if exc.ctx else "hcpcs-atlas"
+        super().__init__(f"{where}: {exc.format_message()} (see --help)")
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {one_line(self.format_message())}", err=True)
+
+
+class _Main(click.Group):
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            raise _UsageLine(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _UsageLine(exc) from None
+
+
 def _store(ctx: click.Context, read_only: bool = False) -> Store:
     store = Store(ctx.obj["db"], read_only=read_only)
     ctx.call_on_close(store.close)
     return store
 
 
-@click.group()
+@click.group(cls=_Main)
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -87,6 +116,10 @@ def load(ctx: click.Context, source: str, paths: tuple[Path, ...], effective: An
     files, skipped = input_files(source, list(paths))
     for path in skipped:
         click.echo(f"{path}: skipped (its name is not one of {source} files; see data/source_files.csv)")
+    if not files:
+        raise InputError(
+            ", ".join(map(str, paths)), f"no {source} file to load here (files are chosen by name)"
+        )
     store = _store(ctx)
     start = effective.date() if effective else None
     failed = [o.error for o in load_files(store, source, files, start) if not _report_load(o, source)]
@@ -94,7 +127,7 @@ def load(ctx: click.Context, source: str, paths: tuple[Path, ...], effective: An
         _fail(str(failed[0]))
     if failed:
         for error in failed:
-            click.echo(f"error: {error}", err=True)
+            click.echo(f"error: {one_line(str(error))}", err=True)
         _fail(f"{len(failed)} of {len(files)} file(s) failed; nothing was kept from them")
 
 
@@ -163,8 +196,11 @@ def build(ctx: click.Context, codes: tuple[str, ...], all_codes: bool, formats: 
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--format") from exc
     store = _store(ctx, read_only=True)
-    with Progress("build") as bar:
-        result = build_publications(store, None if all_codes else list(codes), fmts, out, bar)
+    try:
+        with Progress("build") as bar:
+            result = build_publications(store, None if all_codes else list(codes), fmts, out, bar)
+    except OSError as exc:  # the output place, not the store (the store raises StoreError)
+        raise OutputError(f"{exc.filename or out}: cannot write: {exc.strerror or exc}") from None
     click.echo(
         f"wrote {len(result.files):,} files for {len(result.codes):,} codes to {out}/ (index: {out}/index.html)"
     )
@@ -220,7 +256,13 @@ def _codes_option(codes: str | None, codes_file: Path | None) -> list[str] | Non
     if codes and codes_file:
         raise click.UsageError("give --codes or --codes-file, not both")
     if codes_file:
-        return codes_file.read_text(encoding="utf-8").replace(",", "\n").split()
+        try:
+            text = codes_file.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(codes_file, "not a UTF-8 text file of codes", byte=exc.start) from None
+        if "\0" in text:
+            raise InputError(codes_file, "not a text file of codes (a NUL byte)", byte=text.index("\0"))
+        return text.replace(",", "\n").split()
     return codes.split(",") if codes else None
 
 
@@ -236,6 +278,39 @@ def _codes_option(codes: str | None, codes_file: Path | None) -> list[str] | Non
     "--plan-filter", help="Only files whose plan name or id, description or location contains TEXT."
 )
 @click.option("--max-files", type=click.IntRange(min=0), help="Read at most N files (after --plan-filter).")
+@click.option(
+    "--allow-local-refs",
+    is_flag=True,
+    help="Let a local file's locations (provider references, table-of-contents entries) name local "
+    "files, resolved relative to it. Never for downloaded files.",
+)
+@click.option(
+    "--connect-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1), help="Seconds."
+)
+@click.option(
+    "--read-timeout", default=60.0, show_default=True, type=click.FloatRange(0.1), help="Seconds per read."
+)
+@click.option(
+    "--refs-deadline",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Seconds for all remote provider references of one file.",
+)
+@click.option(
+    "--ref-workers",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Parallel reference fetches.",
+)
+@click.option(
+    "--max-item-mb",
+    default=256,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Refuse a file holding a single JSON object (an item, a provider group) larger than this.",
+)
 @click.pass_context
 @atlas_errors
 def ingest_tic_command(
@@ -247,6 +322,12 @@ def ingest_tic_command(
     jobs: int | None,
     plan_filter: str | None,
     max_files: int | None,
+    allow_local_refs: bool,
+    connect_timeout: float,
+    read_timeout: float,
+    refs_deadline: float,
+    ref_workers: int,
+    max_item_mb: int,
 ) -> None:
     """Stream in-network rate files (path or URL; .json, .json.gz, .zip, or a table of contents).
 
@@ -256,12 +337,16 @@ def ingest_tic_command(
     """
     import os
 
+    from .sources.tic.net import ReadOptions
     from .store.tic import ingest_tic, keep_codes
 
+    options = ReadOptions(
+        connect_timeout, read_timeout, refs_deadline, ref_workers, allow_local_refs, max_item_mb << 20
+    )
     store = _store(ctx)
     keep = keep_codes(store, _codes_option(codes, codes_file))
     jobs = jobs or os.cpu_count() or 1
-    summary = ingest_tic(store, sources, keep, payer, Progress, jobs, plan_filter, max_files)
+    summary = ingest_tic(store, sources, keep, payer, Progress, jobs, plan_filter, max_files, options)
     for name, rows in summary.ingested:
         click.echo(f"{name}: ingested {rows:,} rate rows")
     for name in summary.unchanged:
@@ -273,13 +358,19 @@ def ingest_tic_command(
             "TIN and NPIs unknown (counted in benchmarks, not in provider or TIN counts)",
             err=True,
         )
-    for line in summary.failed:
-        click.echo(f"error: {_short_urls(line)}", err=True)
     total = len(summary.failed) + len(summary.ingested) + len(summary.unchanged)
-    if summary.failed:
-        _fail(f"{len(summary.failed)} of {total} file(s) failed; nothing was kept from them")
     if not total:
         click.echo("no in-network file selected", err=True)
+    if not summary.failed:
+        return
+    lines = [_short_urls(line) for line in summary.failed]
+    for line in lines[:-1]:
+        click.echo(f"error: {one_line(line)}", err=True)
+    last = lines[-1]
+    if total > 1:  # one file: its own line is the whole story
+        click.echo(f"error: {one_line(last)}", err=True)
+        last = f"{len(summary.failed)} of {total} file(s) failed; nothing was kept from them"
+    _fail(last)
 
 
 def _short_urls(line: str) -> str:
@@ -332,7 +423,7 @@ def files(ctx: click.Context) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.pass_context
 @atlas_errors
 def serve(ctx: click.Context, host: str, port: int) -> None:
@@ -342,6 +433,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     """
     from .site import make_server
 
+    _check_port(host, port)
     server = make_server(_store(ctx, read_only=True), host, port)
     click.echo(f"serving on http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
     try:
@@ -350,6 +442,18 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
         pass
     finally:
         server.server_close()
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail with one line before the server starts if it could not listen there."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(infos[0][4])
+    except OSError as exc:
+        reason = "address in use" if exc.errno == 98 else (exc.strerror or str(exc))
+        raise OutputError(f"{host}:{port}: cannot listen: {reason}") from None
 
 
 @main.command()

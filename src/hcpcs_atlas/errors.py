@@ -8,6 +8,7 @@ Every error a user can cause is an ``AtlasError`` and prints as one line::
      +-- UnknownCodeError      the code is not in the loaded HCPCS file(s)
      +-- NoHcpcsFileError      the store holds no HCPCS file at all, so no code can be looked up
      +-- StoreError            the store file is missing, locked, or from an incompatible version
+     +-- OutputError           an output place cannot be used (a directory not writable, a port taken)
 
 The CLI maps every ``AtlasError`` to exit code 2; anything else is a bug.
 """
@@ -16,10 +17,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .text import printable
+
 __all__ = [
     "AtlasError",
     "InputError",
     "NoHcpcsFileError",
+    "OutputError",
     "SchemaDriftError",
     "StoreError",
     "UnknownCodeError",
@@ -50,14 +54,14 @@ class InputError(AtlasError):
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
-        where = [self.path]
+        where = [printable(self.path, 300)]
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.byte is not None:
             where.append(f"byte {self.byte}")
         if self.column is not None:
             where.append(f"column {self.column!r}")
-        return ": ".join([", ".join(where), " ".join(self.message.split())])
+        return ": ".join([", ".join(where), printable(" ".join(self.message.split()), 500)])
 
 
 class SchemaDriftError(InputError):
@@ -84,3 +88,7 @@ class NoHcpcsFileError(AtlasError):
 
 class StoreError(AtlasError):
     """The store cannot be opened or used."""
+
+
+class OutputError(AtlasError):
+    """An output place cannot be used: a directory that cannot be written, a port that cannot be bound."""

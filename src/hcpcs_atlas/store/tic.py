@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import urljoin
 
 import orjson
 
-from ..errors import AtlasError
+from ..errors import AtlasError, InputError
 from ..progress import Progress
 from ..sources import is_level2
 from ..sources.tic import (
@@ -25,7 +24,8 @@ from ..sources.tic import (
     read_table_of_contents,
     stage_in_network,
 )
-from ..sources.tic.stream import file_name
+from ..sources.tic.net import DEFAULT_OPTIONS, FetchError, ReadOptions, resolve_location
+from ..sources.tic.stream import ZipMember, file_name, zip_members
 from .db import FileRecord, Store
 from .payers import resolve_payer
 
@@ -60,6 +60,7 @@ class TocTarget:
     location: str
     reporting_plans: list[dict[str, object]] | None = None
     description: str | None = None
+    refused: str | None = None  # why a listed location may not be read (one line, names the place)
 
     @property
     def size(self) -> int | None:
@@ -101,12 +102,14 @@ def _plans_by_file(toc: TocFile) -> dict[str, list[dict[str, object]]]:
     return plans
 
 
-def expand_sources(sources: Iterable[str], summary: IngestSummary | None = None) -> list[TocTarget]:
+def expand_sources(
+    sources: Iterable[str], summary: IngestSummary | None = None, options: ReadOptions = DEFAULT_OPTIONS
+) -> list[TocTarget]:
     """The in-network files behind the sources; a source that cannot be read is a failed line."""
     targets: list[TocTarget] = []
     for source in sources:
         try:
-            targets.extend(_expand(source))
+            targets.extend(_expand(source, options))
         except AtlasError as exc:
             if summary is None:
                 raise
@@ -114,18 +117,39 @@ def expand_sources(sources: Iterable[str], summary: IngestSummary | None = None)
     return targets
 
 
-def _expand(source: str) -> Iterator[TocTarget]:
-    """A table-of-contents file stands for its in-network files (relative locations resolve against it)."""
-    if not is_table_of_contents(source):
-        yield TocTarget(source)
+def _expand(source: str, options: ReadOptions) -> Iterator[TocTarget]:
+    """A table of contents stands for its in-network files, a zip of several JSON files for its members.
+
+    Locations listed in a table of contents obey :func:`~hcpcs_atlas.sources.tic.net.resolve_location`:
+    http(s) only in a downloaded one; local files (relative to it) only with ``allow_local_refs``.
+    """
+    if Path(source).is_dir():
+        raise InputError(source, "a directory, not a file")
+    members = list(_members(TocTarget(source)))
+    if len(members) > 1 or not is_table_of_contents(source, options):
+        yield from members
         return
-    toc = read_table_of_contents(source)
+    toc = read_table_of_contents(source, options)
     plans = _plans_by_file(toc)
-    base = source if "://" in source else Path(source).resolve().as_uri()
-    for url in toc.in_network_urls:
-        location = url if "://" in url or Path(url).is_absolute() else urljoin(base, url)
-        location = location.removeprefix("file://")
-        yield TocTarget(location, plans.get(url) or toc.reporting_plans, toc.descriptions.get(url))
+    for number, url in enumerate(toc.in_network_urls, 1):
+        listed, described = plans.get(url) or toc.reporting_plans, toc.descriptions.get(url)
+        try:
+            location = resolve_location(url, source, options.allow_local_refs)
+        except FetchError as exc:
+            why = f"{source}: in-network file {number} of the table of contents: {exc}"
+            yield TocTarget(url, listed, described, refused=why)
+            continue
+        yield from _members(TocTarget(location, listed, described))
+
+
+def _members(target: TocTarget) -> Iterator[TocTarget]:
+    """A local zip with several JSON files: each member is a file of its own."""
+    members = zip_members(target.location)
+    if len(members) < 2:
+        yield target
+        return
+    for member in members:
+        yield TocTarget(ZipMember(target.location, member), target.reporting_plans, target.description)
 
 
 def _parse_date(text: str | None) -> date | None:
@@ -240,18 +264,21 @@ def ingest_tic(
     jobs: int = 1,
     plan_filter: str | None = None,
     max_files: int | None = None,
+    options: ReadOptions = DEFAULT_OPTIONS,
 ) -> IngestSummary:
     """Read the files in ``jobs`` worker processes (``keep`` must then pickle: a set's ``__contains__``
     or a module function); this process alone writes, one transaction per file, in the order given."""
     summary = IngestSummary()
-    targets = expand_sources(sources, summary)
+    targets = expand_sources(sources, summary, options)
+    summary.failed += [t.refused for t in targets if t.refused is not None]
+    targets = [t for t in targets if t.refused is None]
     if plan_filter:
         targets = [t for t in targets if t.matches(plan_filter)]
     targets = targets[:max_files] if max_files is not None else targets
     sizes = [t.size for t in targets]
     label = file_name(targets[0].location) if len(targets) == 1 else f"0/{len(targets)} files"
     bar = progress(label, sum(s or 0 for s in sizes) or None) if progress else None
-    with _Readers(jobs, len(targets), keep) as readers:
+    with _Readers(jobs, len(targets), keep, options) as readers:
         for done, (target, outcome) in enumerate(readers.read(targets, bar), start=1):
             _commit(store, target, outcome, payer, summary)
             if bar is not None and len(targets) > 1:
@@ -310,11 +337,15 @@ def _init_worker(counter: Any) -> None:
 
 
 def _stage(
-    location: str, keep: Callable[[str], bool], staging: str, tally: _Tally | None = None
+    location: str,
+    keep: Callable[[str], bool],
+    staging: str,
+    options: ReadOptions,
+    tally: _Tally | None = None,
 ) -> TicFile | str:
     """Read one file into its staging folder; a failure is its one-line message (the others go on)."""
     try:
-        return stage_in_network(location, keep, Path(staging), tally or _Tally(_COUNTER))
+        return stage_in_network(location, keep, Path(staging), tally or _Tally(_COUNTER), options=options)
     except AtlasError as exc:
         return str(exc)
     except Exception as exc:
@@ -324,10 +355,10 @@ def _stage(
 class _Readers:
     """Reads files in this process (one job or one file) or in a pool of worker processes."""
 
-    def __init__(self, jobs: int, files: int, keep: Callable[[str], bool]) -> None:
+    def __init__(self, jobs: int, files: int, keep: Callable[[str], bool], options: ReadOptions) -> None:
         import multiprocessing
 
-        self.keep = keep
+        self.keep, self.options = keep, options
         self.context = multiprocessing.get_context("spawn")  # no fork of a process holding DuckDB
         self.counter = self.context.Array("q", 3)
         self.workers = max(1, min(jobs, files))
@@ -357,11 +388,12 @@ class _Readers:
             folder.mkdir()
         if self.pool is None:
             for target, folder in zip(targets, folders, strict=True):
-                yield target, _stage(target.location, self.keep, str(folder), _Tally(self.counter, bar))
+                tally = _Tally(self.counter, bar)
+                yield target, _stage(target.location, self.keep, str(folder), self.options, tally)
                 shutil.rmtree(folder, ignore_errors=True)
             return
         futures = [
-            self.pool.submit(_stage, t.location, self.keep, str(f))
+            self.pool.submit(_stage, t.location, self.keep, str(f), self.options)
             for t, f in zip(targets, folders, strict=True)
         ]
         for target, folder, future in zip(targets, folders, futures, strict=True):

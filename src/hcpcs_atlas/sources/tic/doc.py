@@ -39,6 +39,7 @@ NEGOTIATED_RATES = b'"negotiated_rates"'
 IN_NETWORK = b'"in_network"'
 FULL_PARSE_MAX = CHUNK
 _COLON = re.compile(rb"\s*:")
+_VALUE_START = re.compile(rb"\s*:\s*(\S)")
 _NOT_SPACE = re.compile(rb"[^ \t\r\n]")
 _SCALAR_FIELD = re.compile(
     rb'"(' + "|".join(TOP_FIELDS).encode() + rb')"\s*:\s*(' + STRING_TOKEN + rb"|-?[0-9][0-9.eE+-]*)"
@@ -100,9 +101,10 @@ class DocumentChecks:
         if first is None:
             return
         if buf[first.start()] != ord("{"):
-            preview = buf[first.start() : first.start() + 40].decode("utf-8", "replace")
+            # Never echo the bytes: a listed location may be a local file the reader must not disclose.
+            kind = "an HTML page" if buf[first.start()] == ord("<") else "not a JSON object"
             raise InputError(
-                self.source, f"not a JSON object: starts with {preview!r}", byte=base + first.start()
+                self.source, f"{kind}: the document does not start with '{{'", byte=base + first.start()
             )
         self._brace = base + first.start()
 
@@ -148,8 +150,9 @@ class DocumentChecks:
             raise InputError(self.source, what, byte=base + len(buf))
         last = len(buf.rstrip(b" \t\r\n")) - 1
         if last < 0 or buf[last] != ord("}"):
-            tail = buf[max(last - 20, 0) : last + 1].decode("utf-8", "replace")
-            raise InputError(self.source, f"ends early: the document stops at {tail!r}", byte=base + last + 1)
+            raise InputError(
+                self.source, "ends early: the document does not close with '}'", byte=base + last + 1
+            )
         if base == 0 and len(buf) <= FULL_PARSE_MAX:
             self._parse_whole(buf)
         else:
@@ -213,8 +216,11 @@ class InNetworkScan:
         resolver: Resolver,
         deep: bool,
         recycle: Callable[[bytearray], None] | None = None,
+        max_object: int | None = None,
     ) -> None:
-        self.finder = ObjectFinder(source, BILLING_CODE, collector.want, collector.on_object, recycle=recycle)
+        self.finder = ObjectFinder(
+            source, BILLING_CODE, collector.want, collector.on_object, recycle=recycle, max_object=max_object
+        )
         self.checks = DocumentChecks(
             source, (IN_NETWORK, REFERENCES_KEY), (NEGOTIATED_RATES, PROVIDER_GROUP_ID)
         )
@@ -299,6 +305,10 @@ class InNetworkScan:
         self._in_network_search = base + resume
         if index >= 0:
             self.in_network_at = base + index
+            value = _VALUE_START.match(buf, index + len(IN_NETWORK))
+            if value is not None and value.group(1) != b"[":
+                # Nothing could be kept: recording the file as ingested would block a correct copy of it.
+                raise InputError(self.checks.source, "in_network is not an array", byte=base + value.start(1))
             self.checks.scan_window(buf[max(index - 65536, lo) : index])
 
     def _scan_new_windows(self, buf: bytearray, base: int, lo: int) -> None:

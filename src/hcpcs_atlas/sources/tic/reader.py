@@ -13,6 +13,7 @@ from ...progress import Progress
 from .columns import ColumnCollector, StagedRates
 from .doc import DocumentChecks, InNetworkScan, find_key
 from .model import TicFile, TocFile
+from .net import DEFAULT_OPTIONS, ReadOptions
 from .refs import Reference, ReferenceSections, Resolver
 from .remote import fetch_locations
 from .rows import ItemCollector
@@ -35,6 +36,7 @@ def read_in_network(
     keep_code: Callable[[str], bool],
     progress: Progress | None = None,
     ref_cache_dir: Path | None = None,
+    options: ReadOptions = DEFAULT_OPTIONS,
 ) -> TicFile:
     """Stream one in-network file (path or URL; .json, .json.gz, .zip) and keep items whose code passes.
 
@@ -45,7 +47,7 @@ def read_in_network(
     def collect(tic: TicFile, collector: ItemCollector, refs: dict[str, Reference]) -> None:
         tic.rows = list(collector.rows(refs))
 
-    return _with_lookback(source, lambda: ItemCollector(keep_code), collect, progress, ref_cache_dir)
+    return _with_lookback(source, lambda: ItemCollector(keep_code), collect, progress, ref_cache_dir, options)
 
 
 def stage_in_network(
@@ -54,6 +56,7 @@ def stage_in_network(
     directory: Path,
     progress: Progress | None = None,
     ref_cache_dir: Path | None = None,
+    options: ReadOptions = DEFAULT_OPTIONS,
 ) -> TicFile:
     """Like :func:`read_in_network`, but the kept prices go to Parquet files in ``directory`` as the file
     streams (``tic.staged``; memory stays flat, no row objects): the store joins them into rows."""
@@ -66,7 +69,7 @@ def stage_in_network(
         collector.finish(refs)
         tic.staged = collector.staged
 
-    return _with_lookback(source, collector, collect, progress, ref_cache_dir)
+    return _with_lookback(source, collector, collect, progress, ref_cache_dir, options)
 
 
 _Collect = Callable[[TicFile, ItemCollector, dict[str, Reference]], None]
@@ -78,14 +81,15 @@ def _with_lookback(
     collect: _Collect,
     progress: Progress | None,
     ref_cache_dir: Path | None,
+    options: ReadOptions,
 ) -> TicFile:
     try:
-        return _read_in_network(source, collector(), collect, progress, ref_cache_dir, deep=False)
+        return _read_in_network(source, collector(), collect, progress, ref_cache_dir, options, deep=False)
     except NeedLookback:
         # A billing_code megabytes after its item's start (keys written after negotiated_rates): read
         # again, this time keeping each item whole in the buffer. Memory then follows the largest item.
         try:
-            return _read_in_network(source, collector(), collect, progress, ref_cache_dir, deep=True)
+            return _read_in_network(source, collector(), collect, progress, ref_cache_dir, options, deep=True)
         except NeedLookback as exc:
             raise InputError(str(source), "an in_network item too large to locate", byte=exc.offset) from None
 
@@ -96,18 +100,22 @@ def _read_in_network(
     collect: _Collect,
     progress: Progress | None,
     ref_cache_dir: Path | None,
+    options: ReadOptions,
     deep: bool,
 ) -> TicFile:
     label = str(source)
-    resolver = Resolver(label)
+    resolver = Resolver(label, options.max_item_bytes)
     # A URL is read once: reference sections the stream cannot resolve on the fly are copied aside.
     # The cyclic GC is paused: parsed items make no cycles, and its passes over the millions of objects
     # a batch of kept prices holds cost more than the parsing (measured: a third of the time).
     paused = gc.isenabled()
     gc.disable()
     try:
-        with ChunkStream(source, HEADROOM) as stream, ReferenceSections(is_url(source), deep) as sections:
-            scan = InNetworkScan(label, collector, sections, resolver, deep, recycle=stream.pool.put)
+        stream = ChunkStream(source, HEADROOM, options=options)
+        with stream, ReferenceSections(is_url(source), deep) as sections:
+            scan = InNetworkScan(
+                label, collector, sections, resolver, deep, stream.pool.put, options.max_item_bytes
+            )
             for chunk in stream:
                 scan.feed(chunk, HEADROOM)
                 if progress is not None:
@@ -121,7 +129,9 @@ def _read_in_network(
         collector.close()
         if paused:
             gc.enable()
-    tic.remote_refs_fetched, tic.remote_refs_failed = _fetch_remote(resolver.found, ref_cache_dir)
+    tic.remote_refs_fetched, tic.remote_refs_failed = _fetch_remote(
+        resolver.found, ref_cache_dir, label, options
+    )
     tic.refs_unresolved = sorted(collector.wanted_ids - resolver.found.keys())
     collect(tic, collector, resolver.found)
     return tic
@@ -143,14 +153,16 @@ def _resolve_rest(
         resolver.scan_source(source, spans)
 
 
-def _fetch_remote(refs: dict[str, Reference], cache_dir: Path | None) -> tuple[int, list[tuple[str, str]]]:
+def _fetch_remote(
+    refs: dict[str, Reference], cache_dir: Path | None, document: str, options: ReadOptions
+) -> tuple[int, list[tuple[str, str]]]:
     if not any(ref.groups is None and ref.location for ref in refs.values()):
         return 0, []
     if cache_dir is not None:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        return fetch_locations(refs, cache_dir)
+        return fetch_locations(refs, cache_dir, document, options)
     with tempfile.TemporaryDirectory(prefix="tic-remote-") as tmp:
-        return fetch_locations(refs, Path(tmp))
+        return fetch_locations(refs, Path(tmp), document, options)
 
 
 def _text(value: object) -> str | None:
@@ -167,7 +179,7 @@ def _tic_file(
     plans = fields.get("reporting_plans")
     return TicFile(
         source=label,
-        file_name=file_name(label),
+        file_name=file_name(stream.member or label),
         sha256=stream.sha256,
         bytes_read=stream.bytes_read,
         reporting_entity_name=_text(fields.get("reporting_entity_name")),
@@ -192,14 +204,14 @@ def _tic_file(
 # -- table of contents -----------------------------------------------------------------------------------
 
 
-def is_table_of_contents(source: str | Path) -> bool:
+def is_table_of_contents(source: str | Path, options: ReadOptions = DEFAULT_OPTIONS) -> bool:
     """True if the document's first chunk has a top-level ``reporting_structure`` key (reads only that)."""
-    with ChunkStream(source) as stream:
+    with ChunkStream(source, options=options) as stream:
         first = next(iter(stream), bytearray())
     return find_key(first, REPORTING_STRUCTURE, 0)[0] >= 0
 
 
-def read_table_of_contents(source: str | Path) -> TocFile:
+def read_table_of_contents(source: str | Path, options: ReadOptions = DEFAULT_OPTIONS) -> TocFile:
     """The in-network file URLs and reporting plans of a table-of-contents file (streamed, any size)."""
     label = str(source)
     structures: list[dict[str, object]] = []
@@ -217,8 +229,9 @@ def read_table_of_contents(source: str | Path) -> TocFile:
                            "allowed_amount_file": entry.allowed})  # fmt: skip
 
     checks = DocumentChecks(label, (REPORTING_STRUCTURE,), (REPORTING_PLANS,))
-    with ChunkStream(source, HEADROOM) as stream:
-        finder = ObjectFinder(label, REPORTING_PLANS, None, on_structure, recycle=stream.pool.put)
+    with ChunkStream(source, HEADROOM, options=options) as stream:
+        finder = ObjectFinder(label, REPORTING_PLANS, None, on_structure, recycle=stream.pool.put,
+                              max_object=options.max_item_bytes)  # fmt: skip
         for chunk in stream:
             finder.feed(chunk, HEADROOM)
             checks.feed(finder.buf, finder.base, finder.lo)

@@ -168,8 +168,9 @@ class ReferenceSections:
 class Resolver:
     """Parses the reference objects of the wanted group ids; the first definition of an id wins."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, max_object: int | None = None) -> None:
         self.source = source
+        self.max_object = max_object
         self.wanted: set[str] = set()
         self.found: dict[str, Reference] = {}
         self.search = _id_search(set())
@@ -227,8 +228,9 @@ class Resolver:
 
     def _finder(self, lookback: int, pool: BufferPool) -> ObjectFinder:
         return ObjectFinder(
-            self.source, PROVIDER_GROUP_ID, self.want, self.on_object, lookback, self.search, pool.put
-        )
+            self.source, PROVIDER_GROUP_ID, self.want, self.on_object, lookback, self.search, pool.put,
+            self.max_object,
+        )  # fmt: skip
 
     def _scan_file(self, sections: ReferenceSections, lookback: int) -> None:
         assert sections.file is not None
@@ -244,7 +246,7 @@ class Resolver:
         headroom = lookback + 2 * GUARD
         with ChunkStream(source, headroom) as stream:
             finder = ObjectFinder(self.source, PROVIDER_GROUP_ID, self.want, self.on_object, lookback,
-                                  self.search, stream.pool.put)  # fmt: skip
+                                  self.search, stream.pool.put, self.max_object)  # fmt: skip
             for chunk in stream:
                 finder.append(chunk, headroom)
                 if not _search_spans(finder, spans) or self.done:

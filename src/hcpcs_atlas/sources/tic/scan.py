@@ -53,6 +53,9 @@ CLOSERS = frozenset(b"}]")
 STRUCTURE = re.compile(rb'[{}\[\]"]')
 #: A JSON string token, unrolled so the regex engine does not recurse per character.
 STRING_TOKEN = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
+#: orjson refuses deeper documents; the stdlib fallback would hit Python's recursion limit instead.
+MAX_DEPTH = 1024
+TOO_DEEP = "depth limit exceeded"
 #: orjson's message when a complete value is followed by more data: the end we are looking for.
 TRAILING = "unexpected content after document"
 
@@ -182,6 +185,8 @@ def _try_window(data: memoryview, final: bool) -> tuple[dict[str, Any], int] | N
         pos = byte_offset(data, exc.pos)
         if exc.msg == TRAILING:
             return _as_object(orjson.loads(data[:pos]), pos)
+        if exc.msg == TOO_DEEP:
+            raise BadJson(pos, f"invalid JSON: nested deeper than {MAX_DEPTH} levels") from None
         if not final and pos >= len(data) - 64:
             return None  # cut by the window: a truncated string, number or literal
     return _stdlib_fallback(data, final)
@@ -203,6 +208,8 @@ def _stdlib_fallback(data: memoryview, final: bool) -> tuple[dict[str, Any], int
         raise BadJson(exc.start, "invalid UTF-8") from None
     try:
         value, end = json.JSONDecoder().raw_decode(text)
+    except RecursionError:  # orjson reports depth first; this guards a stdlib-only path
+        raise BadJson(0, f"invalid JSON: nested deeper than {MAX_DEPTH} levels") from None
     except json.JSONDecodeError as exc:
         pos = len(text[: exc.pos].encode())
         if not final and pos >= len(raw) - 64:
@@ -234,6 +241,7 @@ class ObjectFinder:
         lookback: int = LOOKBACK,
         search: re.Pattern[bytes] | None = None,
         recycle: Callable[[bytearray], None] | None = None,
+        max_object: int | None = None,
     ) -> None:
         self.source, self.key, self.want, self.on_object = source, key, want, on_object
         self.value_re = value_pattern(key)
@@ -252,6 +260,8 @@ class ObjectFinder:
         self._window = FIRST_WINDOW
         self._grown = False  # buf is our own growing bytearray, not a pool buffer
         self.eof = False
+        #: the largest object held to be parsed (an item with a 1 GiB description must not take 5 GB)
+        self.max_object = max_object
 
     @property
     def end(self) -> int:
@@ -269,6 +279,7 @@ class ObjectFinder:
     def append(self, chunk: bytearray, headroom: int) -> None:
         """Take the next chunk (``headroom`` free bytes in front) without searching it yet."""
         keep_from = self._keep_from()
+        self._check_size(keep_from)
         old, old_lo = self.buf, keep_from - self.base
         tail = len(old) - old_lo
         if tail <= headroom:
@@ -288,6 +299,19 @@ class ObjectFinder:
             self._give_back(chunk)
             self._give_back(old)
         self.base = keep_from - self.lo
+
+    def _check_size(self, keep_from: int) -> None:
+        """Refuse an object that outgrows ``max_object`` while it is held for parsing."""
+        limit = self.max_object
+        if limit is None or self.end - keep_from <= limit + self.lookback:
+            return
+        start = self._pending[0] if self._pending is not None else keep_from
+        raise InputError(
+            self.source,
+            f"a JSON object larger than the {limit / (1 << 20):g} MB item limit "
+            "(raise it with --max-item-mb if the file is right)",
+            byte=start,
+        )
 
     def _give_back(self, buf: bytearray) -> None:
         if self.recycle is not None and buf:

@@ -17,47 +17,75 @@ import queue
 import shutil
 import tempfile
 import threading
-import urllib.error
-import urllib.request
 import zipfile
 import zlib
 from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack, closing, suppress
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, cast
 from urllib.parse import unquote, urlsplit
 
 from isal import igzip, isal_zlib
 
 from ...errors import InputError
+from .net import DEFAULT_OPTIONS, FetchError, ReadOptions, is_url, open_url
 
-__all__ = ["CHUNK", "BufferPool", "ChunkStream", "file_name", "fill_chunks", "is_url", "open_url"]
+__all__ = [
+    "CHUNK",
+    "BufferPool",
+    "ChunkStream",
+    "ZipMember",
+    "file_name",
+    "fill_chunks",
+    "is_url",
+    "open_url",
+    "zip_members",
+]
 
 CHUNK = 4 << 20
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header, or the end record of an empty zip
-USER_AGENT = "hcpcs-atlas (Transparency-in-Coverage reader)"
-TIMEOUT_S = 120.0
 _DONE = object()
 _ISAL_ERROR: Any = isal_zlib.error  # typed as an instance in isal's stubs
 
 
-def is_url(source: str | Path) -> bool:
-    return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
+class ZipMember(str):
+    """One JSON member of a local zip archive, read as a file of its own: ``archive.zip:member.json``.
+
+    Its sha256 is that of the member's bytes, so each member is its own unit of work in the store.
+    """
+
+    archive: str
+    member: str
+
+    def __new__(cls, archive: str | Path, member: str) -> ZipMember:
+        self = super().__new__(cls, f"{archive}:{member}")
+        self.archive, self.member = str(archive), member
+        return self
+
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]  # pickled to worker processes
+        return self.archive, self.member
+
+
+def zip_members(path: str | Path) -> list[str]:
+    """The JSON members of a local zip (all its files if none is named .json); [] if not a zip."""
+    if is_url(path) or not zipfile.is_zipfile(path):
+        return []
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if not n.endswith("/")]
+    except (zipfile.BadZipFile, OSError):
+        return []  # the read reports it, with its offset
+    return [n for n in names if n.lower().endswith(".json")] or names
 
 
 def file_name(source: str | Path) -> str:
+    if isinstance(source, ZipMember):
+        return f"{Path(source.archive).name}:{source.member}"
     if is_url(source):
         return unquote(urlsplit(str(source)).path.rsplit("/", 1)[-1]) or str(source)
     return Path(source).name
-
-
-def open_url(url: str, timeout: float = TIMEOUT_S) -> IO[bytes]:
-    """GET ``url``; raises urllib's errors (HTTPError for 4xx/5xx)."""
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    response: IO[bytes] = urllib.request.urlopen(request, timeout=timeout)
-    return response
 
 
 class _Tap(io.RawIOBase):
@@ -158,8 +186,16 @@ def _gzip_reader(tap: _Tap) -> Any:
 class ChunkStream:
     """Decompressed chunks of one source. Use as a context manager; iterate once."""
 
-    def __init__(self, source: str | Path, headroom: int = 0, chunk: int = CHUNK) -> None:
+    def __init__(
+        self,
+        source: str | Path,
+        headroom: int = 0,
+        chunk: int = CHUNK,
+        options: ReadOptions = DEFAULT_OPTIONS,
+    ) -> None:
         self.source = str(source)
+        self.member = source if isinstance(source, ZipMember) else None
+        self.options = options
         self.headroom = headroom
         self.pool = BufferPool(headroom + chunk)
         self.delivered = 0  # decompressed bytes handed to the caller
@@ -256,14 +292,17 @@ class ChunkStream:
         return counted
 
     def _open_raw(self) -> IO[bytes]:
+        if self.member is not None:  # hashed and sniffed as the member's own bytes
+            archive = zipfile.ZipFile(self.member.archive)
+            try:
+                return archive.open(self.member.member)
+            finally:
+                archive.close()  # the open member keeps the file open until it is closed
         if not is_url(self.source):
             return Path(self.source).open("rb", buffering=0)
         try:
-            return open_url(self.source)
-        except urllib.error.HTTPError as exc:
-            exc.close()  # it holds the response's socket
-            raise InputError(self.source, f"download failed: HTTP {exc.code} {exc.reason}", byte=0) from None
-        except (urllib.error.URLError, OSError) as exc:
+            return cast(IO[bytes], open_url(self.source, self.options))
+        except FetchError as exc:
             raise InputError(self.source, f"download failed: {exc}", byte=0) from None
 
     def _zip_member(self, tap: _Tap, stack: ExitStack) -> IO[bytes]:
@@ -278,8 +317,15 @@ class ChunkStream:
         names = [n for n in archive.namelist() if not n.endswith("/")]
         if not names:
             raise InputError(self.source, "zip archive holds no file", byte=0)
-        member = next((n for n in names if n.lower().endswith(".json")), names[0])
-        return stack.enter_context(archive.open(member))
+        json_names = [n for n in names if n.lower().endswith(".json")]
+        if len(json_names) > 1:
+            raise InputError(
+                self.source,
+                f"zip archive holds {len(json_names)} JSON files: download it and ingest the local "
+                "archive (each member is then ingested as archive.zip:member.json)",
+                byte=0,
+            )
+        return stack.enter_context(archive.open((json_names or names)[0]))
 
     def _as_input_error(self, exc: BaseException) -> BaseException:
         """Errors of the stored bytes become InputError at the decompressed offset reached; bugs pass."""
@@ -296,7 +342,7 @@ class ChunkStream:
     def _error_offset(self) -> int:
         """The decompressed offset where a gzip stream broke. The reader thread only knows the bytes
         inflated before its last 4 MB request, so a local file is inflated again with zlib (error path)."""
-        if self.kind != "gzip" or is_url(self.source):
+        if self.kind != "gzip" or is_url(self.source) or self.member is not None:
             return self._inflated
         total = 0
         with suppress(zlib.error), Path(self.source).open("rb") as fh:
