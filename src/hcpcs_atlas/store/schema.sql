@@ -197,6 +197,8 @@ CREATE TABLE IF NOT EXISTS core_spl_ndcs (
     set_id VARCHAR NOT NULL,
     ndc_as_written VARCHAR NOT NULL,
     ndc VARCHAR NOT NULL                -- 5-4-2 (as written when it is no 10/11-digit NDC)
+);
+
 -- Hospital price files (45 CFR 180.50): one row per file, then one row per kept standard charge.
 CREATE TABLE IF NOT EXISTS core_hospital_files (
     file_id INTEGER NOT NULL,
