@@ -271,6 +271,7 @@ class HcpcsEvent:
     source_file: str
 
 
+@dataclass
 class HospitalSuspect:
     """A hospital's negotiated dollar left out of the figures: outside 0.05x-20x of the ASP limit."""
 
