@@ -55,3 +55,20 @@ def test_demo_shows_changes_and_termination(demo: Path) -> None:
     added = "2025-10-01 (HCPCS file period): code added (the HCPCS file's ADD DT 2025-10-01)"
     assert added in (pubs / "J9011.md").read_text(encoding="utf-8")
     assert "(HCPCS file period): long descriptor " in (pubs / "J0131.md").read_text(encoding="utf-8")
+
+
+def test_demo_hospital_file(demo: Path) -> None:
+    """The demo's own v3 tall CSV (written by us) feeds the hospital part, with its per-vial row flagged."""
+    md = (demo / "publications" / "J9032.md").read_text(encoding="utf-8")
+    assert "### Hospital-reported negotiated rates" in md
+    assert "demo-hospital_standardcharges.csv" in md
+    assert "Aetna (hospital files)" in (demo / "publications" / "J9032.html").read_text(encoding="utf-8")
+    with Store(demo / "atlas.duckdb", read_only=True) as store:
+        facts = FactsBuilder(store).build("J9032")
+    rates = {p.payer: p for p in facts.hospital_rates}
+    assert list(rates) == ["Aetna", "Blue Cross Blue Shield", "Cigna", "UnitedHealthcare", "Humana"]
+    uhc = rates["UnitedHealthcare"]
+    assert uhc.benchmarks is not None and (uhc.benchmarks.n_rates, uhc.benchmarks.median) == (2, 64.815)
+    assert [s.reason for s in uhc.suspects] == ["per package? NDC 72893-0002-01 holds 50 billing units"]
+    assert rates["Aetna"].non_dollar == {"percentage": 1}
+    assert {b.group for b in uhc.by_segment} == {"Commercial", "Exchange"}

@@ -7,7 +7,7 @@ import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import orjson
@@ -16,6 +16,9 @@ from .errors import AtlasError, InputError, OutputError
 from .progress import Progress
 from .store import LoadOutcome, Store, default_db_path, file_sources, input_files, load_files
 from .text import one_line
+
+if TYPE_CHECKING:
+    from .store.tic import IngestSummary
 
 # The facts builder, renderers, site and TiC reader are imported by the commands that use them, so that
 # ``hcpcs-atlas --help`` stays fast (benchmarks/cli_import.py); duckdb loads when a store is opened.
@@ -347,10 +350,6 @@ def ingest_tic_command(
     keep = keep_codes(store, _codes_option(codes, codes_file))
     jobs = jobs or os.cpu_count() or 1
     summary = ingest_tic(store, sources, keep, payer, Progress, jobs, plan_filter, max_files, options)
-    for name, rows in summary.ingested:
-        click.echo(f"{name}: ingested {rows:,} rate rows")
-    for name in summary.unchanged:
-        click.echo(f"{name}: already ingested; nothing changed")
     if summary.refs_failed or summary.rows_without_provider:
         click.echo(
             f"warning: {summary.refs_failed} remote provider reference(s) could not be fetched; "
@@ -358,9 +357,43 @@ def ingest_tic_command(
             "TIN and NPIs unknown (counted in benchmarks, not in provider or TIN counts)",
             err=True,
         )
+    _report(summary, "rate rows")
+
+
+@ingest.command("hospital")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--codes", help="Comma list of codes to keep (default: every HCPCS code in the store).")
+@click.option("--codes-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Files parsed at once, in worker processes.")  # fmt: skip
+@click.pass_context
+@atlas_errors
+def ingest_hospital_command(
+    ctx: click.Context, sources: tuple[str, ...], codes: str | None, codes_file: Path | None, jobs: int
+) -> None:
+    """Stream hospital price files (45 CFR 180.50; CMS template v2.0-v3.0: tall CSV, wide CSV, JSON).
+
+    SOURCE is a path or URL (.csv, .json, .zip, .gz; the layout is read from the content) or a
+    hospital's cms-hpt.txt, whose mrf-url files are ingested.
+
+    Example: hcpcs-atlas ingest hospital unc_standardcharges.csv.gz --codes J9032,J9330
+    """
+    from .store.hospital import ingest_hospital
+    from .store.tic import keep_codes
+
+    store = _store(ctx)
+    keep = keep_codes(store, _codes_option(codes, codes_file))
+    _report(ingest_hospital(store, sources, keep, progress=Progress, jobs=jobs), "charges")
+
+
+def _report(summary: IngestSummary, what: str) -> None:
+    for name, rows in summary.ingested:
+        click.echo(f"{name}: ingested {rows:,} {what}")
+    for name in summary.unchanged:
+        click.echo(f"{name}: already ingested; nothing changed")
     total = len(summary.failed) + len(summary.ingested) + len(summary.unchanged)
     if not total:
-        click.echo("no in-network file selected", err=True)
+        click.echo("no file selected", err=True)
     if not summary.failed:
         return
     lines = [_short_urls(line) for line in summary.failed]

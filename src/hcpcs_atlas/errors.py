@@ -53,6 +53,14 @@ class InputError(AtlasError):
         self.column = column
         super().__init__(self.__str__())
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Picklable (``ingest hospital --jobs`` parses in worker processes)."""
+        return (
+            self.__class__,
+            (self.path, self.message),
+            {"row": self.row, "byte": self.byte, "column": self.column},
+        )
+
     def __str__(self) -> str:
         where = [printable(self.path, 300)]
         if self.row is not None:

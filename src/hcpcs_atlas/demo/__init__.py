@@ -5,7 +5,10 @@ The CMS demo files (``demo/files``) are subsets of the real public files in thei
 generator (``hcpcs_atlas.synth``), named ``demo-synthetic-*``, with plan names that say so. They show how
 the Payer Landscape section works; they are not any payer's real rates. So are the NPPES rows of the NPIs
 those files name (taxonomy and state assigned in turn; the NUCC rows describing the taxonomies are real)
-and the one FDA-format drug label, written by us for J9032 and titled as a demo label.
+and the one FDA-format drug label, written by us for J9032 and titled as a demo label. The hospital price
+file (``demo/files/demo-hospital_standardcharges.csv``, CMS v3.0 tall CSV) is WRITTEN BY US for the demo: a
+hospital that does not exist ("DEMO DATA" in its name and notes), with one row priced per 500 mg vial and
+percentage and algorithm rows, to show the "Hospital-reported negotiated rates" part.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 
 from ..site import build_publications
 from ..store import Store, load_file
+from ..store.hospital import ingest_hospital
 from ..store.tic import ingest_tic
 from ..synth.nppes import NppesProvider, NppesSynthOptions, write_nppes
 from ..synth.tic import TicSynthOptions, write_in_network
@@ -45,6 +49,7 @@ _PAYERS = [
     ("uhc", "UnitedHealthcare Insurance Company", (1.08, 1.7), 15),
 ]
 _PAYER_CODES = ("J9032", "J9330", "J9035", "Q5107")
+_HOSPITAL_FILE = "demo-hospital_standardcharges.csv"
 
 
 @dataclass
@@ -136,6 +141,9 @@ def run_demo(out: Path, formats: tuple[str, ...] = ("md", "html", "json", "pdf")
         nppes = _nppes_file(npis, out / "payer-files")
         load_file(store, "nppes", nppes)
         result.loaded.append(nppes.name)
+        with resources.as_file(files.joinpath(_HOSPITAL_FILE)) as path:
+            hospital = ingest_hospital(store, [str(path)], set(_PAYER_CODES).__contains__)
+        result.loaded += [name for name, _ in hospital.ingested]
         built = build_publications(store, DEMO_CODES, formats, out / "publications")
     result.publications = built.files
     return result

@@ -8,6 +8,7 @@ from functools import cached_property
 
 from ..errors import NoHcpcsFileError, UnknownCodeError
 from ..store import SourceFile, Store, sources
+from ..store.hospital import codes_with_hospital_rates, hospital_rate_rows
 from ..store.tic import codes_with_rates, files_with_code
 from .asp import asp_facts, unit_rule
 from .crosswalk import ndc_facts
@@ -27,6 +28,7 @@ from .history import (
     periods,
     previous_files,
 )
+from .hospital import hospital_charges, hospital_rates
 from .label import clinical_facts
 from .model import (
     AspFacts,
@@ -69,6 +71,10 @@ class FactsBuilder:
     def _codes_with_rates(self) -> set[str]:
         return codes_with_rates(self.store)
 
+    @cached_property
+    def _codes_with_hospital_rates(self) -> set[str]:
+        return codes_with_hospital_rates(self.store)
+
     def codes(self) -> list[str]:
         return self.snapshot.codes()
 
@@ -95,6 +101,11 @@ class FactsBuilder:
         providers = provider_facts(self.store, observations)
         clinical = clinical_facts(self.store, code, latest.row["long_description"])
         history = self.history(code)
+        hospital_rows = (
+            hospital_rate_rows(self.store, code) if code in self._codes_with_hospital_rates else []
+        )
+        units = {n.ndc: n.billing_units_per_package for n in ndcs if n.billing_units_per_package}
+        hospital_files = [self.snapshot.files[i] for i in sorted({r.file_id for r in hospital_rows})]
         return CodeFacts(
             code=code,
             descriptor=descriptor(latest),
@@ -112,11 +123,15 @@ class FactsBuilder:
             payers=payers,
             changes=history.changes(self.periods),
             rules=dated_rules(modifiers),
-            provenance=self._provenance(code, bool(payers), self._context_files(providers, clinical)),
+            provenance=self._provenance(
+                code, bool(payers), self._context_files(providers, clinical) + hospital_files
+            ),
             providers=providers,
             clinical=clinical,
             hcpcs_history=history.hcpcs,
             ndc_history=history.ndc,
+            hospital_rates=hospital_rates(hospital_rows, medicare_limit, units),
+            hospital_charges=hospital_charges(hospital_rows, medicare_limit),
         )
 
     def history(self, code: str) -> CodeHistory:

@@ -21,6 +21,9 @@ __all__ = [
     "Descriptor",
     "HcpcsDetail",
     "HcpcsEvent",
+    "HospitalCharges",
+    "HospitalPayerFacts",
+    "HospitalSuspect",
     "LabelFacts",
     "Medicare",
     "ModifierFacts",
@@ -269,6 +272,48 @@ class HcpcsEvent:
 
 
 @dataclass
+class HospitalSuspect:
+    """A hospital's negotiated dollar left out of the figures: outside 0.05x-20x of the ASP limit."""
+
+    hospital: str
+    payer_name: str  # as the hospital wrote it
+    plan_name: str | None
+    billing_class: str | None
+    setting: str | None
+    negotiated_usd: float
+    ratio_to_medicare: float  # negotiated_usd / ASP payment limit per billing unit
+    reason: str  # "per package? NDC ... holds N billing units", or which side of the band
+    ndc: str | None  # 5-4-2, when the row names one
+    description: str | None
+
+
+@dataclass
+class HospitalPayerFacts:
+    """One payer's rates in hospitals' price files (45 CFR 180.50), all its plans together."""
+
+    payer: str  # Aetna, Blue Cross Blue Shield, Cigna, UnitedHealthcare, or the hospital's own name for it
+    benchmarks: Benchmarks | None  # None when no dollar rate was counted
+    n_hospitals: int  # hospitals with at least one counted rate
+    n_suspect: int
+    pct_of_medicare_median: float | None
+    by_hospital: list[Breakdown]
+    by_plan: list[Breakdown]  # "payer as written: plan_name"
+    by_segment: list[Breakdown]  # Commercial, Medicare Advantage, Medicaid managed care, Exchange, unknown
+    non_dollar: dict[str, int]  # percentage / algorithm observations, never in dollar figures
+    suspects: list[HospitalSuspect]
+
+
+@dataclass
+class HospitalCharges:
+    """Gross charge and discounted cash price per billing unit across hospitals."""
+
+    gross: Benchmarks | None
+    discounted_cash: Benchmarks | None
+    n_hospitals: int
+    n_not_per_unit: int  # prices outside 0.05x-20x of the ASP limit (per package or another unit)
+
+
+@dataclass
 class Change:
     source: str  # hcpcs | asp | opps | crosswalk
     field: str
@@ -382,3 +427,5 @@ class CodeFacts:
     clinical: ClinicalFacts = field(default_factory=lambda: ClinicalFacts([]))
     hcpcs_history: list[HcpcsEvent] = field(default_factory=list)
     ndc_history: list[NdcEvent] = field(default_factory=list)
+    hospital_rates: list[HospitalPayerFacts] = field(default_factory=list)
+    hospital_charges: HospitalCharges | None = None

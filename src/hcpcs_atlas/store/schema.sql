@@ -6,7 +6,7 @@ CREATE TABLE IF NOT EXISTS atlas_meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 
 CREATE TABLE IF NOT EXISTS source_files (
     file_id INTEGER PRIMARY KEY DEFAULT nextval('source_file_ids'),
-    source VARCHAR NOT NULL,            -- hcpcs | asp | crosswalk | opps | tic
+    source VARCHAR NOT NULL,            -- hcpcs | asp | crosswalk | opps | tic | hospital
     file_name VARCHAR NOT NULL,
     location VARCHAR NOT NULL,          -- path or URL as given
     sha256 VARCHAR NOT NULL,
@@ -197,4 +197,58 @@ CREATE TABLE IF NOT EXISTS core_spl_ndcs (
     set_id VARCHAR NOT NULL,
     ndc_as_written VARCHAR NOT NULL,
     ndc VARCHAR NOT NULL                -- 5-4-2 (as written when it is no 10/11-digit NDC)
+);
+
+-- Hospital price files (45 CFR 180.50): one row per file, then one row per kept standard charge.
+CREATE TABLE IF NOT EXISTS core_hospital_files (
+    file_id INTEGER NOT NULL,
+    hospital_name VARCHAR,
+    location_names VARCHAR[],
+    addresses VARCHAR[],
+    type_2_npis VARCHAR[],
+    license_number VARCHAR,
+    license_state VARCHAR,
+    last_updated_on DATE,
+    last_updated_on_text VARCHAR,       -- as written (07/01/2026 and 2026-07-01 both occur)
+    version VARCHAR,
+    layout VARCHAR,                     -- tall | wide | json
+    discovery_location VARCHAR,         -- location-name of the cms-hpt.txt entry that listed the file
+    rows_seen BIGINT,
+    charges_kept BIGINT
+);
+
+-- A kept row (tall CSV), row (wide CSV) or item (JSON) of a code: its codes and prices, once.
+CREATE TABLE IF NOT EXISTS core_hospital_items (
+    file_id INTEGER NOT NULL,
+    item_id BIGINT NOT NULL,            -- within the file
+    code VARCHAR NOT NULL,              -- the kept code (trimmed, upper-cased)
+    codes VARCHAR[],                    -- every code of the row, with code_types beside
+    code_types VARCHAR[],
+    ndc VARCHAR,                        -- as written
+    description VARCHAR,
+    billing_class VARCHAR,
+    setting VARCHAR,
+    drug_unit DOUBLE,
+    drug_type VARCHAR,
+    modifiers VARCHAR[],
+    gross_usd DOUBLE,
+    discounted_cash_usd DOUBLE,
+    minimum_usd DOUBLE,
+    maximum_usd DOUBLE,
+    source_row BIGINT                   -- CSV line, or JSON item byte offset, where it was first seen
+);
+
+-- One payer-specific standard charge of an item.
+CREATE TABLE IF NOT EXISTS core_hospital_charges (
+    file_id INTEGER NOT NULL,
+    item_id BIGINT NOT NULL,
+    payer_name VARCHAR,                 -- as written
+    plan_name VARCHAR,
+    payer VARCHAR,                      -- Aetna | Blue Cross Blue Shield | Cigna | UnitedHealthcare | own name
+    segment VARCHAR,                    -- Commercial | Medicare Advantage | Medicaid managed care | Exchange | unknown
+    negotiated_usd DOUBLE,
+    negotiated_pct DOUBLE,
+    negotiated_algorithm VARCHAR,
+    methodology VARCHAR,
+    source_row BIGINT                   -- CSV line or JSON item byte offset
 );

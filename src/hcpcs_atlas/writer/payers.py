@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from ..data import major_payers
+from ..data import major_payers, payer_order
 from ..facts.model import Benchmarks, Breakdown, CodeFacts, OppsFacts, PayerFacts
 from .fmt import iso_date, or_na, pct, period, usd
 from .history import asp_history_blocks
+from .hospital import hospital_rates
 from .model import NA, Block, Chart, ChartSeries, Paragraph, Section, Table
 from .nppes import state_blocks
 
@@ -126,15 +127,33 @@ def _payer_section(p: PayerFacts | None, name: str, medicare: float | None) -> S
 
 def _overview(f: CodeFacts, medicare: float | None) -> list[Block]:
     priced = [p for p in f.payers if p.benchmarks]
-    if not priced:
-        return [Paragraph(f"Commercial negotiated rates: {NA}")]
-    rows = [_stats_row(p.payer, p.benchmarks, p.pct_of_medicare_median) for p in priced if p.benchmarks]
-    series = [
-        ChartSeries(p.payer, b.n_rates, b.min, b.p10, b.p25, b.median, b.p75, b.p90, b.max)
-        for p in priced
-        if (b := p.benchmarks)
-    ]
-    return [Paragraph(_comparison(priced, medicare)), Table(["Payer", *_STATS], rows), _chart(f, series)]
+    blocks: list[Block] = []
+    if priced:
+        rows = [_stats_row(p.payer, p.benchmarks, p.pct_of_medicare_median) for p in priced if p.benchmarks]
+        blocks += [Paragraph(_comparison(priced, medicare)), Table(["Payer", *_STATS], rows)]
+    else:
+        blocks.append(Paragraph(f"Commercial negotiated rates: {NA}"))
+    if series := _side_by_side(f):
+        blocks.append(_chart(f, series))
+    return blocks
+
+
+def _series(label: str, b: Benchmarks) -> ChartSeries:
+    return ChartSeries(label, b.n_rates, b.min, b.p10, b.p25, b.median, b.p75, b.p90, b.max)
+
+
+def _side_by_side(f: CodeFacts) -> list[ChartSeries]:
+    """Payer files and hospital files side by side, payer by payer (labels say which when both exist)."""
+    tic = {p.payer: p.benchmarks for p in f.payers if p.benchmarks}
+    hospital = {p.payer: p.benchmarks for p in f.hospital_rates if p.benchmarks}
+    both = bool(tic) and bool(hospital)
+    series = []
+    for name in sorted({*tic, *hospital}, key=payer_order):
+        if b := tic.get(name):
+            series.append(_series(f"{name} (payer files)" if both else name, b))
+        if b := hospital.get(name):
+            series.append(_series(f"{name} (hospital files)", b))
+    return series
 
 
 def _chart(f: CodeFacts, series: list[ChartSeries]) -> Chart:
@@ -186,6 +205,7 @@ def payers(f: CodeFacts) -> Section:
     subsections.append(Section("commercial", "Commercial payers at a glance", _overview(f, medicare)))
     subsections.append(Section("by-state", "By state", state_blocks(f)))
     subsections += [_payer_section(by_name.get(n), n, medicare) for n in (*major_payers(), *others)]
+    subsections.append(hospital_rates(f, medicare))
     return Section("payers", "Payer Landscape & Reimbursement Benchmarks", subsections=subsections)
 
 

@@ -19,6 +19,12 @@ METHODS = [
     "sorted modifiers, sorted service codes) per payer across its files; negotiated, derived and fee schedule "
     "types only; rates expired before their file's last_updated_on and rates outside 0.05x-20x of the "
     "Medicare limit are left out and counted.",
+    "Hospital-reported rate observation: one distinct (hospital file, code, payer as written, plan_name, "
+    "billing_class, setting, sorted modifiers, negotiated dollar); payers named by package-data aliases "
+    "(letters only, case-insensitive substring); dollars outside 0.05x-20x of the ASP limit per billing unit "
+    "are suspect (listed, with 'per package?' when the crosswalk's billing units per package explain them) "
+    "and left out; percentages and algorithms never enter dollar figures; a newer file of the same hospital "
+    "supersedes an older one.",
     "Percentiles: linear interpolation between order statistics; % of Medicare = median / ASP payment limit.",
     "Provider taxonomies and states: the NPIs named by the counted rates, each under its NPPES primary "
     "taxonomy (named by the NUCC code set) and practice-location state; NPIs not in the loaded NPPES files "

@@ -45,6 +45,26 @@ def _payers_sentence(f: CodeFacts) -> str:
     return text
 
 
+def hospital_sentence(f: CodeFacts) -> str:
+    """Summary & Overview: how many hospital files and rates, the major payers first."""
+    files = [p for p in f.provenance if p.source == "hospital"]
+    if not files:
+        return f"Hospital-reported negotiated rates: {NA}"
+    priced = [p for p in f.hospital_rates if p.benchmarks]
+    major = [
+        f"{p.payer} ({p.benchmarks.n_rates})" for p in priced if p.payer in major_payers() and p.benchmarks
+    ]
+    others = [p for p in priced if p.payer not in major_payers()]
+    total = sum(p.benchmarks.n_rates for p in priced if p.benchmarks)
+    text = f"Hospital price files ({len(files)}) report {total} counted negotiated rate(s)"
+    if major:
+        text += ": " + ", ".join(major)
+        text += f", and {len(others)} other payer(s)" if others else ""
+    elif others:
+        text += f" from {len(others)} payer(s) other than the four major ones"
+    return text + "."
+
+
 def summary(f: CodeFacts) -> Section:
     blocks: list[Notice | Paragraph | Bullets] = []
     if notice := termination_notice(f):
@@ -54,12 +74,13 @@ def summary(f: CodeFacts) -> Section:
         Paragraph(f"{f.code}: {f.descriptor.long or NA} ({kind})."),
         Paragraph(_medicare_sentence(f)),
         Paragraph(_payers_sentence(f)),
+        Paragraph(hospital_sentence(f)),
         Bullets(
             [
                 "Billing Code Overview: meaning, status and administrative indicators from the HCPCS file.",
                 "Clinical & Coding Specifications: modifiers with their dated rules and the billing-unit rule.",
                 "Related codes: ICD-10-CM, provider taxonomies, related HCPCS codes and NDC packages.",
-                "Payer Landscape: Medicare payment and commercial negotiated-rate benchmarks.",
+                "Payer Landscape: Medicare payment and negotiated-rate benchmarks from payers' and hospitals' files.",
                 "Policy & Coding Updates: what changed between the loaded file versions.",
                 "Sources & Methodology: every file used, with its SHA-256, and how each figure is computed.",
             ]

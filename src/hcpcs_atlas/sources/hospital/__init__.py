@@ -83,12 +83,16 @@ def read_discovery(source: str | Path) -> list[DiscoveryEntry]:
 
 
 def read_hospital_file(
-    source: str | Path, keep_code: Callable[[str], bool], progress: Progress | None = None
+    source: str | Path,
+    keep_code: Callable[[str], bool],
+    progress: Progress | None = None,
+    sink: Callable[[list[HospitalCharge]], None] | None = None,
 ) -> HospitalFile:
     """Stream one hospital file and keep the charges of rows or items whose codes pass ``keep_code``.
 
     ``keep_code`` gets each code of a row (``code|N`` columns, or ``code_information[]``), trimmed and
-    upper-cased, whatever its type.
+    upper-cased, whatever its type. With ``sink``, each row's charges go there as they are read instead
+    of into ``charges`` (flat memory whatever the number kept).
     """
     label = str(source)
     with ChunkStream(source, HEADROOM) as stream:
@@ -96,7 +100,7 @@ def read_hospital_file(
         kind = sniff(label, first[HEADROOM:] if first is not None else b"")
         if kind == "discovery":
             raise InputError(label, "a cms-hpt.txt discovery file: ingest it as a source of its own", byte=0)
-        into = HospitalFile(label, file_name(label), "", 0, kind, None, None, None)
+        into = HospitalFile(label, file_name(label), "", 0, kind, None, None, None, sink=sink)
         chunks = chain([first] if first is not None else [], rest)
         tick = _ticker(stream, into, progress)
         if kind == "json":
@@ -114,7 +118,7 @@ def read_hospital_file(
 def _ticker(stream: ChunkStream, into: HospitalFile, progress: Progress | None) -> Callable[[], None]:
     def tick() -> None:
         if progress is not None:
-            progress.update(bytes_done=stream.bytes_read, items=into.rows_seen, kept=len(into.charges))
+            progress.update(bytes_done=stream.bytes_read, items=into.rows_seen, kept=into.n_charges)
 
     return tick
 

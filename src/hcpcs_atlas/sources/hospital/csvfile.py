@@ -79,7 +79,7 @@ def read_csv(label: str, lines: TextIO, keep_code: Callable[[str], bool], into: 
     into.layout = layout.name
     width, code_cells, judge = layout.width, layout.code_cells(), _Judge(layout, keep_code)
     build = _Builder(label, layout)
-    charges, rows, last, kept = into.charges, 0, None, _NOTHING
+    keep, rows, last, kept = into.keep, 0, None, _NOTHING
     for row in reader:
         rows += 1
         if len(row) != width:
@@ -90,7 +90,7 @@ def read_csv(label: str, lines: TextIO, keep_code: Callable[[str], bool], into: 
         if key != last:
             last, kept = key, judge(key)
         if kept[0]:
-            charges.extend(build(row, reader.line_num, kept))
+            keep(build(row, reader.line_num, kept))
         if not rows & 0xFFFF:
             into.rows_seen = rows
     into.rows_seen = rows

@@ -24,8 +24,14 @@ from .model import HospitalCharge, HospitalFile
 
 __all__ = ["JsonScan"]
 
+ITEM_KEY = b'"code_information"'
 ITEM_CODES = re.compile(rb'"code_information"\s*:\s*(\[[^\]]*\])')
-_CODE = re.compile(rb'"code"\s*:\s*(' + STRING_TOKEN + rb")")
+#: Codes a keep set can hold (HCPCS, CPT: five characters): other strings of the array (types, revenue
+#: codes, NDCs, CDM numbers) are not offered to ``keep_code``.
+_CANDIDATE = re.compile(rb'"\s*([A-Za-z0-9]{5})\s*"')
+#: Up to this many wanted codes go into the search regex itself: items without one are skipped by the
+#: regex engine, without a Python call per item.
+INLINE_CODES = 64
 _FIELDS = re.compile(
     rb'"(hospital_name|last_updated_on|version|location_name|hospital_location|hospital_address|type_2_npi'
     rb'|license_information)"\s*:\s*(' + STRING_TOKEN + rb"|\[[^\[\]]*\]|\{[^{}]*\})"
@@ -40,19 +46,31 @@ class JsonScan:
     def __init__(self, label: str, keep_code: Callable[[str], bool], into: HospitalFile,
                  recycle: Callable[[bytearray], None] | None = None) -> None:  # fmt: skip
         self.label, self.keep_code, self.into = label, keep_code, into
-        self.finder = ObjectFinder(label, b'"code_information"', self._want, self._on_item,
-                                   search=ITEM_CODES, recycle=recycle)  # fmt: skip
+        self.finder = ObjectFinder(label, ITEM_KEY, self._want, self._on_item,
+                                   search=_search(keep_code), recycle=recycle)  # fmt: skip
+        self._verdicts: dict[bytes, str] = {}
+        self._seam = b""
         self.checks = DocumentChecks(label, HEAD_KEYS, ANCHORS)
         self.fields: dict[str, Any] = {}
         self._kept: list[str] = []
 
     def feed(self, chunk: bytearray) -> None:
+        self._count_items(chunk)
         finder = self.finder
         finder.append(chunk, HEADROOM)
         if finder.at_start:
             self.checks.feed(finder.buf, finder.base, finder.lo)
             self._read_fields(finder.buf[finder.lo :], head=True)
         finder.run()
+
+    def _count_items(self, chunk: bytearray) -> None:
+        """Items are counted by their key in every chunk (a key split by a chunk end counted at the seam)."""
+        data = memoryview(chunk)[HEADROOM:]
+        edge = len(ITEM_KEY) - 1
+        self.into.rows_seen += chunk.count(ITEM_KEY, HEADROOM) + (self._seam + bytes(data[:edge])).count(
+            ITEM_KEY
+        )
+        self._seam = bytes(data[-edge:]) if len(data) >= edge else (self._seam + bytes(data))[-edge:]
 
     def finish(self) -> None:
         finder = self.finder
@@ -66,23 +84,24 @@ class JsonScan:
         _set_fields(self.into, self.fields)
 
     def _want(self, token: bytes) -> bool:
-        self.into.rows_seen += 1
         kept: list[str] = []
-        for match in _CODE.finditer(token):
-            try:
-                code = str(orjson.loads(match.group(1))).strip().upper()
-            except orjson.JSONDecodeError:
-                continue  # invalid JSON in a wanted item is reported when the item is parsed
-            if code not in kept and self.keep_code(code):
+        for raw in _CANDIDATE.findall(token):
+            code = self._verdicts.get(raw)
+            if code is None:
+                if len(self._verdicts) > 10_000:
+                    self._verdicts.clear()  # bounded: memory must not grow with the file
+                norm = raw.decode("ascii").upper()
+                code = self._verdicts[raw] = norm if self.keep_code(norm) else ""
+            if code and code not in kept:
                 kept.append(code)
         self._kept = kept
         return bool(kept)
 
     def _on_item(self, item: dict[str, Any], start: int, _raw: bytearray) -> None:
         try:
-            self.into.charges.extend(_item_charges(item, self._kept, self.into.rows_seen))
+            self.into.keep(list(_item_charges(item, self._kept, start)))
         except (TypeError, ValueError, AttributeError) as exc:
-            raise InputError(self.label, f"item {self.into.rows_seen}: {exc}", byte=start) from None
+            raise InputError(self.label, f"an item: {exc}", byte=start) from None
 
     def _read_fields(self, window: bytes | bytearray, head: bool) -> None:
         if head:
@@ -95,6 +114,20 @@ class JsonScan:
                     self.fields[name] = orjson.loads(match.group(2))
                 except orjson.JSONDecodeError:
                     continue
+
+
+def _search(keep_code: Callable[[str], bool]) -> re.Pattern[bytes]:
+    """The item search: only items naming a wanted code when ``keep_code`` is a small set's membership
+    test (``--codes``); every item otherwise (``keep_code`` then decides)."""
+    wanted = getattr(keep_code, "__self__", None)
+    if not isinstance(wanted, (set, frozenset, tuple, list)) or not 0 < len(wanted) <= INLINE_CODES:
+        return ITEM_CODES
+    if not all(isinstance(c, str) for c in wanted):
+        return ITEM_CODES
+    codes = b"|".join(re.escape(str(c).encode()) for c in sorted(wanted))
+    return re.compile(
+        rb'"code_information"\s*:\s*(\[[^\]]*"\s*(?:' + codes + rb')\s*"[^\]]*\])', re.IGNORECASE
+    )
 
 
 def _strings(value: Any) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
@@ -36,7 +37,7 @@ class HospitalCharge(NamedTuple):
     percentage: float | None
     algorithm: str | None
     methodology: str | None
-    row: int  # CSV line where the record ends, or JSON item number (1-based)
+    row: int  # CSV line where the record ends, or the JSON item's byte offset (decompressed)
 
     @property
     def ndc(self) -> str | None:
@@ -45,7 +46,8 @@ class HospitalCharge(NamedTuple):
 
 @dataclass
 class HospitalFile:
-    """One hospital file, read whole: its hospital-level fields and the kept charges."""
+    """One hospital file: its hospital-level fields and the kept charges (in ``charges`` unless the reader
+    handed them to a sink as they came: memory then stays flat)."""
 
     source: str
     file_name: str
@@ -62,7 +64,17 @@ class HospitalFile:
     license_state: str | None = None
     rows_seen: int = 0  # data rows (CSV) or standard_charge_information items (JSON)
     charges: list[HospitalCharge] = field(default_factory=list)
+    n_charges: int = 0  # charges kept, whether in ``charges`` or handed to a sink
+
+    def keep(self, charges: list[HospitalCharge]) -> None:
+        self.n_charges += len(charges)
+        if self.sink is None:
+            self.charges.extend(charges)
+        else:
+            self.sink(charges)
+
     discovery_location: str | None = None  # location-name of the cms-hpt.txt entry that listed the file
+    sink: Callable[[list[HospitalCharge]], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def last_updated(self) -> date | None:

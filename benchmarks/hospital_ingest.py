@@ -1,0 +1,175 @@
+"""Hospital price files: ingest speed against the csv module, and JSON streaming throughput and memory.
+
+Run from the repository root (the real files are read from ../shared/data)::
+
+    python benchmarks/hospital_ingest.py               # UNC tall CSV + a 1 GB JSON built from UChicago's
+    python benchmarks/hospital_ingest.py --json-gb 2   # a bigger JSON file (cached in benchmarks/_work/)
+
+Each measurement runs in a fresh interpreter, so its peak RSS (Linux ``VmHWM``) is its own; the best of
+``--repeat`` runs is reported, side by side in one run (the machine is shared: only ratios are stable).
+
+- ``csv``: Python's csv module reading every row of the UNC file (gzip.open, UTF-8): the baseline;
+- ``ingest``: ``hcpcs-atlas ingest hospital`` on the same file, every Level II code kept, into a fresh
+  store (read, parse, resolve payers, store): target <= 1.5x the baseline;
+- ``json``: ``read_hospital_file`` on a >= 1 GB JSON file made by repeating UChicago's items (plain JSON,
+  J9032/J9330 kept): targets peak RSS < 400 MB and >= 100 MB/s of JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("HCPCS_ATLAS_SHARED_DATA", ROOT.parent / "shared" / "data"))
+REAL = DATA / "hospital_price_transparency" / "real"
+UNC = REAL / "unc-hospitals_standardcharges.csv.gz"
+UCHICAGO = REAL / "uchicago_standardcharges.json.gz"
+WORK = ROOT / "benchmarks" / "_work"
+TARGETS = ("J9032", "J9330")
+GB = 1_000_000_000
+
+
+def make_json(size_gb: float) -> Path:
+    """UChicago's document with its items repeated until the file is ``size_gb`` (written once)."""
+    path = WORK / f"hospital_{size_gb:g}gb.json"
+    if path.is_file():
+        return path
+    WORK.mkdir(parents=True, exist_ok=True)
+    with gzip.open(UCHICAGO, "rb") as fh:
+        doc = orjson.loads(fh.read())
+    items = [orjson.dumps(item) for item in doc.pop("standard_charge_information")]
+    head = orjson.dumps(doc)[:-1] + b', "standard_charge_information": ['
+    partial = path.with_suffix(".part")
+    with partial.open("wb") as out:
+        out.write(head)
+        written, first = len(head), True
+        while written < size_gb * GB:
+            for item in items:
+                out.write(item if first else b"," + item)
+                written += len(item) + (0 if first else 1)
+                first = False
+        out.write(b"]}")
+    partial.replace(path)
+    return path
+
+
+def measure_csv(path: Path) -> dict[str, Any]:
+    start, cpu, rows = time.perf_counter(), time.process_time(), 0
+    with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as fh:
+        for _ in csv.reader(fh):
+            rows += 1
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu, "rows": rows}
+
+
+def measure_ingest(path: Path) -> dict[str, Any]:
+    from hcpcs_atlas.sources import is_level2
+    from hcpcs_atlas.store import Store
+    from hcpcs_atlas.store.hospital import ingest_hospital
+
+    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "atlas.duckdb") as store:
+        start, cpu = time.perf_counter(), time.process_time()
+        summary = ingest_hospital(store, [str(path)], is_level2)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    assert not summary.failed, summary.failed
+    return {"seconds": seconds, "cpu_seconds": cpu, "charges": summary.ingested[0][1]}
+
+
+def measure_json(path: Path, keep: Any = frozenset(TARGETS).__contains__) -> dict[str, Any]:
+    """``--codes J9032,J9330``: the wanted codes go into the item search itself. Kept charges go to a
+    sink that drops them (as ``ingest`` stages them on disk), so memory is the reader's own."""
+    from hcpcs_atlas.sources.hospital import read_hospital_file
+
+    start, cpu = time.perf_counter(), time.process_time()
+    hf = read_hospital_file(path, keep, sink=lambda charges: None)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"seconds": seconds, "cpu_seconds": cpu, "items": hf.rows_seen, "charges": hf.n_charges,
+            "mb_per_s": path.stat().st_size / seconds / 1e6}  # fmt: skip
+
+
+def peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure_json_level2(path: Path) -> dict[str, Any]:
+    """Every Level II code kept (a callable, not a set): every item's codes go through Python."""
+    from hcpcs_atlas.sources import is_level2
+
+    return measure_json(path, is_level2)
+
+
+MEASURES = {
+    "csv": measure_csv,
+    "ingest": measure_ingest,
+    "json": measure_json,
+    "json-level2": measure_json_level2,
+}
+
+
+def run_child(kind: str, path: Path) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--measure", kind, str(path)]
+    env = os.environ | {"PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run(command, check=True, capture_output=True, env=env)
+    result: dict[str, Any] = orjson.loads(out.stdout)
+    return result
+
+
+def best_of(repeat: int, kind: str, path: Path) -> dict[str, Any]:
+    runs = [run_child(kind, path) for _ in range(repeat)]
+    best = min(runs, key=lambda r: float(r["seconds"]))
+    best["max_rss_mb"] = max(float(r["max_rss_mb"]) for r in runs)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json-gb", type=float, default=1.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--measure", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        kind, path = args.measure
+        result = MEASURES[kind](Path(path))
+        result["max_rss_mb"] = peak_rss_mb()
+        sys.stdout.buffer.write(orjson.dumps(result))
+        return
+    runs: list[tuple[str, dict[str, Any]]] = []
+    for _ in range(args.repeat):  # interleaved, so both see the same load on a shared machine
+        runs += [("csv", run_child("csv", UNC)), ("ingest", run_child("ingest", UNC))]
+    base = min((r for k, r in runs if k == "csv"), key=lambda r: float(r["seconds"]))
+    ingest = min((r for k, r in runs if k == "ingest"), key=lambda r: float(r["seconds"]))
+    print(
+        f"UNC tall CSV ({UNC.stat().st_size / 1e6:.1f} MB gz, {base['rows']:,} CSV records), best of {args.repeat}"
+    )
+    for name, r in (("csv module, every row", base), ("ingest hospital, Level II", ingest)):
+        print(
+            f"  {name:<26} {r['seconds']:6.2f} s wall {r['cpu_seconds']:6.2f} s CPU  peak RSS {r['max_rss_mb']:5.0f} MB"
+        )
+    print(f"  ratio {ingest['seconds'] / base['seconds']:.2f}x wall, {ingest['cpu_seconds'] / base['cpu_seconds']:.2f}x CPU "
+          f"(target <= 1.5x); {ingest['charges']:,} charges stored")  # fmt: skip
+    path = make_json(args.json_gb)
+    size = path.stat().st_size
+    for kind in ("json", "json-level2"):
+        js = best_of(args.repeat, kind, path)
+        print(f"JSON {size / 1e9:.2f} GB, {kind}: {js['items']:,} items, {js['charges']:,} charges kept")
+        print(f"  {js['seconds']:6.2f} s wall ({js['mb_per_s']:4.0f} MB/s), {js['cpu_seconds']:6.2f} s CPU "
+              f"({size / js['cpu_seconds'] / 1e6:4.0f} MB/s; target >= 100), peak RSS {js['max_rss_mb']:4.0f} MB (target < 400)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
