@@ -6,7 +6,7 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import orjson
@@ -14,6 +14,10 @@ import orjson
 from .errors import AtlasError
 from .progress import Progress
 from .store import LoadOutcome, Store, default_db_path, file_sources, input_files, load_files
+
+if TYPE_CHECKING:
+    from .store.tic import IngestSummary
+    from .store.tic_parquet import AttachSummary
 
 # The facts builder, renderers, site and TiC reader are imported by the commands that use them, so that
 # ``hcpcs-atlas --help`` stays fast (benchmarks/cli_import.py); duckdb loads when a store is opened.
@@ -236,6 +240,19 @@ def _codes_option(codes: str | None, codes_file: Path | None) -> list[str] | Non
     "--plan-filter", help="Only files whose plan name or id, description or location contains TEXT."
 )
 @click.option("--max-files", type=click.IntRange(min=0), help="Read at most N files (after --plan-filter).")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "spark"]),
+    default="local",
+    show_default=True,
+    help="spark: read on Apache Spark (pip install 'hcpcs-atlas[spark]'), write Parquet, attach it.",
+)
+@click.option("--master", help="Spark master URL (--engine spark). Default: local[2].")
+@click.option(
+    "--parquet",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where --engine spark writes its Parquet dataset. Default: beside the store, STORE.tic/.",
+)
 @click.pass_context
 @atlas_errors
 def ingest_tic_command(
@@ -247,6 +264,9 @@ def ingest_tic_command(
     jobs: int | None,
     plan_filter: str | None,
     max_files: int | None,
+    engine: str,
+    master: str | None,
+    parquet: Path | None,
 ) -> None:
     """Stream in-network rate files (path or URL; .json, .json.gz, .zip, or a table of contents).
 
@@ -256,12 +276,44 @@ def ingest_tic_command(
     """
     import os
 
-    from .store.tic import ingest_tic, keep_codes
+    from .store.tic import ingest_tic, keep_codes, wanted_codes
 
     store = _store(ctx)
-    keep = keep_codes(store, _codes_option(codes, codes_file))
+    wanted = _codes_option(codes, codes_file)
+    if engine == "spark":
+        if plan_filter or max_files is not None:
+            raise click.UsageError("--plan-filter and --max-files are not available with --engine spark")
+        out = parquet or store.path.with_suffix(".tic")
+        _report(_spark_ingest()(store, sources, out, wanted_codes(store, wanted), payer, master))
+        return
+    keep = keep_codes(store, wanted)
     jobs = jobs or os.cpu_count() or 1
-    summary = ingest_tic(store, sources, keep, payer, Progress, jobs, plan_filter, max_files)
+    _report(ingest_tic(store, sources, keep, payer, Progress, jobs, plan_filter, max_files))
+
+
+@ingest.command("parquet")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.pass_context
+@atlas_errors
+def ingest_parquet_command(ctx: click.Context, folder: Path) -> None:
+    """Attach the Parquet dataset of a Spark ingest (spark-submit, Databricks) to the store.
+
+    Example: hcpcs-atlas ingest parquet atlas.tic
+    """
+    from .store.tic_parquet import attach_tic_parquet
+
+    _report(attach_tic_parquet(_store(ctx), folder))
+
+
+def _spark_ingest() -> Callable[..., AttachSummary]:
+    try:
+        from .spark.ingest import ingest_into_store
+    except ImportError as exc:
+        raise AtlasError(f"--engine spark needs pyspark: pip install 'hcpcs-atlas[spark]' ({exc})") from None
+    return ingest_into_store
+
+
+def _report(summary: IngestSummary | AttachSummary) -> None:
     for name, rows in summary.ingested:
         click.echo(f"{name}: ingested {rows:,} rate rows")
     for name in summary.unchanged:
