@@ -205,3 +205,11 @@ def test_spark_sql_benchmarks_equal_the_local_ones_exactly(
 def test_cli_does_not_import_pyspark() -> None:
     code = "import sys, hcpcs_atlas.cli; sys.exit('pyspark' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_files_manifest_carries_every_core_tic_files_column() -> None:
+    from hcpcs_atlas.spark.tic import MANIFEST_COLUMNS
+
+    with Store(":memory:") as store:
+        table = {row[0] for row in store.con.execute("DESCRIBE core_tic_files").fetchall()}
+    assert table - {"file_id"} <= set(MANIFEST_COLUMNS)

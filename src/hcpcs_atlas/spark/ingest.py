@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 from ..store import Store
 from ..store.tic_parquet import AttachSummary, attach_tic_parquet
 from .session import spark_session
-from .tic import FILE_COLUMNS, TicDataSource, manifest_row
+from .tic import FILE_COLUMNS, MANIFEST_COLUMNS, TicDataSource, manifest_row
 
 __all__ = ["SparkIngest", "ingest_into_store", "ingest_to_parquet", "read_rates"]
 
@@ -58,13 +58,11 @@ def ingest_to_parquet(
         infos = [r.file_info for r in both.where(F.col("record") == "file").select("file_info").collect()]
     finally:
         both.unpersist()
-    manifest = spark.createDataFrame([manifest_row(i, _names()) for i in infos], FILE_COLUMNS)
+    manifest = spark.createDataFrame([manifest_row(i, MANIFEST_COLUMNS) for i in infos], FILE_COLUMNS)
     manifest.coalesce(1).write.mode("overwrite").parquet(f"{out}/files")
-    return SparkIngest(out, [dict(zip(_names(), manifest_row(i, _names()), strict=True)) for i in infos])
-
-
-def _names() -> list[str]:
-    return [part.split()[0] for part in FILE_COLUMNS.split(",")]
+    return SparkIngest(
+        out, [dict(zip(MANIFEST_COLUMNS, manifest_row(i, MANIFEST_COLUMNS), strict=True)) for i in infos]
+    )
 
 
 def ingest_into_store(

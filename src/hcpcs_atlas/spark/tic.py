@@ -30,7 +30,7 @@ from ..sources import is_level2
 from ..sources.tic import RateRow, TicFile, read_in_network
 from ..store.tic import TocTarget, expand_sources, file_row, parse_date, payer_of
 
-__all__ = ["FILE_COLUMNS", "RATE_COLUMNS", "TicDataSource", "keep_option"]
+__all__ = ["FILE_COLUMNS", "MANIFEST_COLUMNS", "RATE_COLUMNS", "TicDataSource", "keep_option"]
 
 #: The rate row: the store's core_tic_rates columns (payer first), then where each row comes from.
 RATE_COLUMNS = """
@@ -44,13 +44,16 @@ RATE_COLUMNS = """
 
 #: The files manifest: the store's core_tic_files and source_files columns, rows kept, or the error.
 FILE_COLUMNS = """
-    location STRING, file_name STRING, sha256 STRING, size_bytes BIGINT, rows BIGINT, error STRING,
+    location STRING, file_name STRING, sha256 STRING, size_bytes BIGINT, rows BIGINT,
+    rows_without_provider BIGINT, error STRING,
     payer STRING, plan_label STRING, reporting_entity_name STRING, reporting_entity_type STRING,
     last_updated_on DATE, version STRING, plan_name STRING, plan_id STRING, plan_market_type STRING,
     issuer_name STRING, plan_sponsor_name STRING, network_name STRING, items_seen BIGINT,
     items_kept BIGINT, remote_refs_fetched INT, remote_refs_failed INT, plan_id_type STRING,
     reporting_plans STRING, worker_peak_rss_bytes BIGINT
 """
+
+MANIFEST_COLUMNS = [part.split()[0] for part in FILE_COLUMNS.split(",")]
 
 _RATE_FIELDS = [name for name in RateRow.__dataclass_fields__ if name != "billing_code"]
 
@@ -141,12 +144,14 @@ def _rate_values(row: RateRow) -> Iterator[Any]:
 
 
 def _manifest(tf: TicFile, payer: str, plan: str | None, target: TocTarget) -> dict[str, Any]:
+    unresolved = set(tf.refs_unresolved)
     return {
         "location": tf.source,
         "file_name": tf.file_name,
         "sha256": tf.sha256,
         "size_bytes": tf.bytes_read,
         "rows": len(tf.rows),
+        "rows_without_provider": sum(1 for r in tf.rows if r.provider_group_id in unresolved),
         "error": None,
         **file_row(tf, payer, plan, target),
         "worker_peak_rss_bytes": _peak_rss(),

@@ -27,11 +27,21 @@ class AttachSummary:
     unchanged: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # the errors the Spark run recorded
     refs_failed: int = 0
+    rows_without_provider: int = 0  # rows of a provider reference never resolved (TIN, NPIs unknown)
 
 
 #: Manifest columns that are not core_tic_files columns (they go to source_files, or are diagnostics).
 _NOT_TIC_FILES = frozenset(
-    {"location", "file_name", "sha256", "size_bytes", "rows", "error", "worker_peak_rss_bytes"}
+    {
+        "location",
+        "file_name",
+        "sha256",
+        "size_bytes",
+        "rows",
+        "rows_without_provider",
+        "error",
+        "worker_peak_rss_bytes",
+    }
 )
 
 _MANIFEST = "SELECT * FROM read_parquet(?) ORDER BY location"
@@ -70,6 +80,7 @@ def attach_tic_parquet(store: Store, root: Path) -> AttachSummary:
         _insert_rates(store, root, new, ids)
     summary.ingested = [(e["file_name"], int(e["rows"])) for e in new]
     summary.refs_failed = sum(int(m["remote_refs_failed"] or 0) for m in manifest)
+    summary.rows_without_provider = sum(int(e["rows_without_provider"] or 0) for e in new)
     return summary
 
 
