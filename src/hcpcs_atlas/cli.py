@@ -19,6 +19,11 @@ from .text import one_line
 
 if TYPE_CHECKING:
     from .store.tic import IngestSummary
+    from .store.tic_parquet import AttachSummary
+
+if TYPE_CHECKING:
+    from .store.tic import IngestSummary
+    from .store.tic_parquet import AttachSummary
 
 # The facts builder, renderers, site and TiC reader are imported by the commands that use them, so that
 # ``hcpcs-atlas --help`` stays fast (benchmarks/cli_import.py); duckdb loads when a store is opened.
@@ -314,6 +319,19 @@ def _codes_option(codes: str | None, codes_file: Path | None) -> list[str] | Non
     type=click.IntRange(1),
     help="Refuse a file holding a single JSON object (an item, a provider group) larger than this.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "spark"]),
+    default="local",
+    show_default=True,
+    help="spark: read on Apache Spark (pip install 'hcpcs-atlas[spark]'), write Parquet, attach it.",
+)
+@click.option("--master", help="Spark master URL (--engine spark). Default: local[2].")
+@click.option(
+    "--parquet",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where --engine spark writes its Parquet dataset. Default: beside the store, STORE.tic/.",
+)
 @click.pass_context
 @atlas_errors
 def ingest_tic_command(
@@ -331,6 +349,9 @@ def ingest_tic_command(
     refs_deadline: float,
     ref_workers: int,
     max_item_mb: int,
+    engine: str,
+    master: str | None,
+    parquet: Path | None,
 ) -> None:
     """Stream in-network rate files (path or URL; .json, .json.gz, .zip, or a table of contents).
 
@@ -341,23 +362,45 @@ def ingest_tic_command(
     import os
 
     from .sources.tic.net import ReadOptions
-    from .store.tic import ingest_tic, keep_codes
+    from .store.tic import ingest_tic, keep_codes, wanted_codes
 
     options = ReadOptions(
         connect_timeout, read_timeout, refs_deadline, ref_workers, allow_local_refs, max_item_mb << 20
     )
     store = _store(ctx)
-    keep = keep_codes(store, _codes_option(codes, codes_file))
+    wanted = _codes_option(codes, codes_file)
+    if engine == "spark":
+        if plan_filter or max_files is not None:
+            raise click.UsageError("--plan-filter and --max-files are not available with --engine spark")
+        out = parquet or store.path.with_suffix(".tic")
+        _report(_spark_ingest()(store, sources, out, wanted_codes(store, wanted), payer, master), "rate rows")
+        return
+    keep = keep_codes(store, wanted)
     jobs = jobs or os.cpu_count() or 1
     summary = ingest_tic(store, sources, keep, payer, Progress, jobs, plan_filter, max_files, options)
-    if summary.refs_failed or summary.rows_without_provider:
-        click.echo(
-            f"warning: {summary.refs_failed} remote provider reference(s) could not be fetched; "
-            f"{summary.rows_without_provider:,} rate row(s) kept with their provider_group_id, "
-            "TIN and NPIs unknown (counted in benchmarks, not in provider or TIN counts)",
-            err=True,
-        )
     _report(summary, "rate rows")
+
+
+@ingest.command("parquet")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.pass_context
+@atlas_errors
+def ingest_parquet_command(ctx: click.Context, folder: Path) -> None:
+    """Attach the Parquet dataset of a Spark ingest (spark-submit, Databricks) to the store.
+
+    Example: hcpcs-atlas ingest parquet atlas.tic
+    """
+    from .store.tic_parquet import attach_tic_parquet
+
+    _report(attach_tic_parquet(_store(ctx), folder), "rate rows")
+
+
+def _spark_ingest() -> Callable[..., AttachSummary]:
+    try:
+        from .spark.ingest import ingest_into_store
+    except ImportError as exc:
+        raise AtlasError(f"--engine spark needs pyspark: pip install 'hcpcs-atlas[spark]' ({exc})") from None
+    return ingest_into_store
 
 
 @ingest.command("hospital")
@@ -386,11 +429,18 @@ def ingest_hospital_command(
     _report(ingest_hospital(store, sources, keep, progress=Progress, jobs=jobs), "charges")
 
 
-def _report(summary: IngestSummary, what: str) -> None:
+def _report(summary: IngestSummary | AttachSummary, what: str) -> None:
     for name, rows in summary.ingested:
         click.echo(f"{name}: ingested {rows:,} {what}")
     for name in summary.unchanged:
         click.echo(f"{name}: already ingested; nothing changed")
+    if summary.refs_failed or summary.rows_without_provider:
+        click.echo(
+            f"warning: {summary.refs_failed} remote provider reference(s) could not be fetched; "
+            f"{summary.rows_without_provider:,} rate row(s) kept with their provider_group_id, "
+            "TIN and NPIs unknown (counted in benchmarks, not in provider or TIN counts)",
+            err=True,
+        )
     total = len(summary.failed) + len(summary.ingested) + len(summary.unchanged)
     if not total:
         click.echo("no file selected", err=True)

@@ -36,11 +36,15 @@ __all__ = [
     "TocTarget",
     "codes_with_rates",
     "expand_sources",
+    "file_row",
     "files_with_code",
     "ingest_tic",
     "keep_codes",
+    "parse_date",
+    "payer_of",
     "payer_sources",
     "rate_observations",
+    "wanted_codes",
 ]
 
 
@@ -82,13 +86,16 @@ class TocTarget:
         )
 
 
-def keep_codes(store: Store, codes: Iterable[str] | None) -> Callable[[str], bool]:
-    """The codes to keep: those given, else every HCPCS Level II code in the store (else any Level II)."""
+def wanted_codes(store: Store, codes: Iterable[str] | None) -> set[str] | None:
+    """The codes to keep: those given, else every HCPCS code in the store; None: any Level II code."""
     if codes is not None:
-        wanted = {c.strip().upper() for c in codes if c.strip()}
-        return wanted.__contains__
-    loaded = store.distinct_codes("hcpcs")
-    return loaded.__contains__ if loaded else is_level2
+        return {c.strip().upper() for c in codes if c.strip()}
+    return set(store.distinct_codes("hcpcs")) or None
+
+
+def keep_codes(store: Store, codes: Iterable[str] | None) -> Callable[[str], bool]:
+    wanted = wanted_codes(store, codes)
+    return wanted.__contains__ if wanted is not None else is_level2
 
 
 def _plans_by_file(toc: TocFile) -> dict[str, list[dict[str, object]]]:
@@ -152,7 +159,7 @@ def _members(target: TocTarget) -> Iterator[TocTarget]:
         yield TocTarget(ZipMember(target.location, member), target.reporting_plans, target.description)
 
 
-def _parse_date(text: str | None) -> date | None:
+def parse_date(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text[:10]) if text else None
     except ValueError:
@@ -167,14 +174,14 @@ def _store_file(store: Store, tf: TicFile, payer: str, plan: str | None, target:
         sha256=tf.sha256,
         size_bytes=tf.bytes_read,
         format="json",
-        effective_start=_parse_date(tf.last_updated_on),
+        effective_start=parse_date(tf.last_updated_on),
         effective_end=None,
         meta={"payer": payer, "version": tf.version},
     )
     rows = tf.staged.rows if tf.staged is not None else len(tf.rows)
     with store.transaction():
         file_id = store.add_file(record, rows)
-        store.insert_rows("core_tic_files", [_file_row(tf, payer, plan, target)], file_id=file_id)
+        store.insert_rows("core_tic_files", [file_row(tf, payer, plan, target)], file_id=file_id)
         if tf.staged is not None:
             _insert_staged(store, tf.staged, file_id, payer)
         else:
@@ -220,13 +227,13 @@ def _run_insert(store: Store, staged: StagedRates, file_id: int, payer: str) -> 
     )  # fmt: skip
 
 
-def _file_row(tf: TicFile, payer: str, plan: str | None, target: TocTarget) -> dict[str, object]:
+def file_row(tf: TicFile, payer: str, plan: str | None, target: TocTarget) -> dict[str, object]:
     return {
         "payer": payer,
         "plan_label": plan,
         "reporting_entity_name": tf.reporting_entity_name,
         "reporting_entity_type": tf.reporting_entity_type,
-        "last_updated_on": _parse_date(tf.last_updated_on),
+        "last_updated_on": parse_date(tf.last_updated_on),
         "version": tf.version,
         "plan_name": tf.plan_name,
         "plan_id": tf.plan_id,
@@ -247,7 +254,7 @@ def _plans_json(plans: list[dict[str, object]] | list[dict[str, Any]] | None) ->
     return orjson.dumps(plans).decode() if plans else None
 
 
-def _payer_of(tf: TicFile, payer: str | None) -> tuple[str, str | None]:
+def payer_of(tf: TicFile, payer: str | None) -> tuple[str, str | None]:
     name, plan = resolve_payer(payer or tf.reporting_entity_name or tf.issuer_name)
     if payer and plan is None:
         # --payer names the payer; the file's own entity can still say which BCBS plan it is.
@@ -298,7 +305,7 @@ def _commit(
     if store.find_file("tic", outcome.sha256) is not None:
         summary.unchanged.append(outcome.file_name)
         return
-    name, plan = _payer_of(outcome, payer)
+    name, plan = payer_of(outcome, payer)
     _store_file(store, outcome, name, plan, target)
     summary.ingested.append((outcome.file_name, outcome.staged.rows if outcome.staged else 0))
     summary.rows_without_provider += outcome.staged.rows_without_provider if outcome.staged else 0

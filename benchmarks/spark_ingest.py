@@ -1,0 +1,219 @@
+"""Local ingest with 2 reader processes vs Spark ``local[2]``, side by side on the same generated files.
+
+Run from the repository root (needs ``pip install -e '.[spark]'`` and Java 17+)::
+
+    python benchmarks/spark_ingest.py                    # 8 files of 64 MB (uncompressed) each
+    python benchmarks/spark_ingest.py --size-mb 256      # bigger files; cached in benchmarks/_work/spark/
+
+Each side runs in a fresh subprocess, timed from outside (interpreter, imports and Spark start-up
+included) into its own fresh store:
+
+- local: ``hcpcs-atlas ingest tic FILES --codes ... --jobs 2`` (2 reader processes, one writer);
+- Spark: ``ingest_into_store`` on ``local[2]`` (the ``hcpcs_atlas_tic`` data source, one file a partition,
+  Parquet partitioned by payer and code, attached to the store), phases timed inside.
+
+Then it checks the figures: every payer's benchmarks for every code, from both stores, and the Spark SQL
+benchmarks (``payer_benchmarks`` over the Parquet) against the local ones, exactly. Peak memory: each
+process's own high-water mark (Linux ``VmHWM``), sampled from /proc for the JVM and the Python workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / "_work" / "spark"
+ENTITIES = ("Aetna Life Insurance Company", "Cigna Health and Life Insurance Company",
+            "UnitedHealthcare of Texas", "Blue Cross and Blue Shield of Texas")  # fmt: skip
+#: Twenty Level II drug codes kept: every file has items for each, among a body of other codes.
+CODES = ("J9032", "J9330", "J9035", "J9045", "J9060", "J9171", "J9185", "J9201", "J9206", "J9263",
+         "J9264", "J9267", "J9271", "J9299", "J9305", "J9306", "J9312", "J9355", "J0897", "J1745")  # fmt: skip
+MB = 1_000_000
+
+
+def make_files(count: int, size_mb: int) -> list[Path]:
+    from hcpcs_atlas.synth import TicSynthOptions, write_in_network
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = WORK / f"in-network-{size_mb}mb-{i}.json.gz"
+        if not path.exists():
+            options = TicSynthOptions(
+                seed=100 + i, version="2.0.0" if i % 2 else "1.3.1", refs="after" if i % 3 else "before",
+                size_bytes=size_mb * MB, entity_name=ENTITIES[i % len(ENTITIES)], target_codes=CODES,
+                items_per_target=40, decoys=False,
+            )  # fmt: skip
+            partial = path.with_name(f"partial-{path.name}")  # same suffix: the format comes from it
+            write_in_network(partial, options)
+            partial.rename(path)
+        paths.append(path)
+    return paths
+
+
+# -- children ----------------------------------------------------------------------------------------------
+
+
+def vm_hwm(pid: int | str = "self") -> int:
+    """Peak RSS of a process in bytes (0 if gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def child_spark(db: Path, files: list[str], parquet: Path) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    from hcpcs_atlas.spark.benchmarks import payer_benchmarks
+    from hcpcs_atlas.spark.ingest import ingest_to_parquet
+    from hcpcs_atlas.spark.session import spark_session
+    from hcpcs_atlas.store import Store
+    from hcpcs_atlas.store.tic_parquet import attach_tic_parquet
+
+    t1 = time.perf_counter()
+    spark = spark_session("local[2]")
+    t2 = time.perf_counter()
+    result = ingest_to_parquet(spark, files, str(parquet), ",".join(CODES))
+    t3 = time.perf_counter()
+    with Store(db) as store:
+        summary = attach_tic_parquet(store, parquet)
+    t4 = time.perf_counter()
+    figures = payer_benchmarks(spark.read.parquet(str(parquet / "rates"))).collect()
+    spark.stop()
+    return {
+        "import_s": t1 - t0, "session_s": t2 - t1, "spark_job_s": t3 - t2, "attach_s": t4 - t3,
+        "rows": sum(n for _, n in summary.ingested), "failed": summary.failed,
+        "worker_peaks": [f["worker_peak_rss_bytes"] for f in result.files],
+        "spark_figures": [r.asDict() for r in figures],
+    }  # fmt: skip
+
+
+class Sampler(threading.Thread):
+    """Polls the VmHWM of every descendant of ``root`` (the JVM, Python workers) until stopped."""
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root, self.peaks, self.stop = root, dict[str, int](), threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2):
+            for pid, name in self._descendants():
+                self.peaks[f"{name}:{pid}"] = max(self.peaks.get(f"{name}:{pid}", 0), vm_hwm(pid))
+
+    def _descendants(self) -> list[tuple[int, str]]:
+        parents: dict[int, tuple[int, str]] = {}
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                fields = dict(
+                    line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line
+                )
+                parents[int(status.parent.name)] = (int(fields["PPid"]), fields["Name"].strip())
+            except (OSError, KeyError, ValueError):
+                continue
+        found, frontier = [(self.root, parents.get(self.root, (0, "root"))[1])], {self.root}
+        while frontier:
+            kids = {pid for pid, (ppid, _) in parents.items() if ppid in frontier}
+            found += [(pid, parents[pid][1]) for pid in kids]
+            frontier = kids
+        return found
+
+
+def run_child(command: list[str]) -> tuple[bytes, float, dict[str, int]]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, env={**os.environ, "PYSPARK_PYTHON": sys.executable}
+    )
+    sampler = Sampler(proc.pid)
+    sampler.start()
+    out, _ = proc.communicate()
+    wall = time.perf_counter() - start
+    sampler.stop.set()
+    if proc.returncode:
+        raise SystemExit(f"{command[:4]} failed ({proc.returncode})")
+    return out, wall, sampler.peaks
+
+
+# -- figures -----------------------------------------------------------------------------------------------
+
+
+def local_figures(db: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    from dataclasses import asdict
+
+    from hcpcs_atlas.facts.tic import payer_facts
+    from hcpcs_atlas.store import Store
+
+    with Store(db, read_only=True) as store:
+        return {(p.payer, code): asdict(p.benchmarks) for code in CODES
+                for p in payer_facts(store, code, None) if p.benchmarks}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--files", type=int, default=8)
+    parser.add_argument("--size-mb", type=int, default=64, help="uncompressed size of each file")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        db, *files = args.rest
+        result = child_spark(Path(db), files, Path(db).with_suffix(".parquet"))
+        sys.stdout.write(orjson.dumps(result).decode() + "\n")
+        return
+    report(args.files, args.size_mb)
+
+
+def report(count: int, size_mb: int) -> None:
+    import shutil
+
+    files = [str(p) for p in make_files(count, size_mb)]
+    compressed = sum(Path(f).stat().st_size for f in files)
+    runs = WORK / "runs"
+    shutil.rmtree(runs, ignore_errors=True)
+    runs.mkdir()
+    local_cli = [sys.executable, "-m", "hcpcs_atlas", "--db", str(runs / "local.duckdb"), "ingest", "tic",
+                 *files, "--codes", ",".join(CODES), "--jobs", "2"]  # fmt: skip
+    _, local_wall, local_peaks = run_child(local_cli)
+    out, spark_wall, peaks = run_child(
+        [sys.executable, __file__, "--child", "spark", str(runs / "spark.duckdb"), *files]
+    )
+    spark = orjson.loads(out.splitlines()[-1])
+    same_facts = local_figures(runs / "local.duckdb") == local_figures(runs / "spark.duckdb")
+    spark_sql = {(r["payer"], r["billing_code"]): {k: v for k, v in r.items() if k not in ("payer", "billing_code")}
+                 for r in spark["spark_figures"]}  # fmt: skip
+    same_sql = spark_sql == local_figures(runs / "local.duckdb")
+    jvm = max((v for k, v in peaks.items() if k.startswith("java")), default=0)
+    print(f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, "
+          f"{count} files, {count * size_mb} MB uncompressed, {compressed / MB:.0f} MB gzip, {len(CODES)} codes kept, "
+          f"{spark['rows']:,} rate rows")  # fmt: skip
+    print(f"local --jobs 2            : {local_wall:6.1f} s wall; peak RSS per process "
+          f"{max(local_peaks.values(), default=0) / MB:.0f} MB (largest of writer and readers)")  # fmt: skip
+    print(f"Spark local[2]            : {spark_wall:6.1f} s wall = import {spark['import_s']:.1f} s + session "
+          f"{spark['session_s']:.1f} s + job {spark['spark_job_s']:.1f} s + attach {spark['attach_s']:.1f} s (+ exit)")  # fmt: skip
+    print(f"  peak RSS: JVM (driver = executor) {jvm / MB:.0f} MB, Python worker "
+          f"{max(spark['worker_peaks']) / MB:.0f} MB")  # fmt: skip
+    print(f"ratio Spark / local: {spark_wall / local_wall:.2f}x wall; Spark job alone / local wall "
+          f"{spark['spark_job_s'] / local_wall:.2f}x")  # fmt: skip
+    for name, seconds in (("local", local_wall), ("Spark job", spark["spark_job_s"])):
+        print(f"{name} throughput: {count * size_mb / seconds / 2:.1f} MB/s per core uncompressed, "
+              f"{compressed / MB / seconds / 2:.1f} MB/s per core compressed")  # fmt: skip
+    print(f"figures: facts from both stores equal: {same_facts}; Spark SQL benchmarks == local: {same_sql} "
+          f"({len(spark_sql)} payer x code)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""The ``hcpcs_atlas_tic`` data source: Transparency-in-Coverage in-network files read by the project's reader.
+
+Each in-network file is one partition, read whole by :func:`~hcpcs_atlas.sources.tic.read_in_network` on
+an executor (a file is never split: the reader streams it at inflate speed in flat memory). A table of
+contents given as a path stands for its in-network files; it is read on the driver when Spark plans the
+query. Rows carry the store's ``core_tic_rates`` columns plus their provenance (file, sha256,
+last_updated_on).
+
+Options: ``codes`` (comma list; default every HCPCS Level II code), ``payer`` (overrides the name from
+``reporting_entity_name``), ``on_error`` (``fail``, the default: a bad file fails the query, naming the
+file and byte; ``skip``: its rows are left out) and ``records`` (``rates``, the default, or ``all``: one
+extra ``record = 'file'`` row per input file with its metadata or error as JSON in ``file_info``, which
+the ingest command writes as the files manifest).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date
+from typing import Any
+
+import orjson
+from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
+from pyspark.sql.types import StructType
+
+from ..errors import AtlasError, InputError
+from ..sources import is_level2
+from ..sources.tic import RateRow, TicFile, read_in_network
+from ..store.tic import TocTarget, expand_sources, file_row, parse_date, payer_of
+
+__all__ = ["FILE_COLUMNS", "MANIFEST_COLUMNS", "RATE_COLUMNS", "TicDataSource", "keep_option"]
+
+#: The rate row: the store's core_tic_rates columns (payer first), then where each row comes from.
+RATE_COLUMNS = """
+    payer STRING, plan_label STRING, billing_code STRING, billing_code_type STRING,
+    negotiation_arrangement STRING, negotiated_type STRING, negotiated_rate DOUBLE, expiration_date STRING,
+    billing_class STRING, setting STRING, service_codes ARRAY<STRING>, modifiers ARRAY<STRING>,
+    additional_information STRING, provider_group_id STRING, tin_type STRING, tin_value STRING,
+    npis ARRAY<BIGINT>, network_names ARRAY<STRING>,
+    file_name STRING, location STRING, sha256 STRING, last_updated_on DATE
+"""
+
+#: The files manifest: the store's core_tic_files and source_files columns, rows kept, or the error.
+FILE_COLUMNS = """
+    location STRING, file_name STRING, sha256 STRING, size_bytes BIGINT, rows BIGINT,
+    rows_without_provider BIGINT, error STRING,
+    payer STRING, plan_label STRING, reporting_entity_name STRING, reporting_entity_type STRING,
+    last_updated_on DATE, version STRING, plan_name STRING, plan_id STRING, plan_market_type STRING,
+    issuer_name STRING, plan_sponsor_name STRING, network_name STRING, items_seen BIGINT,
+    items_kept BIGINT, remote_refs_fetched INT, remote_refs_failed INT, plan_id_type STRING,
+    reporting_plans STRING, worker_peak_rss_bytes BIGINT
+"""
+
+MANIFEST_COLUMNS = [part.split()[0] for part in FILE_COLUMNS.split(",")]
+
+_RATE_FIELDS = [name for name in RateRow.__dataclass_fields__ if name != "billing_code"]
+
+
+def keep_option(codes: str | None) -> Callable[[str], bool]:
+    """The ``codes`` option as the reader's filter: the listed codes, else any HCPCS Level II code."""
+    wanted = {c.strip().upper() for c in (codes or "").split(",") if c.strip()}
+    return wanted.__contains__ if wanted else is_level2
+
+
+def _sources(options: dict[str, str]) -> list[str]:
+    """``load(path)`` arrives as ``path``; ``load([paths])`` as ``paths``, a JSON array."""
+    if "paths" in options:
+        return [str(p) for p in json.loads(options["paths"])]
+    return [options["path"]] if options.get("path") else []
+
+
+class _FilePartition(InputPartition):
+    """One in-network file; or a table of contents that could not be read, with its error."""
+
+    def __init__(self, target: TocTarget, error: AtlasError | None = None) -> None:
+        super().__init__(target.location)
+        self.target = target
+        self.error = error
+
+
+class TicDataSource(DataSource):
+    """``spark.read.format("hcpcs_atlas_tic").option("codes", "J9032,J9330").load(paths_or_toc)``."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "hcpcs_atlas_tic"
+
+    def schema(self) -> str:
+        if self.options.get("records", "rates") == "all":
+            return f"record STRING, {RATE_COLUMNS}, file_info STRING"
+        return RATE_COLUMNS
+
+    def reader(self, schema: StructType) -> DataSourceReader:
+        return TicReader(dict(self.options))
+
+
+class TicReader(DataSourceReader):
+    def __init__(self, options: dict[str, str]) -> None:
+        self.sources = _sources(options)
+        self.codes = options.get("codes")
+        self.payer = options.get("payer") or None
+        self.skip_errors = options.get("on_error", "fail") == "skip"
+        self.with_files = options.get("records", "rates") == "all"
+
+    def partitions(self) -> Sequence[InputPartition]:
+        # Runs on the driver: a table of contents becomes its in-network files, one partition each.
+        return [part for source in self.sources for part in _expand(source)]
+
+    def read(self, partition: InputPartition) -> Iterator[tuple[Any, ...]]:
+        assert isinstance(partition, _FilePartition)
+        target = partition.target
+        try:
+            if partition.error is not None:
+                raise partition.error
+            tf = read_in_network(target.location, keep_option(self.codes))
+        except AtlasError as exc:
+            if not (self.with_files or self.skip_errors):
+                raise
+            if self.with_files:
+                yield _file_record(_failed(target, exc))
+            return
+        payer, plan = payer_of(tf, self.payer)
+        provenance = (tf.file_name, tf.source, tf.sha256, parse_date(tf.last_updated_on))
+        for row in tf.rows:
+            values = (payer, plan, row.billing_code, *_rate_values(row), *provenance)
+            yield ("rate", *values, None) if self.with_files else values
+        if self.with_files:
+            yield _file_record(_manifest(tf, payer, plan, target))
+
+
+def _expand(source: str) -> list[_FilePartition]:
+    try:
+        return [_FilePartition(target) for target in expand_sources([source])]
+    except AtlasError as exc:  # reported by the partition, like a bad in-network file
+        return [_FilePartition(TocTarget(source), exc)]
+
+
+def _rate_values(row: RateRow) -> Iterator[Any]:
+    for name in _RATE_FIELDS:
+        value = getattr(row, name)
+        yield list(value) if isinstance(value, tuple) else value  # Spark takes arrays as lists
+
+
+def _manifest(tf: TicFile, payer: str, plan: str | None, target: TocTarget) -> dict[str, Any]:
+    unresolved = set(tf.refs_unresolved)
+    return {
+        "location": tf.source,
+        "file_name": tf.file_name,
+        "sha256": tf.sha256,
+        "size_bytes": tf.bytes_read,
+        "rows": len(tf.rows),
+        "rows_without_provider": sum(1 for r in tf.rows if r.provider_group_id in unresolved),
+        "error": None,
+        **file_row(tf, payer, plan, target),
+        "worker_peak_rss_bytes": _peak_rss(),
+    }
+
+
+def _failed(target: TocTarget, exc: AtlasError) -> dict[str, Any]:
+    path = exc.path if isinstance(exc, InputError) else target.location
+    return {"location": path, "error": str(exc), "worker_peak_rss_bytes": _peak_rss()}
+
+
+def _file_record(info: dict[str, Any]) -> tuple[Any, ...]:
+    """A ``record = 'file'`` row: rate columns empty but the provenance, the manifest entry as JSON."""
+    rates = [None] * (len(_RATE_FIELDS) + 3)
+    provenance = (info.get("file_name"), info["location"], info.get("sha256"), info.get("last_updated_on"))
+    return ("file", *rates, *provenance, orjson.dumps(info, default=str).decode())
+
+
+def _peak_rss() -> int:
+    """This Python worker's peak resident memory in bytes: VmHWM on Linux, else ru_maxrss (KiB)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            return next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def manifest_row(file_info: str, columns: Sequence[str]) -> tuple[Any, ...]:
+    """A ``file_info`` JSON back as a files-manifest row in ``columns`` order (dates as dates)."""
+    info = orjson.loads(file_info)
+    updated = info.get("last_updated_on")
+    info["last_updated_on"] = date.fromisoformat(updated) if updated else None
+    return tuple(info.get(name) for name in columns)

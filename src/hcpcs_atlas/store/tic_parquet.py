@@ -1,0 +1,117 @@
+"""Attach a TiC Parquet dataset written by the Spark engine (hcpcs_atlas.spark.ingest) to the store.
+
+The dataset's files manifest becomes source_files + core_tic_files rows and its rates become
+core_tic_rates rows, so facts, build and serve read them as if ingested locally. One transaction for the
+whole dataset; a file already in the store (same sha256) is left alone, as a local re-ingest would; a
+file listed twice (a shared in-network file) is taken once. Rows are read by DuckDB straight from the
+Parquet (hive partitions payer / billing_code, kept as text: code 00100 is not the number 100).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from .db import FileRecord, Store
+
+__all__ = ["AttachSummary", "attach_tic_parquet"]
+
+
+@dataclass
+class AttachSummary:
+    """What attaching did, in the terms of :class:`~hcpcs_atlas.store.tic.IngestSummary`."""
+
+    ingested: list[tuple[str, int]] = field(default_factory=list)  # (file, rate rows)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # the errors the Spark run recorded
+    refs_failed: int = 0
+    rows_without_provider: int = 0  # rows of a provider reference never resolved (TIN, NPIs unknown)
+
+
+#: Manifest columns that are not core_tic_files columns (they go to source_files, or are diagnostics).
+_NOT_TIC_FILES = frozenset(
+    {
+        "location",
+        "file_name",
+        "sha256",
+        "size_bytes",
+        "rows",
+        "rows_without_provider",
+        "error",
+        "worker_peak_rss_bytes",
+    }
+)
+
+_MANIFEST = "SELECT * FROM read_parquet(?) ORDER BY location"
+
+_RATE_COLUMNS = """billing_code_type, negotiation_arrangement, negotiated_type, negotiated_rate,
+    expiration_date, billing_class, setting, service_codes, modifiers, additional_information,
+    provider_group_id, tin_type, tin_value, npis, network_names"""
+
+_INSERT_RATES = f"""
+INSERT INTO core_tic_rates (file_id, payer, billing_code, {_RATE_COLUMNS})
+SELECT f.file_id, f.payer, r.billing_code, {_RATE_COLUMNS}
+FROM read_parquet(?, hive_partitioning = true, hive_types_autocast = false) r
+JOIN (SELECT unnest(?) AS sha256, unnest(?) AS location, unnest(?) AS file_id, unnest(?) AS payer) f
+  ON r.sha256 = f.sha256 AND r.location = f.location
+ORDER BY r.billing_code
+"""
+
+
+def attach_tic_parquet(store: Store, root: Path) -> AttachSummary:
+    """Add the files and rates of the dataset at ``root`` (``files/`` and ``rates/``) to the store."""
+    files = sorted((root / "files").glob("*.parquet"))
+    if not files:
+        raise InputError(root, "no files manifest (files/*.parquet): not an hcpcs-atlas Spark output")
+    manifest = _manifest(store, files)
+    summary = AttachSummary(failed=[str(m["error"]) for m in manifest if m["error"]])
+    new: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for entry in (m for m in manifest if not m["error"]):
+        if entry["sha256"] in seen or store.find_file("tic", entry["sha256"]) is not None:
+            summary.unchanged.append(entry["file_name"])
+        else:
+            new.append(entry)
+        seen.add(entry["sha256"])
+    with store.transaction():
+        ids = [_add_file(store, entry) for entry in new]
+        _insert_rates(store, root, new, ids)
+    summary.ingested = [(e["file_name"], int(e["rows"])) for e in new]
+    summary.refs_failed = sum(int(m["remote_refs_failed"] or 0) for m in manifest)
+    summary.rows_without_provider = sum(int(e["rows_without_provider"] or 0) for e in new)
+    return summary
+
+
+def _manifest(store: Store, files: list[Path]) -> list[dict[str, Any]]:
+    cursor = store.con.execute(_MANIFEST, [[str(f) for f in files]])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _add_file(store: Store, entry: dict[str, Any]) -> int:
+    record = FileRecord(
+        source="tic",
+        file_name=entry["file_name"],
+        location=entry["location"],
+        sha256=entry["sha256"],
+        size_bytes=entry["size_bytes"],
+        format="json",
+        effective_start=entry["last_updated_on"],
+        effective_end=None,
+        meta={"payer": entry["payer"], "version": entry["version"], "engine": "spark"},
+    )
+    file_id = store.add_file(record, int(entry["rows"]))
+    store.insert_rows(
+        "core_tic_files", [{k: v for k, v in entry.items() if k not in _NOT_TIC_FILES}], file_id=file_id
+    )
+    return file_id
+
+
+def _insert_rates(store: Store, root: Path, new: list[dict[str, Any]], ids: list[int]) -> None:
+    parts = sorted(str(p) for p in (root / "rates").glob("payer=*/billing_code=*/*.parquet"))
+    if not (new and parts):
+        return
+    keys = [[e[k] for e in new] for k in ("sha256", "location")]
+    store.con.execute(_INSERT_RATES, [parts, *keys, ids, [e["payer"] for e in new]])

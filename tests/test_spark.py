@@ -1,0 +1,215 @@
+"""The Spark engine: the hcpcs_atlas_tic data source, ``ingest tic --engine spark`` and Spark SQL benchmarks.
+
+One local[2] session for the whole run; the inputs are small (synthetic files with known answers and the
+real HealthSCOPE file). Without Java or pyspark these tests skip, saying why; in CI (CI=true) they fail.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from hcpcs_atlas.cli import main
+from hcpcs_atlas.facts import FactsBuilder
+from hcpcs_atlas.sources.tic import read_in_network
+from hcpcs_atlas.store import Store
+from hcpcs_atlas.store.tic import ingest_tic
+from hcpcs_atlas.synth import TicSynthOptions, write_in_network
+
+CODES = ("J9032", "J9330")
+REAL = "tic/real/healthscope-benefits_in-network-rates_2023-02-01.json.gz"
+
+
+def _unavailable() -> str | None:
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed (pip install -e '.[test]' installs it)"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "no Java runtime for Spark (install openjdk-17-jre-headless, or set JAVA_HOME)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    if reason := _unavailable():
+        if os.environ.get("CI"):
+            pytest.fail(f"Spark tests cannot run in CI: {reason}")
+        pytest.skip(reason)
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # workers import this venv's hcpcs_atlas
+    from hcpcs_atlas.spark.session import spark_session
+
+    session = spark_session("local[2]")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def inputs(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Three payers' synthetic files (rates around Medicare's limits, so some are suspect), the real file,
+    a table of contents of two of them, and a truncated file."""
+    root = tmp_path_factory.mktemp("spark-inputs")
+    ranges = {"J9032": (1.0, 1500.0), "J9330": (0.5, 800.0)}
+    files = {
+        "aetna": ("Aetna Life Insurance Company", "1.3.1", "before"),
+        "cigna": ("Cigna Health and Life Insurance Company", "2.0.0", "after"),
+        "bcbs": ("Blue Cross and Blue Shield of Texas", "1.3.1", "after"),
+    }
+    paths: dict[str, Path] = {}
+    for seed, (key, (entity, version, refs)) in enumerate(files.items(), start=1):
+        paths[key] = root / f"{key}-in-network.json.gz"
+        options = TicSynthOptions(seed=seed, version=version, refs=refs, entity_name=entity,  # type: ignore[arg-type]
+                                  size_bytes=300_000, items_per_target=12, rate_ranges=ranges)  # fmt: skip
+        write_in_network(paths[key], options)
+    paths["real"] = shared_data / REAL
+    paths["bad"] = root / "truncated.json.gz"
+    paths["bad"].write_bytes(gzip.compress(gzip.decompress(paths["aetna"].read_bytes())[:50_000]))
+    toc = {"reporting_entity_name": "Aetna", "reporting_entity_type": "health insurance issuer",
+           "reporting_structure": [{"reporting_plans": [{"plan_name": "Synthetic PPO"}],
+                                    "in_network_files": [{"description": "x", "location": p.name}
+                                                         for p in (paths["aetna"], paths["cigna"])]}]}  # fmt: skip
+    paths["toc"] = root / "index.json"
+    paths["toc"].write_text(json.dumps(toc), encoding="utf-8")
+    return paths
+
+
+def _copy(real_store: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(real_store, folder / "atlas.duckdb"))
+
+
+GOOD = ("aetna", "cigna", "bcbs", "real")
+
+
+@pytest.fixture(scope="module")
+def local_db(real_store: Path, inputs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = _copy(real_store, tmp_path_factory.mktemp("local"))
+    with Store(db) as store:
+        summary = ingest_tic(store, [str(inputs[k]) for k in GOOD], set(CODES).__contains__)
+    assert not summary.failed and len(summary.ingested) == len(GOOD)
+    return db
+
+
+@pytest.fixture(scope="module")
+def spark_run(
+    spark: Any, real_store: Path, inputs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path, Any]:
+    """``ingest tic --engine spark`` of the good files and the truncated one: (store, Parquet, result)."""
+    db = _copy(real_store, tmp_path_factory.mktemp("spark"))
+    out = db.parent / "rates.parquet"
+    args = ["--db", str(db), "ingest", "tic", *(str(inputs[k]) for k in (*GOOD, "bad")),
+            "--codes", ",".join(CODES), "--engine", "spark", "--master", "local[2]", "--parquet", str(out)]  # fmt: skip
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    return db, out, result
+
+
+def _payers(db: Path) -> dict[str, list[Any]]:
+    with Store(db, read_only=True) as store:
+        builder = FactsBuilder(store)
+        return {code: builder.build(code).payers for code in CODES}
+
+
+def test_spark_ingest_gives_the_local_facts(spark_run: tuple[Path, Path, Any], local_db: Path) -> None:
+    db, _, result = spark_run
+    for name in ("aetna", "cigna", "bcbs", "healthscope"):
+        assert f"{name}" in result.output and "ingested" in result.output
+    spark_payers, local_payers = _payers(db), _payers(local_db)
+    assert spark_payers == local_payers
+    names = {p.payer for p in spark_payers["J9032"]}
+    assert {"Aetna", "Cigna", "Blue Cross Blue Shield"} <= names and len(names) == 4
+
+
+def test_bad_file_is_one_error_line_and_the_rest_is_kept(spark_run: tuple[Path, Path, Any]) -> None:
+    db, _, result = spark_run
+    assert result.exit_code == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2 and "truncated.json.gz" in errors[0] and "byte" in errors[0]
+    assert errors[1] == "error: 1 of 5 file(s) failed; nothing was kept from them"
+    with Store(db, read_only=True) as store:
+        assert len(store.files("tic")) == len(GOOD)
+
+
+def test_parquet_is_partitioned_by_payer_and_code(spark_run: tuple[Path, Path, Any]) -> None:
+    _, out, _ = spark_run
+    parts = {p.relative_to(out / "rates").parts[:2] for p in (out / "rates").rglob("*.parquet")}
+    assert ("payer=Aetna", "billing_code=J9032") in parts
+    assert ("payer=Blue Cross Blue Shield", "billing_code=J9330") in parts
+    assert list((out / "files").glob("*.parquet"))
+
+
+def test_attaching_again_changes_nothing(spark_run: tuple[Path, Path, Any]) -> None:
+    db, out, _ = spark_run
+    with Store(db, read_only=True) as store:
+        before = store.con.execute("SELECT count(*) FROM core_tic_rates").fetchone()
+    result = CliRunner().invoke(main, ["--db", str(db), "ingest", "parquet", str(out)])
+    assert result.output.count("already ingested; nothing changed") == len(GOOD)
+    with Store(db, read_only=True) as store:
+        assert store.con.execute("SELECT count(*) FROM core_tic_rates").fetchone() == before
+
+
+def test_data_source_rows_are_the_readers_rows(spark: Any, inputs: dict[str, Path]) -> None:
+    sources = [str(inputs["cigna"]), str(inputs["real"])]
+    df = spark.read.format("hcpcs_atlas_tic").option("codes", ",".join(CODES)).load(sources)
+    assert df.rdd.getNumPartitions() == len(sources)  # a file is one partition, never split
+    got = sorted((_key(r.asDict()) for r in df.collect()), key=repr)
+    expected = []
+    for source in sources:
+        tf = read_in_network(source, set(CODES).__contains__)
+        expected += [_key({**asdict(row), "file_name": tf.file_name, "sha256": tf.sha256}) for row in tf.rows]
+    assert got == sorted(expected, key=repr) and len(got) > 100
+
+
+def _key(row: dict[str, Any]) -> tuple[Any, ...]:
+    fields = ("billing_code", "negotiated_type", "negotiated_rate", "billing_class", "tin_value",
+              "provider_group_id", "expiration_date", "file_name", "sha256")  # fmt: skip
+    lists = ("service_codes", "modifiers", "npis", "network_names")
+    return (*(row[f] for f in fields), *(tuple(row[f]) for f in lists))
+
+
+def test_table_of_contents_is_its_files(spark: Any, inputs: dict[str, Path]) -> None:
+    df = spark.read.format("hcpcs_atlas_tic").option("codes", "J9032").load(str(inputs["toc"]))
+    files = {r.file_name for r in df.select("file_name").distinct().collect()}
+    assert files == {inputs["aetna"].name, inputs["cigna"].name}
+
+
+def test_spark_sql_benchmarks_equal_the_local_ones_exactly(
+    spark: Any, spark_run: tuple[Path, Path, Any], local_db: Path
+) -> None:
+    from hcpcs_atlas.spark.benchmarks import payer_benchmarks
+
+    _, out, _ = spark_run
+    with Store(local_db, read_only=True) as store:
+        facts = {code: FactsBuilder(store).build(code) for code in CODES}
+    medicare = {c: f.medicare.asp.payment_limit or 0.0 for c, f in facts.items() if f.medicare.asp}
+    assert medicare == {"J9032": 52.474, "J9330": 26.712}
+    rates = spark.read.parquet(str(out / "rates"))
+    got = {(r.payer, r.billing_code): r.asDict() for r in payer_benchmarks(rates, medicare).collect()}
+    expected = {
+        (p.payer, code): asdict(p.benchmarks) for code, f in facts.items() for p in f.payers if p.benchmarks
+    }
+    assert {k: {n: v for n, v in row.items() if n in expected[k]} for k, row in got.items()} == expected
+    assert sum(p.n_suspect_rates for f in facts.values() for p in f.payers) > 0  # the rule was exercised
+    assert len(expected) == 8
+
+
+def test_cli_does_not_import_pyspark() -> None:
+    code = "import sys, hcpcs_atlas.cli; sys.exit('pyspark' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_files_manifest_carries_every_core_tic_files_column() -> None:
+    from hcpcs_atlas.spark.tic import MANIFEST_COLUMNS
+
+    with Store(":memory:") as store:
+        table = {row[0] for row in store.con.execute("DESCRIBE core_tic_files").fetchall()}
+    assert table - {"file_id"} <= set(MANIFEST_COLUMNS)
