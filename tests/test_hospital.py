@@ -279,7 +279,7 @@ def test_broken_files_are_refused_and_the_store_is_unchanged(
             assert code == 2, (name, out, err)
             first = err.splitlines()[0]
             assert first.startswith(f"error: {source}") and ("row" in first or "byte" in first), first
-            assert err.splitlines()[-1] == "error: 1 of 1 file(s) failed; nothing was kept from them"
+            assert len(err.splitlines()) == 1  # one file: its own line is the whole story
     assert table_counts(store_copy) == before
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from hcpcs_atlas.cli import main
-from hcpcs_atlas.sources.tic import read_in_network
+from hcpcs_atlas.sources.tic import net, read_in_network
 from hcpcs_atlas.store import Store
 from hcpcs_atlas.store.tic import ingest_tic
 from hcpcs_atlas.synth import TicSynthOptions, write_in_network
@@ -152,10 +150,10 @@ def test_table_of_contents_list_filter_and_max_files(tmp_path: Path) -> None:
     toc = tmp_path / "index.json"
     toc.write_text(json.dumps({"reporting_entity_name": "X", "reporting_entity_type": "TPA",
                                "reporting_structure": structure}), encoding="utf-8")  # fmt: skip
-    code, out, _ = run(tmp_path / "a.duckdb", "tic", "list", str(toc))
+    code, out, _ = run(tmp_path / "a.duckdb", "tic", "list", str(toc), "--allow-local-refs")
     assert code == 0
     assert out.startswith("3 in-network file(s)") and "Silver HMO 1" in out and "bytes)" in out
-    code, out, err = run(tmp_path / "a.duckdb", "ingest", "tic", str(toc), "--codes", "J9032",
+    code, out, err = run(tmp_path / "a.duckdb", "ingest", "tic", str(toc), "--codes", "J9032", "--allow-local-refs",
                          "--plan-filter", "silver", "--max-files", "1")  # fmt: skip
     assert code == 0, err
     assert out.splitlines() == [f"{files[1].name}: ingested {out.split()[2]} rate rows"]
@@ -173,13 +171,13 @@ def test_real_bcbs_texas_toc_lists_and_fails_one_line_per_file(
     assert out.count("plans: 271314 2 PPO CDHP WITH HSA_N2N 16-1531026; 271313 1 PPO PPO PLAN_N2N") == 262
 
     def offline(*args: object, **kwargs: object) -> None:  # the signed URLs expired; tests stay offline
-        raise urllib.error.URLError("offline")
+        raise net.FetchError("offline")
 
-    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    monkeypatch.setattr(net, "_request", offline)
     code, out, err = run(tmp_path / "a.duckdb", "ingest", "tic", str(shared_data / BCBS_TOC), "--jobs", "1")
     lines = err.splitlines()
     assert code == 2 and out == ""
     assert len(lines) == 263 and "Traceback" not in err
     assert lines[0].startswith("error: https://bcbstx.mrf.bcbs.com/2024-11_102_11B0_in-network-rates_1_of_6")
-    assert lines[0].endswith(".json.gz?..., byte 0: download failed: <urlopen error offline>")
+    assert lines[0].endswith(".json.gz?..., byte 0: download failed: offline")
     assert lines[-1] == "error: 262 of 262 file(s) failed; nothing was kept from them"

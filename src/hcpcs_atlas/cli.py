@@ -373,12 +373,17 @@ def ingest_tic_command(
         if plan_filter or max_files is not None:
             raise click.UsageError("--plan-filter and --max-files are not available with --engine spark")
         out = parquet or store.path.with_suffix(".tic")
-        _report(_spark_ingest()(store, sources, out, wanted_codes(store, wanted), payer, master), "rate rows")
+        spark_ingest = _spark_ingest()
+        summary = spark_ingest(
+            store, sources, out, wanted_codes(store, wanted), payer, master, allow_local_refs
+        )
+        _report(summary, "rate rows")
         return
     keep = keep_codes(store, wanted)
     jobs = jobs or os.cpu_count() or 1
-    summary = ingest_tic(store, sources, keep, payer, Progress, jobs, plan_filter, max_files, options)
-    _report(summary, "rate rows")
+    _report(
+        ingest_tic(store, sources, keep, payer, Progress, jobs, plan_filter, max_files, options), "rate rows"
+    )
 
 
 @ingest.command("parquet")
@@ -470,16 +475,25 @@ def tic() -> None:
 
 @tic.command("list")
 @click.argument("toc")
+@click.option(
+    "--allow-local-refs",
+    is_flag=True,
+    help="Let a local table of contents name local files (relative to it).",
+)
 @atlas_errors
-def tic_list(toc: str) -> None:
+def tic_list(toc: str, allow_local_refs: bool) -> None:
     """List the in-network files a table of contents points to, with their plans and sizes (no download).
 
     Example: hcpcs-atlas tic list 2024-10-21_index.json
     """
+    from dataclasses import replace
+
+    from .sources.tic.net import DEFAULT_OPTIONS
     from .sources.tic.stream import file_name
     from .store.tic import expand_sources
 
-    targets = expand_sources([toc])
+    options = replace(DEFAULT_OPTIONS, allow_local_refs=allow_local_refs)
+    targets = expand_sources([toc], options=options)
     click.echo(f"{len(targets)} in-network file(s)")
     for number, target in enumerate(targets, start=1):
         size = f"{target.size:,} bytes" if target.size is not None else "size unknown"

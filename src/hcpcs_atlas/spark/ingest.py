@@ -48,10 +48,17 @@ def read_rates(
 
 
 def ingest_to_parquet(
-    spark: SparkSession, sources: Sequence[str], out: str, codes: str | None, payer: str | None = None
+    spark: SparkSession,
+    sources: Sequence[str],
+    out: str,
+    codes: str | None,
+    payer: str | None = None,
+    allow_local_refs: bool = False,
 ) -> SparkIngest:
     """Read ``sources`` once (each file a partition), write the rates and the files manifest under ``out``."""
-    both = read_rates(spark, sources, codes, payer, records="all").persist(StorageLevel.MEMORY_AND_DISK)
+    allow = "true" if allow_local_refs else ""
+    both = read_rates(spark, sources, codes, payer, records="all", allow_local_refs=allow)
+    both = both.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         rates = both.where(F.col("record") == "rate").drop("record", "file_info")
         rates.write.mode("overwrite").partitionBy("payer", "billing_code").parquet(f"{out}/rates")
@@ -72,8 +79,10 @@ def ingest_into_store(
     codes: set[str] | None,
     payer: str | None = None,
     master: str | None = None,
+    allow_local_refs: bool = False,
 ) -> AttachSummary:
     """``ingest tic --engine spark``: ingest on ``master`` (default ``local[2]``) to ``out``, then attach it."""
     spark = spark_session(master)
-    ingest_to_parquet(spark, sources, str(out.resolve()), ",".join(sorted(codes)) if codes else None, payer)
+    codes_text = ",".join(sorted(codes)) if codes else None
+    ingest_to_parquet(spark, sources, str(out.resolve()), codes_text, payer, allow_local_refs)
     return attach_tic_parquet(store, out)

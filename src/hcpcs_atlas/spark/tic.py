@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import resource
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -28,6 +29,7 @@ from pyspark.sql.types import StructType
 from ..errors import AtlasError, InputError
 from ..sources import is_level2
 from ..sources.tic import RateRow, TicFile, read_in_network
+from ..sources.tic.net import DEFAULT_OPTIONS, ReadOptions
 from ..store.tic import TocTarget, expand_sources, file_row, parse_date, payer_of
 
 __all__ = ["FILE_COLUMNS", "MANIFEST_COLUMNS", "RATE_COLUMNS", "TicDataSource", "keep_option"]
@@ -103,10 +105,13 @@ class TicReader(DataSourceReader):
         self.payer = options.get("payer") or None
         self.skip_errors = options.get("on_error", "fail") == "skip"
         self.with_files = options.get("records", "rates") == "all"
+        # The same rule as the local reader: a local document names local files only when allowed.
+        allow = options.get("allow_local_refs", "false").lower() == "true"
+        self.read_options = replace(DEFAULT_OPTIONS, allow_local_refs=allow)
 
     def partitions(self) -> Sequence[InputPartition]:
         # Runs on the driver: a table of contents becomes its in-network files, one partition each.
-        return [part for source in self.sources for part in _expand(source)]
+        return [part for source in self.sources for part in _expand(source, self.read_options)]
 
     def read(self, partition: InputPartition) -> Iterator[tuple[Any, ...]]:
         assert isinstance(partition, _FilePartition)
@@ -114,7 +119,9 @@ class TicReader(DataSourceReader):
         try:
             if partition.error is not None:
                 raise partition.error
-            tf = read_in_network(target.location, keep_option(self.codes))
+            if target.refused is not None:
+                raise InputError(str(target.location), target.refused)
+            tf = read_in_network(target.location, keep_option(self.codes), options=self.read_options)
         except AtlasError as exc:
             if not (self.with_files or self.skip_errors):
                 raise
@@ -130,9 +137,9 @@ class TicReader(DataSourceReader):
             yield _file_record(_manifest(tf, payer, plan, target))
 
 
-def _expand(source: str) -> list[_FilePartition]:
+def _expand(source: str, options: ReadOptions) -> list[_FilePartition]:
     try:
-        return [_FilePartition(target) for target in expand_sources([source])]
+        return [_FilePartition(target) for target in expand_sources([source], options=options)]
     except AtlasError as exc:  # reported by the partition, like a bad in-network file
         return [_FilePartition(TocTarget(source), exc)]
 
