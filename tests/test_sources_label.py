@@ -164,3 +164,14 @@ def test_dailymed_zip_and_nested_zip(shared_data: Path, tmp_path: Path) -> None:
     assert single.name == "20130930_608d4f0d.zip:608d4f0d.xml"
     assert nested.name.endswith("prescription/20130930_608d4f0d.zip:608d4f0d.xml")
     assert parse_label(nested).set_id == parse_label(single).set_id
+
+
+def test_bad_document_in_a_bulk_zip_does_not_stop_the_others(shared_data: Path, tmp_path: Path) -> None:
+    bulk = tmp_path / "bulk.zip"
+    with zipfile.ZipFile(bulk, "w") as archive:
+        archive.writestr("a-bad.xml", "<document><title>oops</document>")
+        archive.write(shared_data / SPL / "lipitor-orig.xml", "b-lipitor.xml")
+    with Store(tmp_path / "a.duckdb") as store:
+        with pytest.raises(InputError, match=r"bulk\.zip:a-bad\.xml: malformed XML.*1 of 2 documents failed"):
+            load_labels(store, bulk)
+        assert [f["file_name"] for f in store.files("label")] == ["bulk.zip:b-lipitor.xml"]

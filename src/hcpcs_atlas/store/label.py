@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from ..errors import InputError
 from ..sources.label import SplDocument, SplLabel, iter_documents, parse_label
 from .db import FileRecord, LoadResult, Store
 
@@ -54,8 +55,25 @@ class LinkedLabel:
 
 
 def load_labels(store: Store, path: Path) -> list[LoadResult]:
-    """Every label document under ``path``; each is its own transaction (a bad one stops the rest)."""
-    return [_load_document(store, doc) for doc in iter_documents(path)]
+    """Every label document under ``path``, each its own transaction; a bad one does not stop the rest.
+
+    After the others are loaded, the first bad document's error is raised (saying how many failed).
+    """
+    results: list[LoadResult] = []
+    errors: list[InputError] = []
+    for doc in iter_documents(path):
+        try:
+            results.append(_load_document(store, doc))
+        except InputError as exc:
+            errors.append(exc)
+    if errors:
+        first = errors[0]
+        if len(errors) > 1 or results:
+            first.message += (
+                f" ({len(errors)} of {len(errors) + len(results)} documents failed; the others loaded)"
+            )
+        raise first
+    return results
 
 
 def load_label(store: Store, path: Path, effective_start: date | None = None) -> LoadResult:
