@@ -80,6 +80,30 @@ def zip_of(members: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
+def with_line(shared_name: str, marker: bytes, old: bytes, new: bytes) -> Callable[[Path], bytes]:
+    """The file with its line holding ``marker`` written twice, the copy changed (a conflicting repeat)."""
+
+    def make(shared: Path) -> bytes:
+        data = (shared / shared_name).read_bytes()
+        start = data.index(marker)
+        end = data.index(b"\n", start) + 1
+        line = data[start:end]
+        assert old in line
+        return data[:end] + line.replace(old, new, 1) + data[end:]
+
+    return make
+
+
+def changed(shared_name: str, marker: bytes, old: bytes, new: bytes) -> Callable[[Path], bytes]:
+    def make(shared: Path) -> bytes:
+        data = (shared / shared_name).read_bytes()
+        start = data.index(marker)
+        assert data.index(old, start) < data.index(b"\n", start)
+        return data[:start] + data[start:].replace(old, new, 1)
+
+    return make
+
+
 def asp_with(shared: Path, old: bytes, new: bytes) -> bytes:
     data = (shared / ASP).read_bytes()
     assert old in data
@@ -221,6 +245,35 @@ CMS_CASES = [
     load("crosswalk", "empty.csv", b""),
     load("crosswalk", "crosswalk_cut.csv", cut(CROSSWALK, 300)),
     load("asp", "asp_not_a_number.csv", lambda s: asp_with(s, b"52.474", b"52,47x")),
+    load(
+        "asp",
+        "asp_negative.csv",
+        changed(ASP, b"J9032,", b"52.474", b"-52.474"),
+        "row 656",
+        "Payment Limit",
+        "-52.474",
+    ),
+    load("asp", "asp_huge.csv", changed(ASP, b"J9032,", b"52.474", b"1" + b"0" * 308), "row 656", "1e+308"),
+    load("asp", "asp_coinsurance.csv", changed(ASP, b"J9032,", b"19.738", b"190.5"), "row 656", "190.5"),
+    load(
+        "asp",
+        "asp_conflict.csv",
+        with_line(ASP, b"J9032,", b"52.474", b"99.999"),
+        "rows 656 and 657",
+        "J9032",
+    ),
+    load(
+        "opps", "opps_negative.csv", changed(OPPS_2026, b'"J9032"', b"53.111", b"-53.111"), "row", "-53.111"
+    ),
+    load(
+        "opps", "opps_conflict.csv", with_line(OPPS_2026, b'"J9032"', b"53.111", b"60"), "J9032 appears twice"
+    ),
+    load(
+        "crosswalk", "crosswalk_conflict.csv", with_line(CROSSWALK, b"J9032,", b",50,50,", b",50,5,"), "J9032"
+    ),
+    load(
+        "crosswalk", "crosswalk_negative.csv", changed(CROSSWALK, b"J9032,", b",50,50,", b",-50,50,"), "row"
+    ),
 ]
 
 TIC_CASES = [

@@ -58,7 +58,12 @@ def test_2020_text_counts(txt2020: ParsedFile[HcpcsCode]) -> None:
     assert (len(txt2020.rows), len(txt2020.extra)) == (6710, 369)
     assert txt2020.effective_start == date(2020, 1, 1)
     assert txt2020.effective_end is None
-    assert txt2020.meta == {"format": "txt", "encoding": "cp1252", "period_from": "file name"}
+    assert txt2020.meta == {
+        "format": "txt",
+        "encoding": "cp1252",
+        "decoding": "cp1252 (not UTF-8: byte 63, line 1)",  # the disclaimer's right single quote
+        "period_from": "file name",
+    }
 
 
 def test_2020_xls_counts(xls2020: ParsedFile[HcpcsCode]) -> None:

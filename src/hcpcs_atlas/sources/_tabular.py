@@ -21,7 +21,8 @@ from datetime import date, datetime
 from functools import cache
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, TypeVar
+from types import MappingProxyType
+from typing import Any, NamedTuple, TypeVar
 
 from ..data import read_table as data_table
 from ..errors import InputError, SchemaDriftError
@@ -46,6 +47,7 @@ __all__ = [
     "level2_text",
     "read_source",
     "read_tabular",
+    "unique_rows",
 ]
 
 #: How far down a preamble may push the header row before the file is judged to be of another kind.
@@ -56,6 +58,7 @@ MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", 
 #: NOC drug files key rows by generic drug name: those drugs have no HCPCS code of their own yet.
 NOC_CODE = "NOC"
 T = TypeVar("T")
+NO_BOUNDS: Mapping[str, tuple[float, float]] = MappingProxyType({})
 #: Written where an amount does not apply: OPPS "." (no national copay), ASP "N/A" (A9606 is priced by AWP).
 NO_AMOUNT = frozenset({"", ".", "N/A", "NA"})
 TRUE_FLAGS = frozenset({"*", "true", "yes", "y", "1", "x"})
@@ -98,20 +101,71 @@ def file_format(path: Path, data: bytes) -> str:
     return "txt" if suffix == ".txt" else "csv"
 
 
-def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode as UTF-8 when the bytes are valid UTF-8, else as cp1252 (what CMS writes).
+class Decoded(NamedTuple):
+    text: str
+    encoding: str  # the codec: utf-8, cp1252, utf-16
+    note: str  # how, in words: the codec, and where decoding failed if it did
+
+    @property
+    def meta(self) -> dict[str, str]:
+        return {"encoding": self.encoding, "decoding": self.note}
+
+
+def decode_text(data: bytes) -> Decoded:
+    """The text and how it was decoded: UTF-8 when the bytes are UTF-8, else cp1252 (what CMS writes).
 
     UTF-8 goes first because cp1252 decodes any UTF-8 file into mojibake without complaint, while a
-    cp1252 file is almost never valid UTF-8. Latin-1 is the last resort for the five bytes cp1252 leaves
-    undefined, so text is never refused for its encoding alone.
+    cp1252 file is almost never valid UTF-8. A UTF-8 file with a few stray bytes stays UTF-8 (one 0x81
+    must not turn every "\u2122" into three characters); the stray bytes become U+FFFD and the second
+    part of the answer says how many and where the first is. UTF-16 (BOM, or NULs between ASCII
+    letters) is decoded as such. Nothing is refused for its encoding alone, and nothing is silent.
     """
+    utf16 = _utf16_codec(data)
+    if utf16 is not None:
+        return _decode(data, utf16, "utf-16")
     body = data.removeprefix(codecs.BOM_UTF8)
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return body.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    return body.decode("latin-1"), "latin-1"
+    try:
+        return Decoded(body.decode("utf-8"), "utf-8", "utf-8")
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start + len(data) - len(body)
+    rough = body.decode("utf-8", "replace")
+    replaced = rough.count("\ufffd")
+    good = sum(not c.isascii() for c in rough) - replaced
+    if good and good >= replaced:  # mostly good UTF-8: a few stray bytes
+        return _decode(data, "utf-8", "utf-8", skip=len(data) - len(body))
+    try:
+        return Decoded(body.decode("cp1252"), "cp1252", f"cp1252 (not UTF-8: {_where(data, first_bad)})")
+    except UnicodeDecodeError:
+        return _decode(data, "cp1252", "cp1252", skip=len(data) - len(body))
+
+
+def _utf16_codec(data: bytes) -> str | None:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    head = data[:512]
+    if len(head) >= 8 and head[1::2].count(0) > len(head) // 4 and not head[0::2].count(0):
+        return "utf-16-le"
+    if len(head) >= 8 and head[0::2].count(0) > len(head) // 4 and not head[1::2].count(0):
+        return "utf-16-be"
+    return None
+
+
+def _decode(data: bytes, codec: str, name: str, skip: int = 0) -> Decoded:
+    """Decode, replacing what does not decode, and say where the first failure was."""
+    try:
+        return Decoded(data[skip:].decode(codec), name, name)
+    except UnicodeDecodeError as exc:
+        text = data[skip:].decode(codec, "replace")
+        where = _where(data, exc.start + skip)
+        count = text.count("\ufffd")
+        return Decoded(
+            text, name, f"{name}, {count:,} byte(s) that are not {name} shown as U+FFFD (first: {where})"
+        )
+
+
+def _where(data: bytes, offset: int) -> str:
+    line = data.count(b"\n", 0, offset) + 1
+    return f"byte {offset}, line {line}"
 
 
 # --- rows of a table -----------------------------------------------------------------------------------
@@ -150,8 +204,8 @@ def load_table(source: Source) -> RowStream:
 
 
 def csv_table(source: Source) -> RowStream:
-    text, encoding = decode_text(source.data)
-    return RowStream(csv_rows(source.path, text), {"encoding": encoding})
+    decoded = decode_text(source.data)
+    return RowStream(csv_rows(source.path, decoded.text), decoded.meta)
 
 
 def csv_rows(path: Path, text: str) -> Iterator[Row]:
@@ -318,6 +372,7 @@ class Record:
     row: int
     cells: Mapping[str, str]
     labels: Mapping[str, str]  # field -> column as the file names it, for error messages
+    bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # field -> plausible (min, max)
 
     def text(self, name: str) -> str | None:
         return self.cells.get(name, "").strip() or None
@@ -328,9 +383,14 @@ class Record:
     def amount(self, name: str) -> float | None:
         raw = self.cells.get(name, "")
         try:
-            return parse_number(raw)
+            number = parse_number(raw)
         except ValueError:
-            raise self.error(name, f"not a number: {raw.strip()!r}") from None
+            raise self.error(name, f"not a number: {raw.strip()[:40]!r}") from None
+        low, high = self.bounds.get(name, (-math.inf, math.inf))
+        if number is not None and not low <= number <= high:
+            # A negative limit or a 309-digit one is a broken file, not a figure to publish.
+            raise self.error(name, f"amount {number:g} outside {low:g}..{high:g} (data/amount_bounds.csv)")
+        return number
 
     def integer(self, name: str) -> int | None:
         raw = self.text(name)
@@ -391,6 +451,42 @@ class TableFile:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+@cache
+def amount_bounds(columns: str) -> Mapping[str, tuple[float, float]]:
+    """Plausible (min, max) per amount field of a source, by its columns file (``amount_bounds.csv``)."""
+    return {
+        row["field"]: (float(row["min"]), float(row["max"]))
+        for row in data_table("amount_bounds.csv")
+        if row["columns"] == columns
+    }
+
+
+@cache
+def row_key(columns: str) -> tuple[str, ...]:
+    """The fields that identify a row of a source (``row_keys.csv``): two rows with the same key are
+    one row written twice, or a conflict."""
+    return next(
+        (tuple(r["fields"].split()) for r in data_table("row_keys.csv") if r["columns"] == columns), ()
+    )
+
+
+def unique_rows(path: Path, columns: str, pairs: Iterable[tuple[Record, T]]) -> list[T]:
+    """The rows without repeats; the same key with different values refuses the file, naming both rows."""
+    fields = row_key(columns)
+    seen: dict[tuple[object, ...], tuple[int, T]] = {}
+    rows: list[T] = []
+    for record, row in pairs:
+        key = tuple(getattr(row, name) for name in fields)
+        first = seen.setdefault(key, (record.row, row)) if fields else (record.row, row)
+        if first[1] is row:
+            rows.append(row)
+        elif first[1] != row:
+            what = " ".join(str(part) for part in key if part is not None)[:80]
+            message = f"{what} appears twice with different values (rows {first[0]} and {record.row})"
+            raise InputError(path, message, row=record.row)
+    return rows
+
+
 def read_tabular(path: Path, columns: str, kind: str, source: Source | None = None) -> TableFile:
     """Read a CSV/.xls/.xlsx file whose header row names the columns in the ``columns`` data file."""
     source = source or read_source(path)
@@ -401,29 +497,40 @@ def read_tabular(path: Path, columns: str, kind: str, source: Source | None = No
     specs = column_specs(columns)
     index = find_header(path, head, specs, kind)
     header = head[index]
-    records = make_records(path, header, chain(head[index + 1 :], table.rows), specs)
+    records = make_records(path, header, chain(head[index + 1 :], table.rows), specs, amount_bounds(columns))
     preamble = [cell.strip() for row in head[:index] for cell in row.cells if cell.strip()]
     meta = {"format": source.format, **table.meta, "header_row": header.number}
     meta |= {"title": preamble[0] if preamble else None, "columns": dict(records[0].labels)}
     return TableFile(records, preamble, meta)
 
 
-def make_records(path: Path, header: Row, rows: Iterable[Row], specs: Sequence[ColumnSpec]) -> list[Record]:
+def make_records(
+    path: Path,
+    header: Row,
+    rows: Iterable[Row],
+    specs: Sequence[ColumnSpec],
+    bounds: Mapping[str, tuple[float, float]] = NO_BOUNDS,
+) -> list[Record]:
     columns = match_columns(header.cells, specs)
     labels = {name: header.cells[index].strip() for name, index in columns.items()}
-    records = [make_record(path, row, columns, labels) for row in rows if not row.is_blank()]
+    records = [make_record(path, row, columns, labels, bounds) for row in rows if not row.is_blank()]
     if not records:
         raise InputError(path, "no data rows after the header row", row=header.number)
     return records
 
 
-def make_record(path: Path, row: Row, columns: Mapping[str, int], labels: Mapping[str, str]) -> Record:
+def make_record(
+    path: Path,
+    row: Row,
+    columns: Mapping[str, int],
+    labels: Mapping[str, str],
+    bounds: Mapping[str, tuple[float, float]] = NO_BOUNDS,
+) -> Record:
     if row.cut and len(row.cells) <= max(columns.values()):
         message = f"the file ends inside this row ({len(row.cells)} of {max(columns.values()) + 1} columns)"
         raise InputError(path, f"{message}; truncated file?", row=row.number)
-    return Record(
-        path, row.number, {name: cell_at(row.cells, index) for name, index in columns.items()}, labels
-    )
+    cells = {name: cell_at(row.cells, index) for name, index in columns.items()}
+    return Record(path, row.number, cells, labels, bounds)
 
 
 def cell_at(cells: Sequence[str], index: int) -> str:

@@ -21,6 +21,7 @@ from ._tabular import (
     edition_meta,
     effective_period,
     read_tabular,
+    unique_rows,
 )
 
 __all__ = ["AspPrice", "read_asp"]
@@ -48,7 +49,7 @@ def read_asp(path: Path) -> ParsedFile[AspPrice]:
     path = Path(path)
     table = read_tabular(path, "asp_columns.csv", KIND)
     start, end = effective_period(table.preamble)
-    rows = [_price(record) for record in table.records]
+    rows = unique_rows(path, "asp_columns.csv", ((record, _price(record)) for record in table.records))
     notes = [*table.preamble, *(row.notes for row in rows if row.notes)]
     meta = table.meta | drug_series(table) | edition_meta("asp", path.name, notes)
     return ParsedFile("asp", path, rows, effective_start=start, effective_end=end, meta=meta)

@@ -18,6 +18,7 @@ from ._tabular import (
     edition_meta,
     effective_period,
     read_tabular,
+    unique_rows,
 )
 
 __all__ = ["CrosswalkRow", "read_crosswalk"]
@@ -44,7 +45,7 @@ def read_crosswalk(path: Path) -> ParsedFile[CrosswalkRow]:
     path = Path(path)
     table = read_tabular(path, "crosswalk_columns.csv", KIND)
     start, end = effective_period(table.preamble)
-    rows = [_row(record) for record in table.records]
+    rows = unique_rows(path, "crosswalk_columns.csv", ((record, _row(record)) for record in table.records))
     meta = table.meta | drug_series(table) | edition_meta("crosswalk", path.name, table.preamble)
     return ParsedFile("crosswalk", path, rows, effective_start=start, effective_end=end, meta=meta)
 

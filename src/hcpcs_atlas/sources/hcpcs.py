@@ -104,8 +104,8 @@ def _records(source: Source) -> tuple[list[Record], dict[str, object]]:
     if source.format != "txt":
         table = read_tabular(source.path, "hcpcs_columns.csv", KIND, source)
         return table.records, table.meta
-    text, encoding = decode_text(source.data)
-    return _fixed_width_records(source.path, text), {"format": "txt", "encoding": encoding}
+    decoded = decode_text(source.data)
+    return _fixed_width_records(source.path, decoded.text), {"format": "txt", **decoded.meta}
 
 
 # --- the fixed-width text file -------------------------------------------------------------------------

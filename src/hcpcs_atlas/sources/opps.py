@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from . import ParsedFile
-from ._tabular import Record, TableFile, edition_meta, effective_clue, level2_text, read_tabular
+from ._tabular import Record, TableFile, edition_meta, effective_clue, level2_text, read_tabular, unique_rows
 
 __all__ = ["OppsRow", "read_opps"]
 
@@ -36,7 +36,7 @@ def read_opps(path: Path) -> ParsedFile[OppsRow]:
     """Parse an OPPS Addendum B file."""
     path = Path(path)
     table = read_tabular(path, "opps_columns.csv", KIND)
-    rows = [_row(record) for record in table.records]
+    rows = unique_rows(path, "opps_columns.csv", ((record, _row(record)) for record in table.records))
     start, period_from = _period(path, table)
     meta = table.meta | edition_meta("opps", path.name, table.preamble) | {"period_from": period_from}
     return ParsedFile("opps", path, rows, effective_start=start, meta=meta)

@@ -85,7 +85,8 @@ def load_files(
                 continue
             with _opened(source_name, path) as item:
                 result = _load(store, source_name, item, effective_start)
-            yield LoadOutcome(item.name, result, note=item.note)
+            notes = [note for note in (item.note, result.note) if note]
+            yield LoadOutcome(item.name, result, note="; ".join(notes) or None)
         except AtlasError as exc:
             yield LoadOutcome(str(path), error=str(exc))
 
@@ -118,7 +119,17 @@ def _load(store: Store, source_name: str, item: _Input, effective_start: date | 
         store.insert_rows(main_table, parsed.rows, file_id=file_id)
         for table in extra_tables:
             store.insert_rows(table, parsed.extra, file_id=file_id)
-    return LoadResult(file_id, item.name, len(parsed.rows), already_loaded=False)
+    return LoadResult(
+        file_id, item.name, len(parsed.rows), already_loaded=False, note=_decoding_note(item, parsed)
+    )
+
+
+def _decoding_note(item: _Input, parsed: ParsedFile[Any]) -> str | None:
+    """A text file not read as plain UTF-8 says how it was read: a fallback is never silent."""
+    decoding = parsed.meta.get("decoding")
+    if not decoding or decoding == "utf-8":
+        return None
+    return f"{item.name}: text decoded as {decoding}"
 
 
 def _parse(parse: Any, item: _Input) -> ParsedFile[Any]:
