@@ -326,6 +326,18 @@ TIC_CASES = [
         files=lambda s: {"rates.json": GOOD_TIC, "codes.bin": b"J9032\n\xff\xfe\x00\x81"},
     ),
     Case(
+        "codes-empty",
+        ("ingest", "tic", "{tmp}/rates.json", "--codes", ","),
+        ("--codes", "no code given"),
+        files=lambda s: {"rates.json": GOOD_TIC},
+    ),
+    Case(
+        "codes-file-empty",
+        ("ingest", "tic", "{tmp}/rates.json", "--codes-file", "{tmp}/codes.txt"),
+        ("codes.txt", "byte 0", "no code"),
+        files=lambda s: {"rates.json": GOOD_TIC, "codes.txt": b" \n,\n"},
+    ),
+    Case(
         "codes-file-nul",
         ("ingest", "tic", "{tmp}/rates.json", "--codes-file", "{tmp}/codes.txt"),
         ("codes.txt", "byte 5", "NUL"),

@@ -171,3 +171,32 @@ def test_html_escapes_and_strips_controls() -> None:
     html = render_html(_hostile_publication())
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "\u202e" not in html and "\0" not in html
+
+
+def test_a_wider_selection_later_adds_what_was_not_kept(tmp_path: Path) -> None:
+    """A file is known by its sha256 and the codes it was ingested for (issue: J9330 was lost)."""
+    rates = tmp_path / "rates.json"
+    rates.write_bytes(in_network([item("J9032", 61.5), item("J9330", 12.25), item("J9999", 1.0)]))
+    db = tmp_path / "atlas.duckdb"
+
+    def ingest(*codes: str) -> str:
+        code, out, err = run(db, "ingest", "tic", str(rates), *codes)
+        assert code == 0, err
+        return out
+
+    def stored() -> list[tuple[str, float]]:
+        with Store(db, read_only=True) as store:
+            return store.con.execute(
+                "SELECT billing_code, negotiated_rate FROM core_tic_rates ORDER BY 1"
+            ).fetchall()
+
+    assert "rates.json: ingested 1 rate rows" in ingest("--codes", "J9032")
+    assert "already ingested" in ingest("--codes", "J9032")
+    assert "rates.json (codes not kept before): ingested 1 rate rows" in ingest("--codes", "J9032,J9330")
+    assert stored() == [("J9032", 61.5), ("J9330", 12.25)]
+    assert "already ingested" in ingest("--codes", "J9330")
+    assert "(codes not kept before): ingested 1 rate rows" in ingest()  # default: every Level II code
+    assert stored() == [("J9032", 61.5), ("J9330", 12.25), ("J9999", 1.0)]
+    assert "already ingested" in ingest("--codes", "J9999")
+    code, out, _ = run(db, "files")
+    assert code == 0 and out.count("rates.json") == 1

@@ -270,7 +270,12 @@ def _codes_option(codes: str | None, codes_file: Path | None) -> list[str] | Non
             raise InputError(codes_file, "not a UTF-8 text file of codes", byte=exc.start) from None
         if "\0" in text:
             raise InputError(codes_file, "not a text file of codes (a NUL byte)", byte=text.index("\0"))
-        return text.replace(",", "\n").split()
+        listed = text.replace(",", "\n").split()
+        if not listed:  # keeping nothing would record the file as done with nothing in it
+            raise InputError(codes_file, "no code in the file", byte=0)
+        return listed
+    if codes is not None and not "".join(codes.split(",")).strip():
+        raise click.BadParameter("no code given", param_hint="--codes")
     return codes.split(",") if codes else None
 
 

@@ -166,7 +166,33 @@ def parse_date(text: str | None) -> date | None:
         return None
 
 
-def _store_file(store: Store, tf: TicFile, payer: str, plan: str | None, target: TocTarget) -> int:
+#: A selection of more codes than this (the default: every HCPCS code in the store) is recorded as "all".
+LISTED_CODES_MAX = 500
+
+
+def selection(keep: Callable[[str], bool]) -> frozenset[str] | None:
+    """The codes ``keep`` keeps, or None for "every Level II code" (recorded with each file)."""
+    codes = getattr(keep, "__self__", None)
+    if isinstance(codes, (set, frozenset)) and len(codes) <= LISTED_CODES_MAX:
+        return frozenset(str(c) for c in codes)
+    return None
+
+
+def _kept_before(store: Store, sha256: str) -> tuple[int, frozenset[str] | None] | None:
+    """(file_id, codes it was ingested for; None: every code) of a file already ingested."""
+    row = store.con.execute(
+        "SELECT file_id, json_extract(meta, '$.codes') FROM source_files WHERE source = 'tic' AND sha256 = ?",
+        [sha256],
+    ).fetchone()
+    if row is None:
+        return None
+    codes = orjson.loads(row[1]) if row[1] is not None else None
+    return int(row[0]), frozenset(codes) if isinstance(codes, list) else None
+
+
+def _store_file(
+    store: Store, tf: TicFile, payer: str, plan: str | None, target: TocTarget, codes: frozenset[str] | None
+) -> int:
     record = FileRecord(
         source="tic",
         file_name=tf.file_name,
@@ -176,7 +202,7 @@ def _store_file(store: Store, tf: TicFile, payer: str, plan: str | None, target:
         format="json",
         effective_start=parse_date(tf.last_updated_on),
         effective_end=None,
-        meta={"payer": payer, "version": tf.version},
+        meta={"payer": payer, "version": tf.version, "codes": sorted(codes) if codes is not None else "all"},
     )
     rows = tf.staged.rows if tf.staged is not None else len(tf.rows)
     with store.transaction():
@@ -208,23 +234,59 @@ JOIN read_parquet($lists) m ON m.id = p.billing_code_modifier
 INSERT_MEMORY = "200MB"
 
 
-def _insert_staged(store: Store, staged: StagedRates, file_id: int, payer: str) -> None:
+def _insert_staged(
+    store: Store, staged: StagedRates, file_id: int, payer: str, skip: frozenset[str] | None = None
+) -> int:
+    """Insert the staged rows (but those of the codes ``skip``, already stored); returns how many."""
     # The sort spills to disk past this: peak memory stays flat whatever the file's size.
     limit = store.con.execute("SELECT current_setting('memory_limit')").fetchone()
     store.con.execute(f"SET memory_limit = '{INSERT_MEMORY}'")
     try:
-        _run_insert(store, staged, file_id, payer)
+        return _run_insert(store, staged, file_id, payer, skip)
     finally:
         if limit is not None:
             store.con.execute(f"SET memory_limit = '{limit[0]}'")
 
 
-def _run_insert(store: Store, staged: StagedRates, file_id: int, payer: str) -> None:
+def _run_insert(
+    store: Store, staged: StagedRates, file_id: int, payer: str, skip: frozenset[str] | None
+) -> int:
+    before = _rate_count(store, file_id)
+    query = _INSERT_STAGED
+    if skip is not None:
+        query = query.replace("ORDER BY", "WHERE NOT list_contains($skip, p.billing_code)\nORDER BY")
     store.con.execute(
-        _INSERT_STAGED,
+        query,
         {"file_id": file_id, "payer": payer, "prices": str(staged.prices),
-         "providers": str(staged.providers), "lists": str(staged.lists)},
+         "providers": str(staged.providers), "lists": str(staged.lists)}
+        | ({"skip": sorted(skip)} if skip is not None else {}),
     )  # fmt: skip
+    return _rate_count(store, file_id) - before
+
+
+def _rate_count(store: Store, file_id: int) -> int:
+    row = store.con.execute("SELECT count(*) FROM core_tic_rates WHERE file_id = ?", [file_id]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _add_codes(
+    store: Store, tf: TicFile, file_id: int, old: frozenset[str], codes: frozenset[str] | None
+) -> int:
+    """A file ingested before for fewer codes: add the rows of the codes it did not keep, and record
+    the wider selection (one transaction). Returns the rows added."""
+    assert tf.staged is not None
+    payer_row = store.con.execute(
+        "SELECT json_extract_string(meta, '$.payer') FROM source_files WHERE file_id = ?", [file_id]
+    ).fetchone()
+    payer = str(payer_row[0]) if payer_row and payer_row[0] else "Unknown payer"
+    recorded = sorted(old | codes) if codes is not None else "all"
+    with store.transaction():
+        added = _insert_staged(store, tf.staged, file_id, payer, skip=old)
+        store.con.execute(
+            "UPDATE source_files SET row_count = row_count + ?, meta = json_merge_patch(meta, ?) WHERE file_id = ?",
+            [added, orjson.dumps({"codes": recorded}).decode(), file_id],
+        )
+    return added
 
 
 def file_row(tf: TicFile, payer: str, plan: str | None, target: TocTarget) -> dict[str, object]:
@@ -287,7 +349,7 @@ def ingest_tic(
     bar = progress(label, sum(s or 0 for s in sizes) or None) if progress else None
     with _Readers(jobs, len(targets), keep, options) as readers:
         for done, (target, outcome) in enumerate(readers.read(targets, bar), start=1):
-            _commit(store, target, outcome, payer, summary)
+            _commit(store, target, outcome, payer, summary, selection(keep))
             if bar is not None and len(targets) > 1:
                 bar.label = f"{done}/{len(targets)} files"
     if bar is not None:
@@ -296,17 +358,30 @@ def ingest_tic(
 
 
 def _commit(
-    store: Store, target: TocTarget, outcome: TicFile | str, payer: str | None, summary: IngestSummary
+    store: Store,
+    target: TocTarget,
+    outcome: TicFile | str,
+    payer: str | None,
+    summary: IngestSummary,
+    codes: frozenset[str] | None,
 ) -> None:
+    """Store one file read. A file is known by its sha256 and the codes it was ingested for: the same
+    file again for codes it did not keep adds those codes' rows (never the same rows twice)."""
     if isinstance(outcome, str):
         summary.failed.append(outcome)
         return
     summary.refs_failed += len(outcome.remote_refs_failed)
-    if store.find_file("tic", outcome.sha256) is not None:
-        summary.unchanged.append(outcome.file_name)
+    before = _kept_before(store, outcome.sha256)
+    if before is not None:
+        file_id, old = before
+        if old is None or (codes is not None and codes <= old) or outcome.staged is None:
+            summary.unchanged.append(outcome.file_name)
+            return
+        added = _add_codes(store, outcome, file_id, old, codes)
+        summary.ingested.append((f"{outcome.file_name} (codes not kept before)", added))
         return
     name, plan = payer_of(outcome, payer)
-    _store_file(store, outcome, name, plan, target)
+    _store_file(store, outcome, name, plan, target, codes)
     summary.ingested.append((outcome.file_name, outcome.staged.rows if outcome.staged else 0))
     summary.rows_without_provider += outcome.staged.rows_without_provider if outcome.staged else 0
 
