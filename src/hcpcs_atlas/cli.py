@@ -372,23 +372,25 @@ def ingest_tic_command(
     options = ReadOptions(
         connect_timeout, read_timeout, refs_deadline, ref_workers, allow_local_refs, max_item_mb << 20
     )
-    store = _store(ctx)
     wanted = _codes_option(codes, codes_file)
     if engine == "spark":
         if plan_filter or max_files is not None:
             raise click.UsageError("--plan-filter and --max-files are not available with --engine spark")
+        store = _store(ctx)
         out = parquet or store.path.with_suffix(".tic")
         spark_ingest = _spark_ingest()
-        summary = spark_ingest(
+        attached = spark_ingest(
             store, sources, out, wanted_codes(store, wanted), payer, master, allow_local_refs
         )
-        _report(summary, "rate rows")
+        _report(attached, "rate rows")
         return
-    keep = keep_codes(store, wanted)
+    db = ctx.obj["db"]
+    with Store(db) as opened:  # closed while files are read: others may read or load meanwhile
+        keep = keep_codes(opened, wanted)
     jobs = jobs or os.cpu_count() or 1
-    _report(
-        ingest_tic(store, sources, keep, payer, Progress, jobs, plan_filter, max_files, options), "rate rows"
-    )
+    opener = functools.partial(Store, db)  # opened for each file's transaction only
+    summary = ingest_tic(opener, sources, keep, payer, Progress, jobs, plan_filter, max_files, options)
+    _report(summary, "rate rows")
 
 
 @ingest.command("parquet")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -91,6 +93,39 @@ def _as_dict(row: Any) -> dict[str, Any]:
     return {name: getattr(row, name) for name in row.__dataclass_fields__}
 
 
+#: How long opening a store waits for another process's lock (a load's transaction, a reader), seconds;
+#: the environment variable HCPCS_ATLAS_LOCK_WAIT overrides it.
+LOCK_WAIT_S = 30.0
+_HOLDER = re.compile(r"held in (?P<program>\S+) \(PID (?P<pid>\d+)\)")
+
+
+def _connect(path: Path, read_only: bool) -> Any:
+    """Open the store; while another process holds its lock, retry until LOCK_WAIT_S, then say who holds it.
+
+    DuckDB lets one process write, or any number read, at a time: see docs/concurrency.md.
+    """
+    import duckdb  # here, not at the top: ``hcpcs-atlas --help`` should not pay for it
+
+    wait = float(os.environ.get("HCPCS_ATLAS_LOCK_WAIT", LOCK_WAIT_S))
+    give_up = time.monotonic() + wait
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            holder = _HOLDER.search(str(exc))
+            if holder is None:
+                raise StoreError(f"{path}: cannot open store: {exc}") from None
+            if time.monotonic() >= give_up:
+                who = f"process {holder['pid']} ({Path(holder['program']).name})"
+                raise StoreError(
+                    f"{path}: in use by {who} for {wait:g} s; try again when it is done "
+                    "(HCPCS_ATLAS_LOCK_WAIT sets the wait)"
+                ) from None
+            time.sleep(0.2)
+        except duckdb.Error as exc:
+            raise StoreError(f"{path}: cannot open store: {exc}") from None
+
+
 class Store:
     """An open hcpcs-atlas store. Use as a context manager, or call :meth:`close`."""
 
@@ -98,12 +133,8 @@ class Store:
         self.path = Path(path)
         if read_only and not self.path.exists():
             raise StoreError(f"{self.path}: no store here; load a file first (hcpcs-atlas load ...)")
-        import duckdb  # here, not at the top: ``hcpcs-atlas --help`` should not pay for it
 
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.Error as exc:
-            raise StoreError(f"{self.path}: cannot open store: {exc}") from exc
+        self.con = _connect(self.path, read_only)
         if not read_only:
             self._ensure_schema()
         self._check_version()
