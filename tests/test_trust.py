@@ -186,9 +186,8 @@ def test_a_wider_selection_later_adds_what_was_not_kept(tmp_path: Path) -> None:
 
     def stored() -> list[tuple[str, float]]:
         with Store(db, read_only=True) as store:
-            return store.con.execute(
-                "SELECT billing_code, negotiated_rate FROM core_tic_rates ORDER BY 1"
-            ).fetchall()
+            query = "SELECT billing_code, negotiated_rate FROM core_tic_rates ORDER BY 1"
+            return [(str(code), float(rate)) for code, rate in store.con.execute(query).fetchall()]
 
     assert "rates.json: ingested 1 rate rows" in ingest("--codes", "J9032")
     assert "already ingested" in ingest("--codes", "J9032")
