@@ -199,3 +199,12 @@ def test_a_wider_selection_later_adds_what_was_not_kept(tmp_path: Path) -> None:
     assert "already ingested" in ingest("--codes", "J9999")
     code, out, _ = run(db, "files")
     assert code == 0 and out.count("rates.json") == 1
+
+
+def test_skipped_prices_are_counted_by_reason(tmp_path: Path) -> None:
+    """A price with a null rate used to vanish: "ingested 0 rate rows" and nothing else."""
+    rates = tmp_path / "rates.json"
+    rates.write_bytes(in_network([item("J9032", None), item("J9032", "n/a"), item("J9032", 5.0)]))
+    code, out, err = run(tmp_path / "atlas.duckdb", "ingest", "tic", str(rates), "--codes", "J9032")
+    assert code == 0, err
+    assert "rates.json: ingested 1 rate rows; skipped prices: 2 with no numeric negotiated_rate" in out

@@ -443,7 +443,9 @@ def ingest_hospital_command(
 
 def _report(summary: IngestSummary | AttachSummary, what: str) -> None:
     for name, rows in summary.ingested:
-        click.echo(f"{name}: ingested {rows:,} {what}")
+        skipped = summary.prices_skipped.get(name.removesuffix(" (codes not kept before)"), {})
+        why = ", ".join(f"{n:,} with {reason}" for reason, n in sorted(skipped.items()))
+        click.echo(f"{name}: ingested {rows:,} {what}" + (f"; skipped prices: {why}" if why else ""))
     for name in summary.unchanged:
         click.echo(f"{name}: already ingested; nothing changed")
     if summary.refs_failed or summary.rows_without_provider:

@@ -56,6 +56,7 @@ class IngestSummary:
     failed: list[str] = field(default_factory=list)  # one-line errors
     refs_failed: int = 0  # remote provider references that could not be fetched
     rows_without_provider: int = 0  # rate rows kept with provider_group_id but TIN and NPIs unknown
+    prices_skipped: dict[str, dict[str, int]] = field(default_factory=dict)  # file -> reason -> count
 
 
 @dataclass(frozen=True)
@@ -387,6 +388,8 @@ def _commit(
         summary.failed.append(outcome)
         return
     summary.refs_failed += len(outcome.remote_refs_failed)
+    if outcome.prices_skipped_by:
+        summary.prices_skipped[outcome.file_name] = outcome.prices_skipped_by
     before = _kept_before(store, outcome.sha256)
     if before is not None:
         file_id, old = before

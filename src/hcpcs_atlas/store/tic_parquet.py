@@ -28,6 +28,7 @@ class AttachSummary:
     failed: list[str] = field(default_factory=list)  # the errors the Spark run recorded
     refs_failed: int = 0
     rows_without_provider: int = 0  # rows of a provider reference never resolved (TIN, NPIs unknown)
+    prices_skipped: dict[str, dict[str, int]] = field(default_factory=dict)  # not counted by the Spark run
 
 
 #: Manifest columns that are not core_tic_files columns (they go to source_files, or are diagnostics).

@@ -230,6 +230,9 @@ class ColumnCollector(ItemCollector):
         import pyarrow.compute as pc
 
         self.prices_skipped += batch.num_rows - kept.num_rows
+        no_rate = batch.num_rows - int(pc.sum(pc.is_valid(batch["negotiated_rate"])).as_py() or 0)
+        self.skipped_by["no numeric negotiated_rate"] += no_rate
+        self.skipped_by["no negotiated_type"] += batch.num_rows - kept.num_rows - no_rate
         dropped = batch.filter(pc.invert(pc.is_in(batch["seq"], value_set=kept["seq"])))
         for pset in dropped["pset"].to_pylist():
             self._pset_prices[pset] -= 1

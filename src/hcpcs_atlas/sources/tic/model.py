@@ -77,6 +77,7 @@ class TicFile:
     reporting_plans: list[dict[str, Any]] = field(default_factory=list)  # early drafts list plans inline
     bytes_decompressed: int = 0
     prices_skipped: int = 0  # negotiated prices without a usable negotiated_type / numeric rate
+    prices_skipped_by: dict[str, int] = field(default_factory=dict)  # the same, by reason
     refs_unresolved: list[str] = field(default_factory=list)  # ids used by kept items but never defined
     staged: StagedRates | None = None  # stage_in_network: the kept prices as Parquet, not in rows
 

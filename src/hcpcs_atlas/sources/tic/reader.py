@@ -134,6 +134,8 @@ def _read_in_network(
     )
     tic.refs_unresolved = sorted(collector.wanted_ids - resolver.found.keys())
     collect(tic, collector, resolver.found)
+    tic.prices_skipped = collector.prices_skipped  # the last batch is counted when it is flushed
+    tic.prices_skipped_by = {reason: n for reason, n in collector.skipped_by.items() if n}
     return tic
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +85,8 @@ class ItemCollector:
         self.items: list[KeptItem] = []
         self.wanted_ids: set[str] = set()
         self.prices_skipped = 0
+        #: skipped prices by reason (a price with a null rate must not vanish without a count)
+        self.skipped_by: Counter[str] = Counter()
         self._verdicts: dict[bytes, bool] = {}
 
     @property
@@ -125,6 +128,7 @@ class ItemCollector:
             price = _price(raw_price)
             if price is None:
                 self.prices_skipped += 1
+                self.skipped_by[skip_reason(raw_price)] += 1
             else:
                 prices.append(price)
         groups = rate.get("provider_groups")
@@ -217,6 +221,15 @@ def _price(raw: Any) -> Price | None:
         _text(raw.get("setting")), _strings(raw.get("service_code")), _strings(raw.get("billing_code_modifier")),
         _text(raw.get("additional_information")),
     )  # fmt: skip
+
+
+def skip_reason(raw: Any) -> str:
+    """Why a negotiated price was not kept, in the words the ingest report uses."""
+    if not isinstance(raw, dict):
+        return "not an object"
+    if _number(raw.get("negotiated_rate")) is None:
+        return "no numeric negotiated_rate"
+    return "no negotiated_type"
 
 
 def _number(value: Any) -> float | None:
