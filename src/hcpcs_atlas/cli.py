@@ -319,7 +319,7 @@ def _codes_option(codes: str | None, codes_file: Path | None) -> list[str] | Non
 )
 @click.option(
     "--max-item-mb",
-    default=256,
+    default=64,
     show_default=True,
     type=click.IntRange(1),
     help="Refuse a file holding a single JSON object (an item, a provider group) larger than this.",

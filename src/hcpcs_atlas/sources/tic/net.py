@@ -52,7 +52,7 @@ class ReadOptions:
     ref_workers: int = 4
     allow_local_refs: bool = False
     #: the largest single JSON object (an in_network item, a provider group) held in memory
-    max_item_bytes: int = 256 << 20
+    max_item_bytes: int = 64 << 20
 
 
 DEFAULT_OPTIONS = ReadOptions()

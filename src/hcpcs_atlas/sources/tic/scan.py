@@ -51,6 +51,7 @@ FIRST_WINDOW = 64 << 10
 QUOTE, BACKSLASH, OPEN_OBJECT = ord('"'), ord("\\"), ord("{")
 CLOSERS = frozenset(b"}]")
 STRUCTURE = re.compile(rb'[{}\[\]"]')
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 #: A JSON string token, unrolled so the regex engine does not recurse per character.
 STRING_TOKEN = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
 #: orjson refuses deeper documents; the stdlib fallback would hit Python's recursion limit instead.
@@ -111,8 +112,7 @@ def object_start(buf: bytes | bytearray, pos: int, floor: int = 0) -> int | None
 
 def byte_offset(data: bytes | bytearray | memoryview, char_pos: int) -> int:
     """Map orjson's / json's character position in UTF-8 ``data`` back to a byte offset."""
-    head = bytes(data[:char_pos])
-    if head.isascii():
+    if _NON_ASCII.search(data, 0, char_pos) is None:  # no copy: the window can be hundreds of MB
         return char_pos
     text = bytes(data).decode("utf-8", "replace")
     return len(text[:char_pos].encode("utf-8", "replace"))
