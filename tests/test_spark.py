@@ -214,3 +214,19 @@ def test_files_manifest_carries_every_core_tic_files_column() -> None:
     with Store(":memory:") as store:
         table = {row[0] for row in store.con.execute("DESCRIBE core_tic_files").fetchall()}
     assert table - {"file_id"} <= set(MANIFEST_COLUMNS)
+
+
+def test_hospital_data_source_rows_are_the_readers_rows(spark: Any, shared_data: Path) -> None:
+    from hcpcs_atlas.sources import is_level2
+    from hcpcs_atlas.sources.hospital import read_hospital_file
+
+    path = shared_data / "hospital_price_transparency/real/marthas-vineyard_standardcharges.csv"
+    df = spark.read.format("hcpcs_atlas_hospital").load(str(path))
+    got = sorted(
+        (r.code, r.row, r.payer_name, r.plan_name, r.dollar, r.gross, r.sha256) for r in df.collect()
+    )
+    hf = read_hospital_file(path, is_level2)
+    expected = sorted(
+        (c.code, c.row, c.payer_name, c.plan_name, c.dollar, c.gross, hf.sha256) for c in hf.charges
+    )
+    assert got == expected and len(got) > 100

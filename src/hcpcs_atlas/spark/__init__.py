@@ -5,6 +5,7 @@ Install with ``pip install 'hcpcs-atlas[spark]'`` (pyspark, pyarrow; Spark needs
     import hcpcs_atlas.spark
     hcpcs_atlas.spark.register(spark)
     rates = spark.read.format("hcpcs_atlas_tic").option("codes", "J9032,J9330").load(paths_or_toc)
+    charges = spark.read.format("hcpcs_atlas_hospital").option("codes", "J9032").load(paths_or_cms_hpt)
 
 One input file is one partition, read whole on an executor by the same reader the local ingest uses,
 so a cluster gives the same rows as a laptop (see docs/scale.md). Nothing outside this package imports
@@ -20,13 +21,14 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMATS", "register"]
 
-#: The data source formats :func:`register` adds. Hospital price files plug in here as
-#: ``hcpcs_atlas_hospital`` once their streaming reader is in sources/.
-FORMATS = ("hcpcs_atlas_tic",)
+#: The data source formats :func:`register` adds.
+FORMATS = ("hcpcs_atlas_tic", "hcpcs_atlas_hospital")
 
 
 def register(spark: SparkSession) -> None:
-    """Register the hcpcs-atlas data sources (``hcpcs_atlas_tic``) with this Spark session."""
+    """Register the hcpcs-atlas data sources (:data:`FORMATS`) with this Spark session."""
+    from .hospital import HospitalDataSource
     from .tic import TicDataSource
 
     spark.dataSource.register(TicDataSource)
+    spark.dataSource.register(HospitalDataSource)

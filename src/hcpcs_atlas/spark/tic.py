@@ -32,7 +32,7 @@ from ..sources.tic import RateRow, TicFile, read_in_network
 from ..sources.tic.net import DEFAULT_OPTIONS, ReadOptions
 from ..store.tic import TocTarget, expand_sources, file_row, parse_date, payer_of
 
-__all__ = ["FILE_COLUMNS", "MANIFEST_COLUMNS", "RATE_COLUMNS", "TicDataSource", "keep_option"]
+__all__ = ["FILE_COLUMNS", "MANIFEST_COLUMNS", "RATE_COLUMNS", "TicDataSource", "keep_option", "source_paths"]
 
 #: The rate row: the store's core_tic_rates columns (payer first), then where each row comes from.
 RATE_COLUMNS = """
@@ -66,7 +66,7 @@ def keep_option(codes: str | None) -> Callable[[str], bool]:
     return wanted.__contains__ if wanted else is_level2
 
 
-def _sources(options: dict[str, str]) -> list[str]:
+def source_paths(options: dict[str, str]) -> list[str]:
     """``load(path)`` arrives as ``path``; ``load([paths])`` as ``paths``, a JSON array."""
     if "paths" in options:
         return [str(p) for p in json.loads(options["paths"])]
@@ -100,7 +100,7 @@ class TicDataSource(DataSource):
 
 class TicReader(DataSourceReader):
     def __init__(self, options: dict[str, str]) -> None:
-        self.sources = _sources(options)
+        self.sources = source_paths(options)
         self.codes = options.get("codes")
         self.payer = options.get("payer") or None
         self.skip_errors = options.get("on_error", "fail") == "skip"
