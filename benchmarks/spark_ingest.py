@@ -2,7 +2,7 @@
 
 Run from the repository root (needs ``pip install -e '.[spark]'`` and Java 17+)::
 
-    python benchmarks/spark_ingest.py                    # 8 files of 64 MB (uncompressed) each
+    python benchmarks/spark_ingest.py                    # 8 realistic files of 64 MB (uncompressed) each
     python benchmarks/spark_ingest.py --size-mb 256      # bigger files; cached in benchmarks/_work/spark/
 
 Each side runs in a fresh subprocess, timed from outside (interpreter, imports and Spark start-up
@@ -41,18 +41,18 @@ CODES = ("J9032", "J9330", "J9035", "J9045", "J9060", "J9171", "J9185", "J9201",
 MB = 1_000_000
 
 
-def make_files(count: int, size_mb: int) -> list[Path]:
+def make_files(count: int, size_mb: int, profile: str) -> list[Path]:
     from hcpcs_atlas.synth import TicSynthOptions, write_in_network
 
     WORK.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(count):
-        path = WORK / f"in-network-{size_mb}mb-{i}.json.gz"
+        path = WORK / f"in-network-{profile}-{size_mb}mb-{i}.json.gz"
         if not path.exists():
             options = TicSynthOptions(
                 seed=100 + i, version="2.0.0" if i % 2 else "1.3.1", refs="after" if i % 3 else "before",
                 size_bytes=size_mb * MB, entity_name=ENTITIES[i % len(ENTITIES)], target_codes=CODES,
-                items_per_target=40, decoys=False,
+                items_per_target=40, decoys=False, profile=profile,  # type: ignore[arg-type]
             )  # fmt: skip
             partial = path.with_name(f"partial-{path.name}")  # same suffix: the format comes from it
             write_in_network(partial, options)
@@ -166,6 +166,8 @@ def main() -> None:
     )
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--size-mb", type=int, default=64, help="uncompressed size of each file")
+    parser.add_argument("--profile", choices=["realistic", "synthetic"], default="realistic",
+                        help="generator profile: realistic = filler items shaped like a real TPA file")  # fmt: skip
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -174,13 +176,13 @@ def main() -> None:
         result = child_spark(Path(db), files, Path(db).with_suffix(".parquet"))
         sys.stdout.write(orjson.dumps(result).decode() + "\n")
         return
-    report(args.files, args.size_mb)
+    report(args.files, args.size_mb, args.profile)
 
 
-def report(count: int, size_mb: int) -> None:
+def report(count: int, size_mb: int, profile: str) -> None:
     import shutil
 
-    files = [str(p) for p in make_files(count, size_mb)]
+    files = [str(p) for p in make_files(count, size_mb, profile)]
     compressed = sum(Path(f).stat().st_size for f in files)
     runs = WORK / "runs"
     shutil.rmtree(runs, ignore_errors=True)
@@ -198,7 +200,7 @@ def report(count: int, size_mb: int) -> None:
     same_sql = spark_sql == local_figures(runs / "local.duckdb")
     jvm = max((v for k, v in peaks.items() if k.startswith("java")), default=0)
     print(f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, "
-          f"{count} files, {count * size_mb} MB uncompressed, {compressed / MB:.0f} MB gzip, {len(CODES)} codes kept, "
+          f"{count} files ({profile}), {count * size_mb} MB uncompressed, {compressed / MB:.0f} MB gzip, {len(CODES)} codes kept, "
           f"{spark['rows']:,} rate rows")  # fmt: skip
     print(f"local --jobs 2            : {local_wall:6.1f} s wall; peak RSS per process "
           f"{max(local_peaks.values(), default=0) / MB:.0f} MB (largest of writer and readers)")  # fmt: skip
