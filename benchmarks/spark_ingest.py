@@ -49,10 +49,11 @@ def make_files(count: int, size_mb: int, profile: str) -> list[Path]:
     for i in range(count):
         path = WORK / f"in-network-{profile}-{size_mb}mb-{i}.json.gz"
         if not path.exists():
+            shape: dict[str, Any] = {"profile": profile}  # the generator's realistic profile (issue 9)
             options = TicSynthOptions(
                 seed=100 + i, version="2.0.0" if i % 2 else "1.3.1", refs="after" if i % 3 else "before",
                 size_bytes=size_mb * MB, entity_name=ENTITIES[i % len(ENTITIES)], target_codes=CODES,
-                items_per_target=40, decoys=False, profile=profile,  # type: ignore[arg-type]
+                items_per_target=40, decoys=False, **shape,
             )  # fmt: skip
             partial = path.with_name(f"partial-{path.name}")  # same suffix: the format comes from it
             write_in_network(partial, options)
