@@ -173,6 +173,10 @@ HCPCS_TRACKED = {
 }
 
 
+#: HCPCS fields every file format carries: a value appearing where there was none is a change.
+EVERY_FORMAT = frozenset({"xrefs"})
+
+
 def hcpcs_history(versions: Sequence[VersionedRow], all_periods: Sequence[Period]) -> list[HcpcsEvent]:
     """Added, descriptor, status, pricing, terminated, reinstated: each from the file it was first seen in.
 
@@ -206,8 +210,10 @@ def _field_events(old: Row, new: Row, f: SourceFile) -> list[HcpcsEvent]:
         events.append(_event(f, kind, "termination_date", old["termination_date"], new["termination_date"]))
     for field, kind in HCPCS_TRACKED.items():
         before, after = text(old[field]), text(new[field])
-        # A field one file format leaves empty (the 2020 .xls has no OPPS columns) is not a change.
-        if before != after and before is not None and after is not None:
+        # A field one file format leaves empty (the 2020 .xls has no OPPS columns) is not a change; every
+        # format has cross-references, so one appearing (a terminated code's replacement) is.
+        both = before is not None and after is not None
+        if before != after and (both or (field in EVERY_FORMAT and after is not None)):
             events.append(_event(f, kind, field, before, after))
     return events
 
