@@ -51,3 +51,95 @@ def store_copy(real_store: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "atlas.duckdb"
     shutil.copy(real_store, copy)
     return copy
+
+
+HOSTILE_PAYER = '<script>alert("payer")</script>'
+
+
+def _tic_rate(code: str, rate: float, tin: str) -> dict[str, object]:
+    return {
+        "billing_code": code,
+        "billing_code_type": "HCPCS",
+        "negotiation_arrangement": "ffs",
+        "negotiated_type": "negotiated",
+        "negotiated_rate": rate,
+        "expiration_date": "9999-12-31",
+        "billing_class": "professional",
+        "service_codes": ["11"],
+        "modifiers": [],
+        "tin_type": "ein",
+        "tin_value": tin,
+        "npis": [1234567890],
+    }
+
+
+def add_payer(store_path: Path, payer: str, rates: dict[str, list[float]]) -> None:
+    """Add one payer's in-network file (known rates per code) to a store, as an ingest would."""
+    import hashlib
+    from datetime import date
+
+    from hcpcs_atlas.store import FileRecord, Store
+
+    rows = [_tic_rate(code, r, f"{100000000 + i}") for code, rs in rates.items() for i, r in enumerate(rs)]
+    name = f"{payer}-in-network.json"
+    sha = hashlib.sha256(payer.encode()).hexdigest()
+    record = FileRecord("tic", name, name, sha, 1, "json", date(2025, 10, 1), None, {})
+    with Store(store_path) as store, store.transaction():
+        file_id = store.add_file(record, len(rows))
+        meta = {"payer": payer, "reporting_entity_name": payer, "last_updated_on": date(2025, 10, 1)}
+        store.insert_rows("core_tic_files", [meta], file_id=file_id)
+        store.insert_rows("core_tic_rates", rows, file_id=file_id, payer=payer)
+
+
+@pytest.fixture(scope="session")
+def site_store(real_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real store plus three payers with known rates for J9032 and J9330 (one named like an attack)."""
+    import shutil
+
+    path = tmp_path_factory.mktemp("site") / "atlas.duckdb"
+    shutil.copy(real_store, path)
+    add_payer(path, "Aetna", {"J9032": [60.0, 70.0, 80.0], "J9330": [30.0, 40.0]})
+    add_payer(path, "Cigna", {"J9032": [55.0, 65.0], "J9330": [35.0]})
+    add_payer(path, HOSTILE_PAYER, {"J9032": [58.0]})
+    return path
+
+
+class LiveServer:
+    """The web application on a loopback port, run by uvicorn in a thread."""
+
+    def __init__(self, db: Path, idle: float = 0.5) -> None:
+        import threading
+
+        import uvicorn
+
+        from hcpcs_atlas.site.app import create_app
+        from hcpcs_atlas.site.serve import bind
+        from hcpcs_atlas.site.state import Atlas
+
+        self.atlas = Atlas(db, idle=idle)
+        self.sock = bind("127.0.0.1", 0)
+        self.base = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        config = uvicorn.Config(create_app(self.atlas), log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self.thread.start()
+        while not self.server.started:
+            self.thread.join(0.02)
+
+    def get(self, path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(self.base + path, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                return resp.status, dict(resp.headers), resp.read()
+        except urllib.error.HTTPError as err:
+            with err:
+                return err.code, dict(err.headers), err.read()
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.atlas.close()
+        self.sock.close()

@@ -24,7 +24,7 @@ def table_counts(path: Path) -> dict[str, int]:
         tables = [
             r[0] for r in store.con.execute("SELECT table_name FROM information_schema.tables").fetchall()
         ]
-        return {t: store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in sorted(tables)}  # type: ignore[index]
+        return {t: store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in sorted(tables)}
 
 
 def _numbers(value: Any) -> list[float]:

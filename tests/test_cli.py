@@ -100,31 +100,3 @@ def test_python_m_runs() -> None:
         [sys.executable, "-m", "hcpcs_atlas", "--help"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0 and "Usage: hcpcs-atlas" in result.stdout
-
-
-def test_web_app_serves_publications_on_loopback(db: Path) -> None:
-    import threading
-    import urllib.error
-    import urllib.request
-
-    from hcpcs_atlas.site import make_server
-    from hcpcs_atlas.store import Store
-
-    server = make_server(Store(db, read_only=True), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        with urllib.request.urlopen(f"{base}/?q=belinostat", timeout=10) as resp:
-            assert "J9032" in resp.read().decode()
-        with urllib.request.urlopen(f"{base}/J9032", timeout=10) as resp:
-            assert "Payer Landscape" in resp.read().decode()
-        with urllib.request.urlopen(f"{base}/J9032/facts.json", timeout=10) as resp:
-            assert json.loads(resp.read())["medicare"]["asp"]["payment_limit"] == 52.474
-        with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(f"{base}/ZZ999", timeout=10)
-        assert err.value.code == 404
-        err.value.close()
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -31,7 +31,7 @@ def run(db: Path, *args: str) -> tuple[int, str, str]:
 
 def rate_count(db: Path) -> int:
     with Store(db, read_only=True) as store:
-        return int(store.con.execute("SELECT count(*) FROM core_tic_rates").fetchone()[0])  # type: ignore[index]
+        return int(store.con.execute("SELECT count(*) FROM core_tic_rates").fetchone()[0])
 
 
 @pytest.fixture()

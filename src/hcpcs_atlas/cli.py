@@ -528,26 +528,27 @@ def files(ctx: click.Context) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback only by default)."
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port (0 picks a free one).",
+)
 @click.pass_context
 @atlas_errors
 def serve(ctx: click.Context, host: str, port: int) -> None:
-    """Browse publications in a web browser (read-only; /CODE, /CODE.json, /CODE.md, /CODE.pdf).
+    """Run the web application: search, publications, compare, payers, changes, sources, /api/v1.
 
-    Example: hcpcs-atlas serve --port 8000
+    Read-only; loads may run while it serves (it picks up new data). Example: hcpcs-atlas serve --port 8000
     """
-    from .site import make_server
+    from .site.serve import serve as run
 
     _check_port(host, port)
-    server = make_server(_store(ctx, read_only=True), host, port)
-    click.echo(f"serving on http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    run(ctx.obj["db"], host, port, announce=click.echo)
 
 
 def _check_port(host: str, port: int) -> None:

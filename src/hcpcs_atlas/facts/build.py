@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -77,6 +78,14 @@ class FactsBuilder:
 
     def codes(self) -> list[str]:
         return self.snapshot.codes()
+
+    def using(self, store: Store) -> FactsBuilder:
+        """The same snapshot, reading per-code data (payer rates, providers, labels) through ``store``: a
+        cursor per thread, or a fresh read-only window once the store this builder was made with is closed."""
+        _ = self._codes_with_rates  # read now, while the first store is open
+        clone = copy.copy(self)
+        clone.store = store
+        return clone
 
     def build(self, code: str) -> CodeFacts:
         code = code.strip().upper()

@@ -1,4 +1,5 @@
-"""SVG box plot of negotiated rates per payer with the Medicare amount marked (self-contained, no JS).
+"""SVG charts (self-contained, no JS): the box plot of negotiated rates per payer with the Medicare amount
+marked, and grouped bars for comparing codes (the web application's compare page).
 
 Styles are presentation attributes, not CSS classes, so the same SVG draws the same in a browser, as a
 standalone file and in the PDF (fpdf2). Axis ticks are round dollar amounts formatted like every other
@@ -14,7 +15,7 @@ from html import escape
 from ..writer.fmt import usd
 from ..writer.model import BarChart, Chart
 
-__all__ = ["bar_chart_svg", "chart_svg", "ticks"]
+__all__ = ["bar_chart_svg", "bars_svg", "chart_svg", "ticks"]
 
 _W, _LABEL, _ROW, _TOP, _RIGHT = 720, 190, 34, 58, 30
 _INK, _MUTED, _LINE, _ACCENT, _WARN = "#1d2430", "#5b6575", "#d8dde5", "#0b5cad", "#9c1c1c"
@@ -79,13 +80,13 @@ def chart_svg(c: Chart) -> str:
     return "\n".join(parts)
 
 
-def _grid(marks: list[float], x: Callable[[float], float], axis_y: float) -> list[str]:
+def _grid(marks: list[float], x: Callable[[float], float], axis_y: float, top: float = _TOP) -> list[str]:
     """Vertical grid lines, the axis line, and dollar tick labels (grouped: they are not facts)."""
     parts = [f'<g class="ticks" font-size="11" fill="{_MUTED}" text-anchor="middle">']
     for v in marks:
         px = x(v)
         parts += [
-            f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{_TOP - 4}" y2="{axis_y}" stroke="{_LINE}"/>',
+            f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top - 4}" y2="{axis_y}" stroke="{_LINE}"/>',
             f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{axis_y}" y2="{axis_y + 5}" stroke="{_MUTED}"/>',
             f'<text x="{px:.1f}" y="{axis_y + 18}">{usd(v)}</text>',
         ]
@@ -130,3 +131,58 @@ def bar_chart_svg(c: BarChart) -> str:
         ]
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+#: Bar colours by series (Medicare first), distinguishable in greyscale print by order and legend.
+_SERIES = ["#0b5cad", "#c0392b", "#2e8b57", "#8e44ad", "#d35400", "#16a085", "#7f8c8d"]
+
+
+def bars_svg(title: str, groups: list[str], series: list[str], values: list[list[float | None]]) -> str:
+    """Horizontal grouped bars from $0: one group per code, one bar per series (``values[group][series]``,
+    None draws no bar), a legend above, dollar ticks below, the figures in ``<desc>``."""
+    present = [v for row in values for v in row if v is not None]
+    marks = ticks(0.0, max(present) if present else 1.0)
+    high, width, bar, gap = marks[-1], _W - _LABEL - _RIGHT, 14, 14
+    top = 30 + 22 * math.ceil(len(series) / 3)
+    axis_y = top + len(groups) * (len(series) * bar + gap)
+
+    def x(v: float) -> float:
+        return _LABEL + v / high * width
+
+    alt = "; ".join(
+        f"{g}: "
+        + ", ".join(f"{s} {usd(v) if v is not None else 'no data'}" for s, v in zip(series, row, strict=True))
+        for g, row in zip(groups, values, strict=True)
+    )
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_W} {axis_y + 30}" width="{_W}" height="{axis_y + 30}" '
+        'role="img" aria-labelledby="bars-title bars-desc" class="chart">',
+        f'<title id="bars-title">{escape(title)}</title><desc id="bars-desc">{escape(alt)}.</desc>',
+        f'<text x="8" y="18" font-size="14" font-weight="bold" fill="{_INK}">{escape(title)}</text>',
+        *_legend(series),
+        *_grid(marks, x, axis_y, top),
+    ]
+    for g, (group, row) in enumerate(zip(groups, values, strict=True)):
+        y0 = top + g * (len(series) * bar + gap) + gap / 2
+        parts.append(
+            f'<text x="{_LABEL - 8}" y="{y0 + len(series) * bar / 2 + 4:.1f}" text-anchor="end" {_TEXT}>{escape(group)}</text>'
+        )
+        parts += [
+            f'<rect x="{_LABEL}" y="{y0 + k * bar:.1f}" width="{max(x(v) - _LABEL, 1):.1f}" height="{bar - 2}" '
+            f'fill="{_SERIES[k % len(_SERIES)]}"><title>{escape(series[k])}: {usd(v)}</title></rect>'
+            for k, v in enumerate(row)
+            if v is not None
+        ]
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _legend(series: list[str]) -> list[str]:
+    parts = []
+    for k, name in enumerate(series):
+        lx, ly = 8 + (k % 3) * 235, 30 + (k // 3) * 22
+        parts += [
+            f'<rect x="{lx}" y="{ly}" width="12" height="12" fill="{_SERIES[k % len(_SERIES)]}"/>',
+            f'<text x="{lx + 18}" y="{ly + 11}" {_TEXT}>{escape(name)}</text>',
+        ]
+    return parts

@@ -1,6 +1,8 @@
-"""Site: many publications at once, with a browsable index."""
+"""Site: the web application (``hcpcs-atlas serve``) and the static site (``build --all``).
 
-from .app import make_server
+The web application's modules (Starlette, uvicorn) are imported only when serving: site.app, site.serve.
+"""
+
 from .build import BuildResult, build_publications, parse_formats
 
-__all__ = ["BuildResult", "build_publications", "make_server", "parse_formats"]
+__all__ = ["BuildResult", "build_publications", "parse_formats"]

@@ -161,6 +161,27 @@ class Store:
     def close(self) -> None:
         self.con.close()
 
+    def cursor(self) -> Store:
+        """The same open database through a new cursor: one per thread (a DuckDB connection is not
+        thread-safe), closed with :meth:`close` without closing this store."""
+        clone = object.__new__(Store)
+        clone.path, clone.con = self.path, self.con.cursor()
+        return clone
+
+    def version(self) -> str:
+        """Changes whenever a load or ingest committed anything: files and row counts of every table."""
+        tables = [
+            name
+            for (name,) in self.con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'core_%' "
+                "ORDER BY table_name"
+            ).fetchall()
+        ]
+        counts = " || ':' || ".join(f"(SELECT count(*) FROM {t})" for t in ["source_files", *tables])
+        row = self.con.execute(f"SELECT {counts}, (SELECT max(file_id) FROM source_files)").fetchone()
+        assert row is not None
+        return f"{row[0]}:{row[1]}"
+
     def __enter__(self) -> Store:
         return self
 
@@ -278,3 +299,20 @@ class Store:
     def distinct_codes(self, source_name: str) -> set[str]:
         table = source(source_name).tables[0]
         return {row[0] for row in self.con.execute(f"SELECT DISTINCT code FROM {table}").fetchall()}
+
+    def latest_descriptors(self) -> list[tuple[str, str | None, str | None, date | None]]:
+        """(code, long descriptor, short descriptor, termination date) from each code's latest HCPCS file."""
+        rows = self.con.execute(
+            f"""SELECT c.code, c.long_description, c.short_description, c.termination_date
+                FROM {source("hcpcs").tables[0]} c JOIN source_files f USING (file_id)
+                QUALIFY row_number() OVER (PARTITION BY c.code
+                                           ORDER BY f.effective_start DESC NULLS LAST, f.file_id DESC) = 1
+                ORDER BY c.code"""
+        ).fetchall()
+        return [(str(code), long, short, term) for code, long, short, term in rows]
+
+    def ndc_names(self) -> list[tuple[str, str, str | None]]:
+        """(code, NDC 5-4-2, drug or brand name) of every crosswalk row of every loaded quarter."""
+        table = source("crosswalk").tables[0]
+        rows = self.con.execute(f"SELECT DISTINCT code, ndc, trim(drug_name) FROM {table} ORDER BY code, ndc")
+        return [(str(code), str(ndc), name) for code, ndc, name in rows.fetchall()]

@@ -42,6 +42,7 @@ __all__ = [
     "ingest_tic",
     "keep_codes",
     "parse_date",
+    "payer_codes",
     "payer_of",
     "payer_sources",
     "rate_observations",
@@ -564,3 +565,14 @@ def payer_sources(store: Store, file_ids: set[int]) -> list[PayerSourceRow]:
         [sorted(file_ids)],
     ).fetchall()
     return [PayerSourceRow(*row) for row in rows]
+
+
+def payer_codes(store: Store) -> dict[str, list[str]]:
+    """Every payer with ingested rates and the codes it has rates for, sorted."""
+    rows = store.con.execute(
+        "SELECT DISTINCT payer, billing_code FROM core_tic_rates ORDER BY payer, billing_code"
+    ).fetchall()
+    result: dict[str, list[str]] = {}
+    for payer, code in rows:
+        result.setdefault(str(payer), []).append(str(code))
+    return result
