@@ -79,7 +79,10 @@ def test_html_is_self_contained_and_escaped(builder: FactsBuilder) -> None:
     hostile = replace(facts, descriptor=replace(facts.descriptor, long='<script>alert("x")</script> & co'))
     html = render_html(write_publication(hostile))
     assert "<script>" not in html and "&lt;script&gt;" in html and "&amp; co" in html
-    assert "<style>" in html and not re.search(r"<link|<script|src=\"http", html)
+    # Self-contained: the stylesheet inline, no script, nothing fetched (the favicon is an empty data URL).
+    assert "<style>" in html and not re.search(
+        r"<link(?! rel=\"icon\" href=\"data:,\")|<script|src=\"http", html
+    )
     assert "@media print" in html
     assert html.count('<section id="') >= 7
 
