@@ -415,7 +415,7 @@ CLI_CASES = [
     ),
     Case("build-no-codes", ("build", "--out", "{tmp}/o"), ("hcpcs-atlas build", "--all")),
     Case("serve-port-too-big", ("serve", "--port", "99999"), ("--port", "99999")),
-    Case("serve-port-in-use", ("serve", "--port", "{busy}"), ("127.0.0.1:", "address in use")),
+    Case("serve-port-in-use", ("serve", "--port", "{busy}"), ("127.0.0.1:", "already in use")),
     Case("load-unknown-source", ("load", "bogus", "{tmp}/x.csv"), ("hcpcs-atlas load", "bogus")),
     Case(
         "load-bad-effective",

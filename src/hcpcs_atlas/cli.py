@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -531,13 +530,7 @@ def files(ctx: click.Context) -> None:
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback only by default)."
 )
-@click.option(
-    "--port",
-    default=8000,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port (0 picks a free one).",
-)
+@click.option("--port", default=8000, show_default=True, type=int, help="Port (0 picks a free one).")
 @click.pass_context
 @atlas_errors
 def serve(ctx: click.Context, host: str, port: int) -> None:
@@ -547,20 +540,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     """
     from .site.serve import serve as run
 
-    _check_port(host, port)
     run(ctx.obj["db"], host, port, announce=click.echo)
-
-
-def _check_port(host: str, port: int) -> None:
-    """Fail with one line before the server starts if it could not listen there."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind(infos[0][4])
-    except OSError as exc:
-        reason = "address in use" if exc.errno == 98 else (exc.strerror or str(exc))
-        raise OutputError(f"{host}:{port}: cannot listen: {reason}") from None
 
 
 @main.command()

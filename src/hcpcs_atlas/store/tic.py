@@ -241,7 +241,7 @@ def _insert_staged(
     store: Store, staged: StagedRates, file_id: int, payer: str, skip: frozenset[str] | None = None
 ) -> int:
     """Insert the staged rows (but those of the codes ``skip``, already stored); returns how many."""
-    # The sort spills to disk past this: peak memory stays flat whatever the file's size.
+    # The joins spill to disk past this: peak memory stays flat whatever the file's size.
     limit = store.con.execute("SELECT current_setting('memory_limit')").fetchone()
     store.con.execute(f"SET memory_limit = '{INSERT_MEMORY}'")
     try:
@@ -257,7 +257,7 @@ def _run_insert(
     before = _rate_count(store, file_id)
     query = _INSERT_STAGED
     if skip is not None:
-        query = query.replace("ORDER BY", "WHERE NOT list_contains($skip, p.billing_code)\nORDER BY")
+        query = query.rstrip() + "\nWHERE NOT list_contains($skip, p.billing_code)\n"
     store.con.execute(
         query,
         {"file_id": file_id, "payer": payer, "prices": str(staged.prices),
