@@ -20,7 +20,7 @@ from ..errors import StoreError
 from .registry import source
 
 if TYPE_CHECKING:
-    pass
+    import duckdb
 
 __all__ = [
     "DEFAULT_DB",
@@ -99,7 +99,7 @@ LOCK_WAIT_S = 30.0
 _HOLDER = re.compile(r"held in (?P<program>\S+) \(PID (?P<pid>\d+)\)")
 
 
-def _connect(path: Path, read_only: bool) -> Any:
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     """Open the store; while another process holds its lock, retry until LOCK_WAIT_S, then say who holds it.
 
     DuckDB lets one process write, or any number read, at a time: see docs/concurrency.md.
