@@ -60,13 +60,16 @@ def _section(s: Section, level: int) -> str:
 
 def page(title: str, body: str, *, stylesheet: str | None = None, head: str = "") -> str:
     """A whole HTML document: the stylesheet inline (a self-contained file) or linked at ``stylesheet``."""
-    style = f'<link rel="stylesheet" href="{escape(stylesheet)}">' if stylesheet else f"<style>{CSS}</style>"
+    # A linked page belongs to a site: an empty icon, or browsers ask for a /favicon.ico it does not have.
+    style = (
+        f'<link rel="icon" href="data:,"><link rel="stylesheet" href="{escape(stylesheet)}">'
+        if stylesheet
+        else f"<style>{CSS}</style>"
+    )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        # An empty icon: browsers otherwise ask for /favicon.ico, which neither server nor folder has.
-        f'<title>{escape(title)}</title><link rel="icon" href="data:,">{style}{head}</head>'
-        f"<body>{body}</body></html>\n"
+        f"<title>{escape(title)}</title>{style}{head}</head><body>{body}</body></html>\n"
     )
 
 
