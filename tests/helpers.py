@@ -24,7 +24,8 @@ def table_counts(path: Path) -> dict[str, int]:
         tables = [
             r[0] for r in store.con.execute("SELECT table_name FROM information_schema.tables").fetchall()
         ]
-        return {t: store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in sorted(tables)}
+        counts = {t: store.con.execute(f"SELECT count(*) FROM {t}").fetchone() for t in sorted(tables)}
+        return {t: row[0] for t, row in counts.items() if row is not None}
 
 
 def _numbers(value: Any) -> list[float]:

@@ -31,7 +31,9 @@ def run(db: Path, *args: str) -> tuple[int, str, str]:
 
 def rate_count(db: Path) -> int:
     with Store(db, read_only=True) as store:
-        return int(store.con.execute("SELECT count(*) FROM core_tic_rates").fetchone()[0])
+        row = store.con.execute("SELECT count(*) FROM core_tic_rates").fetchone()
+        assert row is not None
+        return int(row[0])
 
 
 @pytest.fixture()

@@ -109,9 +109,11 @@ def test_label_links_through_crosswalk_by_4_4_2_ndc(
     with Store(store_copy) as store:
         load_label(store, shared_data / SPL / "lipitor-orig.xml")
         assert labels_for_code(store, "J9032", "Injection, belinostat, 10 mg") == []
-        code, ndc = store.con.execute(
+        row = store.con.execute(
             "SELECT code, ndc FROM core_asp_crosswalk WHERE ndc LIKE '0%' AND code LIKE 'J%' LIMIT 1"
         ).fetchone()
+        assert row is not None
+        code, ndc = row
         load_label(store, _with_ndc(shared_data, tmp_path, ndc[1:]))  # 00xxx-yyyy-zz written as 0xxx-yyyy-zz
         linked = labels_for_code(store, code, None)
     assert [(x.product_names, x.link) for x in linked] == [(["Lipitor"], "ndc")]
