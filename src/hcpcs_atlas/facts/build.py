@@ -73,6 +73,10 @@ class FactsBuilder:
         return codes_with_rates(self.store)
 
     @cached_property
+    def _has_labels(self) -> bool:
+        return any(f.source == "label" for f in self.snapshot.files.values())
+
+    @cached_property
     def _codes_with_hospital_rates(self) -> set[str]:
         return codes_with_hospital_rates(self.store)
 
@@ -108,7 +112,12 @@ class FactsBuilder:
         payers = payer_facts(self.store, code, medicare_limit) if has_rates else []
         observations = npi_observations(self.store, code, medicare_limit) if has_rates else []
         providers = provider_facts(self.store, observations)
-        clinical = clinical_facts(self.store, code, latest.row["long_description"])
+        # Label links cost two queries a code: skipped when no label is loaded (build --all stays fast).
+        clinical = (
+            clinical_facts(self.store, code, latest.row["long_description"])
+            if self._has_labels
+            else ClinicalFacts([])
+        )
         history = self.history(code)
         hospital_rows = (
             hospital_rate_rows(self.store, code) if code in self._codes_with_hospital_rates else []

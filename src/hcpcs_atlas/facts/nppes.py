@@ -61,6 +61,8 @@ def _taxonomies(
     for npi, provider in found.items():
         if provider.primary_taxonomy:
             by_taxonomy[provider.primary_taxonomy].add(npi)
+    if not by_taxonomy:
+        return []
     names = taxonomies(store, by_taxonomy)
     result = []
     for code, npis in by_taxonomy.items():
