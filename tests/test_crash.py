@@ -92,9 +92,8 @@ def load(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[l
 POINTS = ["0.3s", "1s", "wal"]
 
 
-@pytest.mark.parametrize("point", POINTS)
-def test_kill_during_ingest(ingest: tuple[list[str], dict[str, int]], tmp_path: Path, point: str) -> None:
-    args, clean = ingest
+def kill_then_rerun(args: list[str], clean: dict[str, int], tmp_path: Path, point: str) -> Path:
+    """Kill the command at ``point``, check the store is whole or untouched, run it again to the end."""
     db = tmp_path / "killed.duckdb"
     Store(db).close()
     before = table_counts(db)
@@ -104,18 +103,15 @@ def test_kill_during_ingest(ingest: tuple[list[str], dict[str, int]], tmp_path: 
     done = cli(db, *args)
     assert done.returncode == 0, done.stderr
     assert table_counts(db) == clean
+    return db
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_kill_during_ingest(ingest: tuple[list[str], dict[str, int]], tmp_path: Path, point: str) -> None:
+    kill_then_rerun(*ingest, tmp_path, point)
 
 
 @pytest.mark.parametrize("point", ["1s", "wal"])
 def test_kill_during_load(load: tuple[list[str], dict[str, int]], tmp_path: Path, point: str) -> None:
-    args, clean = load
-    db = tmp_path / "killed.duckdb"
-    Store(db).close()
-    before = table_counts(db)
-    ready = wal_of(db) if point == "wal" else after(float(point[:-1]))
-    kill_when(db, args, ready)
-    consistent(db, clean, before)
-    done = cli(db, *args)
-    assert done.returncode == 0, done.stderr
-    assert table_counts(db) == clean
+    db = kill_then_rerun(*load, tmp_path, point)
     assert cli(db, "facts", "J9032").returncode == 0
