@@ -116,3 +116,23 @@ def test_hospitals_plug_in(shared_data: Path, tmp_path: Path) -> None:
     assert [(t.taxonomy, t.n_npis, t.share, t.median_rate) for t in facts.taxonomies] == [
         ("282N00000X", 1, 1.0, 55.09)
     ]
+
+
+def test_a_hospital_rate_counts_once_in_its_state(tmp_path: Path) -> None:
+    """A hospital's type 2 NPI names a taxonomy, but its rate is placed by the hospital's address only."""
+    from hcpcs_atlas.facts.nppes import HospitalRate, provider_facts
+
+    hospital_npi = NppesProvider(1999999991, "2", ("282N00000X",), 0, "NC", "275140000", "CHAPEL HILL")
+    synth = write_nppes(tmp_path / "n.csv", NppesSynthOptions(rows=10, providers=(hospital_npi,)))
+    with Store(tmp_path / "a.duckdb") as store:
+        load_nppes(store, synth.path)
+        npis = frozenset({1999999991, 1888888885})
+        facts = provider_facts(
+            store, [], [HospitalRate("UNC", "NC", 50.0, npis), HospitalRate("UNC", "NC", 70.0, npis),
+                        HospitalRate("Nowhere", None, 90.0)],
+        )  # fmt: skip
+    assert (facts.n_npis, facts.n_npis_not_in_nppes) == (2, 1)
+    assert [(s.state, s.n_npis, s.n_hospitals) for s in facts.states] == [("NC", 0, 1)]
+    nc = facts.states[0].benchmarks
+    assert nc is not None and (nc.n_rates, nc.median) == (2, 60.0)
+    assert [(t.taxonomy, t.n_npis, t.median_rate) for t in facts.taxonomies] == [("282N00000X", 1, 60.0)]

@@ -213,6 +213,53 @@ def test_provenance_and_publication(facts: dict[str, CodeFacts]) -> None:
     assert "Hospital price file (45 CFR 180.50)" in md
 
 
+#: Where each file says its hospital is (address, then ZIP) and its type 2 NPIs, as the files write them.
+PLACES = {
+    "University of North Carolina Hospitals at Chapel Hill": ("NC", {1932208576, 1427142355}),
+    "University of Texas MD Anderson Cancer Center": ("TX", {1174582050, 1073574810}),
+    "The University of Chicago Medical Center": (
+        "IL",
+        {1033218128, 1508956509, 1891954418, 1093894990, 1780736850},
+    ),
+}
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_hospitals_feed_provider_states(facts: dict[str, CodeFacts], shared_data: Path, code: str) -> None:
+    """Every payer's counted hospital rate is placed at its hospital's state (from the address), once."""
+    asp = facts[code].medicare.asp
+    assert asp is not None and asp.payment_limit is not None
+    counted = [o for o in _observations(shared_data, code) if 0.05 <= o[-1] / asp.payment_limit <= 20]
+    states = {s.state: s for s in facts[code].providers.states}
+    expected = {PLACES[h][0] for h in {o[0] for o in counted}}
+    assert set(states) == expected
+    for state in expected:
+        values = [o[-1] for o in counted if PLACES[o[0]][0] == state]
+        assert (states[state].n_hospitals, states[state].n_npis) == (1, 0)
+        _same(states[state].benchmarks, _numpy_benchmarks(values))
+
+
+def test_hospital_npis_feed_taxonomies(hospital_db: Path, tmp_path: Path) -> None:
+    """Type 2 NPIs of the hospitals with counted rates are the code's billing NPIs; NPPES names their
+    taxonomy; an NPI missing from NPPES is counted, not guessed."""
+    from hcpcs_atlas.store.nppes import load_nppes
+    from hcpcs_atlas.synth.nppes import NppesProvider, NppesSynthOptions, write_nppes
+
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(hospital_db, db)
+    unc = NppesProvider(1932208576, "2", ("282N00000X",), 0, "NC", "275140000", "CHAPEL HILL")
+    nppes = write_nppes(tmp_path / "npidata.csv", NppesSynthOptions(rows=5, providers=(unc,)))
+    with Store(db) as store:
+        load_nppes(store, nppes.path)
+        p = FactsBuilder(store).build("J9032").providers
+    hospitals = {s.state for s in p.states if s.n_hospitals}
+    npis = set().union(*(PLACES[h][1] for h in PLACES if PLACES[h][0] in hospitals))
+    assert (p.n_npis, p.n_npis_not_in_nppes) == (len(npis), len(npis) - 1)
+    assert [(t.taxonomy, t.n_npis, t.share) for t in p.taxonomies] == [("282N00000X", 1, 1.0)]
+    nc = next(s for s in p.states if s.state == "NC")
+    assert nc.n_npis == 0 and nc.n_hospitals == 1  # the hospital counts once, by its address
+
+
 def test_reingest_changes_nothing(hospital_db: Path, shared_data: Path, tmp_path: Path) -> None:
     db = tmp_path / "copy.duckdb"
     shutil.copy(hospital_db, db)

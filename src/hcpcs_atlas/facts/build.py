@@ -9,7 +9,7 @@ from functools import cached_property
 
 from ..errors import NoHcpcsFileError, UnknownCodeError
 from ..store import SourceFile, Store, sources
-from ..store.hospital import codes_with_hospital_rates, hospital_rate_rows
+from ..store.hospital import codes_with_hospital_rates, hospital_places, hospital_rate_rows
 from ..store.tic import codes_with_rates, files_with_code
 from .asp import asp_facts, unit_rule
 from .crosswalk import ndc_facts
@@ -29,7 +29,7 @@ from .history import (
     periods,
     previous_files,
 )
-from .hospital import hospital_charges, hospital_rates
+from .hospital import hospital_charges, hospital_provider_rates, hospital_rates
 from .label import clinical_facts
 from .model import (
     AspFacts,
@@ -111,7 +111,14 @@ class FactsBuilder:
         has_rates = code in self._codes_with_rates
         payers = payer_facts(self.store, code, medicare_limit) if has_rates else []
         observations = npi_observations(self.store, code, medicare_limit) if has_rates else []
-        providers = provider_facts(self.store, observations)
+        hospital_rows = (
+            hospital_rate_rows(self.store, code) if code in self._codes_with_hospital_rates else []
+        )
+        hospital_files = sorted({r.file_id for r in hospital_rows})
+        placed = hospital_provider_rates(
+            hospital_rows, medicare_limit, hospital_places(self.store, hospital_files)
+        )
+        providers = provider_facts(self.store, observations, placed)
         # Label links cost two queries a code: skipped when no label is loaded (build --all stays fast).
         clinical = (
             clinical_facts(self.store, code, latest.row["long_description"])
@@ -119,11 +126,7 @@ class FactsBuilder:
             else ClinicalFacts([])
         )
         history = self.history(code)
-        hospital_rows = (
-            hospital_rate_rows(self.store, code) if code in self._codes_with_hospital_rates else []
-        )
         units = {n.ndc: n.billing_units_per_package for n in ndcs if n.billing_units_per_package}
-        hospital_files = [self.snapshot.files[i] for i in sorted({r.file_id for r in hospital_rows})]
         return CodeFacts(
             code=code,
             descriptor=descriptor(latest),
@@ -142,7 +145,9 @@ class FactsBuilder:
             changes=history.changes(self.periods),
             rules=dated_rules(modifiers),
             provenance=self._provenance(
-                code, bool(payers), self._context_files(providers, clinical) + hospital_files
+                code,
+                bool(payers),
+                self._context_files(providers, clinical) + [self.snapshot.files[i] for i in hospital_files],
             ),
             providers=providers,
             clinical=clinical,

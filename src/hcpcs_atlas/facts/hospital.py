@@ -15,18 +15,30 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ..data import payer_order
-from ..store.hospital import UNKNOWN_SEGMENT, HospitalRateRow
+from ..data import lookup, payer_order
+from ..store.hospital import UNKNOWN_SEGMENT, HospitalPlace, HospitalRateRow
 from .benchmarks import benchmarks, pct_of
 from .model import Breakdown, HospitalCharges, HospitalPayerFacts, HospitalSuspect
+from .nppes import HospitalRate
 
-__all__ = ["SUSPECT_HIGH", "SUSPECT_LOW", "hospital_charges", "hospital_rates", "ndc_542"]
+__all__ = [
+    "SUSPECT_HIGH",
+    "SUSPECT_LOW",
+    "address_state",
+    "hospital_charges",
+    "hospital_provider_rates",
+    "hospital_rates",
+    "ndc_542",
+]
 
 SUSPECT_LOW, SUSPECT_HIGH = 0.05, 20.0
 PACKAGE_LOW, PACKAGE_HIGH = 0.5, 2.0
 NOT_A_MODIFIER = frozenset({"", "00"})
 _NDC = re.compile(r"(\d{4,5})-(\d{3,4})-(\d{1,2})")
 _DIGITS = re.compile(r"\d{11}")
+#: "Chapel Hill, NC 27514", "Houston, TX  77030-4009", "Oak Bluffs MA 02557-1477": state, then ZIP, at the end.
+_STATE_ZIP = re.compile(r"\b([A-Za-z]{2})[\s,]+\d{5}(?:-\d{4})?\s*$")
+_NPI = re.compile(r"\d{10}")
 
 
 def ndc_542(text: str | None) -> str | None:
@@ -158,3 +170,37 @@ def hospital_charges(rows: Iterable[HospitalRateRow], medicare: float | None) ->
         n_hospitals=len(hospitals),
         n_not_per_unit=len(gross) - len(gross_kept) + len(cash) - len(cash_kept),
     )
+
+
+def address_state(address: str) -> str | None:
+    """The US state (or territory) a postal address ends with, before its ZIP; None when it names none."""
+    match = _STATE_ZIP.search(address)
+    state = match.group(1).upper() if match else None
+    return state if state in lookup("us_states.csv", "code", "name") else None
+
+
+def _place_state(place: HospitalPlace) -> str | None:
+    """One state for the file: the one its addresses name, else its license state; None when they name
+    several states and no license state settles it."""
+    states = {s for s in map(address_state, place.addresses) if s}
+    if len(states) == 1:
+        return states.pop()
+    license_state = (place.license_state or "").strip().upper()
+    return license_state if license_state in lookup("us_states.csv", "code", "name") else None
+
+
+def hospital_provider_rates(
+    rows: Iterable[HospitalRateRow], medicare: float | None, places: dict[int, HospitalPlace]
+) -> list[HospitalRate]:
+    """Every payer's counted dollar observations (as in :func:`hospital_rates`), placed at the hospital's
+    state and named by its type 2 NPIs, for the provider facts."""
+    out = []
+    for acc in _collect(rows).values():
+        for r in acc.observations.values():
+            if r.negotiated_usd is None or not _counted(r.negotiated_usd, medicare):
+                continue
+            place = places.get(r.file_id)
+            state = _place_state(place) if place else None
+            npis = frozenset(int(n) for n in (place.type_2_npis if place else ()) if _NPI.fullmatch(n))
+            out.append(HospitalRate(r.hospital, state, r.negotiated_usd, npis))
+    return out

@@ -2,8 +2,10 @@
 
 Any rate source can contribute: a :class:`RateObservation` is one dollar rate (as counted in the payer
 benchmarks: dollar types, not expired, not suspect) with the NPIs it names; a :class:`HospitalRate` is one
-hospital's rate with the state of its address. NPIs absent from the loaded NPPES files are counted, never
-guessed. Definitions in docs/methodology.md.
+hospital's counted rate with the state of its address and its type 2 NPIs. Taxonomies count the NPIs of
+both; states count payer-file NPIs by NPPES practice state and hospitals by their own address, so a
+hospital's rate is never placed twice. NPIs absent from the loaded NPPES files are counted, never guessed.
+Definitions in docs/methodology.md.
 """
 
 from __future__ import annotations
@@ -29,24 +31,29 @@ class RateObservation:
 
 @dataclass(frozen=True)
 class HospitalRate:
-    """A hospital file's dollar rate for the code; ``state`` from the hospital's address."""
+    """A hospital file's counted dollar rate for the code; ``state`` from the hospital's address (None
+    when the file does not say), ``npis`` the file's type 2 NPIs."""
 
     hospital: str
-    state: str
+    state: str | None
     rate: float
+    npis: frozenset[int] = frozenset()
 
 
 def provider_facts(
     store: Store, observations: Iterable[RateObservation], hospitals: Iterable[HospitalRate] = ()
 ) -> ProviderFacts:
     kept = [o for o in observations if o.npis]
-    npis = {n for o in kept for n in o.npis}
+    placed = list(hospitals)
+    billing = kept + [RateObservation(h.rate, h.npis) for h in placed if h.npis]
+    npis = {n for o in billing for n in o.npis}
     found = providers(store, npis) if npis else {}
+    payer_npis = {n for o in kept for n in o.npis}
     return ProviderFacts(
         n_npis=len(npis),
         n_npis_not_in_nppes=len(npis - found.keys()),
-        taxonomies=_taxonomies(store, kept, found),
-        states=_states(kept, found, list(hospitals)),
+        taxonomies=_taxonomies(store, billing, found),
+        states=_states(kept, {n: p for n, p in found.items() if n in payer_npis}, placed),
     )
 
 
@@ -90,7 +97,8 @@ def _states(
             npis_in[provider.practice_state].add(npi)
     hospitals_in: dict[str, list[HospitalRate]] = defaultdict(list)
     for h in hospitals:
-        hospitals_in[h.state].append(h)
+        if h.state:
+            hospitals_in[h.state].append(h)
     states = []
     for state in sorted(npis_in.keys() | hospitals_in.keys()):
         here = npis_in.get(state, set())

@@ -28,9 +28,11 @@ from .db import FileRecord, Store
 from .tic import IngestSummary
 
 __all__ = [
+    "HospitalPlace",
     "HospitalRateRow",
     "codes_with_hospital_rates",
     "hospital_payer",
+    "hospital_places",
     "hospital_rate_rows",
     "ingest_hospital",
     "plan_segment",
@@ -379,3 +381,24 @@ def _rate_row(r: tuple[Any, ...]) -> HospitalRateRow:
 def codes_with_hospital_rates(store: Store) -> set[str]:
     rows = store.con.execute("SELECT DISTINCT code FROM core_hospital_items").fetchall()
     return {str(r[0]) for r in rows}
+
+
+@dataclass(frozen=True)
+class HospitalPlace:
+    """Where a hospital file says the hospital is, and its type 2 NPIs, as written."""
+
+    addresses: tuple[str, ...]
+    license_state: str | None
+    type_2_npis: tuple[str, ...]
+
+
+def hospital_places(store: Store, file_ids: Iterable[int]) -> dict[int, HospitalPlace]:
+    ids = sorted(set(file_ids))
+    if not ids:
+        return {}
+    rows = store.con.execute(
+        "SELECT file_id, addresses, license_state, type_2_npis FROM core_hospital_files"
+        " WHERE list_contains(?, file_id)",
+        [ids],
+    ).fetchall()
+    return {int(r[0]): HospitalPlace(tuple(r[1] or ()), r[2] or None, tuple(r[3] or ())) for r in rows}
