@@ -30,6 +30,7 @@ from .helpers import ASP, CROSSWALK, HCPCS_2020_TXT, HCPCS_2020_XLS, HCPCS_2025_
 
 V2 = "tic/cms_guide_v2.2.0/examples/in-network-rates"
 SAMPLE = f"{V2}/in-network-rates-fee-for-service-single-plan-sample.json"
+HCPCS_TXT = "hcpcs/2020/HCPC2020_ANWEB_w_disclaimer.txt"
 HISTORY_BAD = "tic/cms_guide_history/examples/in-network-rates/in-network-rates-fee-for-service-provider-reference-sample.json"
 
 
@@ -267,6 +268,13 @@ CMS_CASES = [
     ),
     load(
         "opps", "opps_conflict.csv", with_line(OPPS_2026, b'"J9032"', b"53.111", b"60"), "J9032 appears twice"
+    ),
+    load(
+        "hcpcs",
+        "HCPC2020_conflict.txt",
+        with_line(HCPCS_TXT, b"J903200100", b"belinostat, 10 mg  ", b"belinostat, 99 mg  "),
+        "J9032 appears twice",
+        "rows 8291 and 8292",
     ),
     load(
         "crosswalk", "crosswalk_conflict.csv", with_line(CROSSWALK, b"J9032,", b",50,50,", b",50,5,"), "J9032"

@@ -51,3 +51,12 @@ def test_a_row_repeated_identically_is_one_row(shared_data: Path, tmp_path: Path
     (tmp_path / "asp.csv").write_bytes(data[:end] + data[start:end] + data[end:])
     code, out, err = run(tmp_path / "atlas.duckdb", "load", "asp", str(tmp_path / "asp.csv"))
     assert code == 0 and "loaded 1,012 asp rows" in out, err
+
+
+def test_a_hcpcs_record_repeated_identically_is_one_code(shared_data: Path, tmp_path: Path) -> None:
+    data = (shared_data / "hcpcs/2020/HCPC2020_ANWEB_w_disclaimer.txt").read_bytes()
+    start = data.index(b"J903200100")
+    end = data.index(b"\n", start) + 1
+    (tmp_path / "HCPC2020_ANWEB.txt").write_bytes(data[:end] + data[start:end] + data[end:])
+    code, out, err = run(tmp_path / "atlas.duckdb", "load", "hcpcs", str(tmp_path / "HCPC2020_ANWEB.txt"))
+    assert code == 0 and "loaded 6,710 hcpcs rows" in out, err

@@ -463,8 +463,9 @@ def amount_bounds(columns: str) -> Mapping[str, tuple[float, float]]:
 
 @cache
 def row_key(columns: str) -> tuple[str, ...]:
-    """The fields that identify a row of a source (``row_keys.csv``): two rows with the same key are
-    one row written twice, or a conflict."""
+    """The fields that identify a row of a source (``row_keys.csv``, by the source's columns file, or by
+    a name of its own for a second kind of row in one file): two rows with the same key are one row
+    written twice, or a conflict."""
     return next(
         (tuple(r["fields"].split()) for r in data_table("row_keys.csv") if r["columns"] == columns), ()
     )

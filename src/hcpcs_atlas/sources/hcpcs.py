@@ -18,7 +18,7 @@ from pathlib import Path
 from ..data import read_table as data_table
 from ..errors import InputError, SchemaDriftError
 from . import ParsedFile
-from ._tabular import Record, Source, decode_text, effective_from, read_source, read_tabular
+from ._tabular import Record, Source, decode_text, effective_from, read_source, read_tabular, unique_rows
 
 __all__ = ["HcpcsCode", "HcpcsModifier", "read_hcpcs"]
 
@@ -76,13 +76,12 @@ def read_hcpcs(path: Path) -> ParsedFile[HcpcsCode]:
     """Parse a HCPCS file (.txt fixed-width, .xls, .xlsx). Modifiers go to ``ParsedFile.extra``."""
     path = Path(path)
     records, meta = _records(read_source(path))
-    codes: list[HcpcsCode] = []
-    modifiers: list[HcpcsModifier] = []
-    for entry in _entries(records):
-        if _ric(entry[0]) == CODE_RIC:
-            codes.append(_code(entry))
-        else:
-            modifiers.append(_modifier(entry))
+    entries = _entries(records)
+    heads = [(entry[0], entry) for entry in entries]
+    codes = unique_rows(path, "hcpcs_columns.csv", ((h, _code(e)) for h, e in heads if _ric(h) == CODE_RIC))
+    modifiers = unique_rows(
+        path, "hcpcs_modifiers", ((h, _modifier(e)) for h, e in heads if _ric(h) != CODE_RIC)
+    )
     start, meta["period_from"] = _period(path, codes)
     return ParsedFile("hcpcs", path, codes, effective_start=start, extra=modifiers, meta=meta)
 
