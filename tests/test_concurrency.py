@@ -63,3 +63,42 @@ def test_reads_go_on_while_a_file_is_being_ingested(tmp_path: Path, big_tic: Pat
     assert ingest.wait(timeout=BOUND_S) == 0
     assert answered_during > 0
     assert "rates.json" in cli(db, "files").stdout
+
+
+def test_a_cms_load_holds_the_store_only_to_check_and_to_write(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsing (seconds for a CMS workbook) happens with the store closed; a second process may read or
+    load meanwhile, and a file it loaded in between is not loaded twice."""
+    import hcpcs_atlas.store.load as load_module
+    from hcpcs_atlas.store import load_files
+
+    db = tmp_path / "atlas.duckdb"
+    Store(db).close()
+    open_now: list[Store] = []
+    parsed_while_open: list[bool] = []
+
+    def opener() -> Store:
+        store = Store(db)
+        open_now.append(store)
+        original = store.close
+
+        def close() -> None:
+            open_now.remove(store)
+            original()
+
+        store.close = close  # type: ignore[method-assign]
+        return store
+
+    real_parse = load_module._parse
+
+    def parse(parse_fn: object, item: object) -> object:
+        parsed_while_open.append(bool(open_now))
+        assert cli(db, "files").returncode == 0  # another process gets the store meanwhile
+        return real_parse(parse_fn, item)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(load_module, "_parse", parse)
+    outcomes = list(load_files(opener, "asp", [shared_data / "asp/2025_Oct_ASP_Pricing_File.csv"]))
+    assert [o.error for o in outcomes] == [None] and parsed_while_open == [False] and not open_now
+    with Store(db, read_only=True) as store:
+        assert len(store.source_files()) == 1

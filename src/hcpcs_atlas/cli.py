@@ -127,9 +127,9 @@ def load(ctx: click.Context, source: str, paths: tuple[Path, ...], effective: An
         raise InputError(
             ", ".join(map(str, paths)), f"no {source} file to load here (files are chosen by name)"
         )
-    store = _store(ctx)
+    opener = functools.partial(Store, ctx.obj["db"])  # opened to check and to write each file only
     start = effective.date() if effective else None
-    failed = [o.error for o in load_files(store, source, files, start) if not _report_load(o, source)]
+    failed = [o.error for o in load_files(opener, source, files, start) if not _report_load(o, source)]
     if len(files) == 1 and failed:
         _fail(str(failed[0]))
     if failed:

@@ -6,7 +6,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -29,7 +29,9 @@ __all__ = [
     "LoadResult",
     "SourceFile",
     "Store",
+    "StoreOrOpener",
     "default_db_path",
+    "writing",
 ]
 
 SCHEMA_VERSION = "1"
@@ -316,3 +318,21 @@ class Store:
         table = source("crosswalk").tables[0]
         rows = self.con.execute(f"SELECT DISTINCT code, ndc, trim(drug_name) FROM {table} ORDER BY code, ndc")
         return [(str(code), str(ndc), name) for code, ndc, name in rows.fetchall()]
+
+
+#: An open store, or a function that opens one: a long command passes the opener so that the write lock
+#: is held for each file's transaction, not for the minutes it spends reading and parsing.
+StoreOrOpener = Store | Callable[[], Store]
+
+
+@contextmanager
+def writing(store: StoreOrOpener) -> Iterator[Store]:
+    """The store to write one file to: the open one, or one opened for this write only."""
+    if isinstance(store, Store):
+        yield store
+        return
+    opened = store()
+    try:
+        yield opened
+    finally:
+        opened.close()

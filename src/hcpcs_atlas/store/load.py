@@ -2,7 +2,9 @@
 
 A file may come as CMS ships it: plain, gzip-compressed, or inside a zip archive (the one member of the
 source's kind is chosen by ``data/source_files.csv``); a folder stands for the files of the source's kind
-in it. Each file is its own unit of work: a bad one is named and the others still load.
+in it. Each file is its own unit of work: a bad one is named and the others still load. Given an opener
+rather than an open store, the store is opened only to check a file and to write it, so that readers
+(``serve``) and other loaders are not locked out while a file is read and parsed.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from ..errors import AtlasError, InputError
 from ..sources import ParsedFile, file_sha256
-from .db import FileRecord, LoadResult, Store
+from .db import FileRecord, LoadResult, StoreOrOpener, writing
 from .registry import member_rank, source
 
 __all__ = ["LoadOutcome", "input_files", "load_file", "load_files"]
@@ -73,14 +75,15 @@ def _is_archive(path: Path) -> bool:
 
 
 def load_files(
-    store: Store, source_name: str, paths: Sequence[Path], effective_start: date | None = None
+    store: StoreOrOpener, source_name: str, paths: Sequence[Path], effective_start: date | None = None
 ) -> Iterator[LoadOutcome]:
     """Load each file in its own transaction; a failure is reported and the next file goes on."""
     spec = source(source_name)
     for path in paths:
         try:
             if spec.loader:  # reads its own containers (an NPPES zip is streamed, never extracted)
-                result = spec.load(store, path, effective_start)
+                with writing(store) as opened:
+                    result = spec.load(opened, path, effective_start)
                 yield LoadOutcome(str(path), result, note=result.note)
                 continue
             with _opened(source_name, path) as item:
@@ -91,34 +94,42 @@ def load_files(
             yield LoadOutcome(str(path), error=str(exc))
 
 
-def load_file(store: Store, source_name: str, path: Path, effective_start: date | None = None) -> LoadResult:
+def load_file(
+    store: StoreOrOpener, source_name: str, path: Path, effective_start: date | None = None
+) -> LoadResult:
     """Load one file (plain, .gz or a CMS .zip) unless a byte-identical one is already loaded."""
     spec = source(source_name)
     if spec.loader:
-        result: LoadResult = spec.load(store, path, effective_start)
+        with writing(store) as opened:
+            result: LoadResult = spec.load(opened, path, effective_start)
         return result
     with _opened(source_name, path) as item:
         return _load(store, source_name, item, effective_start)
 
 
-def _load(store: Store, source_name: str, item: _Input, effective_start: date | None) -> LoadResult:
+def _load(store: StoreOrOpener, source_name: str, item: _Input, effective_start: date | None) -> LoadResult:
     spec = source(source_name)
     sha256 = file_sha256(item.path)
-    existing = store.find_file(source_name, sha256)
+    with writing(store) as opened:
+        existing = opened.find_file(source_name, sha256)
     if existing is not None:
         return LoadResult(existing, item.name, 0, already_loaded=True)
-    parsed = _parse(spec.parse, item)
+    parsed = _parse(spec.parse, item)  # the slow part: no lock held here
     if not parsed.rows:
         raise InputError(item.name, f"no {source_name} rows found")
     record = _file_record(source_name, item, sha256, parsed)
     if effective_start is not None:
         record = replace(record, effective_start=effective_start)
     main_table, *extra_tables = spec.tables
-    with store.transaction():
-        file_id = store.add_file(record, len(parsed.rows))
-        store.insert_rows(main_table, parsed.rows, file_id=file_id)
-        for table in extra_tables:
-            store.insert_rows(table, parsed.extra, file_id=file_id)
+    with writing(store) as opened:
+        existing = opened.find_file(source_name, sha256)  # another process may have loaded it meanwhile
+        if existing is not None:
+            return LoadResult(existing, item.name, 0, already_loaded=True)
+        with opened.transaction():
+            file_id = opened.add_file(record, len(parsed.rows))
+            opened.insert_rows(main_table, parsed.rows, file_id=file_id)
+            for table in extra_tables:
+                opened.insert_rows(table, parsed.extra, file_id=file_id)
     return LoadResult(
         file_id, item.name, len(parsed.rows), already_loaded=False, note=_decoding_note(item, parsed)
     )

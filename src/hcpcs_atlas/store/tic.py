@@ -6,7 +6,6 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import wait
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -27,7 +26,7 @@ from ..sources.tic import (
 )
 from ..sources.tic.net import DEFAULT_OPTIONS, FetchError, ReadOptions, resolve_location
 from ..sources.tic.stream import ZipMember, file_name, zip_members
-from .db import FileRecord, Store
+from .db import FileRecord, Store, StoreOrOpener, writing
 from .payers import resolve_payer
 
 __all__ = [
@@ -327,22 +326,8 @@ def payer_of(tf: TicFile, payer: str | None) -> tuple[str, str | None]:
     return name or "Unknown payer", plan
 
 
-@contextmanager
-def _writing(store: Store | Callable[[], Store]) -> Iterator[Store]:
-    """The store to commit one file to: an open one, or one opened for this commit only, so that the
-    write lock is held for a transaction, not for the hours a big file takes to read."""
-    if isinstance(store, Store):
-        yield store
-        return
-    opened = store()
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
 def ingest_tic(
-    store: Store | Callable[[], Store],
+    store: StoreOrOpener,
     sources: Iterable[str],
     keep: Callable[[str], bool],
     payer: str | None = None,
@@ -366,7 +351,7 @@ def ingest_tic(
     bar = progress(label, sum(s or 0 for s in sizes) or None) if progress else None
     with _Readers(jobs, len(targets), keep, options) as readers:
         for done, (target, outcome) in enumerate(readers.read(targets, bar), start=1):
-            with _writing(store) as writer:
+            with writing(store) as writer:
                 _commit(writer, target, outcome, payer, summary, selection(keep))
             if bar is not None and len(targets) > 1:
                 bar.label = f"{done}/{len(targets)} files"
