@@ -397,21 +397,36 @@ def ingest_tic_command(
 @click.pass_context
 @atlas_errors
 def ingest_parquet_command(ctx: click.Context, folder: Path) -> None:
-    """Attach the Parquet dataset of a Spark ingest (spark-submit, Databricks) to the store.
+    """Attach the Parquet dataset of a Spark ingest (spark-submit, Databricks) to the store: in-network
+    rates (FOLDER/files, FOLDER/rates), hospital charges (FOLDER/hospital_files, FOLDER/hospital_charges)
+    or both.
 
     Example: hcpcs-atlas ingest parquet atlas.tic
     """
+    from .store.hospital_parquet import attach_hospital_parquet, has_hospital_parquet
     from .store.tic_parquet import attach_tic_parquet
 
-    _report(attach_tic_parquet(_store(ctx), folder), "rate rows")
+    store = _store(ctx)
+    hospital = has_hospital_parquet(folder)
+    if hospital and not (folder / "files").is_dir():
+        _report(attach_hospital_parquet(store, folder), "charges")
+        return
+    summary = attach_tic_parquet(store, folder)
+    if hospital:
+        other = attach_hospital_parquet(store, folder)
+        for name, rows in other.ingested:
+            click.echo(f"{name}: ingested {rows:,} charges")
+        summary.unchanged += other.unchanged
+        summary.failed += other.failed
+    _report(summary, "rate rows")
 
 
-def _spark_ingest() -> Callable[..., AttachSummary]:
+def _spark_ingest(kind: str = "tic") -> Callable[..., AttachSummary]:
     try:
-        from .spark.ingest import ingest_into_store
+        from .spark import ingest as spark
     except ImportError as exc:
         raise AtlasError(f"--engine spark needs pyspark: pip install 'hcpcs-atlas[spark]' ({exc})") from None
-    return ingest_into_store
+    return spark.ingest_into_store if kind == "tic" else spark.ingest_hospital_into_store
 
 
 @ingest.command("hospital")
@@ -420,10 +435,30 @@ def _spark_ingest() -> Callable[..., AttachSummary]:
 @click.option("--codes-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Files parsed at once, in worker processes.")  # fmt: skip
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "spark"]),
+    default="local",
+    show_default=True,
+    help="spark: read on Apache Spark (pip install 'hcpcs-atlas[spark]'), write Parquet, attach it.",
+)
+@click.option("--master", help="Spark master URL (--engine spark). Default: local[2].")
+@click.option(
+    "--parquet",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where --engine spark writes its Parquet dataset. Default: beside the store, STORE.hospital/.",
+)
 @click.pass_context
 @atlas_errors
 def ingest_hospital_command(
-    ctx: click.Context, sources: tuple[str, ...], codes: str | None, codes_file: Path | None, jobs: int
+    ctx: click.Context,
+    sources: tuple[str, ...],
+    codes: str | None,
+    codes_file: Path | None,
+    jobs: int,
+    engine: str,
+    master: str | None,
+    parquet: Path | None,
 ) -> None:
     """Stream hospital price files (45 CFR 180.50; CMS template v2.0-v3.0: tall CSV, wide CSV, JSON).
 
@@ -433,9 +468,14 @@ def ingest_hospital_command(
     Example: hcpcs-atlas ingest hospital unc_standardcharges.csv.gz --codes J9032,J9330
     """
     from .store.hospital import ingest_hospital
-    from .store.tic import keep_codes
+    from .store.tic import keep_codes, wanted_codes
 
     store = _store(ctx)
+    if engine == "spark":
+        out = parquet or store.path.with_suffix(".hospital")
+        wanted = wanted_codes(store, _codes_option(codes, codes_file))
+        _report(_spark_ingest("hospital")(store, sources, out, wanted, master), "charges")
+        return
     keep = keep_codes(store, _codes_option(codes, codes_file))
     _report(ingest_hospital(store, sources, keep, progress=Progress, jobs=jobs), "charges")
 

@@ -1,9 +1,11 @@
-"""Ingest in-network files on Spark into a Parquet dataset the local store attaches.
+"""Ingest in-network files and hospital price files on Spark into a Parquet dataset the store attaches.
 
 The dataset at ``out`` (a local path or an object-store URL Spark can write)::
 
     out/rates/payer=Aetna/billing_code=J9032/part-*.parquet   rate rows (hcpcs_atlas_tic columns)
-    out/files/part-*.parquet                                   one row per input file: metadata or error
+    out/files/part-*.parquet                                   one row per in-network file: metadata or error
+    out/hospital_charges/payer=Aetna/code=J9032/part-*.parquet charges (hcpcs_atlas_hospital columns)
+    out/hospital_files/part-*.parquet                          one row per price file: hospital or error
 
 Each run writes a complete dataset (``overwrite``); attaching it is idempotent by file sha256.
 """
@@ -19,11 +21,25 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ..store import Store
+from ..store.hospital_parquet import attach_hospital_parquet
 from ..store.tic_parquet import AttachSummary, attach_tic_parquet
+from .hospital import (
+    HOSPITAL_FILE_COLUMNS,
+    HOSPITAL_MANIFEST_COLUMNS,
+    HospitalDataSource,
+    hospital_manifest_row,
+)
 from .session import spark_session
 from .tic import FILE_COLUMNS, MANIFEST_COLUMNS, TicDataSource, manifest_row
 
-__all__ = ["SparkIngest", "ingest_into_store", "ingest_to_parquet", "read_rates"]
+__all__ = [
+    "SparkIngest",
+    "ingest_hospital_into_store",
+    "ingest_hospital_to_parquet",
+    "ingest_into_store",
+    "ingest_to_parquet",
+    "read_rates",
+]
 
 
 @dataclass
@@ -86,3 +102,34 @@ def ingest_into_store(
     codes_text = ",".join(sorted(codes)) if codes else None
     ingest_to_parquet(spark, sources, str(out.resolve()), codes_text, payer, allow_local_refs)
     return attach_tic_parquet(store, out)
+
+
+def ingest_hospital_to_parquet(
+    spark: SparkSession, sources: Sequence[str], out: str, codes: str | None
+) -> SparkIngest:
+    """Read hospital price files (or cms-hpt.txt files) once, each file a partition; write the charges
+    partitioned by payer and code, and the files manifest, under ``out``."""
+    reader = spark.read.format(HospitalDataSource.name()).option("records", "all")
+    if codes:
+        reader = reader.option("codes", codes)
+    both = reader.load(list(sources)).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        charges = both.where(F.col("record") == "charge").drop("record", "file_info")
+        charges.write.mode("overwrite").partitionBy("payer", "code").parquet(f"{out}/hospital_charges")
+        infos = [r.file_info for r in both.where(F.col("record") == "file").select("file_info").collect()]
+    finally:
+        both.unpersist()
+    rows = [hospital_manifest_row(i) for i in infos]
+    spark.createDataFrame(rows, HOSPITAL_FILE_COLUMNS).coalesce(1).write.mode("overwrite").parquet(
+        f"{out}/hospital_files"
+    )
+    return SparkIngest(out, [dict(zip(HOSPITAL_MANIFEST_COLUMNS, row, strict=True)) for row in rows])
+
+
+def ingest_hospital_into_store(
+    store: Store, sources: Sequence[str], out: Path, codes: set[str] | None, master: str | None = None
+) -> AttachSummary:
+    """``ingest hospital --engine spark``: ingest on ``master`` (default ``local[2]``) to ``out``, attach it."""
+    spark = spark_session(master)
+    ingest_hospital_to_parquet(spark, sources, str(out.resolve()), ",".join(sorted(codes)) if codes else None)
+    return attach_hospital_parquet(store, out)

@@ -31,6 +31,7 @@ __all__ = [
     "HospitalPlace",
     "HospitalRateRow",
     "codes_with_hospital_rates",
+    "hospital_file_row",
     "hospital_payer",
     "hospital_places",
     "hospital_rate_rows",
@@ -100,7 +101,7 @@ def _file_record(hf: HospitalFile) -> FileRecord:
     )
 
 
-def _file_row(hf: HospitalFile) -> dict[str, object]:
+def hospital_file_row(hf: HospitalFile) -> dict[str, object]:
     return {
         "hospital_name": hf.hospital_name,
         "location_names": list(hf.location_names),
@@ -213,7 +214,7 @@ def _temp_csv() -> tuple[Path, TextIO]:
 def _store_file(store: Store, hf: HospitalFile, staged: tuple[Path, Path]) -> int:
     with store.transaction():
         file_id = store.add_file(_file_record(hf), hf.n_charges)
-        store.insert_rows("core_hospital_files", [_file_row(hf)], file_id=file_id)
+        store.insert_rows("core_hospital_files", [hospital_file_row(hf)], file_id=file_id)
         for sql, path in zip((_INSERT_ITEMS, _INSERT_CHARGES), staged, strict=True):
             if path.stat().st_size:
                 store.con.execute(sql, [file_id, str(path)])
