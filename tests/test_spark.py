@@ -230,3 +230,126 @@ def test_hospital_data_source_rows_are_the_readers_rows(spark: Any, shared_data:
         (c.code, c.row, c.payer_name, c.plan_name, c.dollar, c.gross, hf.sha256) for c in hf.charges
     )
     assert got == expected and len(got) > 100
+
+
+# -- ingest hospital --engine spark ------------------------------------------------------------------
+
+HOSPITALS = "hospital_price_transparency/real"
+#: Tall CSV in cp1252 (whole original file), wide CSV, JSON: every layout the reader knows.
+HOSPITAL_FILES = (
+    "marthas-vineyard_standardcharges.csv",
+    "md-anderson_standardcharges.csv.gz",
+    "uchicago_standardcharges.json.gz",
+)
+_ITEMS = """SELECT f.file_name, i.* EXCLUDE (file_id) FROM core_hospital_items i JOIN source_files f USING (file_id)
+            ORDER BY ALL"""
+_CHARGES = """SELECT f.file_name, c.* EXCLUDE (file_id) FROM core_hospital_charges c JOIN source_files f
+              USING (file_id) ORDER BY ALL"""
+_HOSPITAL_FILES = "SELECT * EXCLUDE (file_id) FROM core_hospital_files ORDER BY ALL"
+
+
+@pytest.fixture(scope="module")
+def hospital_runs(
+    spark: Any, real_store: Path, shared_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path, Path, Any]:
+    """The real price files ingested locally and with ``--engine spark`` (plus a truncated file):
+    (local store, Spark store, Parquet, CLI result)."""
+    from hcpcs_atlas.sources import is_level2
+    from hcpcs_atlas.sources.hospital import read_hospital_file
+
+    root = tmp_path_factory.mktemp("hospital")
+    sources = [str(shared_data / HOSPITALS / name) for name in HOSPITAL_FILES]
+    # Martha's Vineyard's Level II codes and ours: every file keeps some, the Parquet stays a few
+    # hundred payer x code folders (every code of three hospitals would be thousands of small files).
+    kept = {c.code for c in read_hospital_file(sources[0], is_level2).charges} | set(CODES)
+    codes = ["--codes", ",".join(sorted(kept))]
+    local = _copy(real_store, root / "local")
+    result = CliRunner().invoke(main, ["--db", str(local), "ingest", "hospital", *sources, *codes])
+    assert result.exit_code == 0, result.output
+    bad = root / "truncated.csv.gz"
+    bad.write_bytes(gzip.compress((shared_data / HOSPITALS / HOSPITAL_FILES[0]).read_bytes())[:40_000])
+    db = _copy(real_store, root / "spark")
+    out = root / "hospital.parquet"
+    args = ["--db", str(db), "ingest", "hospital", *sources, str(bad), *codes, "--engine", "spark",
+            "--master", "local[2]", "--parquet", str(out)]  # fmt: skip
+    return local, db, out, CliRunner().invoke(main, args, catch_exceptions=False)
+
+
+def test_spark_hospital_ingest_stores_what_the_local_ingest_stores(
+    hospital_runs: tuple[Path, Path, Path, Any],
+) -> None:
+    local, db, _, result = hospital_runs
+    assert result.output.count("ingested") == len(HOSPITAL_FILES)
+    tables = {}
+    for path in (local, db):
+        with Store(path, read_only=True) as store:
+            tables[path] = [store.con.execute(sql).fetchall() for sql in (_HOSPITAL_FILES, _ITEMS, _CHARGES)]
+    assert tables[db] == tables[local]
+    files, items, charges = tables[db]
+    assert len(files) == len(HOSPITAL_FILES) and len(items) > 1000 and len(charges) > 1000
+
+
+def test_spark_hospital_facts_equal_the_local_facts(hospital_runs: tuple[Path, Path, Path, Any]) -> None:
+    local, db, _, _ = hospital_runs
+    facts = {}
+    for path in (local, db):
+        with Store(path, read_only=True) as store:
+            codes = sorted(store.con.execute("SELECT DISTINCT code FROM core_hospital_items").fetchall())
+            picked = [*CODES, *(c for (c,) in codes[:: max(1, len(codes) // 12)])]
+            builder = FactsBuilder(store)
+            facts[path] = {
+                c: (builder.build(c).hospital_rates, builder.build(c).hospital_charges) for c in picked
+            }
+    assert facts[db] == facts[local]
+    assert all(facts[db][code][0] for code in CODES)  # MD Anderson and UChicago price both codes
+
+
+def test_spark_hospital_bad_file_is_one_error_line(hospital_runs: tuple[Path, Path, Path, Any]) -> None:
+    *_, result = hospital_runs
+    assert result.exit_code == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2 and "truncated.csv.gz" in errors[0]
+    assert errors[1] == f"error: 1 of {len(HOSPITAL_FILES) + 1} file(s) failed; nothing was kept from them"
+
+
+def test_spark_hospital_parquet_is_partitioned_and_reattaching_changes_nothing(
+    hospital_runs: tuple[Path, Path, Path, Any],
+) -> None:
+    _, db, out, _ = hospital_runs
+    parts = {
+        p.relative_to(out / "hospital_charges").parts[:2]
+        for p in (out / "hospital_charges").rglob("*.parquet")
+    }
+    assert ("payer=Aetna", "code=J9032") in parts and ("payer=Cigna", "code=J9330") in parts
+    with Store(db, read_only=True) as store:
+        before = [store.con.execute(sql).fetchall() for sql in (_HOSPITAL_FILES, _ITEMS, _CHARGES)]
+    result = CliRunner().invoke(main, ["--db", str(db), "ingest", "parquet", str(out)])
+    assert result.output.count("already ingested; nothing changed") == len(HOSPITAL_FILES)
+    with Store(db, read_only=True) as store:
+        assert [store.con.execute(sql).fetchall() for sql in (_HOSPITAL_FILES, _ITEMS, _CHARGES)] == before
+
+
+def test_hospital_manifest_carries_every_core_hospital_files_column() -> None:
+    from hcpcs_atlas.spark.hospital import HOSPITAL_MANIFEST_COLUMNS
+
+    with Store(":memory:") as store:
+        table = {row[0] for row in store.con.execute("DESCRIBE core_hospital_files").fetchall()}
+    assert table - {"file_id"} <= set(HOSPITAL_MANIFEST_COLUMNS)
+
+
+def test_tic_reader_hands_spark_arrow_batches(spark: Any, inputs: dict[str, Path]) -> None:
+    """No Python row per rate: the reader yields Arrow record batches in the exact schema Spark checks."""
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    from hcpcs_atlas.spark.tic import TicReader
+
+    options = {"path": str(inputs["cigna"]), "codes": ",".join(CODES)}
+    schema = spark.read.format("hcpcs_atlas_tic").options(**options).load().schema
+    reader = TicReader(options, schema)
+    (partition,) = reader.partitions()
+    batches = list(reader.read(partition))
+    assert batches and all(isinstance(b, pa.RecordBatch) for b in batches)
+    assert all(b.schema.equals(to_arrow_schema(schema, timezone="UTC")) for b in batches)
+    expected = read_in_network(inputs["cigna"], set(CODES).__contains__)
+    assert sum(b.num_rows for b in batches) == len(expected.rows) > 0

@@ -1,7 +1,9 @@
 """The ``hcpcs_atlas_tic`` data source: Transparency-in-Coverage in-network files read by the project's reader.
 
-Each in-network file is one partition, read whole by :func:`~hcpcs_atlas.sources.tic.read_in_network` on
-an executor (a file is never split: the reader streams it at inflate speed in flat memory). A table of
+Each in-network file is one partition, read whole on an executor by the local ingest's own path (a file
+is never split: :func:`~hcpcs_atlas.sources.tic.reader.stage_in_network` streams it at inflate speed in
+flat memory, staging the kept prices as Arrow columns on the executor's temporary disk), then joined into
+rows by DuckDB and handed to Spark as Arrow record batches: no Python object per rate. A table of
 contents given as a path stands for its in-network files; it is read on the driver when Spark plans the
 query. Rows carry the store's ``core_tic_rates`` columns plus their provenance (file, sha256,
 last_updated_on).
@@ -17,9 +19,11 @@ from __future__ import annotations
 
 import json
 import resource
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -28,11 +32,21 @@ from pyspark.sql.types import StructType
 
 from ..errors import AtlasError, InputError
 from ..sources import is_level2
-from ..sources.tic import RateRow, TicFile, read_in_network
+from ..sources.tic import RateRow, TicFile
 from ..sources.tic.net import DEFAULT_OPTIONS, ReadOptions
+from ..sources.tic.reader import stage_in_network
 from ..store.tic import TocTarget, expand_sources, file_row, parse_date, payer_of
+from ..store.tic_parquet import staged_rate_batches
 
-__all__ = ["FILE_COLUMNS", "MANIFEST_COLUMNS", "RATE_COLUMNS", "TicDataSource", "keep_option", "source_paths"]
+__all__ = [
+    "FILE_COLUMNS",
+    "MANIFEST_COLUMNS",
+    "RATE_COLUMNS",
+    "TicDataSource",
+    "keep_option",
+    "peak_rss",
+    "source_paths",
+]
 
 #: The rate row: the store's core_tic_rates columns (payer first), then where each row comes from.
 RATE_COLUMNS = """
@@ -95,11 +109,12 @@ class TicDataSource(DataSource):
         return RATE_COLUMNS
 
     def reader(self, schema: StructType) -> DataSourceReader:
-        return TicReader(dict(self.options))
+        return TicReader(dict(self.options), schema)
 
 
 class TicReader(DataSourceReader):
-    def __init__(self, options: dict[str, str]) -> None:
+    def __init__(self, options: dict[str, str], schema: StructType) -> None:
+        self.schema = schema
         self.sources = source_paths(options)
         self.codes = options.get("codes")
         self.payer = options.get("payer") or None
@@ -113,28 +128,56 @@ class TicReader(DataSourceReader):
         # Runs on the driver: a table of contents becomes its in-network files, one partition each.
         return [part for source in self.sources for part in _expand(source, self.read_options)]
 
-    def read(self, partition: InputPartition) -> Iterator[tuple[Any, ...]]:
+    def read(self, partition: InputPartition) -> Iterator[Any]:
+        """Arrow record batches: the file is staged as columns (``stage_in_network``, the local ingest's
+        path) and joined into rows by DuckDB, so no Python object is made per rate."""
         assert isinstance(partition, _FilePartition)
         target = partition.target
-        try:
-            if partition.error is not None:
-                raise partition.error
-            if target.refused is not None:
-                raise InputError(str(target.location), target.refused)
-            tf = read_in_network(target.location, keep_option(self.codes), options=self.read_options)
-        except AtlasError as exc:
-            if not (self.with_files or self.skip_errors):
-                raise
+        with tempfile.TemporaryDirectory(prefix="hcpcs-atlas-spark-") as tmp:
+            try:
+                if partition.error is not None:
+                    raise partition.error
+                if target.refused is not None:
+                    raise InputError(str(target.location), target.refused)
+                keep = keep_option(self.codes)
+                tf = stage_in_network(target.location, keep, Path(tmp), options=self.read_options)
+            except AtlasError as exc:
+                if not (self.with_files or self.skip_errors):
+                    raise
+                if self.with_files:
+                    yield self._file_batch(_failed(target, exc))
+                return
+            assert tf.staged is not None
+            payer, plan = payer_of(tf, self.payer)
+            constants = {"payer": payer, "plan": plan, "file_name": tf.file_name, "location": tf.source,
+                         "sha256": tf.sha256, "updated": parse_date(tf.last_updated_on)}  # fmt: skip
+            for batch in staged_rate_batches(tf.staged, constants, self.with_files):
+                yield self._conform(batch)
             if self.with_files:
-                yield _file_record(_failed(target, exc))
-            return
-        payer, plan = payer_of(tf, self.payer)
-        provenance = (tf.file_name, tf.source, tf.sha256, parse_date(tf.last_updated_on))
-        for row in tf.rows:
-            values = (payer, plan, row.billing_code, *_rate_values(row), *provenance)
-            yield ("rate", *values, None) if self.with_files else values
-        if self.with_files:
-            yield _file_record(_manifest(tf, payer, plan, target))
+                yield self._file_batch(_manifest(tf, payer, plan, target))
+
+    def _arrow_schema(self) -> Any:
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        return to_arrow_schema(self.schema, timezone="UTC")
+
+    def _conform(self, batch: Any) -> Any:
+        """Spark takes a batch only with its exact Arrow schema (list item names, nullability)."""
+        import pyarrow as pa
+
+        schema = self._arrow_schema()
+        table = pa.Table.from_batches([batch]).cast(schema)
+        return (
+            table.combine_chunks().to_batches()[0]
+            if table.num_rows
+            else pa.RecordBatch.from_pylist([], schema)
+        )
+
+    def _file_batch(self, info: dict[str, Any]) -> Any:
+        import pyarrow as pa
+
+        schema = self._arrow_schema()
+        return pa.RecordBatch.from_pylist([dict(zip(schema.names, _file_record(info), strict=True))], schema)
 
 
 def _expand(source: str, options: ReadOptions) -> list[_FilePartition]:
@@ -144,12 +187,6 @@ def _expand(source: str, options: ReadOptions) -> list[_FilePartition]:
         return [_FilePartition(TocTarget(source), exc)]
 
 
-def _rate_values(row: RateRow) -> Iterator[Any]:
-    for name in _RATE_FIELDS:
-        value = getattr(row, name)
-        yield list(value) if isinstance(value, tuple) else value  # Spark takes arrays as lists
-
-
 def _manifest(tf: TicFile, payer: str, plan: str | None, target: TocTarget) -> dict[str, Any]:
     unresolved = set(tf.refs_unresolved)
     return {
@@ -157,17 +194,21 @@ def _manifest(tf: TicFile, payer: str, plan: str | None, target: TocTarget) -> d
         "file_name": tf.file_name,
         "sha256": tf.sha256,
         "size_bytes": tf.bytes_read,
-        "rows": len(tf.rows),
-        "rows_without_provider": sum(1 for r in tf.rows if r.provider_group_id in unresolved),
+        "rows": tf.staged.rows if tf.staged is not None else len(tf.rows),
+        "rows_without_provider": (
+            tf.staged.rows_without_provider
+            if tf.staged is not None
+            else sum(1 for r in tf.rows if r.provider_group_id in unresolved)
+        ),
         "error": None,
         **file_row(tf, payer, plan, target),
-        "worker_peak_rss_bytes": _peak_rss(),
+        "worker_peak_rss_bytes": peak_rss(),
     }
 
 
 def _failed(target: TocTarget, exc: AtlasError) -> dict[str, Any]:
     path = exc.path if isinstance(exc, InputError) else target.location
-    return {"location": path, "error": str(exc), "worker_peak_rss_bytes": _peak_rss()}
+    return {"location": path, "error": str(exc), "worker_peak_rss_bytes": peak_rss()}
 
 
 def _file_record(info: dict[str, Any]) -> tuple[Any, ...]:
@@ -177,7 +218,7 @@ def _file_record(info: dict[str, Any]) -> tuple[Any, ...]:
     return ("file", *rates, *provenance, orjson.dumps(info, default=str).decode())
 
 
-def _peak_rss() -> int:
+def peak_rss() -> int:
     """This Python worker's peak resident memory in bytes: VmHWM on Linux, else ru_maxrss (KiB)."""
     try:
         with open("/proc/self/status", encoding="ascii") as fh:

@@ -9,14 +9,17 @@ Parquet (hive partitions payer / billing_code, kept as text: code 00100 is not t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..sources.tic.model import StagedRates
 from .db import FileRecord, Store
+from .tic import INSERT_MEMORY
 
-__all__ = ["AttachSummary", "attach_tic_parquet"]
+__all__ = ["AttachSummary", "attach_tic_parquet", "staged_rate_batches"]
 
 
 @dataclass
@@ -116,3 +119,44 @@ def _insert_rates(store: Store, root: Path, new: list[dict[str, Any]], ids: list
         return
     keys = [[e[k] for e in new] for k in ("sha256", "location")]
     store.con.execute(_INSERT_RATES, [parts, *keys, ids, [e["payer"] for e in new]])
+
+
+#: The rows of one staged file for the Spark data source: the join of ``store.tic._INSERT_STAGED`` (price
+#: x provider), with the data source's columns around it (payer, plan, provenance; with ``records=all``
+#: a leading ``record`` and a trailing ``file_info``).
+_STAGED_ROWS = """
+SELECT {record}$payer AS payer, $plan AS plan_label, p.billing_code, p.billing_code_type,
+       p.negotiation_arrangement, p.negotiated_type, p.negotiated_rate, p.expiration_date, p.billing_class,
+       p.setting, s.codes AS service_codes, m.codes AS modifiers, p.additional_information,
+       g.provider_group_id, g.tin_type, g.tin_value, g.npis, g.network_names,
+       $file_name AS file_name, $location AS location, $sha256 AS sha256,
+       CAST($updated AS DATE) AS last_updated_on{file_info}
+FROM read_parquet($prices) p
+JOIN read_parquet($providers) g ON g.pset = p.pset
+JOIN read_parquet($lists) s ON s.id = p.service_code
+JOIN read_parquet($lists) m ON m.id = p.billing_code_modifier
+"""
+
+
+def staged_rate_batches(
+    staged: StagedRates, constants: dict[str, Any], with_record: bool, rows_per_batch: int = 1 << 16
+) -> Iterator[Any]:
+    """The rate rows of a staged file as Arrow record batches, made by DuckDB in this process (one
+    thread, memory capped as the local insert's; the join spills past it). ``constants``: payer, plan,
+    file_name, location, sha256, updated."""
+    import duckdb
+
+    query = _STAGED_ROWS.format(
+        record="'rate' AS record, " if with_record else "",
+        file_info=", CAST(NULL AS VARCHAR) AS file_info" if with_record else "",
+    )
+    con = duckdb.connect(config={"threads": 1, "memory_limit": INSERT_MEMORY})
+    try:
+        con.execute("SET enable_progress_bar = false")  # a worker's stdout is not a terminal
+        files = {"prices": str(staged.prices), "providers": str(staged.providers), "lists": str(staged.lists)}
+        rows: Any = con.sql(query, params={**constants, **files})
+        # DuckDB 1.4 named fetch_arrow_reader to_arrow_reader
+        fetch = getattr(rows, "to_arrow_reader", None) or rows.fetch_arrow_reader
+        yield from fetch(rows_per_batch)
+    finally:
+        con.close()
