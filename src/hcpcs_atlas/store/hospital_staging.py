@@ -30,7 +30,7 @@ from ..sources.hospital.model import KeptCodes, split_list
 
 __all__ = ["BATCH", "HospitalStaging", "StagedCharges", "charge_schema", "stage_select"]
 
-BATCH = 1 << 16
+BATCH = 1 << 14  # 16 K charges: a row group per batch, and the batch small beside the reader
 _US, _RS = "\x1f", "\x1e"  # join codes, and (code, type) pairs, in the staging CSV's prefix cells
 #: What str.strip() removes (DuckDB's trim() alone removes spaces): trimmed cells equal the csv path's.
 WHITESPACE = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
