@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from hcpcs_atlas.errors import InputError, SchemaDriftError
+from hcpcs_atlas.sources import is_level2
 from hcpcs_atlas.sources.hospital import (
     HospitalCharge,
     is_discovery,
@@ -288,3 +289,12 @@ def test_sniff_reads_content_not_names() -> None:
     assert sniff("x.json", b"location-name: A\nmrf-url: https://a/b.csv\n") == "discovery"
     with pytest.raises(InputError, match="HTML"):
         sniff("x.json", io.BytesIO(b"\n<html>").read())
+
+
+def test_level2_prefilter_keeps_what_the_callable_keeps(shared_data: Path) -> None:
+    """Every Level II code kept: the item search skips items without a Level II-shaped code in the regex
+    engine; a wrapped callable (no prefilter) must keep exactly the same charges."""
+    path = shared_data / f"{HPT}/real/uchicago_standardcharges.json.gz"
+    fast = read_hospital_file(path, is_level2).charges
+    slow = read_hospital_file(path, lambda code: is_level2(code)).charges
+    assert len(fast) > 1000 and Counter(fast) == Counter(slow)

@@ -9,23 +9,22 @@ the same way ("unknown" when neither says).
 
 from __future__ import annotations
 
-import csv
-import multiprocessing
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any
 
 from ..data import read_table
 from ..errors import AtlasError, InputError
 from ..progress import Progress
-from ..sources.hospital import HospitalCharge, HospitalFile, is_discovery, read_discovery, read_hospital_file
+from ..sources.hospital import HospitalFile, is_discovery, read_discovery, read_hospital_file
+from ..sources.tic.net import DEFAULT_OPTIONS
 from .db import FileRecord, Store
-from .tic import IngestSummary
+from .hospital_staging import HospitalStaging, StagedCharges, stage_select
+from .tic import IngestSummary, Readers, worker_tally
 
 __all__ = [
     "HospitalPlace",
@@ -37,6 +36,7 @@ __all__ = [
     "hospital_rate_rows",
     "ingest_hospital",
     "plan_segment",
+    "store_hospital_file",
 ]
 
 UNKNOWN_SEGMENT = "unknown"
@@ -119,121 +119,108 @@ def hospital_file_row(hf: HospitalFile) -> dict[str, object]:
     }
 
 
-_SEP = "\x1f"  # joins list cells in the staged CSV (no code or modifier holds a unit separator)
-#: Kept items and charges are staged as CSV (the C csv writer; floats as repr, which reads back exactly)
-#: and read by DuckDB: several times faster than JSON lines for the 10^5-10^6 charges of a big file.
-_ITEM_COLUMNS = (
-    "item_id BIGINT, code VARCHAR, codes VARCHAR, code_types VARCHAR, ndc VARCHAR, description VARCHAR, "
-    "billing_class VARCHAR, setting VARCHAR, drug_unit DOUBLE, drug_type VARCHAR, modifiers VARCHAR, "
-    "gross_usd DOUBLE, discounted_cash_usd DOUBLE, minimum_usd DOUBLE, maximum_usd DOUBLE, source_row BIGINT"
-)
-_CHARGE_COLUMNS = (
-    "item_id BIGINT, payer_name VARCHAR, plan_name VARCHAR, payer VARCHAR, segment VARCHAR, "
-    "negotiated_usd DOUBLE, negotiated_pct DOUBLE, negotiated_algorithm VARCHAR, methodology VARCHAR, "
-    "source_row BIGINT"
-)
-
-
-def _read_staged(columns: str) -> str:
-    spec = ", ".join(f"'{name}': '{kind}'" for name, kind in (c.split() for c in columns.split(", ")))
-    return (f"read_csv(?, header = false, auto_detect = false, quote = '\"', escape = '\"', delim = ',', "
-            f"columns = {{{spec}}})")  # fmt: skip
-
-
-_INSERT_ITEMS = f"""
+#: Items are the distinct (code ... maximum) of the staged charges; a charge is stored when it names a
+#: payer or has a negotiated value (else its item alone holds the row's prices).
+_STAGE = "CREATE TEMP TABLE hospital_staged AS {select}"
+_FIRST_BAD = 'SELECT "row", bad, bad_text FROM hospital_staged WHERE bad IS NOT NULL ORDER BY "row" LIMIT 1'
+_PAYER_NAMES = "SELECT DISTINCT payer_name, plan_name FROM hospital_staged WHERE payer_name IS NOT NULL"
+_INSERT_ITEMS = """
 INSERT INTO core_hospital_items
-SELECT ?, item_id, code, string_split(codes, chr(31)), string_split(code_types, chr(31)), ndc, description,
-       billing_class, setting, drug_unit, drug_type, coalesce(string_split(modifiers, chr(31)), []),
-       gross_usd, discounted_cash_usd, minimum_usd, maximum_usd, source_row
-FROM {_read_staged(_ITEM_COLUMNS)}
+SELECT $file_id, item_id, any_value(code), any_value(list_transform(codes, lambda c: c.code)),
+       any_value(list_transform(codes, lambda c: c.type)),
+       any_value(list_filter(codes, lambda c: upper(c.type) = 'NDC')[1].code), any_value(description),
+       any_value(billing_class), any_value(setting), any_value(drug_unit), any_value(drug_type),
+       any_value(modifiers), any_value(gross), any_value(discounted_cash), any_value(minimum),
+       any_value(maximum), min("row")
+FROM hospital_staged GROUP BY item_id
 """
-_INSERT_CHARGES = f"INSERT INTO core_hospital_charges SELECT ?, * FROM {_read_staged(_CHARGE_COLUMNS)}"
-_ITEM_CACHE = 1 << 17
-#: HospitalCharge's leading fields that describe the item (code ... maximum), not the payer's charge.
-_ITEM_FIELDS = HospitalCharge._fields.index("payer_name")
+_INSERT_CHARGES = """
+INSERT INTO core_hospital_charges
+SELECT $file_id, s.item_id, s.payer_name, s.plan_name, n.payer, n.segment, s.dollar, s.percentage,
+       s.algorithm, s.methodology, s."row"
+FROM hospital_staged s
+LEFT JOIN payer_names n ON n.payer_name = s.payer_name AND n.plan_name IS NOT DISTINCT FROM s.plan_name
+WHERE s.payer_name IS NOT NULL OR s.dollar IS NOT NULL OR s.percentage IS NOT NULL OR s.algorithm IS NOT NULL
+"""
 
 
-class _Staging:
-    """The kept items and charges of one file, written to two CSV files as the reader hands them over
-    (memory stays flat). An item (a row's codes and prices) is written once, however many payers price it;
-    payer and segment are resolved once per name pair."""
+def _payer_names(names: Iterable[tuple[str | None, str | None]]) -> Any:
+    """(payer_name, plan_name) -> canonical payer and segment, resolved once per distinct pair."""
+    import pyarrow as pa
 
-    def __init__(self) -> None:
-        self.items, self._items_fh = _temp_csv()
-        self.charges, self._charges_fh = _temp_csv()
-        self._write_item = csv.writer(self._items_fh).writerow
-        self._write_charge = csv.writer(self._charges_fh).writerow
-        self._ids: dict[tuple[object, ...], int] = {}
-        self._next_id = 0
-        self._payers: dict[tuple[str | None, str | None], tuple[str | None, str | None]] = {}
-
-    def __call__(self, charges: list[HospitalCharge]) -> None:
-        for c in charges:
-            item = self._item_id(c)
-            if c.payer_name or c.dollar is not None or c.percentage is not None or c.algorithm:
-                self._write_charge(self._charge(c, item))
-
-    def _item_id(self, c: HospitalCharge) -> int:
-        key = c[:_ITEM_FIELDS]  # a C-level slice: code ... maximum
-        found = self._ids.get(key)
-        if found is not None:
-            return found
-        if len(self._ids) >= _ITEM_CACHE:
-            self._ids.clear()  # bounded; an item seen again later is written again, harmlessly
-        self._next_id += 1
-        self._ids[key] = self._next_id
-        self._write_item((
-            self._next_id, c.code, _SEP.join(code for code, _ in c.codes), _SEP.join(kind for _, kind in c.codes),
-            c.ndc, c.description, c.billing_class, c.setting, c.drug_unit, c.drug_type,
-            _SEP.join(c.modifiers) or None, c.gross, c.discounted_cash, c.minimum, c.maximum, c.row,
-        ))  # fmt: skip
-        return self._next_id
-
-    def _charge(self, c: HospitalCharge, item: int) -> tuple[object, ...]:
-        names = (c.payer_name, c.plan_name)
-        resolved = self._payers.get(names)
-        if resolved is None:
-            resolved = self._payers[names] = (
-                hospital_payer(c.payer_name),
-                plan_segment(*names) if c.payer_name else None,
-            )
-        return (item, c.payer_name, c.plan_name, *resolved, c.dollar, c.percentage, c.algorithm,
-                c.methodology, c.row)  # fmt: skip
-
-    def close(self) -> tuple[Path, Path]:
-        self._items_fh.close()
-        self._charges_fh.close()
-        return self.items, self.charges
+    rows = [(payer, plan, hospital_payer(payer), plan_segment(payer, plan) if payer else None)
+            for payer, plan in names]  # fmt: skip
+    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
+    return pa.table({name: pa.array(col, pa.string()) for name, col in
+                     zip(("payer_name", "plan_name", "payer", "segment"), columns, strict=True)})  # fmt: skip
 
 
-def _temp_csv() -> tuple[Path, TextIO]:
-    fh = tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, encoding="utf-8", newline="")  # noqa: SIM115
-    return Path(fh.name), cast(TextIO, fh)
-
-
-def _store_file(store: Store, hf: HospitalFile, staged: tuple[Path, Path]) -> int:
-    with store.transaction():
+def store_hospital_file(store: Store, hf: HospitalFile, staged: StagedCharges | None) -> int:
+    """Store one file read, its kept charges staged (:mod:`.hospital_staging`): one transaction. An
+    amount that is not a number is refused here, with its row and column (the store unchanged)."""
+    con = store.con
+    with _insert_memory(store), store.transaction():
         file_id = store.add_file(_file_record(hf), hf.n_charges)
         store.insert_rows("core_hospital_files", [hospital_file_row(hf)], file_id=file_id)
-        for sql, path in zip((_INSERT_ITEMS, _INSERT_CHARGES), staged, strict=True):
-            if path.stat().st_size:
-                store.con.execute(sql, [file_id, str(path)])
+        if staged is not None:
+            select, parameters = stage_select(staged)
+            con.execute(_STAGE.format(select=select), parameters)
+            bad = con.execute(_FIRST_BAD).fetchone()
+            if bad is not None:
+                raise InputError(hf.source, f"not a number: {str(bad[2])[:40]!r}", row=bad[0], column=bad[1])
+            con.register("payer_names", _payer_names(con.execute(_PAYER_NAMES).fetchall()))
+            con.execute(_INSERT_ITEMS, {"file_id": file_id})
+            con.execute(_INSERT_CHARGES, {"file_id": file_id})
+            con.execute("DROP TABLE hospital_staged")
+            con.unregister("payer_names")
     return file_id
 
 
-def _read(
-    target: _Target, keep: Callable[[str], bool], progress: Progress | None
-) -> tuple[HospitalFile, tuple[Path, Path]]:
-    """Read one file, its items and charges staged on disk; the caller deletes the staged files."""
-    staging = _Staging()
+#: DuckDB's cap while a file's charges are inserted (TiC's is 200 MB): with the reader's own memory
+#: still held, a 1 GB JSON file kept whole peaked at 409 MB with 200 MB, 314 MB with this.
+INSERT_MEMORY = "100MB"
+
+
+@contextmanager
+def _insert_memory(store: Store) -> Iterator[None]:
+    """A memory cap past which the item sort spills to disk (flat memory); set outside the transaction,
+    which a failure aborts (the staged table goes with it)."""
+    limit = store.con.execute("SELECT current_setting('memory_limit')").fetchone()
+    store.con.execute(f"SET memory_limit = '{INSERT_MEMORY}'")
     try:
-        hf = read_hospital_file(target.location, keep, progress, sink=staging)
-    except BaseException:
-        _unlink(staging.close())
-        raise
-    hf.sink = None  # the result is pickled (--jobs): no open file in it
-    hf.discovery_location = target.discovery_location
-    return hf, staging.close()
+        yield
+    finally:
+        with suppress(Exception):
+            store.con.unregister("payer_names")
+        if limit is not None:
+            store.con.execute(f"SET memory_limit = '{limit[0]}'")
+
+
+@dataclass
+class _Read:
+    """One file read by a worker: its fields, where its charges are staged, the payer names they hold."""
+
+    file: HospitalFile
+    staged: StagedCharges | None
+
+
+def _stage(
+    location: str,
+    keep: Callable[[str], bool],
+    staging_folder: str,
+    _options: object,
+    tally: Progress | None = None,
+) -> _Read | str:
+    """Read one file into its staging folder; a failure is its one-line message (the others go on)."""
+    staging = HospitalStaging(Path(staging_folder))
+    try:
+        hf = read_hospital_file(location, keep, tally or worker_tally(), sink=staging)
+        staged = staging.close()
+    except AtlasError as exc:
+        staging.close()
+        return str(exc)
+    hf.sink = None  # pickled back to the writer (--jobs): no staging object in it
+    return _Read(hf, staged)
 
 
 def ingest_hospital(
@@ -244,7 +231,8 @@ def ingest_hospital(
     jobs: int = 1,
 ) -> IngestSummary:
     """Ingest each file (or each file a cms-hpt.txt lists); ``jobs`` > 1 parses that many files at once
-    in worker processes (the csv module holds the GIL), while this process stores them one by one."""
+    in worker processes (the csv module holds the GIL), while this process stores them one by one. The
+    bar (as ``ingest tic``'s) shows bytes, items and rate over all readers, and files done."""
     summary = IngestSummary()
     targets: list[_Target] = []
     for source in sources:
@@ -252,11 +240,16 @@ def ingest_hospital(
             targets.extend(_expand(source))
         except AtlasError as exc:
             summary.failed.append(str(exc))
-    if jobs > 1 and len(targets) > 1:
-        _ingest_parallel(store, targets, keep, jobs, summary)
-    else:
-        for target in targets:
-            _ingest_one(store, target, keep, progress, summary)
+    sizes = [_size(t.location) for t in targets]
+    label = Path(targets[0].location).name if len(targets) == 1 else f"0/{len(targets)} files"
+    bar = progress(label, sum(s or 0 for s in sizes) or None) if progress and targets else None
+    with Readers(jobs, len(targets), keep, DEFAULT_OPTIONS, stage=_stage) as readers:
+        for done, (target, outcome) in enumerate(readers.read(targets, bar), start=1):
+            _keep(store, target, outcome, summary)
+            if bar is not None and len(targets) > 1:
+                bar.label = f"{done}/{len(targets)} files"
+    if bar is not None:
+        bar.close()
     return summary
 
 
@@ -265,56 +258,21 @@ def _size(location: str) -> int | None:
     return local.stat().st_size if "://" not in location and local.is_file() else None
 
 
-def _ingest_one(
-    store: Store,
-    target: _Target,
-    keep: Callable[[str], bool],
-    progress: Callable[[str, int | None], Progress] | None,
-    summary: IngestSummary,
-) -> None:
-    bar = progress(Path(target.location).name, _size(target.location)) if progress else None
+def _keep(store: Store, target: _Target, outcome: _Read | str, summary: IngestSummary) -> None:
+    if isinstance(outcome, str):
+        summary.failed.append(outcome)
+        return
+    hf = outcome.file
+    hf.discovery_location = target.discovery_location
+    if store.find_file("hospital", hf.sha256) is not None:
+        summary.unchanged.append(hf.file_name)
+        return
     try:
-        hf, staged = _read(target, keep, bar)
+        store_hospital_file(store, hf, outcome.staged)
     except InputError as exc:
         summary.failed.append(str(exc))
         return
-    finally:
-        if bar:
-            bar.close()
-    _keep(store, hf, staged, summary)
-
-
-def _unlink(paths: tuple[Path, Path]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
-
-
-def _keep(store: Store, hf: HospitalFile, staged: tuple[Path, Path], summary: IngestSummary) -> None:
-    try:
-        if store.find_file("hospital", hf.sha256) is not None:
-            summary.unchanged.append(hf.file_name)
-            return
-        _store_file(store, hf, staged)
-        summary.ingested.append((hf.file_name, hf.n_charges))
-    finally:
-        _unlink(staged)
-
-
-def _ingest_parallel(
-    store: Store, targets: list[_Target], keep: Callable[[str], bool], jobs: int, summary: IngestSummary
-) -> None:
-    # spawn, not fork: this process holds DuckDB's threads and the reader threads of other files
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures: list[Future[tuple[HospitalFile, tuple[Path, Path]]]] = [
-            pool.submit(_read, t, keep, None) for t in targets
-        ]
-        for future in futures:
-            try:
-                hf, staged = future.result()
-            except InputError as exc:
-                summary.failed.append(str(exc))
-                continue
-            _keep(store, hf, staged, summary)
+    summary.ingested.append((hf.file_name, hf.n_charges))
 
 
 # -- queries -----------------------------------------------------------------------------------------

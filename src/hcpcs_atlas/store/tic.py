@@ -9,7 +9,7 @@ from concurrent.futures import wait
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import orjson
 
@@ -33,6 +33,7 @@ __all__ = [
     "IngestSummary",
     "PayerSourceRow",
     "RateObservationRow",
+    "Readers",
     "TocTarget",
     "codes_with_rates",
     "expand_sources",
@@ -46,7 +47,16 @@ __all__ = [
     "payer_sources",
     "rate_observations",
     "wanted_codes",
+    "worker_tally",
 ]
+
+
+class _Located(Protocol):
+    @property
+    def location(self) -> str: ...
+
+
+T = TypeVar("T", bound=_Located)
 
 
 @dataclass
@@ -349,7 +359,7 @@ def ingest_tic(
     sizes = [t.size for t in targets]
     label = file_name(targets[0].location) if len(targets) == 1 else f"0/{len(targets)} files"
     bar = progress(label, sum(s or 0 for s in sizes) or None) if progress else None
-    with _Readers(jobs, len(targets), keep, options) as readers:
+    with Readers(jobs, len(targets), keep, options) as readers:
         for done, (target, outcome) in enumerate(readers.read(targets, bar), start=1):
             with writing(store) as writer:
                 _commit(writer, target, outcome, payer, summary, selection(keep))
@@ -439,20 +449,36 @@ def _stage(
         return f"{location}: failed: {type(exc).__name__}: {exc}"
 
 
-class _Readers:
-    """Reads files in this process (one job or one file) or in a pool of worker processes."""
+def worker_tally() -> Progress:
+    """In a worker process: a reader's progress, added to the counters the writer's bar shows."""
+    return _Tally(_COUNTER)
 
-    def __init__(self, jobs: int, files: int, keep: Callable[[str], bool], options: ReadOptions) -> None:
+
+class Readers:
+    """Reads files in this process (one job or one file) or in a pool of worker processes.
+
+    ``stage(location, keep, folder, options, tally)`` reads one file into its staging folder and returns
+    what the writer stores, or a failure's one-line message: TiC's by default, ``ingest hospital`` its own.
+    """
+
+    def __init__(
+        self,
+        jobs: int,
+        files: int,
+        keep: Callable[[str], bool],
+        options: ReadOptions,
+        stage: Callable[..., Any] | None = None,
+    ) -> None:
         import multiprocessing
 
-        self.keep, self.options = keep, options
+        self.keep, self.options, self.stage = keep, options, stage or _stage
         self.context = multiprocessing.get_context("spawn")  # no fork of a process holding DuckDB
         self.counter = self.context.Array("q", 3)
         self.workers = max(1, min(jobs, files))
         self.pool: Any = None
         self.root = tempfile.TemporaryDirectory(prefix="tic-stage-")
 
-    def __enter__(self) -> _Readers:
+    def __enter__(self) -> Readers:
         if self.workers > 1:
             from concurrent.futures import ProcessPoolExecutor
 
@@ -466,9 +492,7 @@ class _Readers:
             self.pool.shutdown(wait=True, cancel_futures=True)
         self.root.cleanup()
 
-    def read(
-        self, targets: list[TocTarget], bar: Progress | None
-    ) -> Iterator[tuple[TocTarget, TicFile | str]]:
+    def read(self, targets: list[T], bar: Progress | None) -> Iterator[tuple[T, Any]]:
         """(target, staged file or error line), in the order given, each staging folder removed after."""
         folders = [Path(self.root.name) / str(i) for i in range(len(targets))]
         for folder in folders:
@@ -476,11 +500,11 @@ class _Readers:
         if self.pool is None:
             for target, folder in zip(targets, folders, strict=True):
                 tally = _Tally(self.counter, bar)
-                yield target, _stage(target.location, self.keep, str(folder), self.options, tally)
+                yield target, self.stage(target.location, self.keep, str(folder), self.options, tally)
                 shutil.rmtree(folder, ignore_errors=True)
             return
         futures = [
-            self.pool.submit(_stage, t.location, self.keep, str(f), self.options)
+            self.pool.submit(self.stage, t.location, self.keep, str(f), self.options)
             for t, f in zip(targets, folders, strict=True)
         ]
         for target, folder, future in zip(targets, folders, futures, strict=True):
@@ -488,6 +512,8 @@ class _Readers:
                 wait([future], timeout=0.2)
                 if bar is not None:
                     _show(bar, self.counter)
+            if bar is not None:
+                _show(bar, self.counter)  # the file's last bytes, counted after the last look
             yield target, future.result()
             shutil.rmtree(folder, ignore_errors=True)
 

@@ -12,12 +12,13 @@ to 4 MB is parsed whole; a gzip stream's CRC and end marker are checked by the i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
 
 from ...errors import InputError
+from .. import is_level2
 from ..tic.doc import DocumentChecks
 from ..tic.scan import HEADROOM, STRING_TOKEN, ObjectFinder
 from .model import HospitalCharge, HospitalFile
@@ -29,6 +30,9 @@ ITEM_CODES = re.compile(rb'"code_information"\s*:\s*(\[[^\]]*\])')
 #: Codes a keep set can hold (HCPCS, CPT: five characters): other strings of the array (types, revenue
 #: codes, NDCs, CDM numbers) are not offered to ``keep_code``.
 _CANDIDATE = re.compile(rb'"\s*([A-Za-z0-9]{5})\s*"')
+#: Items with a code shaped like a Level II code (``_CANDIDATE`` then upper-cases it): when nothing else
+#: is kept, the regex engine skips the others (most items of a hospital file: CPT, DRG, CDM lines).
+LEVEL2_ITEMS = re.compile(rb'"code_information"\s*:\s*(\[[^\]]*"\s*[A-Va-v][0-9]{4}\s*"[^\]]*\])')
 #: Up to this many wanted codes go into the search regex itself: items without one are skipped by the
 #: regex engine, without a Python call per item.
 INLINE_CODES = 64
@@ -99,7 +103,7 @@ class JsonScan:
 
     def _on_item(self, item: dict[str, Any], start: int, _raw: bytearray) -> None:
         try:
-            self.into.keep(list(_item_charges(item, self._kept, start)))
+            self.into.keep(_item_charges(item, self._kept, start))
         except (TypeError, ValueError, AttributeError) as exc:
             raise InputError(self.label, f"an item: {exc}", byte=start) from None
 
@@ -118,15 +122,22 @@ class JsonScan:
 
 def _search(keep_code: Callable[[str], bool]) -> re.Pattern[bytes]:
     """The item search: only items naming a wanted code when ``keep_code`` is a small set's membership
-    test (``--codes``); every item otherwise (``keep_code`` then decides)."""
+    test (``--codes``); only items naming a Level II-shaped code when it keeps nothing else (every Level
+    II code, or a large set of them: the store's HCPCS codes); every item otherwise."""
     wanted = getattr(keep_code, "__self__", None)
+    if keep_code is is_level2 or (
+        isinstance(wanted, (set, frozenset)) and len(wanted) > INLINE_CODES
+        and all(isinstance(c, str) and is_level2(c) for c in wanted)
+    ):  # fmt: skip
+        return LEVEL2_ITEMS
     if not isinstance(wanted, (set, frozenset, tuple, list)) or not 0 < len(wanted) <= INLINE_CODES:
         return ITEM_CODES
     if not all(isinstance(c, str) for c in wanted):
         return ITEM_CODES
     codes = b"|".join(re.escape(str(c).encode()) for c in sorted(wanted))
     return re.compile(
-        rb'"code_information"\s*:\s*(\[[^\]]*"\s*(?:' + codes + rb')\s*"[^\]]*\])', re.IGNORECASE
+        rb'"code_information"\s*:\s*(\[[^\]]*"\s*(?:' + codes + rb')\s*"[^\]]*\])',
+        re.IGNORECASE,
     )
 
 
@@ -151,6 +162,8 @@ def _set_fields(into: HospitalFile, fields: dict[str, Any]) -> None:
 
 
 def _number(value: Any, what: str) -> float | None:
+    if type(value) is float:  # the common case first: this runs for every amount of every kept item
+        return value
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -167,30 +180,34 @@ def _text(value: Any) -> str | None:
     return str(value).strip() or None if value is not None else None
 
 
-def _item_charges(item: dict[str, Any], kept: Iterable[str], number: int) -> Iterator[HospitalCharge]:
+_NO_PAYER = (None, None, None, None, None, None)
+_make = HospitalCharge._make
+
+
+def _item_charges(item: dict[str, Any], kept: Iterable[str], number: int) -> list[HospitalCharge]:
+    """Each kept code's charges: one per standard charge and payer (one without a payer when the
+    standard charge names none). The fields shared by a standard charge's payers are built once."""
     codes = tuple((str(c.get("code", "")).strip(), str(c.get("type", "")).strip())
                   for c in item.get("code_information") or [] if c.get("code"))  # fmt: skip
+    description = _text(item.get("description"))
     drug = item.get("drug_information") or {}
-    for code in kept:
-        for sc in item.get("standard_charges") or []:
-            base = HospitalCharge(
-                code=code, codes=codes, description=_text(item.get("description")),
-                billing_class=_text(sc.get("billing_class")), setting=_text(sc.get("setting")),
-                drug_unit=_number(drug.get("unit"), "drug unit"), drug_type=_text(drug.get("type")),
-                modifiers=tuple(sorted(str(m).strip() for m in sc.get("modifier_code") or [])),
-                gross=_number(sc.get("gross_charge"), "gross_charge"),
-                discounted_cash=_number(sc.get("discounted_cash"), "discounted_cash"),
-                minimum=_number(sc.get("minimum"), "minimum"), maximum=_number(sc.get("maximum"), "maximum"),
-                payer_name=None, plan_name=None, dollar=None, percentage=None, algorithm=None,
-                methodology=None, row=number,
-            )  # fmt: skip
-            payers = sc.get("payers_information") or []
-            if not payers:
-                yield base
-            for p in payers:
-                yield base._replace(
-                    payer_name=_text(p.get("payer_name")), plan_name=_text(p.get("plan_name")),
-                    dollar=_number(p.get("standard_charge_dollar"), "standard_charge_dollar"),
-                    percentage=_number(p.get("standard_charge_percentage"), "standard_charge_percentage"),
-                    algorithm=_text(p.get("standard_charge_algorithm")), methodology=_text(p.get("methodology")),
-                )  # fmt: skip
+    unit, unit_type = _number(drug.get("unit"), "drug unit"), _text(drug.get("type"))
+    charges: list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]] = []
+    for sc in item.get("standard_charges") or []:
+        head = (
+            codes, description, _text(sc.get("billing_class")), _text(sc.get("setting")), unit, unit_type,
+            tuple(sorted(str(m).strip() for m in sc.get("modifier_code") or [])),
+            _number(sc.get("gross_charge"), "gross_charge"), _number(sc.get("discounted_cash"), "discounted_cash"),
+            _number(sc.get("minimum"), "minimum"), _number(sc.get("maximum"), "maximum"),
+        )  # fmt: skip
+        payers = [
+            (_text(p.get("payer_name")), _text(p.get("plan_name")),
+             _number(p.get("standard_charge_dollar"), "standard_charge_dollar"),
+             _number(p.get("standard_charge_percentage"), "standard_charge_percentage"),
+             _text(p.get("standard_charge_algorithm")), _text(p.get("methodology")))
+            for p in sc.get("payers_information") or []
+        ]  # fmt: skip
+        charges.append((head, payers or [_NO_PAYER]))
+    return [
+        _make((code, *head, *payer, number)) for code in kept for head, payers in charges for payer in payers
+    ]

@@ -82,12 +82,20 @@ def _escaped(buf: bytes | bytearray, index: int, floor: int) -> bool:
     return run % 2 == 1
 
 
+_BLANKS = b" \t\n\r"
+
+
 def object_start(buf: bytes | bytearray, pos: int, floor: int = 0) -> int | None:
     """Index of the ``{`` opening the object that holds ``buf[pos]`` (``pos`` outside any string).
 
     Returns None when that ``{`` would lie before ``floor``. Raises ValueError when ``pos`` is directly
     inside an array, which valid JSON never has for a key.
     """
+    before = pos - 1
+    while before >= floor and buf[before] in _BLANKS:
+        before -= 1
+    if before >= floor and buf[before] == OPEN_OBJECT:
+        return before  # the key is the object's first: JSON puts a structural { or , before a key
     depth, in_string, hi, width = 0, False, pos, 256
     while hi > floor:
         lo = max(floor, hi - width)
