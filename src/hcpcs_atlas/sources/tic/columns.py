@@ -264,14 +264,14 @@ class ColumnCollector(ItemCollector):
             self._raw_lists.clear()
         lists = []
         for field in values:
-            keys = list(map(orjson.dumps, field))
-            ids = list(map(self._raw_lists.get, keys))
+            # orjson's bytes carry kilobytes of spare capacity each: keys are dropped after the lookup
+            ids = list(map(self._raw_lists.get, map(orjson.dumps, field)))
             if None in ids:  # the misses (rare once warm) are interned, then all looked up again
-                missed = list(map(is_, ids, repeat(None)))
-                for key, value in zip(compress(keys, missed), compress(field, missed), strict=True):
+                for value in compress(field, map(is_, ids, repeat(None))):
                     codes = tuple(sorted(str(v) for v in value if v is not None))
+                    key = bytes(memoryview(orjson.dumps(value)))  # a copy of its own size
                     self._raw_lists[key] = self._lists.setdefault(codes, len(self._lists))
-                ids = list(map(self._raw_lists.__getitem__, keys))
+                ids = list(map(self._raw_lists.__getitem__, map(orjson.dumps, field)))
             lists.append(pa.array(ids, pa.int32()))
         return struct, lists
 
