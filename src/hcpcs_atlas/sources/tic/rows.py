@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from .model import RateRow
 from .refs import Reference, id_token
 from .scan import STRING_TOKEN
 
-__all__ = ["ItemCollector", "KeptItem", "normalize_code"]
+__all__ = ["GroupTable", "ItemCollector", "KeptItem", "normalize_code"]
 
 #: billing_code_type values under which a HCPCS Level II code is matched (payers mislabel HCPCS as CPT).
 MATCHED_TYPES = frozenset({"HCPCS", "CPT"})
@@ -162,7 +163,11 @@ def _providers(
     for written, key in rate.references:
         ref = refs.get(key)
         if key not in groups:
-            groups[key] = tuple(_provider(g) for g in ref.groups) if ref and ref.groups is not None else None
+            found = ref.groups if ref else None
+            if isinstance(found, GroupTable):
+                groups[key] = tuple(found.providers())
+            else:
+                groups[key] = tuple(_provider(g) for g in found) if found is not None else None
         providers = groups[key]
         network = ref.network_names if ref else ()
         if providers is None:
@@ -253,6 +258,59 @@ def _provider(group: Any) -> Provider:
         tin_type, tin_value = None, _text(tin)
     npis = group.get("npi")
     return Provider(tin_type, tin_value, tuple(_npis(npis if isinstance(npis, list) else [npis])))
+
+
+class GroupTable:
+    """The provider groups of a remote reference file as Arrow columns, filled while the file streams:
+    a file of 10 million NPIs held as Python ints took 1.1 GB; as int64 columns it takes 80 MB.
+
+    Each group is read by :func:`_provider` (the rules of inline groups); every ``CHUNK`` groups the
+    pending values become one Arrow chunk. ``OverflowError``: an NPI beyond 64 bits."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self) -> None:
+        self.chunks: list[Any] = []  # pyarrow RecordBatches: tin_type, tin_value, npis
+        self._types: list[str | None] = []
+        self._values: list[str | None] = []
+        self._npis: array[int] = array("q")
+        self._offsets: array[int] = array("q", [0])
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, group: Any) -> None:
+        provider = _provider(group)
+        self._types.append(provider.tin_type)
+        self._values.append(provider.tin_value)
+        self._npis.extend(provider.npis)
+        self._offsets.append(len(self._npis))
+        self._count += 1
+        if len(self._types) >= self.CHUNK:
+            self.seal()
+
+    def seal(self) -> None:
+        """Turn the pending groups into a chunk."""
+        if not self._types:
+            return
+        import pyarrow as pa
+
+        values = pa.Array.from_buffers(pa.int64(), len(self._npis), [None, pa.py_buffer(self._npis)])
+        npis = pa.ListArray.from_arrays(pa.array(self._offsets, pa.int32()), values)  # no copy of the NPIs
+        self.chunks.append(
+            pa.record_batch(
+                [pa.array(self._types, pa.string()), pa.array(self._values, pa.string()), npis],
+                names=["tin_type", "tin_value", "npis"],
+            )
+        )
+        self._types, self._values, self._npis, self._offsets = [], [], array("q"), array("q", [0])
+
+    def providers(self) -> Iterator[Provider]:
+        """The groups as :class:`Provider` objects (the exact path; small selections)."""
+        for chunk in self.chunks:
+            rows = zip(*(chunk.column(i).to_pylist() for i in range(3)), strict=True)
+            yield from (Provider(t, v, tuple(n)) for t, v, n in rows)
 
 
 def _npis(values: list[Any]) -> Iterator[int]:
