@@ -131,7 +131,7 @@ class _ProviderWriter:
         import pyarrow as pa
 
         self._flush()
-        for chunk in groups.chunks:
+        for chunk in groups.chunks():
             size = chunk.num_rows
             first = self._next(pset, size)
             columns = [

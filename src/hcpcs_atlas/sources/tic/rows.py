@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
+import tempfile
+import weakref
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -261,16 +265,21 @@ def _provider(group: Any) -> Provider:
 
 
 class GroupTable:
-    """The provider groups of a remote reference file as Arrow columns, filled while the file streams:
-    a file of 10 million NPIs held as Python ints took 1.1 GB; as int64 columns it takes 80 MB.
+    """The provider groups of a remote reference file, staged to a Parquet file of their own while the
+    file streams: a file of 10 million NPIs held as Python ints took 1.1 GB; here one chunk at a time
+    is in memory, whatever the number of groups.
 
     Each group is read by :func:`_provider` (the rules of inline groups); every ``CHUNK`` groups the
-    pending values become one Arrow chunk. ``OverflowError``: an NPI beyond 64 bits."""
+    pending values become one row group (tin_type, tin_value, npis). ``OverflowError``: an NPI beyond
+    64 bits. The file lives in a temporary folder removed with the table."""
 
     CHUNK = 1 << 16
 
     def __init__(self) -> None:
-        self.chunks: list[Any] = []  # pyarrow RecordBatches: tin_type, tin_value, npis
+        folder = tempfile.mkdtemp(prefix="tic-groups-")
+        weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+        self.path = Path(folder) / "groups.parquet"
+        self._writer: Any = None
         self._types: list[str | None] = []
         self._values: list[str | None] = []
         self._npis: array[int] = array("q")
@@ -288,27 +297,37 @@ class GroupTable:
         self._offsets.append(len(self._npis))
         self._count += 1
         if len(self._types) >= self.CHUNK:
-            self.seal()
+            self._write()
 
-    def seal(self) -> None:
-        """Turn the pending groups into a chunk."""
-        if not self._types:
-            return
+    def _write(self) -> None:
         import pyarrow as pa
+        import pyarrow.parquet as pq
 
         values = pa.Array.from_buffers(pa.int64(), len(self._npis), [None, pa.py_buffer(self._npis)])
         npis = pa.ListArray.from_arrays(pa.array(self._offsets, pa.int32()), values)  # no copy of the NPIs
-        self.chunks.append(
-            pa.record_batch(
-                [pa.array(self._types, pa.string()), pa.array(self._values, pa.string()), npis],
-                names=["tin_type", "tin_value", "npis"],
-            )
+        batch = pa.record_batch(
+            [pa.array(self._types, pa.string()), pa.array(self._values, pa.string()), npis],
+            names=["tin_type", "tin_value", "npis"],
         )
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, batch.schema, compression="none")
+        self._writer.write_batch(batch)
         self._types, self._values, self._npis, self._offsets = [], [], array("q"), array("q", [0])
+
+    def seal(self) -> None:
+        """Write the pending groups and close the file: the table is complete."""
+        self._write()
+        self._writer.close()
+
+    def chunks(self) -> Iterator[Any]:
+        """The groups as pyarrow RecordBatches, one row group at a time."""
+        import pyarrow.parquet as pq
+
+        yield from pq.ParquetFile(self.path).iter_batches(batch_size=self.CHUNK)
 
     def providers(self) -> Iterator[Provider]:
         """The groups as :class:`Provider` objects (the exact path; small selections)."""
-        for chunk in self.chunks:
+        for chunk in self.chunks():
             rows = zip(*(chunk.column(i).to_pylist() for i in range(3)), strict=True)
             yield from (Provider(t, v, tuple(n)) for t, v, n in rows)
 
