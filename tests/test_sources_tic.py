@@ -23,6 +23,9 @@ from hcpcs_atlas.sources.tic import (
     read_in_network,
     read_table_of_contents,
 )
+from hcpcs_atlas.sources.tic.rows import GroupTable
+from hcpcs_atlas.store import Store
+from hcpcs_atlas.store.tic import ingest_tic
 from hcpcs_atlas.synth import SynthResult, TicSynthOptions, write_in_network
 
 V1 = "tic/cms_guide_v1.6.2/examples/in-network-rates"
@@ -442,6 +445,28 @@ def test_remote_provider_references(tmp_path: Path, http_server: tuple[str, dict
     files.clear()  # a second read is served from the cache
     again = read_in_network(made.path, keep_targets, ref_cache_dir=cache)
     assert again.rows == made.rows and again.remote_refs_fetched == tic.remote_refs_fetched
+
+
+@pytest.mark.parametrize("chunk", [1 << 16, 2])
+def test_remote_references_staged_as_columns(
+    tmp_path: Path, http_server: tuple[str, dict[str, bytes]], monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """The ingest path keeps a fetched reference file's groups in Arrow columns (chunk 2: many chunks, so
+    the ordinals run on across them) and stores the generator's rows, an unreachable one without TIN."""
+    monkeypatch.setattr(GroupTable, "CHUNK", chunk)
+    base, files = http_server
+    made = synth(tmp_path, "remote.json.gz", remote_base_url=base, missing_remote=True, seed=11)
+    files.update(made.remote_files)
+    with Store(tmp_path / "atlas.duckdb") as store:
+        summary = ingest_tic(store, [str(made.path)], keep_targets)
+        assert not summary.failed and summary.refs_failed == len(made.missing_urls) >= 1
+        stored = store.con.execute(
+            "SELECT billing_code, negotiated_rate, provider_group_id, tin_value, npis FROM core_tic_rates"
+        ).fetchall()
+    expected = [
+        (r.billing_code, r.negotiated_rate, r.provider_group_id, r.tin_value, list(r.npis)) for r in made.rows
+    ]
+    assert sorted(stored, key=repr) == sorted(expected, key=repr)
 
 
 def test_remote_references_without_cache_dir(

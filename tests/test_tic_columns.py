@@ -55,6 +55,7 @@ ODD_PRICES = [
     "not a price",
     price(service_code=[11, "03"]),  # numbers in a code list
     price(negotiated_rate=3),
+    price(billing_code_modifier={"x": "TC"}),  # an object where a list is due (tuple() would read its keys)
 ]
 
 
@@ -95,8 +96,8 @@ def test_odd_values_take_the_exact_path(tmp_path: Path) -> None:
     ingest(tmp_path / "atlas.duckdb", source, {"J9032"})
     rows = stored_rows(tmp_path / "atlas.duckdb")
     assert rows == reader_rows(source, {"J9032"})
-    # 7 usable prices x 3 providers (2 groups, 1 unresolved id) + 2 usable prices x 1 inline provider
-    assert len(rows) == 7 * 3 + 2
+    # 8 usable prices x 3 providers (2 groups, 1 unresolved id) + 2 usable prices x 1 inline provider
+    assert len(rows) == 8 * 3 + 2
     # the float ids stay as written and apart; the unresolved one keeps its rate, without provider
     assert {r[11] for r in rows} == {"690.64462", "690.6446", "77", None}
 

@@ -10,32 +10,32 @@ directory, so memory stays flat. The store makes the rows (price x provider) wit
 (``store/tic.py``), sorting and filtering the code lists there.
 
 pyarrow's converter is exact for well-typed prices and raises for most others (a numeric string as rate,
-a number as text); two shapes it would silently misread (a boolean rate, a bare string where a list is
-due) are caught by one regex over the item's bytes. Both send the item through the exact Python path
+a number as text); the shapes it would silently misread (a boolean rate, a string, object or null where
+a list is due) are found per batch from the set of value types. Those prices take the exact Python path
 (:func:`.rows._price`), as does any batch pyarrow refuses.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from itertools import repeat
+from itertools import accumulate, compress, repeat
+from operator import is_
 from typing import Any
 
 import orjson
 
 from .model import StagedRates
-from .refs import Reference, id_token
+from .refs import Reference, id_key, id_token
 from .rows import (
     _ID_TOKENS,
     _REFERENCE_LISTS,
     MATCHED_TYPES,
+    GroupTable,
     ItemCollector,
-    KeptRate,
+    Provider,
     _parsed_id,
     _price,
     _provider,
-    _providers,
     _text,
     normalize_code,
 )
@@ -47,20 +47,118 @@ PRICE_FIELDS = (
     ("negotiated_type", "string"), ("negotiated_rate", "float64"), ("expiration_date", "string"),
     ("billing_class", "string"), ("setting", "string"), ("additional_information", "string"),
 )  # fmt: skip
-#: Items with a value the fast path would misread take the exact path: a rate pyarrow would misread
-#: (true -> 1.0) or refuse (a quoted number, valid here); a code list that is a bare string or null (the
-#: fast path keys lists by ``tuple()``). One pattern each: a literal prefix lets the regex engine skip
-#: ahead, an alternation would not.
-_ODD = tuple(
-    re.compile(pattern).search
-    for pattern in (
-        rb'"negotiated_rate"\s*:\s*[tf"]',
-        rb'"service_code"\s*:\s*[n"]',
-        rb'_modifier"\s*:\s*[n"]',
-    )
-)
+#: Value types pyarrow would misread in a price (a boolean rate becomes 1.0; a list key over a string, a dict
+#: or null is not a list of codes) or refuse (a quoted number, valid here): such prices take the exact
+#: rules (:func:`.rows._price`). Found per batch by the set of types, at C speed (a regex per item over
+#: its bytes cost 7% of the ingest).
+_ODD_RATE = frozenset({bool, str})
+_LIST_TYPES = frozenset({list, tuple})
+_INT = frozenset({int})
 LIST_FIELDS = ("service_code", "billing_code_modifier")
 _ProviderSet = tuple[bytes | None, tuple[tuple[str, str], ...]]
+
+
+def _exact_price(raw_price: Any) -> dict[str, Any]:
+    price = _price(raw_price)
+    if price is None:
+        return {}  # no type, no rate: counted as skipped at the flush
+    return {"negotiated_type": price.negotiated_type, "negotiated_rate": price.negotiated_rate,
+            "expiration_date": price.expiration_date, "billing_class": price.billing_class,
+            "setting": price.setting, "service_code": list(price.service_codes),
+            "billing_code_modifier": list(price.modifiers),
+            "additional_information": price.additional_information}  # fmt: skip
+
+
+def _is_odd(price: dict[str, Any]) -> bool:
+    return type(price.get("negotiated_rate")) in _ODD_RATE or any(
+        type(price.get(name, ())) not in _LIST_TYPES for name in LIST_FIELDS
+    )
+
+
+def _list_values(prices: list[Any]) -> list[list[Any]]:
+    """The values of the list fields, after replacing in place the prices pyarrow would misread by their
+    exact form (see ``_ODD_RATE``). Raises TypeError for a price that is not an object."""
+    values = [list(map(dict.get, prices, repeat(name), repeat(()))) for name in LIST_FIELDS]
+    if _ODD_RATE.isdisjoint(map(type, map(dict.get, prices, repeat("negotiated_rate")))) and all(
+        _LIST_TYPES.issuperset(map(type, v)) for v in values
+    ):
+        return values
+    for index, price in enumerate(prices):
+        if _is_odd(price):
+            prices[index] = _exact_price(price)
+    return [list(map(dict.get, prices, repeat(name), repeat(()))) for name in LIST_FIELDS]
+
+
+def _providers_schema() -> Any:
+    import pyarrow as pa
+
+    return pa.schema([("pset", pa.int32()), ("ordinal", pa.int32()), ("provider_group_id", pa.string()),
+                      ("network_names", pa.list_(pa.string())), ("tin_type", pa.string()),
+                      ("tin_value", pa.string()), ("npis", pa.list_(pa.int64()))])  # fmt: skip
+
+
+class _ProviderWriter:
+    """Rows of ``providers.parquet``: (pset, ordinal within the set, group id, networks, TIN, NPIs)."""
+
+    ROWS = 1 << 16
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+        self.count = 0  # rows written or pending
+        self.empty = 0  # of those, rows of an unresolved reference (no provider)
+        self._ordinal: dict[int, int] = {}
+        self._rows: list[list[Any]] = [[] for _ in range(7)]
+
+    def _next(self, pset: int, size: int = 1) -> int:
+        ordinal = self._ordinal.get(pset, 0)
+        self._ordinal[pset] = ordinal + size
+        self.count += size
+        return ordinal
+
+    def add(
+        self, pset: int, group_id: str | None, network: tuple[str, ...], provider: Provider | None
+    ) -> None:
+        values = (pset, self._next(pset), group_id, list(network), provider.tin_type if provider else None,
+                  provider.tin_value if provider else None, list(provider.npis) if provider else [])  # fmt: skip
+        for column, value in zip(self._rows, values, strict=True):
+            column.append(value)
+        self.empty += provider is None
+        if len(self._rows[0]) >= self.ROWS:
+            self._flush()
+
+    def table(self, pset: int, group_id: str, network: tuple[str, ...], groups: GroupTable) -> None:
+        """A fetched reference's groups, chunk by chunk (the NPIs stay in Arrow)."""
+        import pyarrow as pa
+
+        self._flush()
+        for chunk in groups.chunks():
+            size = chunk.num_rows
+            first = self._next(pset, size)
+            columns = [
+                pa.array([pset] * size, pa.int32()),
+                pa.array(range(first, first + size), pa.int32()),
+                pa.array([group_id] * size, pa.string()),
+                pa.array([list(network)] * size, pa.list_(pa.string())),
+                *chunk.columns,
+            ]
+            self.writer.write_batch(pa.record_batch(columns, schema=self.writer.schema))
+
+    def _flush(self) -> None:
+        if not self._rows[0]:
+            return
+        import pyarrow as pa
+
+        schema = self.writer.schema
+        arrays = [pa.array(v, type=f.type) for v, f in zip(self._rows, schema, strict=True)]
+        self.writer.write_batch(pa.record_batch(arrays, schema=schema))
+        for column in self._rows:
+            column.clear()
+
+    def close(self) -> None:
+        try:
+            self._flush()
+        finally:
+            self.writer.close()
 
 
 class ColumnCollector(ItemCollector):
@@ -79,17 +177,19 @@ class ColumnCollector(ItemCollector):
         lists = [(name, pa.int32()) for name in LIST_FIELDS]
         self._schema = pa.schema([("seq", pa.int64()), *item, *self._struct, *lists, ("pset", pa.int32())])
         self._lists: dict[tuple[str, ...], int] = {(): 0}
-        self._raw_lists: dict[tuple[Any, ...], int] = {}
+        self._raw_lists: dict[bytes, int] = {}
         self._writer = pq.ParquetWriter(staged.prices, self._schema, compression="none")
         self._prices: list[Any] = []
-        self._items: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
-        self._pset_ids: list[int] = []
+        # per kept item of the batch: (code, type, arrangement); per rate: its item, provider set, prices
+        self._item_rows: list[tuple[str, str, str | None]] = []
+        self._rates: tuple[list[int], list[int], list[int]] = ([], [], [])
         self._seq = 0
         self._kept = 0
         self._psets: dict[_ProviderSet, int] = {}
         self._inline: list[tuple[Any, ...] | None] = []
         self._pset_prices: list[int] = []
         self._ref_lists: dict[bytes, tuple[tuple[str, str], ...]] = {}
+        self._int_refs: dict[tuple[int, ...], tuple[tuple[str, str], ...]] = {}
 
     @property
     def kept(self) -> int:
@@ -103,47 +203,59 @@ class ColumnCollector(ItemCollector):
         if not self.keep_code(code):
             return
         self._kept += 1
-        item = (code, str(obj.get("billing_code_type")), _text(obj.get("negotiation_arrangement")))
-        exact = any(search(raw) for search in _ODD)
+        self._item_rows.append(
+            (code, str(obj.get("billing_code_type")), _text(obj.get("negotiation_arrangement")))
+        )
+        item = len(self._item_rows) - 1
         for rate, refs in zip(rates, self._reference_ids(rates, raw), strict=True):
             if isinstance(rate, dict):
-                self._add_rate(item, rate, refs, exact)
+                self._add_rate(item, rate, refs)
         if len(self._prices) >= BATCH:
             self._flush()
 
-    def _add_rate(
-        self, item: tuple[Any, ...], rate: dict[str, Any], refs: tuple[tuple[str, str], ...], exact: bool
-    ) -> None:
+    def _add_rate(self, item: int, rate: dict[str, Any], refs: tuple[tuple[str, str], ...]) -> None:
         prices = rate.get("negotiated_prices")
         if not isinstance(prices, list) or not prices:
             return
-        if exact:
-            prices = self._exact(prices)
         pset = self._pset(rate.get("provider_groups"), refs)
         count = len(prices)
         self._prices.extend(prices)
-        for column, value in zip(self._items, item, strict=True):
-            column.extend([value] * count)
-        self._pset_ids.extend([pset] * count)
+        items, psets, counts = self._rates
+        items.append(item)
+        psets.append(pset)
+        counts.append(count)
         self._pset_prices[pset] += count
 
     def _exact(self, prices: list[Any]) -> list[dict[str, Any]]:
-        """Prices through the exact Python rules, as dicts pyarrow reads as they are (None: skipped)."""
-        out: list[dict[str, Any]] = []
-        for raw_price in prices:
-            price = _price(raw_price)
-            if price is None:
-                out.append({})  # no type, no rate: counted as skipped at the flush
-                continue
-            out.append({"negotiated_type": price.negotiated_type, "negotiated_rate": price.negotiated_rate,
-                        "expiration_date": price.expiration_date, "billing_class": price.billing_class,
-                        "setting": price.setting, "service_code": list(price.service_codes),
-                        "billing_code_modifier": list(price.modifiers),
-                        "additional_information": price.additional_information})  # fmt: skip
-        return out
+        """Prices through the exact Python rules, as dicts pyarrow reads as they are ({}: skipped)."""
+        return [_exact_price(p) for p in prices]
 
     def _reference_ids(self, rates: list[Any], raw: bytes | bytearray) -> list[tuple[tuple[str, str], ...]]:
-        """As :func:`.rows._reference_ids`, with each distinct list's ids parsed once (they repeat)."""
+        """Per rate, its provider_references ids (as :func:`.rows._reference_ids`). Lists of plain
+        integers are read from the parsed values (an int's text is the token, but for ``-0``); any other
+        id sends the item to its bytes, where a float id stays as written."""
+        cache = self._int_refs
+        out: list[tuple[tuple[str, str], ...]] = []
+        for rate in rates:
+            listed = rate.get("provider_references") if isinstance(rate, dict) else None
+            if not isinstance(listed, list):
+                out.append(())
+                continue
+            if not _INT.issuperset(map(type, listed)) or 0 in listed:
+                return self._raw_reference_ids(rates, raw)
+            key = tuple(listed)
+            ids = cache.get(key)
+            if ids is None:
+                ids = tuple((str(v), id_key(str(v))) for v in key)
+                if len(cache) < 100_000:  # bounded: memory stays flat
+                    cache[key] = ids
+            out.append(ids)
+        return out
+
+    def _raw_reference_ids(
+        self, rates: list[Any], raw: bytes | bytearray
+    ) -> list[tuple[tuple[str, str], ...]]:
+        """The ids as written in the item's bytes, each distinct list parsed once (they repeat)."""
         cache = self._ref_lists
         lists = []
         for match in _REFERENCE_LISTS.finditer(raw):
@@ -187,9 +299,15 @@ class ColumnCollector(ItemCollector):
             prices, lists = self._columns(self._exact(self._prices))
         count = len(self._prices)
         seq = pa.array(range(self._seq, self._seq + count), pa.int64())
-        items = [pa.array(column, pa.string()) for column in self._items]
+        # each price's rate, from the rates' price counts (no per-price Python work)
+        rate_items, rate_psets, counts = self._rates
+        offsets = pa.array([0, *accumulate(counts)], pa.int32())
+        rate_of = pc.list_parent_indices(pa.ListArray.from_arrays(offsets, pa.nulls(count)))
+        item_of = pa.array(rate_items, pa.int32()).take(rate_of)
+        items = [pa.array(column, pa.string()).take(item_of) for column in zip(*self._item_rows, strict=True)]
+        pset = pa.array(rate_psets, pa.int32()).take(rate_of)
         batch = pa.RecordBatch.from_arrays(
-            [seq, *items, *prices.flatten(), *lists, pa.array(self._pset_ids, pa.int32())],
+            [seq, *items, *prices.flatten(), *lists, pset],
             schema=self._schema,
         )
         valid = pc.and_(pc.is_valid(prices), pc.and_(pc.is_valid(batch["negotiated_type"]),
@@ -199,28 +317,34 @@ class ColumnCollector(ItemCollector):
         self._writer.write_batch(kept)
         self._seq += count
         self._prices.clear()
-        self._pset_ids.clear()
-        for column in self._items:
+        self._item_rows.clear()
+        for column in self._rates:
             column.clear()
 
     def _columns(self, prices: list[Any]) -> tuple[Any, list[Any]]:
         """The scalar fields as a struct array, the list fields as ids of interned sorted lists.
 
-        A list is looked up by ``tuple(list)`` through ``map`` over C functions (no Python code per
-        price); only a list not seen before is sorted and interned. Lists that are not lists of strings
-        raise (TypeError: the batch takes the exact path) or were sent there by ``_ODD``."""
+        A list is looked up by its JSON text (``orjson.dumps``: one string to hash and compare, 2x faster
+        than a tuple of its codes) through ``map`` over C functions (no Python code per price); only
+        lists not seen before are sorted and interned. A price that is not an object raises TypeError
+        (the batch takes the exact path)."""
         import pyarrow as pa
 
+        values = _list_values(prices)
         struct = pa.array(prices, type=self._struct)
+        if len(self._raw_lists) > 100_000:  # bounded: memory stays flat whatever the file
+            self._raw_lists.clear()
         lists = []
-        for name in LIST_FIELDS:
-            keys = list(map(tuple, map(dict.get, prices, repeat(name), repeat(()))))
-            if len(self._raw_lists) > 100_000:  # bounded: memory stays flat whatever the file
-                self._raw_lists.clear()
-            for key in set(keys).difference(self._raw_lists):
-                codes = tuple(sorted(str(v) for v in key if v is not None))
-                self._raw_lists[key] = self._lists.setdefault(codes, len(self._lists))
-            lists.append(pa.array(list(map(self._raw_lists.__getitem__, keys)), pa.int32()))
+        for field in values:
+            # orjson's bytes carry kilobytes of spare capacity each: keys are dropped after the lookup
+            ids = list(map(self._raw_lists.get, map(orjson.dumps, field)))
+            if None in ids:  # the misses (rare once warm) are interned, then all looked up again
+                for value in compress(field, map(is_, ids, repeat(None))):
+                    codes = tuple(sorted(str(v) for v in value if v is not None))
+                    key = bytes(memoryview(orjson.dumps(value)))  # a copy of its own size
+                    self._raw_lists[key] = self._lists.setdefault(codes, len(self._lists))
+                ids = list(map(self._raw_lists.__getitem__, map(orjson.dumps, field)))
+            lists.append(pa.array(ids, pa.int32()))
         return struct, lists
 
     def _skipped(self, batch: Any, kept: Any) -> None:
@@ -245,30 +369,39 @@ class ColumnCollector(ItemCollector):
             self._writer.close()
 
     def finish(self, refs: dict[str, Reference]) -> None:
-        """Write the provider sets (now that every reference is known)."""
+        """Write the provider sets (now that every reference is known), in row groups as they are made:
+        a fetched reference's groups (a :class:`.rows.GroupTable`) go over as Arrow slices, never as one
+        Python object per NPI (a 10-million-NPI reference file took 1.1 GB that way)."""
         self.close()
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        names = ("pset", "ordinal", "provider_group_id", "network_names", "tin_type", "tin_value", "npis")
-        rows: list[list[Any]] = [[] for _ in names]
-        converted: dict[str, Any] = {}
-        for (_, references), pset in self._psets.items():
-            rate = KeptRate((), self._inline[pset], references)
-            providers = list(_providers(rate, refs, converted))
-            self.staged.rows += len(providers) * self._pset_prices[pset]
-            self.staged.rows_without_provider += (
-                sum(p is None for *_, p in providers) * self._pset_prices[pset]
-            )
-            for ordinal, (group_id, network, provider) in enumerate(providers):
-                values = (pset, ordinal, group_id, list(network), provider.tin_type if provider else None,
-                          provider.tin_value if provider else None, list(provider.npis) if provider else [])  # fmt: skip
-                for column, value in zip(rows, values, strict=True):
-                    column.append(value)
-        strings = pa.list_(pa.string())
-        types = (pa.int32(), pa.int32(), pa.string(), strings, pa.string(), pa.string(), pa.list_(pa.int64()))
-        table = pa.table([pa.array(v, type=t) for v, t in zip(rows, types, strict=True)], names=list(names))
-        pq.write_table(table, self.staged.providers, compression="none")
+        providers = _ProviderWriter(
+            pq.ParquetWriter(self.staged.providers, _providers_schema(), compression="none")
+        )
+        converted: dict[str, tuple[Provider, ...] | None] = {}
+        try:
+            for (_, references), pset in self._psets.items():
+                start, empty = providers.count, providers.empty
+                for provider in self._inline[pset] or ():
+                    providers.add(pset, None, (), provider)
+                for written, key in references:
+                    ref = refs.get(key)
+                    network, groups = (ref.network_names, ref.groups) if ref else ((), None)
+                    if isinstance(groups, GroupTable):
+                        providers.table(pset, written, network, groups)
+                        continue
+                    if key not in converted:
+                        converted[key] = tuple(map(_provider, groups)) if groups is not None else None
+                    found = converted[key]
+                    if found is None:
+                        providers.add(pset, written, network, None)
+                    for provider in found or ():
+                        providers.add(pset, written, network, provider)
+                self.staged.rows += (providers.count - start) * self._pset_prices[pset]
+                self.staged.rows_without_provider += (providers.empty - empty) * self._pset_prices[pset]
+        finally:
+            providers.close()
         ids, codes = zip(*((i, list(v)) for v, i in self._lists.items()), strict=True)
         lists = pa.table({"id": pa.array(ids, pa.int32()), "codes": pa.array(codes, pa.list_(pa.string()))})
         pq.write_table(lists, self.staged.lists, compression="none")

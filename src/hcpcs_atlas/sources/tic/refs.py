@@ -22,13 +22,16 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ...errors import InputError
 from .scan import GUARD, LOOKBACK, NeedLookback, ObjectFinder, value_pattern
 from .stream import CHUNK, BufferPool, ChunkStream, fill_chunks
+
+if TYPE_CHECKING:
+    from .rows import GroupTable
 
 __all__ = [
     "PROVIDER_GROUP_ID",
@@ -73,7 +76,7 @@ def id_token(token: bytes) -> tuple[str, str]:
 class Reference:
     """A provider reference: its provider_groups (inline or fetched) or the location to fetch them from."""
 
-    groups: list[Any] | None
+    groups: list[Any] | GroupTable | None  # a list written inline; a GroupTable fetched from its location
     location: str | None
     network_names: tuple[str, ...]
 

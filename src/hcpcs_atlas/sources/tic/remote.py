@@ -3,8 +3,8 @@
 Each location is fetched once per file, several at a time (``ReadOptions.ref_workers``), all within one
 deadline per file (``refs_deadline_s``); connect and read timeouts bound every wait. A download streams to
 a cache file named by URL (written atomically), and its provider groups are then streamed out of it one
-object at a time, so neither the file nor its parse tree is ever held whole; a group larger than
-``max_item_bytes`` is refused. Which locations may be opened at all is :func:`.net.resolve_location`'s
+object at a time into Arrow columns (:class:`.rows.GroupTable`), so neither the file, its parse tree nor
+one Python object per NPI is ever held; a group larger than ``max_item_bytes`` is refused. Which locations may be opened at all is :func:`.net.resolve_location`'s
 rule. A failure is recorded with its reason and never fatal: the rates of an unreachable group are kept
 without their providers.
 """
@@ -20,6 +20,7 @@ from typing import Any
 from ...errors import InputError
 from .net import DEFAULT_OPTIONS, FetchError, ReadOptions, is_url, open_url, resolve_location
 from .refs import Reference
+from .rows import GroupTable
 from .scan import HEADROOM, ObjectFinder
 from .stream import ChunkStream
 
@@ -38,7 +39,7 @@ def fetch_locations(
     deadline = time.monotonic() + options.refs_deadline_s
     with ThreadPoolExecutor(max_workers=max(options.ref_workers, 1), thread_name_prefix="tic-ref") as pool:
         futures = {loc: pool.submit(_load, loc, document, cache_dir, options, deadline) for loc in locations}
-    loaded: dict[str, list[Any] | None] = {}
+    loaded: dict[str, GroupTable | None] = {}
     failed: list[tuple[str, str]] = []
     for location, future in futures.items():
         groups, reason = future.result()
@@ -53,7 +54,7 @@ def fetch_locations(
 
 def _load(
     location: str, document: str, cache_dir: Path, options: ReadOptions, deadline: float
-) -> tuple[list[Any] | None, str | None]:
+) -> tuple[GroupTable | None, str | None]:
     """(groups, None) or (None, why not). Never raises for a bad location or file."""
     try:
         target = resolve_location(location, document, options.allow_local_refs)
@@ -85,15 +86,18 @@ def _download(url: str, cache_dir: Path, options: ReadOptions, deadline: float) 
     return cached
 
 
-def _groups(path: Path, options: ReadOptions) -> list[Any]:
-    """The provider groups of a reference file, one object at a time (only their npi and tin kept)."""
+def _groups(path: Path, options: ReadOptions) -> GroupTable:
+    """The provider groups of a reference file, one object at a time, into columns (npi and tin)."""
     if not path.is_file():
         raise FetchError("no such file" if not path.exists() else "not a file")
-    groups: list[Any] = []
+    groups = GroupTable()
     seen_key = False
 
     def on_group(obj: dict[str, Any], _start: int, _raw: bytearray) -> None:
-        groups.append({"npi": obj.get("npi"), "tin": obj.get("tin")})
+        try:
+            groups.add(obj)
+        except OverflowError:
+            raise FetchError("an NPI beyond 64 bits: not a provider reference file") from None
 
     try:
         with ChunkStream(path, HEADROOM) as stream:
@@ -107,4 +111,5 @@ def _groups(path: Path, options: ReadOptions) -> list[Any]:
         raise FetchError(f"not a provider reference file: {exc.message} (byte {exc.byte})") from None
     if not seen_key:
         raise FetchError("not a provider reference file: no provider_groups array")
+    groups.seal()
     return groups
