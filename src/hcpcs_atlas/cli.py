@@ -477,7 +477,9 @@ def ingest_hospital_command(
         _report(_spark_ingest("hospital")(store, sources, out, wanted, master), "charges")
         return
     keep = keep_codes(store, _codes_option(codes, codes_file))
-    _report(ingest_hospital(store, sources, keep, progress=Progress, jobs=jobs), "charges")
+    store.close()  # reopened for each file's commit only: others may read or load meanwhile
+    opener = functools.partial(Store, ctx.obj["db"])
+    _report(ingest_hospital(opener, sources, keep, progress=Progress, jobs=jobs), "charges")
 
 
 def _report(summary: IngestSummary | AttachSummary, what: str) -> None:

@@ -22,7 +22,7 @@ from ..errors import AtlasError, InputError
 from ..progress import Progress
 from ..sources.hospital import HospitalFile, is_discovery, read_discovery, read_hospital_file
 from ..sources.tic.net import DEFAULT_OPTIONS
-from .db import FileRecord, Store
+from .db import FileRecord, Store, StoreOrOpener, writing
 from .hospital_staging import HospitalStaging, StagedCharges, stage_select
 from .tic import IngestSummary, Readers, worker_tally
 
@@ -224,7 +224,7 @@ def _stage(
 
 
 def ingest_hospital(
-    store: Store,
+    store: StoreOrOpener,
     sources: Iterable[str],
     keep: Callable[[str], bool],
     progress: Callable[[str, int | None], Progress] | None = None,
@@ -232,7 +232,8 @@ def ingest_hospital(
 ) -> IngestSummary:
     """Ingest each file (or each file a cms-hpt.txt lists); ``jobs`` > 1 parses that many files at once
     in worker processes (the csv module holds the GIL), while this process stores them one by one. The
-    bar (as ``ingest tic``'s) shows bytes, items and rate over all readers, and files done."""
+    bar (as ``ingest tic``'s) shows bytes, items and rate over all readers, and files done. Given an
+    opener, the store is opened for each file's commit only (docs/concurrency.md)."""
     summary = IngestSummary()
     targets: list[_Target] = []
     for source in sources:
@@ -245,7 +246,8 @@ def ingest_hospital(
     bar = progress(label, sum(s or 0 for s in sizes) or None) if progress and targets else None
     with Readers(jobs, len(targets), keep, DEFAULT_OPTIONS, stage=_stage) as readers:
         for done, (target, outcome) in enumerate(readers.read(targets, bar), start=1):
-            _keep(store, target, outcome, summary)
+            with writing(store) as writer:
+                _keep(writer, target, outcome, summary)
             if bar is not None and len(targets) > 1:
                 bar.label = f"{done}/{len(targets)} files"
     if bar is not None:
