@@ -10,16 +10,20 @@ billing code as ``ingest tic`` stores them, ``--codes`` Level II codes, rates, T
 modifiers, short place-of-service lists (real files carry 17-32 codes per price; lists are kept short here to
 bound disk and time, which does not change what a one-code query reads beyond that column's bytes).
 
-Measured, each as the median of warm runs after one cold run, for a few codes:
+Measured, each as the median of warm runs after one cold run (wall and CPU: the CPU of every thread of
+this process, the fair number on a shared machine), for a few codes, what one ``facts`` call does for TiC
+rates, query by query:
 
-- ``payer_facts`` (facts/tic.py: the store query plus the Python benchmarks), on the DuckDB store;
-- the same store query alone (``rate_observations``), on the DuckDB table;
-- that query over a Parquet copy partitioned by payer and billing code (hive layout), read by DuckDB.
+- ``codes_with_rates`` (a FactsBuilder asks once), ``tic_facts`` (facts/tic.py: the rate rows of the code,
+  read once, collected in Python into the payer benchmarks and the NPI observations), of which the store
+  query alone (``rate_observations``), and ``files_with_code`` (provenance);
+- with ``--parquet``, the rate query over a Parquet copy partitioned by payer and code, read by DuckDB.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import sys
 import time
@@ -84,17 +88,18 @@ def export_parquet(db: Path, folder: Path) -> None:
     print(f"exported Parquet: {time.perf_counter() - started:,.0f} s, {size / 1e9:.2f} GB", file=sys.stderr)
 
 
-def timed(fn: Any, repeat: int) -> tuple[float, float]:
-    """(cold ms, median warm ms)."""
+def timed(fn: Any, repeat: int) -> tuple[float, float, float]:
+    """(cold ms, median warm ms, median warm CPU ms: every thread of this process, DuckDB's included)."""
     started = time.perf_counter()
     fn()
     cold = (time.perf_counter() - started) * 1000
-    warm = []
+    warm, cpu = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         fn()
         warm.append((time.perf_counter() - started) * 1000)
-    return cold, statistics.median(warm)
+        cpu.append((time.process_time() - cpu_started) * 1000)
+    return cold, statistics.median(warm), statistics.median(cpu)
 
 
 def main() -> None:
@@ -110,9 +115,10 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from hcpcs_atlas.facts.tic import payer_facts
+    from hcpcs_atlas.facts.nppes import provider_facts
+    from hcpcs_atlas.facts.tic import tic_facts
     from hcpcs_atlas.store import Store
-    from hcpcs_atlas.store.tic import rate_observations
+    from hcpcs_atlas.store.tic import codes_with_rates, files_with_code, rate_observations
 
     WORK.mkdir(parents=True, exist_ok=True)
     db = WORK / f"facts-scale-{args.rows}-{args.codes}-{args.files}.duckdb"
@@ -125,7 +131,7 @@ def main() -> None:
     print(
         f"{args.rows:,} rows, {args.codes:,} codes, {args.files} files: ~{args.rows // args.codes:,} rows per code"
     )
-    head = f"{'code':<6} {'what':<52} {'cold ms':>8} {'warm ms':>8}"
+    head = f"{'code':<6} {'what':<56} {'cold ms':>8} {'warm ms':>8} {'CPU ms':>8}"
     print(head + "\n" + "-" * len(head))
     with Store(db, read_only=True) as store:
         import duckdb
@@ -136,17 +142,29 @@ def main() -> None:
             f"service_codes, npis, expiration_date, file_id FROM read_parquet('{parquet}/*/*/*.parquet', "
             "hive_partitioning = true) WHERE payer = $payer AND billing_code = $code"
         )
+
+        def tic_part(code: str) -> None:
+            """What ``facts`` does for TiC rates (facts/build.py), without the HCPCS/ASP parts (none here)."""
+            if code in codes_with_rates(store):
+                _, observations = tic_facts(store, code, 100.0)
+                provider_facts(store, observations)
+                files_with_code(store, code)
+
         for code in codes:
             rows = len(rate_observations(store, code))
             lines = [
-                (f"payer_facts ({rows:,} rows, DuckDB table)", lambda c=code: payer_facts(store, c, 100.0)),
-                ("rate_observations query alone, DuckDB table", lambda c=code: rate_observations(store, c)),
+                (f"facts, TiC part ({rows:,} rows): the lines below", lambda c=code: tic_part(c)),
+                ("  codes_with_rates (once per FactsBuilder)", lambda: codes_with_rates(store)),
+                ("  tic_facts: payer benchmarks + NPI observations", lambda c=code: tic_facts(store, c, 100.0)),
+                ("    of which rate_observations query alone", lambda c=code: rate_observations(store, c)),
+                ("  files_with_code", lambda c=code: files_with_code(store, c)),
                 ("same columns from Parquet payer=/code= (4 payers)", lambda c=code: [
                     parquet_con.execute(query, {"payer": p, "code": c}).fetchall() for p in PAYERS]),
-            ][: 3 if args.parquet else 2]  # fmt: skip
+            ][: None if args.parquet else -1]  # fmt: skip
             for what, fn in lines:
-                cold, warm = timed(fn, args.repeat)
-                print(f"{code:<6} {what:<52} {cold:8.1f} {warm:8.1f}")
+                cold, warm, cpu = timed(fn, args.repeat)
+                print(f"{code:<6} {what:<56} {cold:8.1f} {warm:8.1f} {cpu:8.1f}")
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ from .nppes import provider_facts
 from .opps import opps_facts
 from .related import RelatedIndex
 from .snapshot import Snapshot, VersionedRow
-from .tic import npi_observations, payer_facts
+from .tic import tic_facts
 
 __all__ = ["FactsBuilder", "build_facts"]
 
@@ -109,8 +109,7 @@ class FactsBuilder:
         hcpcs_detail = detail(latest)
         medicare_limit = asp.payment_limit if asp else None
         has_rates = code in self._codes_with_rates
-        payers = payer_facts(self.store, code, medicare_limit) if has_rates else []
-        observations = npi_observations(self.store, code, medicare_limit) if has_rates else []
+        payers, observations = tic_facts(self.store, code, medicare_limit) if has_rates else ([], [])
         hospital_rows = (
             hospital_rate_rows(self.store, code) if code in self._codes_with_hospital_rates else []
         )

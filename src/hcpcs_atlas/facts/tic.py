@@ -21,7 +21,7 @@ from .benchmarks import benchmarks, pct_of
 from .model import Breakdown, PayerFacts, PayerSource
 from .nppes import RateObservation
 
-__all__ = ["DOLLAR_TYPES", "SUSPECT_HIGH", "SUSPECT_LOW", "npi_observations", "payer_facts"]
+__all__ = ["DOLLAR_TYPES", "SUSPECT_HIGH", "SUSPECT_LOW", "npi_observations", "payer_facts", "tic_facts"]
 
 DOLLAR_TYPES = frozenset({"negotiated", "derived", "fee schedule"})
 SUSPECT_LOW, SUSPECT_HIGH = 0.05, 20.0
@@ -121,14 +121,25 @@ def _payer(store: Store, payer: str, acc: _PayerRows, medicare: float | None) ->
 
 def payer_facts(store: Store, code: str, medicare: float | None) -> list[PayerFacts]:
     """Per-payer benchmarks for ``code``; ``medicare`` is the ASP payment limit per billing unit."""
+    return tic_facts(store, code, medicare)[0]
+
+
+def tic_facts(
+    store: Store, code: str, medicare: float | None
+) -> tuple[list[PayerFacts], list[RateObservation]]:
+    """The payer benchmarks and the observations they count with their NPIs (for providers), from one
+    read of the code's rate rows: reading and collecting 50,000 rows is most of a code's time."""
     collected = _collect(rate_observations(store, code))
     facts = [f for payer, acc in collected.items() if (f := _payer(store, payer, acc, medicare))]
-    return sorted(facts, key=lambda f: payer_order(f.payer))
+    return sorted(facts, key=lambda f: payer_order(f.payer)), _npi_observations(collected, medicare)
 
 
 def npi_observations(store: Store, code: str, medicare: float | None) -> list[RateObservation]:
     """The dollar observations the payer benchmarks count, each with the NPIs it names (for providers)."""
-    collected = _collect(rate_observations(store, code))
+    return tic_facts(store, code, medicare)[1]
+
+
+def _npi_observations(collected: dict[str, _PayerRows], medicare: float | None) -> list[RateObservation]:
     return [
         RateObservation(o.rate, frozenset(o.npis))
         for acc in collected.values()
