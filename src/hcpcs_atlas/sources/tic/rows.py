@@ -323,7 +323,9 @@ class GroupTable:
         """The groups as pyarrow RecordBatches, one row group at a time."""
         import pyarrow.parquet as pq
 
-        yield from pq.ParquetFile(self.path).iter_batches(batch_size=self.CHUNK)
+        groups = pq.ParquetFile(self.path)  # row group by row group: iter_batches read ahead (+55 MB at 2 M)
+        for index in range(groups.num_row_groups):
+            yield from groups.read_row_group(index).to_batches()
 
     def providers(self) -> Iterator[Provider]:
         """The groups as :class:`Provider` objects (the exact path; small selections)."""
