@@ -23,7 +23,14 @@ from ..progress import Progress
 from ..sources.hospital import HospitalFile, is_discovery, read_discovery, read_hospital_file
 from ..sources.tic.net import DEFAULT_OPTIONS
 from .db import FileRecord, Store, StoreOrOpener, writing
-from .hospital_staging import HospitalStaging, StagedCharges, stage_select
+from .hospital_staging import (
+    ROW_CHARGES,
+    ROW_ITEMS,
+    ROW_PAYER_NAMES,
+    HospitalStaging,
+    StagedCharges,
+    stage_select,
+)
 from .tic import IngestSummary, Readers, worker_tally
 
 __all__ = [
@@ -162,7 +169,9 @@ def store_hospital_file(store: Store, hf: HospitalFile, staged: StagedCharges | 
     with _insert_memory(store), store.transaction():
         file_id = store.add_file(_file_record(hf), hf.n_charges)
         store.insert_rows("core_hospital_files", [hospital_file_row(hf)], file_id=file_id)
-        if staged is not None:
+        if staged is not None and staged.rows:
+            _insert_rows(store, file_id, staged.path)
+        elif staged is not None:
             select, parameters = stage_select(staged)
             con.execute(_STAGE.format(select=select), parameters)
             bad = con.execute(_FIRST_BAD).fetchone()
@@ -179,6 +188,18 @@ def store_hospital_file(store: Store, hf: HospitalFile, staged: StagedCharges | 
 #: DuckDB's cap while a file's charges are inserted (TiC's is 200 MB): with the reader's own memory
 #: still held, a 1 GB JSON file kept whole peaked at 409 MB with 200 MB, 314 MB with this.
 INSERT_MEMORY = "100MB"
+
+
+def _insert_rows(store: Store, file_id: int, folder: Path) -> None:
+    """A wide CSV's or JSON file's items and charges, staged as CSV rows (:mod:`.hospital_staging`)."""
+    con, items, charges = store.con, folder / "items.csv", folder / "charges.csv"
+    con.execute(ROW_ITEMS, {"file_id": file_id, "path": str(items)})
+    if charges.stat().st_size:  # items priced by no payer have no charge rows
+        con.register(
+            "payer_names", _payer_names(con.execute(ROW_PAYER_NAMES, {"path": str(charges)}).fetchall())
+        )
+        con.execute(ROW_CHARGES, {"file_id": file_id, "path": str(charges)})
+        con.unregister("payer_names")
 
 
 @contextmanager

@@ -28,9 +28,16 @@ from ..sources.hospital import HospitalCharge
 from ..sources.hospital.csvfile import NUMBER_FIELDS
 from ..sources.hospital.model import KeptCodes, split_list
 
-__all__ = ["BATCH", "HospitalStaging", "StagedCharges", "charge_schema", "stage_select"]
+__all__ = [
+    "ROW_CHARGES",
+    "ROW_ITEMS",
+    "ROW_PAYER_NAMES",
+    "HospitalStaging",
+    "StagedCharges",
+    "charge_schema",
+    "stage_select",
+]
 
-BATCH = 1 << 14  # 16 K charges: a row group per batch, and the batch small beside the reader
 _US, _RS = "\x1f", "\x1e"  # join codes, and (code, type) pairs, in the staging CSV's prefix cells
 #: What str.strip() removes (DuckDB's trim() alone removes spaces): trimmed cells equal the csv path's.
 WHITESPACE = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
@@ -52,6 +59,7 @@ class StagedCharges:
 
     path: Path
     tall: tuple[int, dict[str, int]] | None = None
+    rows: bool = False  # ``path`` is a folder of items.csv and charges.csv (wide CSV and JSON)
 
 
 def charge_schema() -> Any:
@@ -69,8 +77,7 @@ class HospitalStaging:
     """The sink a reader hands kept charges to (and a tall file's records: a ``TallSink``)."""
 
     folder: Path
-    batch: list[HospitalCharge] = field(default_factory=list)
-    _parquet: Any = None
+    _rows: _RowFiles | None = None
     _tall: tuple[int, dict[str, int]] | None = None
     _text: TextIO | None = None
     _csv: Any = None
@@ -81,27 +88,20 @@ class HospitalStaging:
     _item_cells: Any = None
     _modifiers: int | None = None
 
-    # -- wide CSV and JSON: records in batches, to Parquet ----------------------------------------------
+    # -- wide CSV and JSON: items and charges, as CSV rows ------------------------------------------------
 
     def __call__(self, charges: list[HospitalCharge]) -> None:
-        self.batch += charges
-        if len(self.batch) >= BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        if not self.batch:
-            return
-        schema = charge_schema()
-        columns = list(zip(*self.batch, strict=True))
-        self.batch = []
-        arrays = [_shared(col, kind.type) if name == "codes" else pa.array(col, kind.type)
-                  for name, col, kind in zip(HospitalCharge._fields, columns, schema, strict=True)]  # fmt: skip
-        if self._parquet is None:
-            self._parquet = pq.ParquetWriter(self.folder / "charges.parquet", schema, compression="none")
-        self._parquet.write_table(pa.Table.from_arrays(arrays, schema=schema))
+        """An item (code ... maximum) is written once, however many payers price it; a charge when it
+        names a payer or has a negotiated value. The C csv writer: measured cheaper than building
+        Parquet batches (pyarrow's conversion plus an item sort in DuckDB) for a JSON file's charges."""
+        if self._rows is None:
+            self._rows = _RowFiles(self.folder)
+        rows = self._rows
+        for c in charges:
+            item = rows.item_id(c)
+            if c.payer_name or c.dollar is not None or c.percentage is not None or c.algorithm:
+                rows.write_charge((item, c.payer_name, c.plan_name, c.dollar, c.percentage, c.algorithm,
+                                   c.methodology, c.row))  # fmt: skip
 
     # -- tall CSV: the records' text ------------------------------------------------------------------------
 
@@ -158,11 +158,10 @@ class HospitalStaging:
 
     def close(self) -> StagedCharges | None:
         """The staging, or None when nothing was kept."""
-        self.flush()
-        if self._parquet is not None:
-            self._parquet.close()
-            self._parquet = None
-            return StagedCharges(self.folder / "charges.parquet")
+        if self._rows is not None:
+            self._rows.close()
+            self._rows = None
+            return StagedCharges(self.folder, rows=True)
         if self._text is not None:
             self._flush_lines()
             self._text.close()
@@ -171,29 +170,83 @@ class HospitalStaging:
         return None
 
 
+#: HospitalCharge's leading fields that describe the item (code ... maximum), not the payer's charge.
+_ITEM_END = HospitalCharge._fields.index("payer_name")
+
+
+class _RowFiles:
+    """items.csv and charges.csv of one file (floats written as repr, which reads back exactly)."""
+
+    def __init__(self, folder: Path) -> None:
+        self._items_fh = (folder / "items.csv").open("w", encoding="utf-8", newline="")
+        self._charges_fh = (folder / "charges.csv").open("w", encoding="utf-8", newline="")
+        self._write_item = csv.writer(self._items_fh).writerow
+        self.write_charge = csv.writer(self._charges_fh).writerow
+        self._ids: dict[tuple[object, ...], int] = {}
+        self._next_id = 0
+
+    def item_id(self, c: HospitalCharge) -> int:
+        key = c[:_ITEM_END]  # a C-level slice: code ... maximum
+        found = self._ids.get(key)
+        if found is not None:
+            return found
+        if len(self._ids) >= _ITEM_CACHE:
+            self._ids.clear()  # bounded; an item seen again later is written again, harmlessly
+        self._next_id += 1
+        self._ids[key] = self._next_id
+        self._write_item((
+            self._next_id, c.code, _US.join(code for code, _ in c.codes), _US.join(kind for _, kind in c.codes),
+            c.ndc, c.description, c.billing_class, c.setting, c.drug_unit, c.drug_type,
+            _US.join(c.modifiers) or None, c.gross, c.discounted_cash, c.minimum, c.maximum, c.row,
+        ))  # fmt: skip
+        return self._next_id
+
+    def close(self) -> None:
+        self._items_fh.close()
+        self._charges_fh.close()
+
+
+def _read_rows(columns: str) -> str:
+    spec = ", ".join(f"'{name}': '{kind}'" for name, kind in (c.split() for c in columns.split(", ")))
+    return (f"read_csv($path, header = false, auto_detect = false, quote = '\"', escape = '\"', delim = ',', "
+            f"columns = {{{spec}}})")  # fmt: skip
+
+
+_ITEM_COLUMNS = (
+    "item_id BIGINT, code VARCHAR, codes VARCHAR, code_types VARCHAR, ndc VARCHAR, description VARCHAR, "
+    "billing_class VARCHAR, setting VARCHAR, drug_unit DOUBLE, drug_type VARCHAR, modifiers VARCHAR, "
+    "gross_usd DOUBLE, discounted_cash_usd DOUBLE, minimum_usd DOUBLE, maximum_usd DOUBLE, source_row BIGINT"
+)
+_CHARGE_COLUMNS = (
+    "item_id BIGINT, payer_name VARCHAR, plan_name VARCHAR, negotiated_usd DOUBLE, negotiated_pct DOUBLE, "
+    "negotiated_algorithm VARCHAR, methodology VARCHAR, source_row BIGINT"
+)
+#: The statements of a rows staging (``$path`` the CSV file each reads): payer names, items, charges.
+ROW_PAYER_NAMES = (
+    f"SELECT DISTINCT payer_name, plan_name FROM {_read_rows(_CHARGE_COLUMNS)} WHERE payer_name IS NOT NULL"
+)
+ROW_ITEMS = f"""
+INSERT INTO core_hospital_items
+SELECT $file_id, item_id, code, string_split(codes, chr(31)), string_split(code_types, chr(31)), ndc, description,
+       billing_class, setting, drug_unit, drug_type, coalesce(string_split(modifiers, chr(31)), []),
+       gross_usd, discounted_cash_usd, minimum_usd, maximum_usd, source_row
+FROM {_read_rows(_ITEM_COLUMNS)}
+"""
+ROW_CHARGES = f"""
+INSERT INTO core_hospital_charges
+SELECT $file_id, s.item_id, s.payer_name, s.plan_name, n.payer, n.segment, s.negotiated_usd, s.negotiated_pct,
+       s.negotiated_algorithm, s.methodology, s.source_row
+FROM {_read_rows(_CHARGE_COLUMNS)} s
+LEFT JOIN payer_names n ON n.payer_name = s.payer_name AND n.plan_name IS NOT DISTINCT FROM s.plan_name
+"""
+
+
 def _cells(kept: KeptCodes) -> tuple[str, str]:
     return _US.join(kept[0]), _RS.join(f"{c}{_US}{t}" for c, t in kept[1])
 
 
 def _quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
-
-
-def _shared(values: tuple[Any, ...], kind: Any) -> Any:
-    """A column whose values are mostly the same few objects (a row's code list, shared by its charges):
-    each distinct object converted once, then repeated by index."""
-    import pyarrow as pa
-
-    index: dict[int, int] = {}
-    unique: list[Any] = []
-    positions = []
-    for value in values:
-        at = index.get(id(value))
-        if at is None:
-            at = index[id(value)] = len(unique)
-            unique.append(value)
-        positions.append(at)
-    return pa.array(unique, kind).take(pa.array(positions, pa.int32()))
 
 
 # -- the staged charges as one table ------------------------------------------------------------------------
