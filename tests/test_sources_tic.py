@@ -23,7 +23,7 @@ from hcpcs_atlas.sources.tic import (
     read_in_network,
     read_table_of_contents,
 )
-from hcpcs_atlas.sources.tic.rows import GroupTable
+from hcpcs_atlas.sources.tic.groups import GroupTable
 from hcpcs_atlas.store import Store
 from hcpcs_atlas.store.tic import ingest_tic
 from hcpcs_atlas.synth import SynthResult, TicSynthOptions, write_in_network

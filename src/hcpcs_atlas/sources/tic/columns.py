@@ -24,19 +24,18 @@ from typing import Any
 
 import orjson
 
+from .groups import GroupTable, Provider
+from .groups import provider as _provider
+from .groups import text as _text
 from .model import StagedRates
 from .refs import Reference, id_key, id_token
 from .rows import (
     _ID_TOKENS,
     _REFERENCE_LISTS,
     MATCHED_TYPES,
-    GroupTable,
     ItemCollector,
-    Provider,
     _parsed_id,
     _price,
-    _provider,
-    _text,
     normalize_code,
 )
 
@@ -370,7 +369,7 @@ class ColumnCollector(ItemCollector):
 
     def finish(self, refs: dict[str, Reference]) -> None:
         """Write the provider sets (now that every reference is known), in row groups as they are made:
-        a fetched reference's groups (a :class:`.rows.GroupTable`) go over as Arrow slices, never as one
+        a fetched reference's groups (a :class:`.groups.GroupTable`) go over as Arrow slices, never as one
         Python object per NPI (a 10-million-NPI reference file took 1.1 GB that way)."""
         self.close()
         import pyarrow as pa

@@ -31,7 +31,7 @@ from .scan import GUARD, LOOKBACK, NeedLookback, ObjectFinder, value_pattern
 from .stream import CHUNK, BufferPool, ChunkStream, fill_chunks
 
 if TYPE_CHECKING:
-    from .rows import GroupTable
+    from .groups import GroupTable
 
 __all__ = [
     "PROVIDER_GROUP_ID",

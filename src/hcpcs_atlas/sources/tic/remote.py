@@ -3,7 +3,7 @@
 Each location is fetched once per file, several at a time (``ReadOptions.ref_workers``), all within one
 deadline per file (``refs_deadline_s``); connect and read timeouts bound every wait. A download streams to
 a cache file named by URL (written atomically), and its provider groups are then streamed out of it one
-object at a time into Arrow columns (:class:`.rows.GroupTable`), so neither the file, its parse tree nor
+object at a time into Arrow columns (:class:`.groups.GroupTable`), so neither the file, its parse tree nor
 one Python object per NPI is ever held; a group larger than ``max_item_bytes`` is refused. Which locations may be opened at all is :func:`.net.resolve_location`'s
 rule. A failure is recorded with its reason and never fatal: the rates of an unreachable group are kept
 without their providers.
@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import InputError
+from .groups import GroupTable
 from .net import DEFAULT_OPTIONS, FetchError, ReadOptions, is_url, open_url, resolve_location
 from .refs import Reference
-from .rows import GroupTable
 from .scan import HEADROOM, ObjectFinder
 from .stream import ChunkStream
 

@@ -8,23 +8,21 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
-import tempfile
-import weakref
-from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
 
+from .groups import GroupTable, Provider
+from .groups import provider as _provider
+from .groups import text as _text
 from .model import RateRow
 from .refs import Reference, id_token
 from .scan import STRING_TOKEN
 
-__all__ = ["GroupTable", "ItemCollector", "KeptItem", "normalize_code"]
+__all__ = ["ItemCollector", "KeptItem", "normalize_code"]
 
 #: billing_code_type values under which a HCPCS Level II code is matched (payers mislabel HCPCS as CPT).
 MATCHED_TYPES = frozenset({"HCPCS", "CPT"})
@@ -58,13 +56,6 @@ class Price:
     service_codes: tuple[str, ...]
     modifiers: tuple[str, ...]
     additional_information: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Provider:
-    tin_type: str | None
-    tin_value: str | None
-    npis: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,12 +195,6 @@ def _parsed_id(value: Any) -> tuple[str, str]:
     return id_token(orjson.dumps(value))
 
 
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    return value if isinstance(value, str) else str(value)
-
-
 def _strings(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -250,97 +235,3 @@ def _number(value: Any) -> float | None:
     except (ValueError, OverflowError):
         return None
     return number if math.isfinite(number) else None
-
-
-def _provider(group: Any) -> Provider:
-    if not isinstance(group, dict):
-        return Provider(None, None, ())
-    tin = group.get("tin")
-    if isinstance(tin, dict):
-        tin_type, tin_value = _text(tin.get("type")), _text(tin.get("value"))
-    else:  # early drafts wrote the TIN as a bare string
-        tin_type, tin_value = None, _text(tin)
-    npis = group.get("npi")
-    return Provider(tin_type, tin_value, tuple(_npis(npis if isinstance(npis, list) else [npis])))
-
-
-class GroupTable:
-    """The provider groups of a remote reference file, staged to a Parquet file of their own while the
-    file streams: a file of 10 million NPIs held as Python ints took 1.1 GB; here one chunk at a time
-    is in memory, whatever the number of groups.
-
-    Each group is read by :func:`_provider` (the rules of inline groups); every ``CHUNK`` groups the
-    pending values become one row group (tin_type, tin_value, npis). ``OverflowError``: an NPI beyond
-    64 bits. The file lives in a temporary folder removed with the table."""
-
-    CHUNK = 1 << 16
-
-    def __init__(self) -> None:
-        folder = tempfile.mkdtemp(prefix="tic-groups-")
-        weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
-        self.path = Path(folder) / "groups.parquet"
-        self._writer: Any = None
-        self._types: list[str | None] = []
-        self._values: list[str | None] = []
-        self._npis: array[int] = array("q")
-        self._offsets: array[int] = array("q", [0])
-        self._count = 0
-
-    def __len__(self) -> int:
-        return self._count
-
-    def add(self, group: Any) -> None:
-        provider = _provider(group)
-        self._types.append(provider.tin_type)
-        self._values.append(provider.tin_value)
-        self._npis.extend(provider.npis)
-        self._offsets.append(len(self._npis))
-        self._count += 1
-        if len(self._types) >= self.CHUNK:
-            self._write()
-
-    def _write(self) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        values = pa.Array.from_buffers(pa.int64(), len(self._npis), [None, pa.py_buffer(self._npis)])
-        npis = pa.ListArray.from_arrays(pa.array(self._offsets, pa.int32()), values)  # no copy of the NPIs
-        batch = pa.record_batch(
-            [pa.array(self._types, pa.string()), pa.array(self._values, pa.string()), npis],
-            names=["tin_type", "tin_value", "npis"],
-        )
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, batch.schema, compression="none")
-        self._writer.write_batch(batch)
-        self._types, self._values, self._npis, self._offsets = [], [], array("q"), array("q", [0])
-
-    def seal(self) -> None:
-        """Write the pending groups and close the file: the table is complete."""
-        self._write()
-        self._writer.close()
-
-    def chunks(self) -> Iterator[Any]:
-        """The groups as pyarrow RecordBatches, one row group at a time."""
-        import pyarrow.parquet as pq
-
-        groups = pq.ParquetFile(self.path)  # row group by row group: iter_batches read ahead (+55 MB at 2 M)
-        for index in range(groups.num_row_groups):
-            yield from groups.read_row_group(index).to_batches()
-
-    def providers(self) -> Iterator[Provider]:
-        """The groups as :class:`Provider` objects (the exact path; small selections)."""
-        for chunk in self.chunks():
-            rows = zip(*(chunk.column(i).to_pylist() for i in range(3)), strict=True)
-            yield from (Provider(t, v, tuple(n)) for t, v, n in rows)
-
-
-def _npis(values: list[Any]) -> Iterator[int]:
-    for value in values:
-        if isinstance(value, bool) or value is None:
-            continue
-        if isinstance(value, int):
-            yield value
-        elif isinstance(value, float) and value.is_integer():
-            yield int(value)
-        elif isinstance(value, str) and value.strip().isdigit():
-            yield int(value.strip())
