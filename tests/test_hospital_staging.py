@@ -1,10 +1,9 @@
 """The store's bulk path for hospital charges against the reader's own records.
 
-A tall CSV's kept records go to the store as text that DuckDB parses (trim, amounts, modifiers); wide
-CSV and JSON charges go as Parquet. Either way, what is stored must be exactly what
-``read_hospital_file`` builds in Python, record for record: checked here on real files and on a file
-made of every quirk the text path has to match (odd whitespace, stray quotes, ``$1,055.50``, ``N/A``,
-a description over two lines, modifiers with spaces, a record without a final line end).
+Kept charges are staged as CSV rows (items once, charges per payer) and read back by DuckDB; Parquet of
+``charge_schema()`` is the Spark way in. What is stored must be exactly what ``read_hospital_file``
+builds, record for record: checked on real files and on a file of quirks (odd whitespace, stray quotes,
+``$1,055.50``, ``N/A``, a description over two lines, modifiers with spaces, no final line end).
 """
 
 from __future__ import annotations

@@ -18,18 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from ..data import read_table
-from ..errors import AtlasError, InputError
+from ..errors import AtlasError
 from ..progress import Progress
 from ..sources.hospital import HospitalFile, is_discovery, read_discovery, read_hospital_file
 from ..sources.tic.net import DEFAULT_OPTIONS
 from .db import FileRecord, Store, StoreOrOpener, writing
 from .hospital_staging import (
+    PARQUET_STAGE,
     ROW_CHARGES,
     ROW_ITEMS,
     ROW_PAYER_NAMES,
     HospitalStaging,
     StagedCharges,
-    stage_select,
 )
 from .tic import IngestSummary, Readers, worker_tally
 
@@ -126,10 +126,8 @@ def hospital_file_row(hf: HospitalFile) -> dict[str, object]:
     }
 
 
-#: Items are the distinct (code ... maximum) of the staged charges; a charge is stored when it names a
-#: payer or has a negotiated value (else its item alone holds the row's prices).
-_STAGE = "CREATE TEMP TABLE hospital_staged AS {select}"
-_FIRST_BAD = 'SELECT "row", bad, bad_text FROM hospital_staged WHERE bad IS NOT NULL ORDER BY "row" LIMIT 1'
+#: Charges staged as Parquet (:data:`PARQUET_STAGE`): items are their distinct (code ... maximum); a charge
+#: is stored when it names a payer or has a negotiated value (else its item alone holds the row's prices).
 _PAYER_NAMES = "SELECT DISTINCT payer_name, plan_name FROM hospital_staged WHERE payer_name IS NOT NULL"
 _INSERT_ITEMS = """
 INSERT INTO core_hospital_items
@@ -163,26 +161,26 @@ def _payer_names(names: Iterable[tuple[str | None, str | None]]) -> Any:
 
 
 def store_hospital_file(store: Store, hf: HospitalFile, staged: StagedCharges | None) -> int:
-    """Store one file read, its kept charges staged (:mod:`.hospital_staging`): one transaction. An
-    amount that is not a number is refused here, with its row and column (the store unchanged)."""
-    con = store.con
+    """Store one file read, its kept charges staged (:mod:`.hospital_staging`): one transaction."""
     with _insert_memory(store), store.transaction():
         file_id = store.add_file(_file_record(hf), hf.n_charges)
         store.insert_rows("core_hospital_files", [hospital_file_row(hf)], file_id=file_id)
         if staged is not None and staged.rows:
             _insert_rows(store, file_id, staged.path)
         elif staged is not None:
-            select, parameters = stage_select(staged)
-            con.execute(_STAGE.format(select=select), parameters)
-            bad = con.execute(_FIRST_BAD).fetchone()
-            if bad is not None:
-                raise InputError(hf.source, f"not a number: {str(bad[2])[:40]!r}", row=bad[0], column=bad[1])
-            con.register("payer_names", _payer_names(con.execute(_PAYER_NAMES).fetchall()))
-            con.execute(_INSERT_ITEMS, {"file_id": file_id})
-            con.execute(_INSERT_CHARGES, {"file_id": file_id})
-            con.execute("DROP TABLE hospital_staged")
-            con.unregister("payer_names")
+            _insert_parquet(store, file_id, staged.path)
     return file_id
+
+
+def _insert_parquet(store: Store, file_id: int, path: Path) -> None:
+    """Charges written as Parquet of ``charge_schema()`` (by a Spark job)."""
+    con = store.con
+    con.execute(PARQUET_STAGE, {"path": str(path)})
+    con.register("payer_names", _payer_names(con.execute(_PAYER_NAMES).fetchall()))
+    con.execute(_INSERT_ITEMS, {"file_id": file_id})
+    con.execute(_INSERT_CHARGES, {"file_id": file_id})
+    con.execute("DROP TABLE hospital_staged")
+    con.unregister("payer_names")
 
 
 #: DuckDB's cap while a file's charges are inserted (TiC's is 200 MB): with the reader's own memory
@@ -204,8 +202,8 @@ def _insert_rows(store: Store, file_id: int, folder: Path) -> None:
 
 @contextmanager
 def _insert_memory(store: Store) -> Iterator[None]:
-    """A memory cap past which the item sort spills to disk (flat memory); set outside the transaction,
-    which a failure aborts (the staged table goes with it)."""
+    """A memory cap past which DuckDB spills to disk (flat memory); set outside the transaction, which
+    a failure aborts."""
     limit = store.con.execute("SELECT current_setting('memory_limit')").fetchone()
     store.con.execute(f"SET memory_limit = '{INSERT_MEMORY}'")
     try:
@@ -290,11 +288,7 @@ def _keep(store: Store, target: _Target, outcome: _Read | str, summary: IngestSu
     if store.find_file("hospital", hf.sha256) is not None:
         summary.unchanged.append(hf.file_name)
         return
-    try:
-        store_hospital_file(store, hf, outcome.staged)
-    except InputError as exc:
-        summary.failed.append(str(exc))
-        return
+    store_hospital_file(store, hf, outcome.staged)
     summary.ingested.append((hf.file_name, hf.n_charges))
 
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, TextIO
+from typing import TextIO
 
 from ...data import read_table
 from ...errors import InputError, SchemaDriftError
-from .model import HospitalCharge, HospitalFile, KeptCodes, TallSink, split_list
+from .model import HospitalCharge, HospitalFile, split_list
 
-__all__ = ["NUMBER_FIELDS", "TEXT_FIELDS", "read_csv", "tee_lines"]
+__all__ = ["read_csv"]
 
 _PIPE = re.compile(r"\s*\|\s*")
 _CODE = re.compile(r"code\|(\d+)")
@@ -66,33 +66,17 @@ class _Layout:
         return get if len(columns) > 1 else lambda row: (get(row),)
 
 
-def tee_lines(lines: Iterable[str], held: list[str]) -> Iterator[str]:
-    """The lines, each also appended to ``held`` (the caller clears it per record: a record's text)."""
-    for line in lines:
-        held.append(line)
-        yield line
-
-
 def read_csv(label: str, lines: TextIO, keep_code: Callable[[str], bool], into: HospitalFile) -> None:
     """Fill ``into`` (layout, hospital fields, rows seen, kept charges) from a CSV file's lines.
 
     The loop is the hot path (every row of a multi-GB file): the csv module splits, one C-level getter
     takes the code cells, and rows repeat their item's codes (one row per payer in the tall layout),
-    so the codes are judged once per distinct set of code cells. A tall file read into a
-    :class:`TallSink` hands over each kept record's text: no Python object per charge."""
-    held: list[str] = []
-    raw = isinstance(into.sink, TallSink)
-    reader = csv.reader(tee_lines(lines, held) if raw else lines)
+    so the codes are judged once per distinct set of code cells."""
+    reader = csv.reader(lines)
     names, values = _next(reader, label, "hospital-level field names"), _next(reader, label, "their values")
     _hospital_fields(label, names, values, into)
     layout = _layout(label, _next(reader, label, "the header row"))
     into.layout = layout.name
-    held.clear()
-    if isinstance(into.sink, TallSink) and not layout.payers:
-        into.sink.tall(layout.width, layout.columns)
-        _read_tall(label, reader, layout, _Judge(layout, keep_code), into, into.sink, held)
-        return
-    clear = held.clear  # a wide file read through the tee: its lines are not needed
     width, code_cells, judge = layout.width, layout.code_cells(), _Judge(layout, keep_code)
     build = _Builder(label, layout)
     keep, rows, last, kept = into.keep, 0, None, _NOTHING
@@ -107,44 +91,12 @@ def read_csv(label: str, lines: TextIO, keep_code: Callable[[str], bool], into: 
             last, kept = key, judge(key)
         if kept[0]:
             keep(build(row, reader.line_num, kept))
-        clear()
         if not rows & 0xFFFF:
             into.rows_seen = rows
     into.rows_seen = rows
 
 
-def _read_tall(
-    label: str,
-    reader: Any,
-    layout: _Layout,
-    judge: _Judge,
-    into: HospitalFile,
-    sink: TallSink,
-    held: list[str],
-) -> None:
-    """The tall loop for a :class:`TallSink`: kept records handed over as text, with their codes."""
-    width, code_cells, record, clear = layout.width, layout.code_cells(), sink.record, held.clear
-    rows, charges, last, kept = 0, 0, None, _NOTHING
-    for row in reader:
-        rows += 1
-        if len(row) != width:
-            if len(row) <= 1 and not any(row):
-                clear()
-                continue  # a blank line
-            raise InputError(label, f"{len(row)} fields, the header has {width}", row=reader.line_num)
-        key = code_cells(row)
-        if key != last:
-            last, kept = key, judge(key)
-        if kept[0]:
-            record(reader.line_num, kept, row, held)
-            charges += len(kept[0])
-        clear()
-        if not rows & 0xFFFF:
-            into.rows_seen, into.n_charges = rows, charges
-    into.rows_seen, into.n_charges = rows, charges
-
-
-_NOTHING: KeptCodes = ((), ())
+_NOTHING: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] = ((), ())
 
 
 class _Judge:
@@ -236,7 +188,7 @@ def _number(label: str, row: list[str], i: int | None, line: int, header: str) -
         raise InputError(label, f"not a number: {text[:40]!r}", row=line, column=header) from None
 
 
-TEXT_FIELDS = _TEXT = (
+_TEXT = (
     "description",
     "billing_class",
     "setting",
@@ -247,15 +199,7 @@ TEXT_FIELDS = _TEXT = (
     "algorithm",
     "methodology",
 )
-NUMBER_FIELDS = _NUMBERS = (
-    "drug_unit",
-    "gross",
-    "discounted_cash",
-    "minimum",
-    "maximum",
-    "dollar",
-    "percentage",
-)
+_NUMBERS = ("drug_unit", "gross", "discounted_cash", "minimum", "maximum", "dollar", "percentage")
 
 
 class _Builder:

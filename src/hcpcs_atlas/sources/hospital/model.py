@@ -6,12 +6,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import NamedTuple
 
-__all__ = ["HospitalCharge", "HospitalFile", "KeptCodes", "TallSink", "iso_date", "split_list"]
-
-#: A kept row's codes: the kept ones (trimmed, upper-cased), then every (code, type) of the row.
-KeptCodes = tuple[tuple[str, ...], tuple[tuple[str, str], ...]]
+__all__ = ["HospitalCharge", "HospitalFile", "iso_date", "split_list"]
 
 _SPLIT = re.compile(r"\s*\|\s*")
 
@@ -45,18 +42,6 @@ class HospitalCharge(NamedTuple):
     @property
     def ndc(self) -> str | None:
         return next((c for c, t in self.codes if t.upper() == "NDC"), None)
-
-
-@runtime_checkable
-class TallSink(Protocol):
-    """A sink that takes a tall CSV's kept records as the text the file holds (the store parses them
-    in bulk), instead of a :class:`HospitalCharge` per row built in Python."""
-
-    def tall(self, width: int, columns: dict[str, int]) -> None:
-        """The layout: ``width`` cells a record; ``columns`` the cell of each field (see csvfile)."""
-
-    def record(self, line: int, kept: KeptCodes, row: list[str], text: list[str]) -> None:
-        """One kept record: the line it ends on, its codes, its cells, and its text (one or more lines)."""
 
 
 @dataclass
