@@ -242,10 +242,13 @@ HOSPITAL_FILES = (
     "md-anderson_standardcharges.csv.gz",
     "uchicago_standardcharges.json.gz",
 )
-_ITEMS = """SELECT f.file_name, i.* EXCLUDE (file_id) FROM core_hospital_items i JOIN source_files f USING (file_id)
-            ORDER BY ALL"""
-_CHARGES = """SELECT f.file_name, c.* EXCLUDE (file_id) FROM core_hospital_charges c JOIN source_files f
-              USING (file_id) ORDER BY ALL"""
+# Items and charges as stored, but by content, not by item number: how a file's items are numbered is
+# the ingest's business, which item each charge belongs to is not.
+_ITEMS = """SELECT f.file_name, i.* EXCLUDE (file_id, item_id) FROM core_hospital_items i
+            JOIN source_files f USING (file_id) ORDER BY ALL"""
+_CHARGES = """SELECT f.file_name, i.* EXCLUDE (file_id, item_id), c.* EXCLUDE (file_id, item_id)
+              FROM core_hospital_charges c JOIN core_hospital_items i USING (file_id, item_id)
+              JOIN source_files f USING (file_id) ORDER BY ALL"""
 _HOSPITAL_FILES = "SELECT * EXCLUDE (file_id) FROM core_hospital_files ORDER BY ALL"
 
 
