@@ -10,6 +10,7 @@ import gzip
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -241,10 +242,13 @@ HOSPITAL_FILES = (
     "md-anderson_standardcharges.csv.gz",
     "uchicago_standardcharges.json.gz",
 )
-_ITEMS = """SELECT f.file_name, i.* EXCLUDE (file_id) FROM core_hospital_items i JOIN source_files f USING (file_id)
-            ORDER BY ALL"""
-_CHARGES = """SELECT f.file_name, c.* EXCLUDE (file_id) FROM core_hospital_charges c JOIN source_files f
-              USING (file_id) ORDER BY ALL"""
+# Items and charges as stored, but by content, not by item number: how a file's items are numbered is
+# the ingest's business, which item each charge belongs to is not.
+_ITEMS = """SELECT f.file_name, i.* EXCLUDE (file_id, item_id) FROM core_hospital_items i
+            JOIN source_files f USING (file_id) ORDER BY ALL"""
+_CHARGES = """SELECT f.file_name, i.* EXCLUDE (file_id, item_id), c.* EXCLUDE (file_id, item_id)
+              FROM core_hospital_charges c JOIN core_hospital_items i USING (file_id, item_id)
+              JOIN source_files f USING (file_id) ORDER BY ALL"""
 _HOSPITAL_FILES = "SELECT * EXCLUDE (file_id) FROM core_hospital_files ORDER BY ALL"
 
 
@@ -353,3 +357,26 @@ def test_tic_reader_hands_spark_arrow_batches(spark: Any, inputs: dict[str, Path
     assert all(b.schema.equals(to_arrow_schema(schema, timezone="UTC")) for b in batches)
     expected = read_in_network(inputs["cigna"], set(CODES).__contains__)
     assert sum(b.num_rows for b in batches) == len(expected.rows) > 0
+
+
+def test_ingest_parquet_attaches_rates_and_charges_from_one_folder(
+    spark_run: tuple[Path, Path, Any],
+    hospital_runs: tuple[Path, Path, Path, Any],
+    real_store: Path,
+    tmp_path: Path,
+) -> None:
+    _, rates, _ = spark_run
+    *_, charges, _ = hospital_runs
+    both = Path(shutil.copytree(rates, tmp_path / "both"))
+    for name in ("hospital_files", "hospital_charges"):
+        shutil.copytree(charges / name, both / name)
+    db = _copy(real_store, tmp_path / "db")
+    result = CliRunner().invoke(main, ["--db", str(db), "ingest", "parquet", str(both)])
+    assert len(re.findall(r"ingested [\d,]+ rate rows", result.output)) == len(GOOD)
+    assert len(re.findall(r"ingested [\d,]+ charges", result.output)) == len(HOSPITAL_FILES)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert result.exit_code == 2 and "truncated.json.gz" in errors[0] and "truncated.csv.gz" in errors[1]
+    total = len(GOOD) + len(HOSPITAL_FILES) + 2
+    assert errors[2] == f"error: 2 of {total} file(s) failed; nothing was kept from them"
+    with Store(db, read_only=True) as store:
+        assert len(store.files("tic")) == len(GOOD) and len(store.files("hospital")) == len(HOSPITAL_FILES)

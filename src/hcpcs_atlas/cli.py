@@ -412,13 +412,15 @@ def ingest_parquet_command(ctx: click.Context, folder: Path) -> None:
         _report(attach_hospital_parquet(store, folder), "charges")
         return
     summary = attach_tic_parquet(store, folder)
-    if hospital:
-        other = attach_hospital_parquet(store, folder)
-        for name, rows in other.ingested:
-            click.echo(f"{name}: ingested {rows:,} charges")
-        summary.unchanged += other.unchanged
-        summary.failed += other.failed
-    _report(summary, "rate rows")
+    if not hospital:
+        _report(summary, "rate rows")
+        return
+    other = attach_hospital_parquet(store, folder)
+    for name, rows in other.ingested:
+        click.echo(f"{name}: ingested {rows:,} charges")
+    summary.unchanged += other.unchanged
+    summary.failed += other.failed
+    _report(summary, "rate rows", also_ingested=len(other.ingested))
 
 
 def _spark_ingest(kind: str = "tic") -> Callable[..., AttachSummary]:
@@ -482,7 +484,8 @@ def ingest_hospital_command(
     _report(ingest_hospital(opener, sources, keep, progress=Progress, jobs=jobs), "charges")
 
 
-def _report(summary: IngestSummary | AttachSummary, what: str) -> None:
+def _report(summary: IngestSummary | AttachSummary, what: str, also_ingested: int = 0) -> None:
+    """One line per file; ``also_ingested``: files of another kind already reported (counted in the total)."""
     for name, rows in summary.ingested:
         skipped = summary.prices_skipped.get(name.removesuffix(" (codes not kept before)"), {})
         why = ", ".join(f"{n:,} with {reason}" for reason, n in sorted(skipped.items()))
@@ -496,7 +499,7 @@ def _report(summary: IngestSummary | AttachSummary, what: str) -> None:
             "TIN and NPIs unknown (counted in benchmarks, not in provider or TIN counts)",
             err=True,
         )
-    total = len(summary.failed) + len(summary.ingested) + len(summary.unchanged)
+    total = len(summary.failed) + len(summary.ingested) + len(summary.unchanged) + also_ingested
     if not total:
         click.echo("no file selected", err=True)
     if not summary.failed:
