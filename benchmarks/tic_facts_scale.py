@@ -14,9 +14,11 @@ Measured, each as the median of warm runs after one cold run (wall and CPU: the 
 this process, the fair number on a shared machine), for a few codes, what one ``facts`` call does for TiC
 rates, query by query:
 
-- ``codes_with_rates`` (a FactsBuilder asks once), ``tic_facts`` (facts/tic.py: the rate rows of the code,
-  read once, collected in Python into the payer benchmarks and the NPI observations), of which the store
-  query alone (``rate_observations``), and ``files_with_code`` (provenance);
+- the TiC part of one ``facts`` call: ``has_code_rates`` (one probe), ``tic_facts`` (facts/tic.py: the code's
+  rows summarised in SQL by ``code_summary``, store/tic_summary.py, then the Python benchmarks), of which
+  ``code_summary`` alone; ``npi_observations`` (read only when NPPES knows one of the NPIs; not here);
+- ``codes_with_rates`` (``build --all`` and ``serve`` read it once) and the raw rows of the code, fetched
+  into Python (what facts collected in Python before ``code_summary``);
 - with ``--parquet``, the rate query over a Parquet copy partitioned by payer and code, read by DuckDB.
 """
 
@@ -116,9 +118,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from hcpcs_atlas.facts.nppes import provider_facts
-    from hcpcs_atlas.facts.tic import tic_facts
+    from hcpcs_atlas.facts.tic import _rules, npi_observations, tic_facts
     from hcpcs_atlas.store import Store
-    from hcpcs_atlas.store.tic import codes_with_rates, files_with_code, rate_observations
+    from hcpcs_atlas.store.tic import codes_with_rates, has_code_rates, rate_observations
+    from hcpcs_atlas.store.tic_summary import code_summary
 
     WORK.mkdir(parents=True, exist_ok=True)
     db = WORK / f"facts-scale-{args.rows}-{args.codes}-{args.files}.duckdb"
@@ -143,21 +146,23 @@ def main() -> None:
             "hive_partitioning = true) WHERE payer = $payer AND billing_code = $code"
         )
 
+        rules = _rules()
+
         def tic_part(code: str) -> None:
             """What ``facts`` does for TiC rates (facts/build.py), without the HCPCS/ASP parts (none here)."""
-            if code in codes_with_rates(store):
-                _, observations = tic_facts(store, code, 100.0)
-                provider_facts(store, observations)
-                files_with_code(store, code)
+            if has_code_rates(store, code):
+                provider_facts(store, tic_facts(store, code, 100.0).kept)
 
         for code in codes:
             rows = len(rate_observations(store, code))
             lines = [
-                (f"facts, TiC part ({rows:,} rows): the lines below", lambda c=code: tic_part(c)),
-                ("  codes_with_rates (once per FactsBuilder)", lambda: codes_with_rates(store)),
-                ("  tic_facts: payer benchmarks + NPI observations", lambda c=code: tic_facts(store, c, 100.0)),
-                ("    of which rate_observations query alone", lambda c=code: rate_observations(store, c)),
-                ("  files_with_code", lambda c=code: files_with_code(store, c)),
+                (f"facts, TiC part ({rows:,} rows): the next 3 lines", lambda c=code: tic_part(c)),
+                ("  has_code_rates (one probe)", lambda c=code: has_code_rates(store, c)),
+                ("  tic_facts: payer benchmarks + NPIs (summary + Python)", lambda c=code: tic_facts(store, c, 100.0)),
+                ("    of which code_summary (SQL) alone", lambda c=code: code_summary(store, c, 100.0, rules)),
+                ("  npi_observations (only if NPPES knows an NPI; none here)", lambda c=code: npi_observations(store, c, 100.0)),
+                ("codes_with_rates (build --all and serve: once)", lambda: codes_with_rates(store)),
+                ("raw rows of the code (what Python collected before)", lambda c=code: rate_observations(store, c)),
                 ("same columns from Parquet payer=/code= (4 payers)", lambda c=code: [
                     parquet_con.execute(query, {"payer": p, "code": c}).fetchall() for p in PAYERS]),
             ][: None if args.parquet else -1]  # fmt: skip

@@ -10,7 +10,7 @@ from functools import cached_property
 from ..errors import NoHcpcsFileError, UnknownCodeError
 from ..store import SourceFile, Store, sources
 from ..store.hospital import codes_with_hospital_rates, hospital_places, hospital_rate_rows
-from ..store.tic import codes_with_rates, files_with_code
+from ..store.tic import codes_with_rates, has_code_rates
 from .asp import asp_facts, unit_rule
 from .crosswalk import ndc_facts
 from .hcpcs import descriptor, detail, status
@@ -108,8 +108,8 @@ class FactsBuilder:
         modifiers = applicable_modifiers(self.snapshot, is_drug, opps is not None)
         hcpcs_detail = detail(latest)
         medicare_limit = asp.payment_limit if asp else None
-        has_rates = code in self._codes_with_rates
-        payers, observations = tic_facts(self.store, code, medicare_limit) if has_rates else ([], [])
+        tic = tic_facts(self.store, code, medicare_limit) if self._has_rates(code) else None
+        payers = tic.payers if tic else []
         hospital_rows = (
             hospital_rate_rows(self.store, code) if code in self._codes_with_hospital_rates else []
         )
@@ -117,7 +117,7 @@ class FactsBuilder:
         placed = hospital_provider_rates(
             hospital_rows, medicare_limit, hospital_places(self.store, hospital_files)
         )
-        providers = provider_facts(self.store, observations, placed)
+        providers = provider_facts(self.store, tic.kept if tic else [], placed)
         # Label links cost two queries a code: skipped when no label is loaded (build --all stays fast).
         clinical = (
             clinical_facts(self.store, code, latest.row["long_description"])
@@ -145,7 +145,7 @@ class FactsBuilder:
             rules=dated_rules(modifiers),
             provenance=self._provenance(
                 code,
-                bool(payers),
+                tic.file_ids if tic and tic.payers else set(),
                 self._context_files(providers, clinical) + [self.snapshot.files[i] for i in hospital_files],
             ),
             providers=providers,
@@ -185,16 +185,18 @@ class FactsBuilder:
         quoted = {label.source_file for label in clinical.labels}
         return files + [f for f in self.snapshot.files_of("label") if f.file_name in quoted]
 
-    def _provenance(self, code: str, has_payers: bool, context: list[SourceFile]) -> list[Provenance]:
+    def _has_rates(self, code: str) -> bool:
+        """From the set of codes when it was read (many codes, or threads); else one probe of the code."""
+        if "_codes_with_rates" in self.__dict__:
+            return code in self._codes_with_rates
+        return has_code_rates(self.store, code)
+
+    def _provenance(self, code: str, tic_files: set[int], context: list[SourceFile]) -> list[Provenance]:
         used = {v.file.file_id for source in self.snapshot.rows for v in self.snapshot.versions(source, code)}
         files = [f for f in self.snapshot.files.values() if f.file_id in used]
-        files += self._tic_files(code) if has_payers else []
+        files += [self.snapshot.files[i] for i in sorted(tic_files) if i in self.snapshot.files]
         files += context
         return [_provenance(f) for f in sorted(files, key=lambda f: (f.source, f.order))]
-
-    def _tic_files(self, code: str) -> list[SourceFile]:
-        ids = files_with_code(self.store, code)
-        return [self.snapshot.files[i] for i in sorted(ids) if i in self.snapshot.files]
 
 
 HISTORY_SOURCES = ("asp", "opps", "crosswalk", "hcpcs")

@@ -11,7 +11,7 @@ Definitions in docs/methodology.md.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..store import Store
@@ -20,7 +20,7 @@ from ..store.nucc import taxonomies
 from .benchmarks import benchmarks, percentile
 from .model import ProviderFacts, StateFacts, TaxonomyFacts
 
-__all__ = ["HospitalRate", "RateObservation", "provider_facts"]
+__all__ = ["HospitalRate", "KeptObservations", "RateObservation", "provider_facts"]
 
 
 @dataclass(frozen=True)
@@ -40,15 +40,32 @@ class HospitalRate:
     npis: frozenset[int] = frozenset()
 
 
+@dataclass(frozen=True)
+class KeptObservations:
+    """Payer observations known first by their distinct NPIs: each one's NPIs are read only when NPPES
+    knows one of them (50,000 observations need not become Python objects to learn that none is known)."""
+
+    npis: frozenset[int]
+    load: Callable[[], Iterable[RateObservation]]
+
+
 def provider_facts(
-    store: Store, observations: Iterable[RateObservation], hospitals: Iterable[HospitalRate] = ()
+    store: Store,
+    observations: Iterable[RateObservation] | KeptObservations,
+    hospitals: Iterable[HospitalRate] = (),
 ) -> ProviderFacts:
-    kept = [o for o in observations if o.npis]
     placed = list(hospitals)
+    placed_npis = {n for h in placed if h.npis for n in h.npis}
+    if isinstance(observations, KeptObservations):
+        payer_npis = set(observations.npis)
+        found = providers(store, payer_npis | placed_npis) if payer_npis | placed_npis else {}
+        kept = [o for o in observations.load() if o.npis] if found.keys() & payer_npis else []
+    else:
+        kept = [o for o in observations if o.npis]
+        payer_npis = {n for o in kept for n in o.npis}
+        found = providers(store, payer_npis | placed_npis) if payer_npis | placed_npis else {}
     billing = kept + [RateObservation(h.rate, h.npis) for h in placed if h.npis]
-    npis = {n for o in billing for n in o.npis}
-    found = providers(store, npis) if npis else {}
-    payer_npis = {n for o in kept for n in o.npis}
+    npis = payer_npis | placed_npis
     return ProviderFacts(
         n_npis=len(npis),
         n_npis_not_in_nppes=len(npis - found.keys()),

@@ -9,42 +9,33 @@ negotiated / derived / fee schedule; rates expired before their file's last_upda
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from functools import partial
+from typing import NamedTuple
 
 from ..data import lookup, payer_order
 from ..store import Store
-from ..store.tic import RateObservationRow, payer_sources, rate_observations
+from ..store.tic import payer_sources
+from ..store.tic_summary import CodeRules, CodeSummary, code_summary, kept_npis
 from .benchmarks import benchmarks, pct_of
 from .model import Breakdown, PayerFacts, PayerSource
-from .nppes import RateObservation
+from .nppes import KeptObservations, RateObservation
 
-__all__ = ["DOLLAR_TYPES", "SUSPECT_HIGH", "SUSPECT_LOW", "npi_observations", "payer_facts", "tic_facts"]
+__all__ = [
+    "DOLLAR_TYPES",
+    "NOT_A_MODIFIER",
+    "SUSPECT_HIGH",
+    "SUSPECT_LOW",
+    "npi_observations",
+    "payer_facts",
+    "tic_facts",
+]
 
 DOLLAR_TYPES = frozenset({"negotiated", "derived", "fee schedule"})
 SUSPECT_LOW, SUSPECT_HIGH = 0.05, 20.0
 NOT_A_MODIFIER = frozenset({"", "00"})
 _UNSPECIFIED = "not specified"
-
-
-@dataclass
-class _Obs:
-    rate: float
-    billing_class: str
-    sites: frozenset[str]
-    plans: set[str] = field(default_factory=set)
-    npis: set[int] = field(default_factory=set)
-    tin: str | None = None
-
-
-@dataclass
-class _PayerRows:
-    observations: dict[tuple[Any, ...], _Obs] = field(default_factory=dict)
-    expired: set[tuple[Any, ...]] = field(default_factory=set)
-    non_dollar: dict[str, set[tuple[Any, ...]]] = field(default_factory=lambda: defaultdict(set))
-    file_ids: set[int] = field(default_factory=set)
 
 
 def _expired(expiration: str | None, last_updated: date | None) -> bool:
@@ -56,33 +47,55 @@ def _expired(expiration: str | None, last_updated: date | None) -> bool:
         return False
 
 
-def _collect(rows: Iterable[RateObservationRow]) -> dict[str, _PayerRows]:
-    groups = lookup("place_of_service_groups.csv", "service_code", "site_group")
-    payers: dict[str, _PayerRows] = defaultdict(_PayerRows)
-    for payer, tin, bclass, rate, ntype, mods, pos, npis, expiration, updated, plan, file_id in rows:
-        mods_key = tuple(sorted(m for m in (mods or []) if m.strip() not in NOT_A_MODIFIER))
-        pos_key = tuple(sorted(pos or []))
-        key = (tin, bclass, rate, mods_key, pos_key)
-        acc = payers[payer]
-        acc.file_ids.add(file_id)
-        if ntype not in DOLLAR_TYPES:
-            acc.non_dollar[ntype].add(key)
-            continue
-        if _expired(expiration, updated):
-            acc.expired.add(key)
-            continue
-        sites = frozenset(groups.get(p, "other") for p in pos_key) or frozenset({_UNSPECIFIED})
-        obs = acc.observations.setdefault(key, _Obs(rate, bclass or _UNSPECIFIED, sites, tin=tin))
-        obs.plans.add(plan)
-        obs.npis.update(n for n in (npis or []) if n)
-    return payers
+def _rules() -> CodeRules:
+    return CodeRules(
+        dollar_types=DOLLAR_TYPES,
+        suspect=(SUSPECT_LOW, SUSPECT_HIGH),
+        not_a_modifier=lambda m: m.strip() in NOT_A_MODIFIER,
+        expired=_expired,
+        site_groups=lookup("place_of_service_groups.csv", "service_code", "site_group"),
+        unspecified=_UNSPECIFIED,
+    )
 
 
-def _breakdown(obs: list[_Obs], keys: Any, medicare: float | None) -> list[Breakdown]:
-    grouped: dict[str, list[float]] = defaultdict(list)
-    for o in obs:
-        for k in keys(o):
-            grouped[k].append(o.rate)
+@dataclass
+class _Payer:
+    """What the store's summary says of one payer (see store/tic_observations.py)."""
+
+    rates: list[float] = field(default_factory=list)
+    breakdowns: dict[str, dict[str, list[float]]] = field(default_factory=lambda: defaultdict(dict))
+    counts: dict[str, int] = field(default_factory=dict)
+    non_dollar: dict[str, int] = field(default_factory=dict)
+    file_ids: set[int] = field(default_factory=set)
+
+
+def _summary(store: Store, code: str, medicare: float | None) -> tuple[dict[str, _Payer], list[int]]:
+    """Per payer what the benchmarks need, and the distinct NPIs of every kept observation."""
+    rows = code_summary(store, code, medicare, _rules())
+    payers: dict[str, _Payer] = defaultdict(_Payer)
+    npis: list[int] = []
+    for row in rows:
+        if row.payer is None:
+            npis = row.npis or []
+        else:
+            _add(payers[row.payer], row)
+    return payers, npis
+
+
+def _add(acc: _Payer, row: CodeSummary) -> None:
+    if row.dim == "file":
+        acc.file_ids.add(int(row.n or 0))
+    elif row.dim == "all":
+        acc.rates = row.rates or []
+    elif row.dim == "non-dollar":
+        acc.non_dollar[str(row.name)] = int(row.n or 0)
+    elif row.rates is not None:
+        acc.breakdowns[row.dim][str(row.name)] = row.rates
+    else:
+        acc.counts[row.dim] = int(row.n or 0)
+
+
+def _breakdown(grouped: dict[str, list[float]], medicare: float | None) -> list[Breakdown]:
     result = []
     for name in sorted(grouped):
         b = benchmarks(grouped[name])
@@ -90,30 +103,23 @@ def _breakdown(obs: list[_Obs], keys: Any, medicare: float | None) -> list[Break
     return result
 
 
-def _is_suspect(rate: float, medicare: float | None) -> bool:
-    if not medicare:
-        return False
-    return not SUSPECT_LOW * medicare <= rate <= SUSPECT_HIGH * medicare
-
-
-def _payer(store: Store, payer: str, acc: _PayerRows, medicare: float | None) -> PayerFacts | None:
-    kept = [o for o in acc.observations.values() if not _is_suspect(o.rate, medicare)]
-    suspects = len(acc.observations) - len(kept)
-    non_dollar = {kind: len(keys) for kind, keys in sorted(acc.non_dollar.items())}
-    if not (kept or suspects or non_dollar or acc.expired):
+def _payer(store: Store, payer: str, acc: _Payer, medicare: float | None) -> PayerFacts | None:
+    suspects, expired = acc.counts.get("suspect", 0), acc.counts.get("expired", 0)
+    non_dollar = dict(sorted(acc.non_dollar.items()))
+    if not (acc.rates or suspects or non_dollar or expired):
         return None
-    overall = benchmarks([o.rate for o in kept]) if kept else None
+    overall = benchmarks(acc.rates) if acc.rates else None
     return PayerFacts(
         payer=payer,
         benchmarks=overall,
         pct_of_medicare_median=pct_of(overall.median, medicare) if overall else None,
-        by_billing_class=_breakdown(kept, lambda o: [o.billing_class], medicare),
-        by_site_of_service=_breakdown(kept, lambda o: sorted(o.sites), medicare),
-        by_plan=_breakdown(kept, lambda o: sorted(o.plans), medicare),
-        n_providers=len({n for o in kept for n in o.npis}),
-        n_tins=len({o.tin for o in kept if o.tin}),
+        by_billing_class=_breakdown(acc.breakdowns["billing_class"], medicare),
+        by_site_of_service=_breakdown(acc.breakdowns["site"], medicare),
+        by_plan=_breakdown(acc.breakdowns["plan"], medicare),
+        n_providers=acc.counts.get("providers", 0),
+        n_tins=acc.counts.get("tins", 0),
         n_suspect_rates=suspects,
-        n_expired_excluded=len(acc.expired),
+        n_expired_excluded=expired,
         non_dollar_rates=non_dollar,
         source_files=[PayerSource(*row) for row in payer_sources(store, acc.file_ids)],
     )
@@ -124,25 +130,24 @@ def payer_facts(store: Store, code: str, medicare: float | None) -> list[PayerFa
     return tic_facts(store, code, medicare)[0]
 
 
-def tic_facts(
-    store: Store, code: str, medicare: float | None
-) -> tuple[list[PayerFacts], list[RateObservation]]:
-    """The payer benchmarks and the observations they count with their NPIs (for providers), from one
-    read of the code's rate rows: reading and collecting 50,000 rows is most of a code's time."""
-    collected = _collect(rate_observations(store, code))
-    facts = [f for payer, acc in collected.items() if (f := _payer(store, payer, acc, medicare))]
-    return sorted(facts, key=lambda f: payer_order(f.payer)), _npi_observations(collected, medicare)
+class TicFacts(NamedTuple):
+    """A code's payer benchmarks, the observations they count (for providers) and the files they read."""
+
+    payers: list[PayerFacts]
+    kept: KeptObservations
+    file_ids: set[int]
+
+
+def tic_facts(store: Store, code: str, medicare: float | None) -> TicFacts:
+    """The payer benchmarks and, for providers, the observations they count (one summary query)."""
+    summary, npis = _summary(store, code, medicare)
+    facts = [f for payer, acc in summary.items() if (f := _payer(store, payer, acc, medicare))]
+    kept = KeptObservations(frozenset(npis), partial(npi_observations, store, code, medicare))
+    files = {i for acc in summary.values() for i in acc.file_ids}
+    return TicFacts(sorted(facts, key=lambda f: payer_order(f.payer)), kept, files)
 
 
 def npi_observations(store: Store, code: str, medicare: float | None) -> list[RateObservation]:
     """The dollar observations the payer benchmarks count, each with the NPIs it names (for providers)."""
-    return tic_facts(store, code, medicare)[1]
-
-
-def _npi_observations(collected: dict[str, _PayerRows], medicare: float | None) -> list[RateObservation]:
-    return [
-        RateObservation(o.rate, frozenset(o.npis))
-        for acc in collected.values()
-        for o in acc.observations.values()
-        if o.npis and not _is_suspect(o.rate, medicare)
-    ]
+    rows = kept_npis(store, code, medicare, _rules())
+    return [RateObservation(rate, frozenset(npis)) for rate, npis in rows]

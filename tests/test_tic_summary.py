@@ -1,0 +1,90 @@
+"""Payer facts summarised in SQL equal the computation in Python from the raw rate rows, however rates arrive:
+several files and payers, a re-ingest for more codes, a failed file, rows no generator writes."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from hcpcs_atlas.cli import main
+from hcpcs_atlas.store import FileRecord, Store
+from hcpcs_atlas.synth import TicSynthOptions, write_in_network
+
+from .helpers import assert_tic_facts_match_raw_rows, table_counts
+
+
+def run(db: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["--db", str(db), *args], catch_exceptions=False)
+    return result.exit_code, result.stderr
+
+
+def _synthetic(tmp_path: Path, seed: int, entity: str, updated: str) -> str:
+    options = TicSynthOptions(
+        seed=seed, size_bytes=150_000, entity_name=entity, last_updated_on=updated, items_per_target=6
+    )
+    return str(write_in_network(tmp_path / f"in-network-{seed}.json.gz", options).path)
+
+
+def _edge_rows() -> list[dict[str, Any]]:
+    """Rows no generator writes: "00" and blank modifiers, missing lists, NPI 0, empty billing class and TIN."""
+    base: dict[str, Any] = {
+        "billing_code": "J9032", "billing_code_type": "HCPCS", "negotiation_arrangement": "ffs",
+        "negotiated_type": "negotiated", "negotiated_rate": 100.0, "expiration_date": "9999-12-31",
+        "billing_class": "professional", "setting": None, "service_codes": ["22", "11"],
+        "modifiers": ["JZ", "00"], "additional_information": None, "provider_group_id": "1",
+        "tin_type": "ein", "tin_value": "111111111", "npis": [1234567890, 0],
+    }  # fmt: skip
+    variants: list[dict[str, Any]] = [
+        {},
+        {"modifiers": ["00", "JZ", " "], "service_codes": ["11", "22"], "npis": [1234567891]},
+        {"modifiers": None, "service_codes": None, "npis": None, "billing_class": ""},
+        {"tin_value": "", "negotiated_rate": 3.0, "negotiated_type": "Derived"},
+        {"negotiated_type": "percentage", "negotiated_rate": 80.0},
+        {"expiration_date": "2020-01-01", "negotiated_rate": 120.0},
+        {"expiration_date": "not a date", "negotiated_rate": 121.0},
+        {"billing_code": "J9330", "negotiated_rate": 7000.0, "service_codes": ["99"]},
+    ]
+    return [base | v for v in variants]
+
+
+def _add_by_hand(store: Store, name: str) -> int:
+    record = FileRecord("tic", name, name, name.ljust(64, "0"), 1, "json", date(2025, 10, 1), None, {})
+    with store.transaction():
+        file_id = store.add_file(record, 8)
+        meta = {"payer": "Cigna", "reporting_entity_name": "Cigna", "last_updated_on": date(2025, 10, 1)}
+        store.insert_rows("core_tic_files", [meta], file_id=file_id)
+        store.insert_rows("core_tic_rates", _edge_rows(), file_id=file_id, payer="Cigna")
+    return file_id
+
+
+def test_summary_equals_the_raw_rows_however_rates_arrive(tmp_path: Path) -> None:
+    db = tmp_path / "atlas.duckdb"
+    first = [
+        _synthetic(tmp_path, 1, "Aetna Life", "2025-10-01"),
+        _synthetic(tmp_path, 2, "Aetna Life", "2023-01-01"),
+    ]
+    other = _synthetic(tmp_path, 3, "Other Plan", "2025-10-01")
+    assert run(db, "ingest", "tic", *first, "--codes", "J9032", "--payer", "Aetna")[0] == 0
+    assert run(db, "ingest", "tic", other, "--codes", "J9032", "--payer", "UnitedHealthcare")[0] == 0
+    # The same files for more codes: rows added to files already stored, observations derived again.
+    assert run(db, "ingest", "tic", *first, "--codes", "J9032,J9330", "--payer", "Aetna")[0] == 0
+    with Store(db) as store:
+        _add_by_hand(store, "by-hand.json")
+        assert_tic_facts_match_raw_rows(store)
+
+    # A failed file leaves no trace, in the derived table as anywhere.
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"reporting_entity_name": "X", "in_network": [{"billing_code": ', encoding="utf-8")
+    before = table_counts(db)
+    code, err = run(db, "ingest", "tic", str(broken), "--codes", "J9032,J9330")
+    assert code == 2 and "broken.json" in err
+    assert table_counts(db) == before
+    # Beside a good file: the good one lands with its observations, the broken one nowhere.
+    good = _synthetic(tmp_path, 5, "Cigna", "2025-10-01")
+    code, err = run(db, "ingest", "tic", str(broken), good, "--codes", "J9032,J9330")
+    assert code != 0 and "1 of 2 file(s) failed" in err
+    with Store(db, read_only=True) as store:
+        assert_tic_facts_match_raw_rows(store)
