@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import orjson
+from spark_ingest import self_cpu, tree_cpu  # benchmarks/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = (
@@ -38,32 +38,6 @@ SAMPLE = (
     / "healthscope-benefits_in-network-rates_2023-02-01.json.gz"
 )
 VARIANTS = ("defaults", "project", "project+c1")
-
-
-def tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a live process, of the children it reaped and of its live
-    descendants: the JVM's share, read before it stops (nobody reaps it, so rusage misses it)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    times: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        proc = int(stat.parent.name)
-        parents[proc] = int(fields[1])
-        times[proc] = sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
-    total, frontier = 0, {pid}
-    while frontier:
-        total += sum(times.get(p, 0) for p in frontier)
-        frontier = {p for p, parent in parents.items() if parent in frontier}
-    return total / tick
-
-
-def self_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def child(variant: str, source: str) -> dict[str, float]:

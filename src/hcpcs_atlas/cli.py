@@ -254,6 +254,17 @@ def changes(ctx: click.Context, since: Any, sources: tuple[str, ...], fmt: str, 
         )
 
 
+#: Options that ``ingest tic`` and ``ingest hospital`` share.
+_ENGINE = click.option(
+    "--engine",
+    type=click.Choice(["local", "spark"]),
+    default="local",
+    show_default=True,
+    help="spark: read on Apache Spark (pip install 'hcpcs-atlas[spark]'), write Parquet, attach it.",
+)
+_MASTER = click.option("--master", help="Spark master URL (--engine spark). Default: local[2].")
+
+
 @main.group()
 def ingest() -> None:
     """Ingest payer data."""
@@ -323,14 +334,8 @@ def _codes_option(codes: str | None, codes_file: Path | None) -> list[str] | Non
     type=click.IntRange(1),
     help="Refuse a file holding a single JSON object (an item, a provider group) larger than this.",
 )
-@click.option(
-    "--engine",
-    type=click.Choice(["local", "spark"]),
-    default="local",
-    show_default=True,
-    help="spark: read on Apache Spark (pip install 'hcpcs-atlas[spark]'), write Parquet, attach it.",
-)
-@click.option("--master", help="Spark master URL (--engine spark). Default: local[2].")
+@_ENGINE
+@_MASTER
 @click.option(
     "--parquet",
     type=click.Path(file_okay=False, path_type=Path),
@@ -437,14 +442,8 @@ def _spark_ingest(kind: str = "tic") -> Callable[..., AttachSummary]:
 @click.option("--codes-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Files parsed at once, in worker processes.")  # fmt: skip
-@click.option(
-    "--engine",
-    type=click.Choice(["local", "spark"]),
-    default="local",
-    show_default=True,
-    help="spark: read on Apache Spark (pip install 'hcpcs-atlas[spark]'), write Parquet, attach it.",
-)
-@click.option("--master", help="Spark master URL (--engine spark). Default: local[2].")
+@_ENGINE
+@_MASTER
 @click.option(
     "--parquet",
     type=click.Path(file_okay=False, path_type=Path),

@@ -23,7 +23,7 @@ from typing import Any
 from ..errors import InputError
 from .db import FileRecord, Store
 from .hospital import hospital_payer, plan_segment
-from .tic_parquet import AttachSummary
+from .tic_parquet import AttachSummary, sort_manifest
 
 __all__ = ["attach_hospital_parquet", "has_hospital_parquet"]
 
@@ -87,15 +87,7 @@ def attach_hospital_parquet(store: Store, root: Path) -> AttachSummary:
     cursor = store.con.execute(_MANIFEST, [[str(f) for f in files]])
     names = [d[0] for d in cursor.description]
     manifest = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    summary = AttachSummary(failed=[str(m["error"]) for m in manifest if m["error"]])
-    new: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for entry in (m for m in manifest if not m["error"]):
-        if entry["sha256"] in seen or store.find_file("hospital", entry["sha256"]) is not None:
-            summary.unchanged.append(entry["file_name"])
-        else:
-            new.append(entry)
-        seen.add(entry["sha256"])
+    summary, new = sort_manifest(store, "hospital", manifest)
     with store.transaction():
         ids = [_add_file(store, entry) for entry in new]
         _insert_charges(store, root, new, ids)

@@ -19,7 +19,7 @@ from ..sources.tic.model import StagedRates
 from .db import FileRecord, Store
 from .tic import INSERT_MEMORY
 
-__all__ = ["AttachSummary", "attach_tic_parquet", "staged_rate_batches"]
+__all__ = ["AttachSummary", "attach_tic_parquet", "sort_manifest", "staged_rate_batches"]
 
 
 @dataclass
@@ -70,15 +70,7 @@ def attach_tic_parquet(store: Store, root: Path) -> AttachSummary:
     if not files:
         raise InputError(root, "no files manifest (files/*.parquet): not an hcpcs-atlas Spark output")
     manifest = _manifest(store, files)
-    summary = AttachSummary(failed=[str(m["error"]) for m in manifest if m["error"]])
-    new: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for entry in (m for m in manifest if not m["error"]):
-        if entry["sha256"] in seen or store.find_file("tic", entry["sha256"]) is not None:
-            summary.unchanged.append(entry["file_name"])
-        else:
-            new.append(entry)
-        seen.add(entry["sha256"])
+    summary, new = sort_manifest(store, "tic", manifest)
     with store.transaction():
         ids = [_add_file(store, entry) for entry in new]
         _insert_rates(store, root, new, ids)
@@ -160,3 +152,20 @@ def staged_rate_batches(
         yield from fetch(rows_per_batch)
     finally:
         con.close()
+
+
+def sort_manifest(
+    store: Store, source: str, manifest: list[dict[str, Any]]
+) -> tuple[AttachSummary, list[dict[str, Any]]]:
+    """The manifest's failed and already stored files in a summary, and the entries to add (a file a
+    dataset lists twice is added once)."""
+    summary = AttachSummary(failed=[str(m["error"]) for m in manifest if m["error"]])
+    new: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for entry in (m for m in manifest if not m["error"]):
+        if entry["sha256"] in seen or store.find_file(source, entry["sha256"]) is not None:
+            summary.unchanged.append(entry["file_name"])
+        else:
+            new.append(entry)
+        seen.add(entry["sha256"])
+    return summary, new
