@@ -1,8 +1,7 @@
 """The store's bulk path for hospital charges against the reader's own records.
 
-Kept charges are staged as CSV rows (items once, charges per payer) and read back by DuckDB; Parquet of
-``charge_schema()`` is the Spark way in. What is stored must be exactly what ``read_hospital_file``
-builds, record for record: checked on real files and on a file of quirks (odd whitespace, stray quotes,
+Kept charges are staged as CSV rows (items once, charges per payer) and read back by DuckDB. What is
+stored must be exactly what ``read_hospital_file`` builds, record for record: checked on real files and on a file of quirks (odd whitespace, stray quotes,
 ``$1,055.50``, ``N/A``, a description over two lines, modifiers with spaces, no final line end).
 """
 
@@ -133,27 +132,3 @@ def test_progress_over_all_workers(shared_data: Path, tmp_path: Path) -> None:
     total = sum(p.stat().st_size for p in paths)
     assert (bar.label, bar.total_bytes, bar.bytes) == ("3/3 files", total, total)
     assert bar.kept == sum(n for _, n in summary.ingested)
-
-
-def test_parquet_of_the_spark_columns_is_stored_as_read(shared_data: Path, tmp_path: Path) -> None:
-    """A Spark job writes the charges as Parquet of ``charge_schema()``: the same store entry point."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from hcpcs_atlas.store.hospital import store_hospital_file
-    from hcpcs_atlas.store.hospital_staging import StagedCharges, charge_schema
-
-    hf = read_hospital_file(shared_data / JSON_EXAMPLE, lambda code: True)
-    schema = charge_schema()
-    pq.write_table(
-        pa.Table.from_pylist([c._asdict() for c in hf.charges], schema=schema), tmp_path / "c.parquet"
-    )
-    with Store(tmp_path / "atlas.duckdb") as store:
-        store_hospital_file(store, hf, StagedCharges(tmp_path / "c.parquet"))
-        stored = store.con.execute(_STORED).fetchall()
-    priced = [
-        c
-        for c in hf.charges
-        if c.payer_name or c.dollar is not None or c.percentage is not None or c.algorithm
-    ]
-    assert _tuples(stored) == Counter(_charge(c) for c in priced)

@@ -24,7 +24,6 @@ from ..sources.hospital import HospitalFile, is_discovery, read_discovery, read_
 from ..sources.tic.net import DEFAULT_OPTIONS
 from .db import FileRecord, Store, StoreOrOpener, writing
 from .hospital_staging import (
-    PARQUET_STAGE,
     ROW_CHARGES,
     ROW_ITEMS,
     ROW_PAYER_NAMES,
@@ -126,29 +125,6 @@ def hospital_file_row(hf: HospitalFile) -> dict[str, object]:
     }
 
 
-#: Charges staged as Parquet (:data:`PARQUET_STAGE`): items are their distinct (code ... maximum); a charge
-#: is stored when it names a payer or has a negotiated value (else its item alone holds the row's prices).
-_PAYER_NAMES = "SELECT DISTINCT payer_name, plan_name FROM hospital_staged WHERE payer_name IS NOT NULL"
-_INSERT_ITEMS = """
-INSERT INTO core_hospital_items
-SELECT $file_id, item_id, any_value(code), any_value(list_transform(codes, lambda c: c.code)),
-       any_value(list_transform(codes, lambda c: c.type)),
-       any_value(list_filter(codes, lambda c: upper(c.type) = 'NDC')[1].code), any_value(description),
-       any_value(billing_class), any_value(setting), any_value(drug_unit), any_value(drug_type),
-       any_value(modifiers), any_value(gross), any_value(discounted_cash), any_value(minimum),
-       any_value(maximum), min("row")
-FROM hospital_staged GROUP BY item_id
-"""
-_INSERT_CHARGES = """
-INSERT INTO core_hospital_charges
-SELECT $file_id, s.item_id, s.payer_name, s.plan_name, n.payer, n.segment, s.dollar, s.percentage,
-       s.algorithm, s.methodology, s."row"
-FROM hospital_staged s
-LEFT JOIN payer_names n ON n.payer_name = s.payer_name AND n.plan_name IS NOT DISTINCT FROM s.plan_name
-WHERE s.payer_name IS NOT NULL OR s.dollar IS NOT NULL OR s.percentage IS NOT NULL OR s.algorithm IS NOT NULL
-"""
-
-
 def _payer_names(names: Iterable[tuple[str | None, str | None]]) -> Any:
     """(payer_name, plan_name) -> canonical payer and segment, resolved once per distinct pair."""
     import pyarrow as pa
@@ -165,22 +141,9 @@ def store_hospital_file(store: Store, hf: HospitalFile, staged: StagedCharges | 
     with _insert_memory(store), store.transaction():
         file_id = store.add_file(_file_record(hf), hf.n_charges)
         store.insert_rows("core_hospital_files", [hospital_file_row(hf)], file_id=file_id)
-        if staged is not None and staged.rows:
+        if staged is not None:
             _insert_rows(store, file_id, staged.path)
-        elif staged is not None:
-            _insert_parquet(store, file_id, staged.path)
     return file_id
-
-
-def _insert_parquet(store: Store, file_id: int, path: Path) -> None:
-    """Charges written as Parquet of ``charge_schema()`` (by a Spark job)."""
-    con = store.con
-    con.execute(PARQUET_STAGE, {"path": str(path)})
-    con.register("payer_names", _payer_names(con.execute(_PAYER_NAMES).fetchall()))
-    con.execute(_INSERT_ITEMS, {"file_id": file_id})
-    con.execute(_INSERT_CHARGES, {"file_id": file_id})
-    con.execute("DROP TABLE hospital_staged")
-    con.unregister("payer_names")
 
 
 #: DuckDB's cap while a file's charges are inserted (TiC's is 200 MB): with the reader's own memory

@@ -11,8 +11,7 @@ reads them back inside the file's transaction. Measured, and kept because it was
   226-230 MB against 3.1-3.2 s and 185 MB for all of UNC's Level II rows (the csv module's pass and the
   Python loop over every row, not the charges, are what an ingest costs).
 
-Parquet of :func:`charge_schema` (the Spark data source's columns) is the other way into the store's
-``store_hospital_file``, for charges a Spark job wrote.
+A Spark job's charges come in as Parquet through :mod:`.hospital_parquet` instead.
 """
 
 from __future__ import annotations
@@ -20,42 +19,26 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..sources.hospital import HospitalCharge
 
 __all__ = [
-    "PARQUET_STAGE",
     "ROW_CHARGES",
     "ROW_ITEMS",
     "ROW_PAYER_NAMES",
     "HospitalStaging",
     "StagedCharges",
-    "charge_schema",
 ]
 
 _US = "\x1f"  # joins list cells (no code or modifier holds a unit separator)
 _ITEM_CACHE = 1 << 17
-_NUMBERS = ("drug_unit", "gross", "discounted_cash", "minimum", "maximum", "dollar", "percentage")
 
 
 @dataclass
 class StagedCharges:
-    """Where a file's kept charges are staged: a folder of items.csv and charges.csv (``rows``), or a
-    Parquet file of :func:`charge_schema`."""
+    """Where a file's kept charges are staged: a folder of items.csv and charges.csv."""
 
     path: Path
-    rows: bool = False
-
-
-def charge_schema() -> Any:
-    """The pyarrow schema of staged charges: :class:`HospitalCharge`'s fields (Spark writes the same)."""
-    import pyarrow as pa
-
-    pair = pa.list_(pa.struct([("code", pa.string()), ("type", pa.string())]))
-    kinds = {"codes": pair, "modifiers": pa.list_(pa.string()), "row": pa.int64()}
-    kinds |= dict.fromkeys(_NUMBERS, pa.float64())
-    return pa.schema([(f, kinds.get(f, pa.string())) for f in HospitalCharge._fields])
 
 
 @dataclass
@@ -82,7 +65,7 @@ class HospitalStaging:
         if self._rows is not None:
             self._rows.close()
             self._rows = None
-            return StagedCharges(self.folder, rows=True)
+            return StagedCharges(self.folder)
         return None
 
 
@@ -154,14 +137,4 @@ SELECT $file_id, s.item_id, s.payer_name, s.plan_name, n.payer, n.segment, s.neg
        s.negotiated_algorithm, s.methodology, s.source_row
 FROM {_read_rows(_CHARGE_COLUMNS)} s
 LEFT JOIN payer_names n ON n.payer_name = s.payer_name AND n.plan_name IS NOT DISTINCT FROM s.plan_name
-"""
-
-
-#: Parquet of :func:`charge_schema` as one table of charges, items numbered by their fields.
-PARQUET_STAGE = f"""
-CREATE TEMP TABLE hospital_staged AS
-SELECT {", ".join(f'"{f}"' for f in HospitalCharge._fields)},
-       dense_rank() OVER (ORDER BY code, codes, description, billing_class, setting, drug_unit, drug_type,
-                                   modifiers, gross, discounted_cash, minimum, maximum) AS item_id
-FROM read_parquet($path)
 """
