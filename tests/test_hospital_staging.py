@@ -132,3 +132,16 @@ def test_progress_over_all_workers(shared_data: Path, tmp_path: Path) -> None:
     total = sum(p.stat().st_size for p in paths)
     assert (bar.label, bar.total_bytes, bar.bytes) == ("3/3 files", total, total)
     assert bar.kept == sum(n for _, n in summary.ingested)
+
+
+def test_jobs_with_a_keep_that_cannot_pickle_is_refused_not_hung(shared_data: Path, tmp_path: Path) -> None:
+    """Worker processes get ``keep`` by pickling: a lambda is refused at once, before any file is read."""
+    from hcpcs_atlas.store.hospital import ingest_hospital
+    from hcpcs_atlas.store.tic import ingest_tic
+
+    paths = [str(shared_data / JSON_EXAMPLE)] * 2
+    with Store(tmp_path / "atlas.duckdb") as store:
+        with pytest.raises(ValueError, match="cannot be sent to worker processes"):
+            ingest_hospital(store, paths, lambda code: True, jobs=2)
+        with pytest.raises(ValueError, match="cannot be sent to worker processes"):
+            ingest_tic(store, paths, lambda code: True, jobs=2)

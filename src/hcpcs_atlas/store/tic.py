@@ -458,6 +458,22 @@ def worker_tally() -> Progress:
     return _Tally(_COUNTER)
 
 
+def _check_pickles(*functions: Callable[..., Any]) -> None:
+    """Worker processes get ``keep`` and ``stage`` by pickling: a lambda or a closure would make the
+    pool fail in a way that hangs the reading loop, so it is refused before any work starts."""
+    import pickle
+
+    for function in functions:
+        try:
+            pickle.dumps(function)
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            name = getattr(function, "__qualname__", repr(function))
+            raise ValueError(
+                f"{name} cannot be sent to worker processes ({exc}); with jobs > 1 pass a module-level "
+                "function or a set's __contains__"
+            ) from None
+
+
 class Readers:
     """Reads files in this process (one job or one file) or in a pool of worker processes.
 
@@ -479,6 +495,8 @@ class Readers:
         self.context = multiprocessing.get_context("spawn")  # no fork of a process holding DuckDB
         self.counter = self.context.Array("q", 3)
         self.workers = max(1, min(jobs, files))
+        if self.workers > 1:
+            _check_pickles(keep, self.stage)
         self.pool: Any = None
         self.root = tempfile.TemporaryDirectory(prefix="tic-stage-")
 
