@@ -27,16 +27,10 @@ from pathlib import Path
 
 import orjson
 from spark_ingest import self_cpu, tree_cpu  # benchmarks/ is on sys.path when run as a script
+from tic_throughput import HEALTHSCOPE
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = (
-    ROOT.parent
-    / "shared"
-    / "data"
-    / "tic"
-    / "real"
-    / "healthscope-benefits_in-network-rates_2023-02-01.json.gz"
-)
+SAMPLE = HEALTHSCOPE
 VARIANTS = ("defaults", "project", "project+c1")
 
 

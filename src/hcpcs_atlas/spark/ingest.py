@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -74,18 +75,24 @@ def ingest_to_parquet(
     """Read ``sources`` once (each file a partition), write the rates and the files manifest under ``out``."""
     allow = "true" if allow_local_refs else ""
     both = read_rates(spark, sources, codes, payer, records="all", allow_local_refs=allow)
-    both = both.persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        rates = both.where(F.col("record") == "rate").drop("record", "file_info")
-        rates.write.mode("overwrite").partitionBy("payer", "billing_code").parquet(f"{out}/rates")
-        infos = [r.file_info for r in both.where(F.col("record") == "file").select("file_info").collect()]
-    finally:
-        both.unpersist()
+    infos = _write_records(both, "rate", ("payer", "billing_code"), f"{out}/rates")
     manifest = spark.createDataFrame([manifest_row(i, MANIFEST_COLUMNS) for i in infos], FILE_COLUMNS)
     manifest.coalesce(1).write.mode("overwrite").parquet(f"{out}/files")
     return SparkIngest(
         out, [dict(zip(MANIFEST_COLUMNS, manifest_row(i, MANIFEST_COLUMNS), strict=True)) for i in infos]
     )
+
+
+def _write_records(both: DataFrame, kind: str, partitions: tuple[str, str], path: str) -> list[Any]:
+    """Write a data source's ``kind`` records as Parquet partitioned by ``partitions``; return its file
+    records' ``file_info``. Persisted so that the sources are read once for both."""
+    both = both.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        rows = both.where(F.col("record") == kind).drop("record", "file_info")
+        rows.write.mode("overwrite").partitionBy(*partitions).parquet(path)
+        return [r.file_info for r in both.where(F.col("record") == "file").select("file_info").collect()]
+    finally:
+        both.unpersist()
 
 
 def ingest_into_store(
@@ -112,13 +119,7 @@ def ingest_hospital_to_parquet(
     reader = spark.read.format(HospitalDataSource.name()).option("records", "all")
     if codes:
         reader = reader.option("codes", codes)
-    both = reader.load(list(sources)).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        charges = both.where(F.col("record") == "charge").drop("record", "file_info")
-        charges.write.mode("overwrite").partitionBy("payer", "code").parquet(f"{out}/hospital_charges")
-        infos = [r.file_info for r in both.where(F.col("record") == "file").select("file_info").collect()]
-    finally:
-        both.unpersist()
+    infos = _write_records(reader.load(list(sources)), "charge", ("payer", "code"), f"{out}/hospital_charges")
     rows = [hospital_manifest_row(i) for i in infos]
     spark.createDataFrame(rows, HOSPITAL_FILE_COLUMNS).coalesce(1).write.mode("overwrite").parquet(
         f"{out}/hospital_files"
