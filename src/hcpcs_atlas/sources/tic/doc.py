@@ -221,6 +221,7 @@ class InNetworkScan:
         self.finder = ObjectFinder(
             source, BILLING_CODE, collector.want, collector.on_object, recycle=recycle, max_object=max_object
         )
+        self.finder.divert = None if deep else collector.divert
         self.checks = DocumentChecks(
             source, (IN_NETWORK, REFERENCES_KEY), (NEGOTIATED_RATES, PROVIDER_GROUP_ID)
         )
@@ -294,6 +295,7 @@ class InNetworkScan:
         if self.deep:  # resolved at the end (see tic.py), so the retained buffer can hold whole items
             finder.skip_to(finder.end - len(BILLING_CODE) + 1)
             return
+        self.collector.sync()  # a helper's items are before the section too: their ids are wanted
         self.resolver.expect(self.collector.wanted_ids)
         self.resolver.retarget(finder)
         self.resolved_live = True

@@ -30,7 +30,8 @@ class RateRow:
 
 
 class StagedRates:
-    """The staging directory of one file: ``prices.parquet``, ``providers.parquet``, ``lists.parquet``."""
+    """The staging directory of one file: ``prices.parquet`` (and ``prices-1.parquet``, see
+    :mod:`.split`), ``providers.parquet``, ``lists.parquet``."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -39,7 +40,11 @@ class StagedRates:
 
     @property
     def prices(self) -> Path:
-        return self.directory / "prices.parquet"
+        """A glob: a file read with the help of a second process stages its prices in two files."""
+        return self.directory / "prices*.parquet"
+
+    def prices_part(self, part: int) -> Path:
+        return self.directory / ("prices.parquet" if part == 0 else f"prices-{part}.parquet")
 
     @property
     def providers(self) -> Path:

@@ -53,6 +53,9 @@ class ReadOptions:
     allow_local_refs: bool = False
     #: the largest single JSON object (an in_network item, a provider group) held in memory
     max_item_bytes: int = 64 << 20
+    #: a local file of at least this many bytes (as stored) is read with a helper process on a second
+    #: core (:mod:`.split`); None: never
+    split_min_bytes: int | None = 1 << 20
 
 
 DEFAULT_OPTIONS = ReadOptions()

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from ...errors import InputError
 from ...progress import Progress
-from .columns import ColumnCollector, StagedRates
+from .columns import ColumnCollector, StagedRates, system_memory_pool
 from .doc import DocumentChecks, InNetworkScan, find_key
 from .model import TicFile, TocFile
 from .net import DEFAULT_OPTIONS, ReadOptions
@@ -18,6 +18,7 @@ from .refs import Reference, ReferenceSections, Resolver
 from .remote import fetch_locations
 from .rows import ItemCollector
 from .scan import HEADROOM, NeedLookback, ObjectFinder
+from .split import Helper, SplitFailed, may_split
 from .stream import ChunkStream, file_name, is_url
 
 __all__ = [
@@ -47,7 +48,9 @@ def read_in_network(
     def collect(tic: TicFile, collector: ItemCollector, refs: dict[str, Reference]) -> None:
         tic.rows = list(collector.rows(refs))
 
-    return _with_lookback(source, lambda: ItemCollector(keep_code), collect, progress, ref_cache_dir, options)
+    return _with_lookback(
+        source, lambda _: ItemCollector(keep_code), collect, progress, ref_cache_dir, options
+    )
 
 
 def stage_in_network(
@@ -61,25 +64,18 @@ def stage_in_network(
     """Like :func:`read_in_network`, but the kept prices go to Parquet files in ``directory`` as the file
     streams (``tic.staged``; memory stays flat, no row objects): the store joins them into rows."""
 
-    def collector() -> ColumnCollector:
-        _system_memory_pool()
-        return ColumnCollector(keep_code, StagedRates(directory))
+    def collector(split: bool) -> ColumnCollector:
+        system_memory_pool()
+        helper = Helper(keep_code, directory) if split else None
+        return ColumnCollector(keep_code, StagedRates(directory), helper=helper)
 
     def collect(tic: TicFile, collector: ItemCollector, refs: dict[str, Reference]) -> None:
         assert isinstance(collector, ColumnCollector)
         collector.finish(refs)
         tic.staged = collector.staged
 
-    return _with_lookback(source, collector, collect, progress, ref_cache_dir, options)
-
-
-def _system_memory_pool() -> None:
-    """Arrow's buffers go back to the C allocator when freed, for DuckDB's insert to reuse. pyarrow's
-    default mimalloc pool kept them: 366 MB peak against 280 MB for a 1 M-group remote reference file
-    (benchmarks/tic_remote_refs_memory.py), 368 against 343 MB for the 1 GB realistic file."""
-    import pyarrow as pa
-
-    pa.set_memory_pool(pa.system_memory_pool())
+    split = may_split(source, keep_code, options.split_min_bytes)
+    return _with_lookback(source, collector, collect, progress, ref_cache_dir, options, split)
 
 
 _Collect = Callable[[TicFile, ItemCollector, dict[str, Reference]], None]
@@ -87,19 +83,30 @@ _Collect = Callable[[TicFile, ItemCollector, dict[str, Reference]], None]
 
 def _with_lookback(
     source: str | Path,
-    collector: Callable[[], ItemCollector],
+    collector: Callable[[bool], ItemCollector],
     collect: _Collect,
     progress: Progress | None,
     ref_cache_dir: Path | None,
     options: ReadOptions,
+    split: bool = False,
 ) -> TicFile:
+    """``collector(split)``: a new collector, with a helper process if ``split`` (see :mod:`.split`)."""
     try:
-        return _read_in_network(source, collector(), collect, progress, ref_cache_dir, options, deep=False)
+        try:
+            return _read_in_network(
+                source, collector(split), collect, progress, ref_cache_dir, options, False
+            )
+        except SplitFailed:  # the helper could not take an item as handed: alone, exactly
+            if not split:
+                raise
+            return _read_in_network(
+                source, collector(False), collect, progress, ref_cache_dir, options, False
+            )
     except NeedLookback:
         # A billing_code megabytes after its item's start (keys written after negotiated_rates): read
         # again, this time keeping each item whole in the buffer. Memory then follows the largest item.
         try:
-            return _read_in_network(source, collector(), collect, progress, ref_cache_dir, options, deep=True)
+            return _read_in_network(source, collector(False), collect, progress, ref_cache_dir, options, True)
         except NeedLookback as exc:
             raise InputError(str(source), "an in_network item too large to locate", byte=exc.offset) from None
 
@@ -131,10 +138,15 @@ def _read_in_network(
                 if progress is not None:
                     progress.update(bytes_done=stream.bytes_read, items=scan.items_seen, kept=collector.kept)
             fields = scan.finish()
+            collector.join()
             if scan.in_network_at is None:
                 raise InputError(label, "no in_network array: not an in-network rate file", byte=0)
             tic = _tic_file(label, stream, fields, scan, collector)
             _resolve_rest(source, scan, sections, resolver)
+    except (InputError, NeedLookback):
+        if collector.helper_failed():  # its item came first: the read alone reports it, or succeeds
+            raise SplitFailed from None
+        raise
     finally:
         collector.close()
         if paused:

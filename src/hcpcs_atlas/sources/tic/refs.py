@@ -203,6 +203,7 @@ class Resolver:
             self.search,
         )
         finder.want, finder.on_object, finder.hold = self.want, self.on_object, None
+        finder.divert = None  # references are parsed here
 
     def scan_spool(self, sections: ReferenceSections) -> None:
         """Search the copy of the sections made while streaming (URL sources)."""

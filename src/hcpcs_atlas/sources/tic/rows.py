@@ -92,6 +92,19 @@ class ItemCollector:
     def close(self) -> None:
         """Release what the collector holds open (nothing here; see ColumnCollector)."""
 
+    #: hands wanted objects' bytes to a helper process (see :mod:`.split`); None: all are parsed here
+    divert: Callable[[bytearray, int, int], int | None] | None = None
+
+    def sync(self) -> None:
+        """Make ``wanted_ids`` complete for the items seen so far (a helper's too)."""
+
+    def join(self) -> None:
+        """At the end of the items: take in what a helper kept (raises :class:`.split.SplitFailed`)."""
+
+    def helper_failed(self) -> bool:
+        """After an error here: True if a helper failed first (the file is then read again alone)."""
+        return False
+
     def want(self, token: bytes) -> bool:
         """Cheap pre-filter on the raw ``billing_code`` token; cached, as codes repeat across items."""
         verdict = self._verdicts.get(token)

@@ -270,6 +270,9 @@ class ObjectFinder:
         self.eof = False
         #: the largest object held to be parsed (an item with a 1 GiB description must not take 5 GB)
         self.max_object = max_object
+        #: ``divert(buf, start, hint)``: takes the bytes of a wanted object whose end the hint tells, to be
+        #: parsed elsewhere, and returns that end; None leaves the object to be parsed here
+        self.divert: Callable[[bytearray, int, int], int | None] | None = None
 
     @property
     def end(self) -> int:
@@ -416,6 +419,12 @@ class ObjectFinder:
 
     def _hand_over(self, start: int, hit: int, hint: int | None = None) -> bool:
         local = start - self.base
+        if hint is not None and self.divert is not None:
+            end = self.divert(self.buf, local, hint)
+            if end is not None:
+                self._pending, self._window = None, FIRST_WINDOW
+                self.done_until = self.base + end
+                return True
         try:
             parsed = parse_object(self.buf, local, self.eof, self._window, hint)
         except BadJson as exc:

@@ -1,0 +1,199 @@
+"""A second core for one file: a helper process parses and stages some of the kept items.
+
+Reading one file is one thread of Python: inflate (a thread that releases the GIL), the byte scan, and
+per kept item an orjson parse and the column work of :class:`.columns.ColumnCollector`. The last two are
+most of the CPU time, and they need nothing but the item's bytes. So while the main process scans, it
+hands the bytes of kept items to one helper process (spawned: no fork of a process holding DuckDB),
+which parses them and writes its own prices file; the main process parses an item itself whenever the
+helper's queue is full, so the split balances itself. At the end the helper's provider sets, code lists
+and counts are taken in (their ids are numbered apart), and the store reads both prices files.
+
+An item is handed over only when its end is known without parsing it: the scanner's hint (the ``{``
+before the next ``billing_code``), its bytes ending in ``}`` with as many ``{`` as ``}`` and ``[`` as
+``]``. The helper then parses exactly those bytes, as :func:`.scan.parse_object` would here. If they are
+not one JSON object (the hint fell inside an item, or the file is broken), or anything else fails in
+the helper, the file is read again without a helper (:class:`SplitFailed`): results and error messages
+with their byte offsets are those of the one-process read, at the cost of a second read in those cases.
+
+Memory: at most :data:`QUEUE` batches of :data:`BATCH_BYTES` in flight, plus the helper's own batch of
+prices (the same bound as the main collector's).
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import pickle
+import queue
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["BATCH_BYTES", "QUEUE", "Export", "Helper", "SplitFailed", "may_split"]
+
+BATCH_BYTES = 1 << 20
+QUEUE = 4
+_SYNC = "sync"
+_WHITESPACE = b" \t\r\n"
+_CLOSE = ord("}")
+_COMMA = ord(",")
+
+
+class SplitFailed(Exception):
+    """The helper could not take its items as handed over: read the file again alone."""
+
+
+@dataclass
+class Export:
+    """A helper collector's state at its end: provider sets, code lists (ids from ``base``), counts."""
+
+    base: int
+    psets: dict[Any, int]
+    inline: list[Any]
+    pset_prices: list[int]
+    lists: dict[tuple[str, ...], int]
+    wanted_ids: set[str]
+    kept: int
+    prices_skipped: int
+    skipped_by: dict[str, int]
+
+
+def may_split(source: str | Path, keep_code: Callable[[str], bool], min_bytes: int | None) -> bool:
+    """A helper is worth starting: a local file of at least ``min_bytes`` stored, two cores or more, and
+    not already a worker process of a multi-file ingest (those use the cores one file each)."""
+    if min_bytes is None or multiprocessing.parent_process() is not None:
+        return False
+    if len(os.sched_getaffinity(0)) < 2:
+        return False
+    try:
+        if Path(source).stat().st_size < min_bytes:
+            return False
+        pickle.dumps(keep_code)
+    except (OSError, ValueError, pickle.PicklingError, AttributeError, TypeError):
+        return False  # a URL, a zip member, a keep that cannot be sent
+    return True
+
+
+class Helper:
+    """The main process's end: ``divert`` is the scanner's hook (:attr:`.scan.ObjectFinder.divert`)."""
+
+    def __init__(self, keep_code: Callable[[str], bool], directory: Path) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._inbox: Any = context.Queue(maxsize=QUEUE)
+        self._outbox: Any = context.Queue()
+        self._process = context.Process(
+            target=_work, args=(keep_code, str(directory), self._inbox, self._outbox), daemon=True
+        )
+        self._process.start()
+        self._batch = bytearray()
+        self._spans: list[int] = []  # end offsets in the batch
+        self.handed = 0  # items handed over
+
+    def divert(self, buf: bytearray, start: int, hint: int) -> int | None:
+        end = hint
+        while end > start and buf[end - 1] in _WHITESPACE:
+            end -= 1
+        if end > start and buf[end - 1] == _COMMA:
+            end -= 1
+        last = end
+        while last > start and buf[last - 1] in _WHITESPACE:
+            last -= 1
+        if last <= start or buf[last - 1] != _CLOSE:
+            return None
+        if self._inbox.qsize() >= QUEUE:  # the helper is busy: parse this one here
+            return None
+        count = buf.count
+        if count(b"{", start, last) != count(b"}", start, last) or count(b"[", start, last) != count(
+            b"]", start, last
+        ):
+            return None
+        self._batch += memoryview(buf)[start:end]
+        self._spans.append(len(self._batch))
+        self.handed += 1
+        if len(self._batch) >= BATCH_BYTES:
+            self._send()
+        return end
+
+    def _send(self) -> None:
+        if not self._outbox.empty():  # the helper only speaks when asked, unless it failed: stop early
+            raise SplitFailed(self._receive()[1])
+        if self._spans:
+            self._inbox.put((bytes(self._batch), self._spans))
+            self._batch, self._spans = bytearray(), []
+
+    def sync(self) -> set[str]:
+        """The reference ids the helper's items use so far (it has taken every item handed over)."""
+        self._send()
+        self._inbox.put(_SYNC)
+        reply = self._receive()
+        if reply[0] != _SYNC:
+            raise SplitFailed(reply[1])
+        ids: set[str] = reply[1]
+        return ids
+
+    def join(self) -> Export:
+        """Wait for the helper to finish its items and close its prices file; its state."""
+        try:
+            self._send()
+            self._inbox.put(None)
+            reply = self._receive()
+        finally:
+            self.stop()
+        if reply[0] != "done":
+            raise SplitFailed(reply[1])
+        export: Export = reply[1]
+        return export
+
+    def _receive(self) -> tuple[str, Any]:
+        while True:
+            try:
+                reply: tuple[str, Any] = self._outbox.get(timeout=0.2)
+                return reply
+            except queue.Empty:
+                if not self._process.is_alive():
+                    return "failed", f"the helper process ended (exit code {self._process.exitcode})"
+
+    def stop(self) -> None:
+        """End the helper now (after join it has ended already)."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        for box in (self._inbox, self._outbox):
+            box.cancel_join_thread()
+            box.close()
+
+
+def _work(keep_code: Callable[[str], bool], directory: str, inbox: Any, outbox: Any) -> None:
+    """The helper process: parse each handed item exactly as the main process would, stage its prices."""
+    from .columns import ColumnCollector, system_memory_pool
+    from .model import StagedRates
+    from .scan import BadJson, parse_object
+
+    gc.disable()  # as in the main process: parsed items make no cycles
+    system_memory_pool()
+    try:
+        collector = ColumnCollector(keep_code, StagedRates(Path(directory)), part=1)
+        try:
+            while (message := inbox.get()) is not None:
+                if message == _SYNC:
+                    outbox.put((_SYNC, set(collector.wanted_ids)))
+                    continue
+                blob, ends = message
+                begin = 0
+                for end in ends:
+                    item = blob[begin:end]
+                    begin = end
+                    try:
+                        parsed = parse_object(item, 0, True, hint=len(item))
+                    except BadJson as exc:
+                        raise SplitFailed(exc.message) from None
+                    if parsed is None or parsed[1] != len(item):
+                        raise SplitFailed("an item's bytes are not one JSON object")
+                    collector.on_object(parsed[0], 0, item)
+        finally:
+            collector.close()
+        outbox.put(("done", collector.export()))
+    except BaseException as exc:  # the main process reads the file again alone, which reports it exactly
+        outbox.put(("failed", f"{type(exc).__name__}: {exc}"))

@@ -1,0 +1,113 @@
+"""One file read with a helper process (sources/tic/split.py) stages what one process stages, and a
+file the helper cannot take is read again alone: same rows, same errors with the same byte offsets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from hcpcs_atlas.errors import InputError
+from hcpcs_atlas.sources import is_level2
+from hcpcs_atlas.sources.tic import stage_in_network
+from hcpcs_atlas.sources.tic.net import ReadOptions
+from hcpcs_atlas.synth import TicSynthOptions, write_in_network
+
+HEALTHSCOPE = "tic/real/healthscope-benefits_in-network-rates_2023-02-01.json.gz"
+SPLIT = ReadOptions(split_min_bytes=0)
+ALONE = ReadOptions(split_min_bytes=None)
+ROWS = """
+SELECT p.billing_code, p.billing_code_type, p.negotiation_arrangement, p.negotiated_type, p.negotiated_rate,
+       p.expiration_date, p.billing_class, p.setting, s.codes, m.codes, p.additional_information,
+       g.provider_group_id, g.tin_type, g.tin_value, g.npis, g.network_names
+FROM read_parquet($prices) p
+JOIN read_parquet($providers) g ON g.pset = p.pset
+JOIN read_parquet($lists) s ON s.id = p.service_code
+JOIN read_parquet($lists) m ON m.id = p.billing_code_modifier
+"""
+
+
+def keep_targets(code: str) -> bool:
+    return code in {"J9032", "J9330"} or code.startswith("A")
+
+
+def staged(source: Path, folder: Path, options: ReadOptions, keep: Any = is_level2) -> dict[str, Any]:
+    folder.mkdir()
+    tf = stage_in_network(source, keep, folder, options=options)
+    assert tf.staged is not None
+    files = {"prices": str(tf.staged.prices), "providers": str(tf.staged.providers),
+             "lists": str(tf.staged.lists)}  # fmt: skip
+    rows = duckdb.execute(ROWS, files).fetchall()
+    return {
+        "rows": sorted(rows, key=repr),
+        "parts": sorted(p.name for p in folder.glob("prices*.parquet")),
+        "counts": (
+            tf.items_seen,
+            tf.items_kept,
+            tf.staged.rows,
+            tf.staged.rows_without_provider,
+            tf.prices_skipped,
+            tf.prices_skipped_by,
+            tf.refs_unresolved,
+        ),
+    }
+
+
+def test_healthscope_with_a_helper_stages_what_one_process_stages(shared_data: Path, tmp_path: Path) -> None:
+    alone = staged(shared_data / HEALTHSCOPE, tmp_path / "alone", ALONE)
+    split = staged(shared_data / HEALTHSCOPE, tmp_path / "split", SPLIT)
+    assert split["parts"] == ["prices-1.parquet", "prices.parquet"]  # the helper took items
+    assert alone["parts"] == ["prices.parquet"]
+    assert split["counts"] == alone["counts"]
+    assert split["rows"] == alone["rows"] and len(alone["rows"]) > 50_000
+
+
+@pytest.mark.parametrize("refs", ["before", "after"])
+def test_synthetic_realistic_and_inline_groups_with_a_helper(tmp_path: Path, refs: str) -> None:
+    """References after in_network are resolved while they stream past: the helper's ids must be known
+    by then (``sync``)."""
+    options = TicSynthOptions(seed=7, size_bytes=3_000_000, refs=refs, inline_groups=True)  # type: ignore[arg-type]
+    source = write_in_network(tmp_path / "in.json.gz", options).path
+    alone = staged(source, tmp_path / "alone", ALONE, keep_targets)
+    split = staged(source, tmp_path / "split", SPLIT, keep_targets)
+    assert "prices-1.parquet" in split["parts"]
+    assert split["counts"] == alone["counts"] and split["rows"] == alone["rows"]
+
+
+def test_broken_kept_item_same_error_as_alone(tmp_path: Path) -> None:
+    """The helper finds the broken item; the file is read again alone, which reports it exactly."""
+    made = write_in_network(tmp_path / "t.json", TicSynthOptions(seed=23, size_bytes=12_000_000))
+    data = made.path.read_bytes()
+    item = data.index(b'"billing_code":"J9330"')
+    rate = data.index(b'"negotiated_rate":', item) + len(b'"negotiated_rate":')
+    broken = tmp_path / "broken.json"
+    broken.write_bytes(data[:rate] + b"x" + data[rate + 1 :])
+    errors = []
+    for name, options in (("alone", ALONE), ("split", SPLIT)):
+        (tmp_path / name).mkdir()
+        with pytest.raises(InputError) as caught:
+            stage_in_network(broken, keep_targets, tmp_path / name, options=options)
+        errors.append((caught.value.message, caught.value.byte))
+    assert errors[0] == errors[1] and errors[0][1] == rate
+
+
+def test_a_hint_inside_an_item_is_read_again_alone(tmp_path: Path) -> None:
+    """An item whose strings hold braces that balance a cut: handed over wrongly, found by the helper."""
+    item = (b'{"negotiation_arrangement":"ffs","billing_code_type":"HCPCS","billing_code":"J9330",'
+            b'"description":"}]","negotiated_rates":[{"provider_references":[1],"negotiated_prices":'
+            b'[{"negotiated_type":"negotiated","negotiated_rate":1.5,"service_code":["11"]}]}],'
+            b'"bundled_codes":[{"billing_code_type":"HCPCS","code":"A0001"},'
+            b'{"billing_code_type":"HCPCS","billing_code":"A0002"}]}')  # fmt: skip
+    refs = (
+        b'[{"provider_group_id":1,"provider_groups":[{"npi":[1234567893],"tin":{"type":"ein","value":"1"}}]}]'
+    )
+    doc = b'{"reporting_entity_name":"X","provider_references":' + refs + b',"in_network":['
+    doc += b",".join([item] * 3000) + b"]}"
+    source = tmp_path / "braces.json"
+    source.write_bytes(doc)
+    alone = staged(source, tmp_path / "alone", ALONE, keep_targets)
+    split = staged(source, tmp_path / "split", SPLIT, keep_targets)
+    assert split["parts"] == ["prices.parquet"]  # read again alone
+    assert split["rows"] == alone["rows"] and len(alone["rows"]) == 3000
