@@ -295,7 +295,10 @@ def _codes_option(codes: str | None, codes_file: Path | None) -> list[str] | Non
 @click.option("--codes", help="Comma list of codes to keep (default: every HCPCS code in the store).")
 @click.option("--codes-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
-    "--jobs", type=click.IntRange(min=1), help="Files read at once, in worker processes [default: cores]."
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Files read at once, in worker processes [default: cores]; with N > 1 one big local file "
+    "is read by 2 processes (a helper parses part of its items).",
 )
 @click.option(
     "--plan-filter", help="Only files whose plan name or id, description or location contains TEXT."
@@ -370,12 +373,13 @@ def ingest_tic_command(
     """
     import os
 
-    from .sources.tic.net import ReadOptions
+    from .sources.tic.net import SPLIT_MIN_BYTES, ReadOptions
     from .store.tic import ingest_tic, keep_codes, wanted_codes
 
-    options = ReadOptions(
-        connect_timeout, read_timeout, refs_deadline, ref_workers, allow_local_refs, max_item_mb << 20
-    )
+    jobs = jobs or os.cpu_count() or 1
+    # with a core to spare, one big local file is read with a helper process (sources/tic/split.py)
+    options = ReadOptions(connect_timeout, read_timeout, refs_deadline, ref_workers, allow_local_refs,
+                          max_item_mb << 20, SPLIT_MIN_BYTES if jobs > 1 else None)  # fmt: skip
     wanted = _codes_option(codes, codes_file)
     if engine == "spark":
         if plan_filter or max_files is not None:
@@ -391,7 +395,6 @@ def ingest_tic_command(
     db = ctx.obj["db"]
     with Store(db) as opened:  # closed while files are read: others may read or load meanwhile
         keep = keep_codes(opened, wanted)
-    jobs = jobs or os.cpu_count() or 1
     opener = functools.partial(Store, db)  # opened for each file's transaction only
     summary = ingest_tic(opener, sources, keep, payer, Progress, jobs, plan_filter, max_files, options)
     _report(summary, "rate rows")

@@ -29,6 +29,7 @@ from ...text import printable
 
 __all__ = [
     "DEFAULT_OPTIONS",
+    "SPLIT_MIN_BYTES",
     "FetchError",
     "ReadOptions",
     "is_url",
@@ -54,8 +55,13 @@ class ReadOptions:
     #: the largest single JSON object (an in_network item, a provider group) held in memory
     max_item_bytes: int = 64 << 20
     #: a local file of at least this many bytes (as stored) is read with a helper process on a second
-    #: core (:mod:`.split`); None: never
-    split_min_bytes: int | None = 1 << 20
+    #: core (:mod:`.split`); None (the library's default: Spark and pool workers use every core already):
+    #: never. ``ingest tic`` sets :data:`SPLIT_MIN_BYTES` when it may use more than one process.
+    split_min_bytes: int | None = None
+
+
+#: 1 MB stored: the helper's start (~0.3 CPU-s, in parallel) pays from there on
+SPLIT_MIN_BYTES = 1 << 20
 
 
 DEFAULT_OPTIONS = ReadOptions()

@@ -52,6 +52,7 @@ QUOTE, BACKSLASH, OPEN_OBJECT = ord('"'), ord("\\"), ord("{")
 CLOSERS = frozenset(b"}]")
 STRUCTURE = re.compile(rb'[{}\[\]"]')
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
+_NESTING = re.compile(rb"[\\\[\]}]")
 #: A JSON string token, unrolled so the regex engine does not recurse per character.
 STRING_TOKEN = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
 #: orjson refuses deeper documents; the stdlib fallback would hit Python's recursion limit instead.
@@ -96,6 +97,12 @@ def object_start(buf: bytes | bytearray, pos: int, floor: int = 0) -> int | None
         before -= 1
     if before >= floor and buf[before] == OPEN_OBJECT:
         return before  # the key is the object's first: JSON puts a structural { or , before a key
+    brace = buf.rfind(b"{", floor, pos)
+    if brace >= 0 and buf.count(b'"', brace, pos) % 2 == 0 and _NESTING.search(buf, brace, pos) is None:
+        # The last { before the key, with only flat, complete strings between (an even number of quotes,
+        # none escaped, no other bracket): outside any string, so it opens the key's object. The usual
+        # case (a few keys before billing_code), at C speed; anything else takes the exact scan below.
+        return brace
     depth, in_string, hi, width = 0, False, pos, 256
     while hi > floor:
         lo = max(floor, hi - width)
