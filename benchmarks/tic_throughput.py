@@ -16,6 +16,8 @@ measurement runs in a fresh process; peak RSS is that process's (or its children
 - cms-mrf-extractor's ``mrf-extract`` (PyPI): full extraction of the file to Parquet, a peer;
 - ``hcpcs-atlas ingest tic FILE`` with the default code set (every Level II code), into a fresh store:
   the whole command, interpreter start-up included; its row count is checked against the generator's.
+  Once as a user runs it (``--jobs`` = the cores: one file is read by the main process and a helper
+  process, see sources/tic/split.py) and once with ``--jobs 1`` (one process).
 
 rapidgzip and cms-mrf-extractor are installed into a benchmark-only venv (benchmarks/_work/peer-venv) with
 pip; they are not project dependencies. If that install fails, their lines say so.
@@ -59,16 +61,37 @@ PEER_OPTIONS = (
 )
 
 #: Runs a command and prints its wall time, its CPU time (user + system, all threads and child processes:
-#: the machine is shared, so wall time is noisy and CPU time is the steadier figure) and the peak RSS of
-#: its process tree's largest member.
+#: the machine is shared, so wall time is noisy and CPU time is the steadier figure), the peak RSS of
+#: its process tree's largest member and the peak of the tree's summed RSS (sampled every 50 ms: the
+#: ingest's helper process is a second member).
 WRAPPER = """
-import json, resource, subprocess, sys, time
+import glob, json, resource, subprocess, sys, threading, time
+def tree_rss(pid):
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                total += next(int(l.split()[1]) for l in fh if l.startswith("VmRSS:"))
+            for kids in glob.glob(f"/proc/{p}/task/*/children"):
+                with open(kids) as fh:
+                    todo += [int(k) for k in fh.read().split()]
+        except (OSError, StopIteration, ValueError):
+            pass
+    return total
 started = time.perf_counter()
-done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+peak = [0]
+def watch():
+    while proc.poll() is None:
+        peak[0] = max(peak[0], tree_rss(proc.pid))
+        time.sleep(0.05)
+threading.Thread(target=watch, daemon=True).start()
+out, err = proc.communicate()
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"seconds": time.perf_counter() - started, "cpu": usage.ru_utime + usage.ru_stime,
-                  "code": done.returncode, "out": done.stdout[-2000:], "err": done.stderr[-2000:],
-                  "max_rss_mb": usage.ru_maxrss / 1024}))
+                  "code": proc.returncode, "out": out[-2000:], "err": err[-2000:],
+                  "max_rss_mb": usage.ru_maxrss / 1024, "tree_rss_mb": peak[0] / 1024}))
 """
 DECOMPRESS = {
     "gzip": "import gzip, sys\nwith gzip.open(sys.argv[1], 'rb') as f:\n    while f.read(8 << 20): pass",
@@ -176,26 +199,18 @@ def run_file(path: Path, peer: Path | None, peer_note: str, expected_rows: int |
                 else f"whole file to Parquet ({written / 1e6:,.0f} MB written; options: {tried[-1]})"
             )
             lines.append(Line("cms-mrf-extractor: mrf-extract", run, note))
-    with tempfile.TemporaryDirectory(dir=WORK) as tmp:
-        env = f"PYTHONPATH={ROOT / 'src'}"
-        command = [
-            "env",
-            env,
-            sys.executable,
-            "-m",
-            "hcpcs_atlas",
-            "--db",
-            f"{tmp}/atlas.duckdb",
-            "ingest",
-            "tic",
-            str(path),
-        ]
-        run = measure(command)
-        rows = _rows(run["out"])
-        note = _failed(run) or f"{rows:,} rows"
-        if expected_rows is not None and not _failed(run):
-            note += " == known answer" if rows == expected_rows else f" != known answer {expected_rows:,}"
-        lines.append(Line("hcpcs-atlas ingest tic (default codes, whole command)", run, note))
+    for label, extra in (("", []), (", --jobs 1 (one process)", ["--jobs", "1"])):
+        with tempfile.TemporaryDirectory(dir=WORK) as tmp:
+            env = f"PYTHONPATH={ROOT / 'src'}"
+            db = f"{tmp}/atlas.duckdb"
+            run = measure(["env", env, sys.executable, "-m", "hcpcs_atlas", "--db", db, "ingest", "tic",
+                           *extra, str(path)])  # fmt: skip
+            rows = _rows(run["out"])
+            note = _failed(run) or f"{rows:,} rows"
+            if expected_rows is not None and not _failed(run):
+                known = rows == expected_rows
+                note += " == known answer" if known else f" != known answer {expected_rows:,}"
+            lines.append(Line(f"hcpcs-atlas ingest tic (default codes{label})", run, note))
     return lines
 
 
@@ -212,17 +227,18 @@ def report(title: str, size: int, lines: list[Line]) -> str:
     baseline = lines[0].result
     assert baseline is not None
     head = (f"{'method':<56} {'wall s':>7} {'x gzip':>7} {'CPU s':>7} {'x gzip':>7} {'MB/s':>6} "
-            f"{'peak RSS':>9}  note")  # fmt: skip
+            f"{'peak RSS':>9} {'tree RSS':>9}  note")  # fmt: skip
     out = [title, head, "-" * len(head)]
     for line in lines:
         if line.result is None:
             out.append(
-                f"{line.method:<56} {'-':>7} {'-':>7} {'-':>7} {'-':>7} {'-':>6} {'-':>9}  {line.note}"
+                f"{line.method:<56} {'-':>7} {'-':>7} {'-':>7} {'-':>7} {'-':>6} {'-':>9} {'-':>9}  {line.note}"
             )
             continue
         seconds, cpu = float(line.result["seconds"]), float(line.result["cpu"])
         out.append(f"{line.method:<56} {seconds:7.2f} {seconds / baseline['seconds']:7.2f} {cpu:7.2f} "
-                   f"{cpu / baseline['cpu']:7.2f} {size / seconds / 1e6:6.0f} {line.result['max_rss_mb']:7.0f}MB  "
+                   f"{cpu / baseline['cpu']:7.2f} {size / seconds / 1e6:6.0f} {line.result['max_rss_mb']:7.0f}MB "
+                   f"{line.result.get('tree_rss_mb', 0):7.0f}MB  "
                    f"{line.note}")  # fmt: skip
     return "\n".join(out)
 

@@ -16,8 +16,8 @@ from hcpcs_atlas.sources.tic.net import ReadOptions
 from hcpcs_atlas.synth import TicSynthOptions, write_in_network
 
 HEALTHSCOPE = "tic/real/healthscope-benefits_in-network-rates_2023-02-01.json.gz"
-SPLIT = ReadOptions(split_min_bytes=0)
-ALONE = ReadOptions(split_min_bytes=None)
+SPLIT = ReadOptions(split_after_bytes=0)
+ALONE = ReadOptions(split_after_bytes=None)
 ROWS = """
 SELECT p.billing_code, p.billing_code_type, p.negotiation_arrangement, p.negotiated_type, p.negotiated_rate,
        p.expiration_date, p.billing_class, p.setting, s.codes, m.codes, p.additional_information,
@@ -111,3 +111,10 @@ def test_a_hint_inside_an_item_is_read_again_alone(tmp_path: Path) -> None:
     split = staged(source, tmp_path / "split", SPLIT, keep_targets)
     assert split["parts"] == ["prices.parquet"]  # read again alone
     assert split["rows"] == alone["rows"] and len(alone["rows"]) == 3000
+
+
+def test_the_helper_starts_only_after_enough_kept_bytes(tmp_path: Path) -> None:
+    source = write_in_network(tmp_path / "in.json.gz", TicSynthOptions(seed=8, size_bytes=2_000_000)).path
+    late = staged(source, tmp_path / "late", ReadOptions(split_after_bytes=1 << 40), keep_targets)
+    alone = staged(source, tmp_path / "alone", ALONE, keep_targets)
+    assert late["parts"] == ["prices.parquet"] and late["rows"] == alone["rows"]

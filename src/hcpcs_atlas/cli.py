@@ -373,13 +373,13 @@ def ingest_tic_command(
     """
     import os
 
-    from .sources.tic.net import SPLIT_MIN_BYTES, ReadOptions
+    from .sources.tic.net import SPLIT_AFTER_BYTES, ReadOptions
     from .store.tic import ingest_tic, keep_codes, wanted_codes
 
     jobs = jobs or os.cpu_count() or 1
     # with a core to spare, one big local file is read with a helper process (sources/tic/split.py)
     options = ReadOptions(connect_timeout, read_timeout, refs_deadline, ref_workers, allow_local_refs,
-                          max_item_mb << 20, SPLIT_MIN_BYTES if jobs > 1 else None)  # fmt: skip
+                          max_item_mb << 20, SPLIT_AFTER_BYTES if jobs > 1 else None)  # fmt: skip
     wanted = _codes_option(codes, codes_file)
     if engine == "spark":
         if plan_filter or max_files is not None:

@@ -245,7 +245,9 @@ class ColumnCollector(ItemCollector):
         return Export(self._base, self._psets, self._inline, self._pset_prices, self._lists, self.wanted_ids,
                       self._kept, self.prices_skipped, dict(self.skipped_by))  # fmt: skip
 
-    def _absorb(self, export: Export) -> None:
+    def _absorb(self, export: Export | None) -> None:
+        if export is None:
+            return
         self._absorbed.append(export)
         self.wanted_ids.update(export.wanted_ids)
         self.prices_skipped += export.prices_skipped

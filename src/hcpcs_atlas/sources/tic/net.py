@@ -29,7 +29,7 @@ from ...text import printable
 
 __all__ = [
     "DEFAULT_OPTIONS",
-    "SPLIT_MIN_BYTES",
+    "SPLIT_AFTER_BYTES",
     "FetchError",
     "ReadOptions",
     "is_url",
@@ -54,14 +54,15 @@ class ReadOptions:
     allow_local_refs: bool = False
     #: the largest single JSON object (an in_network item, a provider group) held in memory
     max_item_bytes: int = 64 << 20
-    #: a local file of at least this many bytes (as stored) is read with a helper process on a second
-    #: core (:mod:`.split`); None (the library's default: Spark and pool workers use every core already):
-    #: never. ``ingest tic`` sets :data:`SPLIT_MIN_BYTES` when it may use more than one process.
-    split_min_bytes: int | None = None
+    #: a local file is read with a helper process on a second core (:mod:`.split`) once this many bytes
+    #: of kept items have been seen; None (the library's default: Spark and pool workers use every core
+    #: already): never. ``ingest tic`` sets :data:`SPLIT_AFTER_BYTES` when it may use more than one process.
+    split_after_bytes: int | None = None
 
 
-#: 1 MB stored: the helper's start (~0.3 CPU-s, in parallel) pays from there on
-SPLIT_MIN_BYTES = 1 << 20
+#: The helper's start (a process importing pyarrow: ~0.7 CPU-s) did not pay on the real HealthSCOPE file
+#: (28 MB of kept items, ~2 CPU-s of staging: +0.7 CPU-s, no faster); it starts after 32 MB of kept items.
+SPLIT_AFTER_BYTES = 32 << 20
 
 
 DEFAULT_OPTIONS = ReadOptions()

@@ -66,7 +66,8 @@ def stage_in_network(
 
     def collector(split: bool) -> ColumnCollector:
         system_memory_pool()
-        helper = Helper(keep_code, directory) if split else None
+        after = options.split_after_bytes
+        helper = Helper(keep_code, directory, after) if split and after is not None else None
         return ColumnCollector(keep_code, StagedRates(directory), helper=helper)
 
     def collect(tic: TicFile, collector: ItemCollector, refs: dict[str, Reference]) -> None:
@@ -74,7 +75,7 @@ def stage_in_network(
         collector.finish(refs)
         tic.staged = collector.staged
 
-    split = may_split(source, keep_code, options.split_min_bytes)
+    split = may_split(source, keep_code, options.split_after_bytes)
     return _with_lookback(source, collector, collect, progress, ref_cache_dir, options, split)
 
 

@@ -60,15 +60,15 @@ class Export:
     skipped_by: dict[str, int]
 
 
-def may_split(source: str | Path, keep_code: Callable[[str], bool], min_bytes: int | None) -> bool:
-    """A helper is worth starting: a local file of at least ``min_bytes`` stored, two cores or more, and
-    not already a worker process of a multi-file ingest (those use the cores one file each)."""
-    if min_bytes is None or multiprocessing.parent_process() is not None:
+def may_split(source: str | Path, keep_code: Callable[[str], bool], after: int | None) -> bool:
+    """A helper may be started: a local file, two cores or more, and not already a worker process of a
+    multi-file ingest (those use the cores one file each)."""
+    if after is None or multiprocessing.parent_process() is not None:
         return False
     if len(os.sched_getaffinity(0)) < 2:
         return False
     try:
-        if Path(source).stat().st_size < min_bytes:
+        if not Path(source).is_file():
             return False
         pickle.dumps(keep_code)
     except (OSError, ValueError, pickle.PicklingError, AttributeError, TypeError):
@@ -79,19 +79,34 @@ def may_split(source: str | Path, keep_code: Callable[[str], bool], min_bytes: i
 class Helper:
     """The main process's end: ``divert`` is the scanner's hook (:attr:`.scan.ObjectFinder.divert`)."""
 
-    def __init__(self, keep_code: Callable[[str], bool], directory: Path) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._inbox: Any = context.Queue(maxsize=QUEUE)
-        self._outbox: Any = context.Queue()
-        self._process = context.Process(
-            target=_work, args=(keep_code, str(directory), self._inbox, self._outbox), daemon=True
-        )
-        self._process.start()
+    def __init__(self, keep_code: Callable[[str], bool], directory: Path, after: int) -> None:
+        """The process starts once ``after`` bytes of wanted objects have been offered: below that its
+        start costs more than it saves."""
+        self._args = (keep_code, str(directory))
+        self._after = after
+        self._offered = 0
+        self._process: Any = None
+        self._inbox: Any = None
+        self._outbox: Any = None
         self._batch = bytearray()
         self._spans: list[int] = []  # end offsets in the batch
         self.handed = 0  # items handed over
 
+    def _start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._inbox = context.Queue(maxsize=QUEUE)
+        self._outbox = context.Queue()
+        self._process = context.Process(
+            target=_work, args=(*self._args, self._inbox, self._outbox), daemon=True
+        )
+        self._process.start()
+
     def divert(self, buf: bytearray, start: int, hint: int) -> int | None:
+        if self._process is None:
+            self._offered += hint - start
+            if self._offered < self._after:
+                return None
+            self._start()
         end = hint
         while end > start and buf[end - 1] in _WHITESPACE:
             end -= 1
@@ -125,6 +140,8 @@ class Helper:
 
     def sync(self) -> set[str]:
         """The reference ids the helper's items use so far (it has taken every item handed over)."""
+        if self._process is None:
+            return set()
         self._send()
         self._inbox.put(_SYNC)
         reply = self._receive()
@@ -133,8 +150,11 @@ class Helper:
         ids: set[str] = reply[1]
         return ids
 
-    def join(self) -> Export:
-        """Wait for the helper to finish its items and close its prices file; its state."""
+    def join(self) -> Export | None:
+        """Wait for the helper to finish its items and close its prices file; its state (None: it was
+        never started)."""
+        if self._process is None:
+            return None
         try:
             self._send()
             self._inbox.put(None)
@@ -157,6 +177,8 @@ class Helper:
 
     def stop(self) -> None:
         """End the helper now (after join it has ended already)."""
+        if self._process is None:
+            return
         if self._process.is_alive():
             self._process.terminate()
         self._process.join()
