@@ -36,12 +36,14 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "_work"
 PAYERS = ("Aetna", "Blue Cross Blue Shield", "Cigna", "UnitedHealthcare")
 
+#: The lists the rows name (store ids 1-5): three place-of-service lists, a modifier list and none.
+_LISTS = "INSERT INTO core_tic_lists VALUES (1, ['11']), (2, ['11', '22']), (3, ['19', '22', '24']), (4, ['JZ']), (5, [])"
+
 _RATES = """
-INSERT INTO core_tic_rates
+INSERT INTO core_tic_rate_rows
 SELECT f, payer, code, 'HCPCS', 'ffs', CASE WHEN h % 50 = 0 THEN 'percentage' ELSE 'negotiated' END,
-       round((h % 200000) / 100.0 + 5, 2), '9999-12-31', 'professional', NULL,
-       CASE h % 3 WHEN 0 THEN ['11'] WHEN 1 THEN ['11', '22'] ELSE ['19', '22', '24'] END,
-       CASE WHEN h % 5 = 0 THEN ['JZ'] ELSE [] END, NULL, (h % 53)::VARCHAR, 'ein', 'T' || (h % 20000),
+       round((h % 200000) / 100.0 + 5, 2), '9999-12-31', 'professional', NULL, h % 3 + 1,
+       CASE WHEN h % 5 = 0 THEN 4 ELSE 5 END, NULL, (h % 53)::VARCHAR, 'ein', 'T' || (h % 20000),
        [1000000000 + h % 500000], []
 FROM (
     SELECT i // $per_file + 1 AS f, $payers[(i // $per_file) % 4 + 1] AS payer,
@@ -69,6 +71,7 @@ def build(path: Path, rows: int, codes: int, files: int) -> None:
             {"n": files, "payers": list(PAYERS)},
         )
         per_file = rows // files
+        con.execute(_LISTS)
         con.execute(
             _RATES, {"rows": per_file * files, "per_file": per_file, "codes": codes, "payers": list(PAYERS)}
         )
@@ -88,6 +91,40 @@ def export_parquet(db: Path, folder: Path) -> None:
     )
     size = sum(f.stat().st_size for f in folder.rglob("*.parquet"))
     print(f"exported Parquet: {time.perf_counter() - started:,.0f} s, {size / 1e9:.2f} GB", file=sys.stderr)
+
+
+def compact(db: Path) -> None:
+    """Rewrite the rows in code order (store.tic.compact_rates), with its wall, CPU and this process's RSS."""
+    from hcpcs_atlas.store import Store
+    from hcpcs_atlas.store.tic import compact_rates
+
+    with Store(db) as store:
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        started, cpu = time.perf_counter(), time.process_time()
+        rows = compact_rates(store)
+        print(f"compaction of {rows:,} rows: {time.perf_counter() - started:,.0f} s wall, "
+              f"{time.process_time() - cpu:,.0f} s CPU, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB "
+              f"(before: {rss:,.0f} MB); store {db.stat().st_size / 1e9:.2f} GB")  # fmt: skip
+
+
+def layout(store: Any) -> str:
+    row = store.con.execute(
+        "SELECT (SELECT count(*) FROM core_tic_rate_rows), "
+        "(SELECT value FROM atlas_meta WHERE key = 'tic_rows_in_order'), (SELECT count(*) FROM core_tic_lists)"
+    ).fetchone()
+    size = store.path.stat().st_size / 1e9
+    return f"store {size:.2f} GB; {row[1] or 0} of {row[0]:,} rows in code order; {row[2]:,} distinct lists"
+
+
+def row_groups(store: Any, code: str) -> int:
+    """Row groups DuckDB has to look into for one code: those whose billing_code min/max admit it."""
+    row = store.con.execute(
+        "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('core_tic_rate_rows') "
+        "WHERE column_name = 'billing_code' AND segment_type = 'VARCHAR' "
+        "AND stats['min']::VARCHAR <= $code AND $code <= stats['max']::VARCHAR",
+        {"code": code},
+    ).fetchone()
+    return int(row[0])
 
 
 def timed(fn: Any, repeat: int) -> tuple[float, float, float]:
@@ -115,6 +152,12 @@ def main() -> None:
     parser.add_argument(
         "--parquet", action="store_true", help="also a Parquet copy by payer/code (slow to write)"
     )
+    parser.add_argument("--db", type=Path, help="measure this store (default: built under benchmarks/_work)")
+    parser.add_argument(
+        "--compact",
+        action="store_true",
+        help="first put the rows in code order, as ingest does when due (timed)",
+    )
     args = parser.parse_args()
 
     from hcpcs_atlas.facts.nppes import provider_facts
@@ -124,9 +167,11 @@ def main() -> None:
     from hcpcs_atlas.store.tic_summary import code_summary
 
     WORK.mkdir(parents=True, exist_ok=True)
-    db = WORK / f"facts-scale-{args.rows}-{args.codes}-{args.files}.duckdb"
+    db = args.db or WORK / f"facts-scale-{args.rows}-{args.codes}-{args.files}.duckdb"
     if not db.is_file():
         build(db, args.rows, args.codes, args.files)
+    if args.compact:
+        compact(db)
     parquet = db.with_suffix(".parquet.d")
     if args.parquet and not parquet.is_dir():
         export_parquet(db, parquet)
@@ -153,8 +198,11 @@ def main() -> None:
             if has_code_rates(store, code):
                 provider_facts(store, tic_facts(store, code, 100.0).kept)
 
+        store.con.execute("SET enable_progress_bar = false")
+        print(layout(store))
         for code in codes:
             rows = len(rate_observations(store, code))
+            print(f"{code:<6} row groups whose zone map admits the code: {row_groups(store, code)}")
             lines = [
                 (f"facts, TiC part ({rows:,} rows): the next 3 lines", lambda c=code: tic_part(c)),
                 ("  has_code_rates (one probe)", lambda c=code: has_code_rates(store, c)),

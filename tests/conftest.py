@@ -79,6 +79,7 @@ def add_payer(store_path: Path, payer: str, rates: dict[str, list[float]]) -> No
     from datetime import date
 
     from hcpcs_atlas.store import FileRecord, Store
+    from hcpcs_atlas.store.tic import insert_rate_rows
 
     rows = [_tic_rate(code, r, f"{100000000 + i}") for code, rs in rates.items() for i, r in enumerate(rs)]
     name = f"{payer}-in-network.json"
@@ -88,7 +89,7 @@ def add_payer(store_path: Path, payer: str, rates: dict[str, list[float]]) -> No
         file_id = store.add_file(record, len(rows))
         meta = {"payer": payer, "reporting_entity_name": payer, "last_updated_on": date(2025, 10, 1)}
         store.insert_rows("core_tic_files", [meta], file_id=file_id)
-        store.insert_rows("core_tic_rates", rows, file_id=file_id, payer=payer)
+        insert_rate_rows(store, rows, file_id=file_id, payer=payer)
 
 
 @pytest.fixture(scope="session")

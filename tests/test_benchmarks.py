@@ -14,6 +14,7 @@ import pytest
 from hcpcs_atlas.facts import FactsBuilder
 from hcpcs_atlas.facts.benchmarks import percentile
 from hcpcs_atlas.store import FileRecord, Store
+from hcpcs_atlas.store.tic import insert_rate_rows
 
 MEDICARE = 52.474  # J9032 ASP payment limit, Oct 2025
 
@@ -46,7 +47,7 @@ def _add_file(store: Store, name: str, entity: str, payer: str, rows: list[dict[
         file_id = store.add_file(record, len(rows))
         meta = {"payer": payer, "reporting_entity_name": entity, "last_updated_on": date(2025, 10, 1)}
         store.insert_rows("core_tic_files", [meta], file_id=file_id)
-        store.insert_rows("core_tic_rates", rows, file_id=file_id, payer=payer)
+        insert_rate_rows(store, rows, file_id=file_id, payer=payer)
 
 
 @pytest.fixture()

@@ -7,10 +7,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from hcpcs_atlas.cli import main
+from hcpcs_atlas.errors import StoreError
 from hcpcs_atlas.store import FileRecord, Store
+from hcpcs_atlas.store.tic import compact_rates, insert_rate_rows, needs_compaction
 from hcpcs_atlas.synth import TicSynthOptions, write_in_network
 
 from .helpers import assert_tic_facts_match_raw_rows, table_counts
@@ -56,7 +59,7 @@ def _add_by_hand(store: Store, name: str) -> int:
         file_id = store.add_file(record, 8)
         meta = {"payer": "Cigna", "reporting_entity_name": "Cigna", "last_updated_on": date(2025, 10, 1)}
         store.insert_rows("core_tic_files", [meta], file_id=file_id)
-        store.insert_rows("core_tic_rates", _edge_rows(), file_id=file_id, payer="Cigna")
+        insert_rate_rows(store, _edge_rows(), file_id=file_id, payer="Cigna")
     return file_id
 
 
@@ -87,4 +90,61 @@ def test_summary_equals_the_raw_rows_however_rates_arrive(tmp_path: Path) -> Non
     code, err = run(db, "ingest", "tic", str(broken), good, "--codes", "J9032,J9330")
     assert code != 0 and "1 of 2 file(s) failed" in err
     with Store(db, read_only=True) as store:
+        assert_tic_facts_match_raw_rows(store)
+
+
+def _in_code_order(store: Store) -> bool:
+    codes = [
+        c
+        for (c,) in store.con.execute("SELECT billing_code FROM core_tic_rate_rows ORDER BY rowid").fetchall()
+    ]
+    return codes == sorted(codes)
+
+
+def test_ingest_keeps_rates_in_code_order_and_lists_once(tmp_path: Path) -> None:
+    """Files ingested after the last compaction are rewritten in code order once they are a quarter of the
+    rows; each distinct list is stored once; the figures stay those of the raw rows."""
+    db = tmp_path / "atlas.duckdb"
+    files = [_synthetic(tmp_path, seed, "Aetna Life", "2025-10-01") for seed in (1, 2, 3)]
+    result = CliRunner().invoke(main, ["--db", str(db), "ingest", "tic", *files, "--codes", "J9032,J9330"])
+    assert result.exit_code == 0 and "put in billing-code order (compaction)" in result.stdout
+    with Store(db) as store:
+        assert _in_code_order(store) and not needs_compaction(store)
+        lists = store.con.execute("SELECT count(*), count(DISTINCT codes) FROM core_tic_lists").fetchone()
+        assert lists is not None and lists[0] == lists[1] > 0
+        _add_by_hand(store, "by-hand.json")  # one more file: not due yet (under a quarter of the rows)
+        assert not needs_compaction(store) and not _in_code_order(store)
+        assert_tic_facts_match_raw_rows(store)
+        count = store.con.execute("SELECT count(*) FROM core_tic_rates").fetchone()
+        assert count is not None and compact_rates(store) == count[0]
+        assert _in_code_order(store)
+        assert_tic_facts_match_raw_rows(store)
+
+
+def _as_schema_1(db: Path) -> None:
+    """Turn a store back into schema 1: lists in every rate row of a core_tic_rates table."""
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE rates_v1 AS FROM core_tic_rates ORDER BY file_id")
+    con.execute("DROP VIEW core_tic_rates; DROP TABLE core_tic_rate_rows; DROP TABLE core_tic_lists")
+    con.execute("ALTER TABLE rates_v1 RENAME TO core_tic_rates")
+    con.execute("UPDATE atlas_meta SET value = '1' WHERE key = 'schema_version'")
+    con.execute("DELETE FROM atlas_meta WHERE key LIKE 'tic_%_in_order'")
+    con.close()
+
+
+def test_a_schema_1_store_is_migrated_when_opened_for_writing(tmp_path: Path) -> None:
+    db = tmp_path / "atlas.duckdb"
+    files = [_synthetic(tmp_path, seed, "Aetna Life", "2025-10-01") for seed in (1, 2)]
+    assert run(db, "ingest", "tic", *files, "--codes", "J9032,J9330")[0] == 0
+    with Store(db) as store:
+        _add_by_hand(store, "by-hand.json")
+        rows = sorted(map(repr, store.con.execute("FROM core_tic_rates").fetchall()))
+    _as_schema_1(db)
+    with pytest.raises(StoreError, match="store schema 1 is not 2; any load or ingest upgrades it"):
+        Store(db, read_only=True)
+    with Store(db) as store:
+        assert sorted(map(repr, store.con.execute("FROM core_tic_rates").fetchall())) == rows
+        assert _in_code_order(store) and not needs_compaction(store)
         assert_tic_facts_match_raw_rows(store)

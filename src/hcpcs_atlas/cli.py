@@ -494,6 +494,8 @@ def _report(summary: IngestSummary | AttachSummary, what: str, also_ingested: in
         click.echo(f"{name}: ingested {rows:,} {what}" + (f"; skipped prices: {why}" if why else ""))
     for name in summary.unchanged:
         click.echo(f"{name}: already ingested; nothing changed")
+    if summary.compacted:
+        click.echo(f"store: {summary.compacted:,} rate rows put in billing-code order (compaction)")
     if summary.refs_failed or summary.rows_without_provider:
         click.echo(
             f"warning: {summary.refs_failed} remote provider reference(s) could not be fetched; "

@@ -18,8 +18,8 @@ from ..data import lookup, payer_order
 from ..store import Store
 from ..store.tic import payer_sources
 from ..store.tic_summary import CodeRules, CodeSummary, code_summary, kept_npis
-from .benchmarks import benchmarks, pct_of
-from .model import Breakdown, PayerFacts, PayerSource
+from .benchmarks import pct_of
+from .model import Benchmarks, Breakdown, PayerFacts, PayerSource
 from .nppes import KeptObservations, RateObservation
 
 __all__ = [
@@ -62,8 +62,8 @@ def _rules() -> CodeRules:
 class _Payer:
     """What the store's summary says of one payer (see store/tic_observations.py)."""
 
-    rates: list[float] = field(default_factory=list)
-    breakdowns: dict[str, dict[str, list[float]]] = field(default_factory=lambda: defaultdict(dict))
+    overall: Benchmarks | None = None
+    breakdowns: dict[str, dict[str, Benchmarks]] = field(default_factory=lambda: defaultdict(dict))
     counts: dict[str, int] = field(default_factory=dict)
     non_dollar: dict[str, int] = field(default_factory=dict)
     file_ids: set[int] = field(default_factory=set)
@@ -86,29 +86,35 @@ def _add(acc: _Payer, row: CodeSummary) -> None:
     if row.dim == "file":
         acc.file_ids.add(int(row.n or 0))
     elif row.dim == "all":
-        acc.rates = row.rates or []
+        acc.overall = _benchmarks(row.stats)
     elif row.dim == "non-dollar":
         acc.non_dollar[str(row.name)] = int(row.n or 0)
-    elif row.rates is not None:
-        acc.breakdowns[row.dim][str(row.name)] = row.rates
+    elif (figures := _benchmarks(row.stats)) is not None:
+        acc.breakdowns[row.dim][str(row.name)] = figures
     else:
         acc.counts[row.dim] = int(row.n or 0)
 
 
-def _breakdown(grouped: dict[str, list[float]], medicare: float | None) -> list[Breakdown]:
-    result = []
-    for name in sorted(grouped):
-        b = benchmarks(grouped[name])
-        result.append(Breakdown(name, b, pct_of(b.median, medicare)))
-    return result
+def _benchmarks(stats: list[float] | None) -> Benchmarks | None:
+    """The store's [n, min, p10, p25, median, p75, p90, max] (computed as facts.benchmarks does)."""
+    if not stats:
+        return None
+    n, *figures = stats
+    return Benchmarks(int(n), *figures)
+
+
+def _breakdown(grouped: dict[str, Benchmarks], medicare: float | None) -> list[Breakdown]:
+    return [
+        Breakdown(name, grouped[name], pct_of(grouped[name].median, medicare)) for name in sorted(grouped)
+    ]
 
 
 def _payer(store: Store, payer: str, acc: _Payer, medicare: float | None) -> PayerFacts | None:
     suspects, expired = acc.counts.get("suspect", 0), acc.counts.get("expired", 0)
     non_dollar = dict(sorted(acc.non_dollar.items()))
-    if not (acc.rates or suspects or non_dollar or expired):
+    if not (acc.overall or suspects or non_dollar or expired):
         return None
-    overall = benchmarks(acc.rates) if acc.rates else None
+    overall = acc.overall
     return PayerFacts(
         payer=payer,
         benchmarks=overall,

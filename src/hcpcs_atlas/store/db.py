@@ -34,7 +34,9 @@ __all__ = [
     "writing",
 ]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+#: Earlier schemas a store opened for writing is brought from (one transaction): version -> what changed.
+MIGRATIONS = {"1": "TiC rate rows carry list ids (core_tic_lists), in billing-code order"}
 DEFAULT_DB = "atlas.duckdb"
 
 
@@ -128,6 +130,11 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             raise StoreError(f"{path}: cannot open store: {exc}") from None
 
 
+def schema_sql() -> str:
+    """The store's DDL (every statement idempotent)."""
+    return resources.files("hcpcs_atlas.store").joinpath("schema.sql").read_text(encoding="utf-8")
+
+
 class Store:
     """An open hcpcs-atlas store. Use as a context manager, or call :meth:`close`."""
 
@@ -138,15 +145,34 @@ class Store:
 
         self.con = _connect(self.path, read_only)
         if not read_only:
+            self._migrate()
             self._ensure_schema()
         self._check_version()
 
     def _ensure_schema(self) -> None:
-        sql = resources.files("hcpcs_atlas.store").joinpath("schema.sql").read_text(encoding="utf-8")
-        self.con.execute(sql)
+        self.con.execute(schema_sql())
         self.con.execute(
             "INSERT INTO atlas_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION]
         )
+
+    def _stored_version(self) -> str | None:
+        import duckdb
+
+        try:
+            row = self.con.execute("SELECT value FROM atlas_meta WHERE key = 'schema_version'").fetchone()
+        except duckdb.CatalogException:
+            return None
+        return None if row is None else str(row[0])
+
+    def _migrate(self) -> None:
+        """A store of schema 1 rewrites its TiC rates once (minutes at 100 M rows; docs/scale.md)."""
+        if self._stored_version() != "1":
+            return
+        from .tic import migrate_list_ids
+
+        with self.transaction():
+            migrate_list_ids(self, schema_sql())
+            self.con.execute("UPDATE atlas_meta SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION])
 
     def _check_version(self) -> None:
         import duckdb
@@ -156,8 +182,10 @@ class Store:
         except duckdb.Error as exc:
             raise StoreError(f"{self.path}: not an hcpcs-atlas store") from exc
         if row is None or row[0] != SCHEMA_VERSION:
+            upgrade = row is not None and row[0] in MIGRATIONS
             raise StoreError(
-                f"{self.path}: store schema {row and row[0]} is not {SCHEMA_VERSION}; rebuild it"
+                f"{self.path}: store schema {row and row[0]} is not {SCHEMA_VERSION}; "
+                + ("any load or ingest upgrades it" if upgrade else "rebuild it")
             )
 
     def close(self) -> None:
@@ -176,6 +204,7 @@ class Store:
             name
             for (name,) in self.con.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'core_%' "
+                "AND table_type = 'BASE TABLE' "
                 "ORDER BY table_name"
             ).fetchall()
         ]

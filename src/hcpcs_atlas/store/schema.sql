@@ -125,7 +125,16 @@ CREATE TABLE IF NOT EXISTS core_tic_files (
     reporting_plans JSON
 );
 
-CREATE TABLE IF NOT EXISTS core_tic_rates (
+-- Each distinct service-code or modifier list once (as written: order kept); rate rows carry its id, so
+-- a row is narrower and merging a code's observations groups integers, not lists (docs/scale.md).
+CREATE TABLE IF NOT EXISTS core_tic_lists (
+    list_id INTEGER NOT NULL,
+    codes VARCHAR[] NOT NULL
+);
+
+-- One row per negotiated price and provider group. Kept in billing-code order (each file's rows sorted at
+-- the insert, the whole table by compaction), so one code's rows sit in few row groups.
+CREATE TABLE IF NOT EXISTS core_tic_rate_rows (
     file_id INTEGER NOT NULL,
     payer VARCHAR NOT NULL,
     billing_code VARCHAR NOT NULL,
@@ -136,8 +145,8 @@ CREATE TABLE IF NOT EXISTS core_tic_rates (
     expiration_date VARCHAR,
     billing_class VARCHAR,
     setting VARCHAR,
-    service_codes VARCHAR[],
-    modifiers VARCHAR[],
+    service_codes_id INTEGER,           -- core_tic_lists; NULL: no list
+    modifiers_id INTEGER,               -- core_tic_lists; NULL: no list
     additional_information VARCHAR,
     provider_group_id VARCHAR,
     tin_type VARCHAR,
@@ -145,6 +154,16 @@ CREATE TABLE IF NOT EXISTS core_tic_rates (
     npis BIGINT[],
     network_names VARCHAR[]
 );
+
+-- The rate rows with their lists, as they were read: what tests, exports and ad-hoc SQL read.
+CREATE OR REPLACE VIEW core_tic_rates AS
+SELECT r.file_id, r.payer, r.billing_code, r.billing_code_type, r.negotiation_arrangement, r.negotiated_type,
+       r.negotiated_rate, r.expiration_date, r.billing_class, r.setting, s.codes AS service_codes,
+       m.codes AS modifiers, r.additional_information, r.provider_group_id, r.tin_type, r.tin_value, r.npis,
+       r.network_names
+FROM core_tic_rate_rows r
+LEFT JOIN core_tic_lists s ON s.list_id = r.service_codes_id
+LEFT JOIN core_tic_lists m ON m.list_id = r.modifiers_id;
 
 CREATE TABLE IF NOT EXISTS core_nucc_taxonomies (
     file_id INTEGER NOT NULL,

@@ -6,6 +6,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -36,12 +37,19 @@ __all__ = [
     "Readers",
     "TocTarget",
     "codes_with_rates",
+    "compact_if_due",
+    "compact_rates",
     "expand_sources",
     "file_row",
     "files_with_code",
     "has_code_rates",
     "ingest_tic",
+    "insert_listed",
+    "insert_rate_rows",
+    "intern_lists",
     "keep_codes",
+    "migrate_list_ids",
+    "needs_compaction",
     "parse_date",
     "payer_codes",
     "payer_of",
@@ -68,6 +76,7 @@ class IngestSummary:
     refs_failed: int = 0  # remote provider references that could not be fetched
     rows_without_provider: int = 0  # rate rows kept with provider_group_id but TIN and NPIs unknown
     prices_skipped: dict[str, dict[str, int]] = field(default_factory=dict)  # file -> reason -> count
+    compacted: int = 0  # rate rows rewritten in code order after the files (compact_if_due)
 
 
 @dataclass(frozen=True)
@@ -224,24 +233,178 @@ def _store_file(
         if tf.staged is not None:
             _insert_staged(store, tf.staged, file_id, payer)
         else:
-            store.insert_rows("core_tic_rates", tf.rows, file_id=file_id, payer=payer)
+            insert_rate_rows(store, tf.rows, file_id=file_id, payer=payer)
     return file_id
 
 
-#: Rows are price x provider: one join makes them from the staged prices and provider sets. Ordered by
-#: code, so a code's rows sit together in few row groups, which DuckDB's min/max zone maps then skip to.
+#: Rows are price x provider: one join makes them from the staged prices and provider sets. A staged list
+#: id (per file) becomes the store's id of the same list (core_tic_lists, filled first by _INTERN_STAGED).
 _INSERT_STAGED = """
-INSERT INTO core_tic_rates
+INSERT INTO core_tic_rate_rows
+WITH ids AS MATERIALIZED (
+    SELECT x.id, l.list_id FROM read_parquet($lists) x JOIN core_tic_lists l ON l.codes = x.codes
+)
 SELECT $file_id, $payer, p.billing_code, p.billing_code_type, p.negotiation_arrangement, p.negotiated_type,
        p.negotiated_rate, p.expiration_date, p.billing_class, p.setting,
-       s.codes, m.codes, p.additional_information, g.provider_group_id, g.tin_type, g.tin_value, g.npis,
+       s.list_id, m.list_id, p.additional_information, g.provider_group_id, g.tin_type, g.tin_value, g.npis,
        g.network_names
 FROM read_parquet($prices) p
 JOIN read_parquet($providers) g ON g.pset = p.pset
-JOIN read_parquet($lists) s ON s.id = p.service_code
-JOIN read_parquet($lists) m ON m.id = p.billing_code_modifier
+JOIN ids s ON s.id = p.service_code
+JOIN ids m ON m.id = p.billing_code_modifier
 
 """
+
+#: Lists not stored yet get the next ids (one writer at a time: the store's lock).
+_INTERN = """
+INSERT INTO core_tic_lists
+SELECT (SELECT coalesce(max(list_id), 0) FROM core_tic_lists) + row_number() OVER (ORDER BY codes), codes
+FROM (SELECT DISTINCT codes FROM {source} WHERE codes IS NOT NULL) n
+WHERE NOT EXISTS (SELECT 1 FROM core_tic_lists l WHERE l.codes = n.codes)
+"""
+
+
+#: Rate rows that carry their lists (the core_tic_rates view's columns) into the table of list ids.
+_FROM_LISTED = """
+INSERT INTO core_tic_rate_rows
+SELECT r.file_id, r.payer, r.billing_code, r.billing_code_type, r.negotiation_arrangement, r.negotiated_type,
+       r.negotiated_rate, r.expiration_date, r.billing_class, r.setting, s.list_id, m.list_id,
+       r.additional_information, r.provider_group_id, r.tin_type, r.tin_value, r.npis, r.network_names
+FROM {source} r
+LEFT JOIN core_tic_lists s ON s.codes = r.service_codes
+LEFT JOIN core_tic_lists m ON m.codes = r.modifiers
+{order}
+"""
+
+
+def insert_listed(
+    store: Store, source: str, params: list[Any] | dict[str, Any] | None = None, order: str = ""
+) -> None:
+    """Insert the rows of ``source`` (a table expression with the core_tic_rates view's columns)."""
+    lists = f"(SELECT service_codes AS codes FROM {source} UNION SELECT modifiers FROM {source})"
+    intern_lists(store, lists, params)
+    store.con.execute(_FROM_LISTED.format(source=source, order=order), params)
+
+
+#: Rewriting every rate row in code order goes a range of codes at a time, about this many rows each: a
+#: range's sort fits in DuckDB's memory (REWRITE_MEMORY), where one sort of 100 M rows ran out of it at
+#: 300 MB after 5 minutes; each range costs one more scan of the billing_code column (~0.3 s at 100 M).
+REWRITE_ROWS = 1_000_000
+REWRITE_MEMORY = "250MB"
+
+
+def code_ranges(counts: Iterable[tuple[str, int]], rows: int = REWRITE_ROWS) -> list[tuple[str, str]]:
+    """(first, last) codes of consecutive ranges of about ``rows`` rows; ``counts``: (code, rows), sorted."""
+    ranges: list[tuple[str, str]] = []
+    first, total, last = None, 0, ""
+    for code, n in counts:
+        if first is not None and total + n > rows:
+            ranges.append((first, last))
+            first, total = None, 0
+        first, total, last = first if first is not None else code, total + n, code
+    if first is not None:
+        ranges.append((first, last))
+    return ranges
+
+
+def _rewrite_in_code_order(store: Store, source: str, listed: bool) -> None:
+    """Append the rows of table ``source`` to core_tic_rate_rows in (billing_code, file_id) order; with
+    ``listed`` its rows carry lists (core_tic_rates' columns), already interned."""
+    counts = store.con.execute(
+        f"SELECT billing_code, count(*) FROM {source} GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    rows = f"(SELECT * FROM {source} WHERE billing_code BETWEEN $first AND $last)"
+    order = "ORDER BY r.billing_code, r.file_id"
+    if listed:
+        query = _FROM_LISTED.format(source=rows, order=order)
+    else:
+        query = f"INSERT INTO core_tic_rate_rows SELECT r.* FROM {rows} r {order}"
+    with memory_limit(store, REWRITE_MEMORY):
+        for first, last in code_ranges((str(c), int(n)) for c, n in counts):
+            store.con.execute(query, {"first": first, "last": last})
+
+
+def migrate_list_ids(store: Store, schema: str) -> None:
+    """Schema 1 -> 2: the rows of the old core_tic_rates table (lists in every row) into
+    core_tic_rate_rows (list ids), in billing-code order; the old table's name becomes the view's."""
+    store.con.execute("ALTER TABLE core_tic_rates RENAME TO core_tic_rates_v1")
+    store.con.execute(schema)
+    lists = (
+        "(SELECT service_codes AS codes FROM core_tic_rates_v1 UNION SELECT modifiers FROM core_tic_rates_v1)"
+    )
+    intern_lists(store, lists)
+    _rewrite_in_code_order(store, "core_tic_rates_v1", listed=True)
+    store.con.execute("DROP TABLE core_tic_rates_v1")
+    _mark_in_order(store)
+
+
+def _mark_in_order(store: Store) -> None:
+    """Every rate row and file stored now is in code order (see :func:`compact_rates`)."""
+    store.con.execute(
+        "INSERT OR REPLACE INTO atlas_meta VALUES ('tic_rows_in_order', "
+        "(SELECT count(*) FROM core_tic_rate_rows)::VARCHAR), ('tic_files_in_order', "
+        "(SELECT count(*) FROM core_tic_files)::VARCHAR)"
+    )
+
+
+def compact_rates(store: Store) -> int:
+    """Rewrite every rate row in billing-code order, in one transaction; returns how many rows.
+
+    Each file's rows arrive in its own order, after those of the files before: a code's rows sit in a
+    row group of every file (~1 ms each to look at, at 100 M rows). In code order they sit in one or two,
+    found by DuckDB's zone maps without reading the others (docs/scale.md).
+    """
+    from .db import schema_sql
+
+    with store.transaction():
+        store.con.execute("ALTER TABLE core_tic_rate_rows RENAME TO core_tic_rate_rows_old")
+        store.con.execute(schema_sql())
+        _rewrite_in_code_order(store, "core_tic_rate_rows_old", listed=False)
+        store.con.execute("DROP TABLE core_tic_rate_rows_old")
+        _mark_in_order(store)
+    row = store.con.execute("SELECT count(*) FROM core_tic_rate_rows").fetchone()
+    return int(row[0]) if row else 0
+
+
+#: Compaction runs after an ingest when at least this share of the rows (and two files) came after the last
+#: one: each row is rewritten a bounded number of times (geometric growth), and facts reads at most the
+#: row groups of those files besides its one or two.
+COMPACT_SHARE = 0.25
+
+
+def needs_compaction(store: Store) -> bool:
+    """Whether rows of 2 or more files, and COMPACT_SHARE of all rows, came after the last compaction."""
+    row = store.con.execute(
+        "SELECT (SELECT count(*) FROM core_tic_rate_rows), (SELECT count(*) FROM core_tic_files), "
+        "(SELECT value FROM atlas_meta WHERE key = 'tic_rows_in_order'), "
+        "(SELECT value FROM atlas_meta WHERE key = 'tic_files_in_order')"
+    ).fetchone()
+    assert row is not None
+    rows, files = int(row[0]), int(row[1])
+    tail_rows, tail_files = rows - int(row[2] or 0), files - int(row[3] or 0)
+    return tail_files >= 2 and tail_rows > 0 and tail_rows >= COMPACT_SHARE * rows
+
+
+def compact_if_due(store: StoreOrOpener) -> int:
+    """Compact when :func:`needs_compaction` says so; returns the rows rewritten (0: not due)."""
+    with writing(store) as writer:
+        return compact_rates(writer) if needs_compaction(writer) else 0
+
+
+def insert_rate_rows(store: Store, rows: Iterable[Any], **constants: Any) -> int:
+    """Insert rate rows given as objects with lists (a reader's rows, tests); returns how many."""
+    store.con.execute("CREATE OR REPLACE TEMP TABLE tic_rows_in AS FROM core_tic_rates LIMIT 0")
+    try:
+        count = store.insert_rows("tic_rows_in", rows, **constants)
+        insert_listed(store, "temp.tic_rows_in")
+    finally:
+        store.con.execute("DROP TABLE IF EXISTS temp.tic_rows_in")
+    return count
+
+
+def intern_lists(store: Store, source: str, params: list[Any] | dict[str, Any] | None = None) -> None:
+    """Give every list of ``source`` (a table expression with a ``codes`` column) a store-wide id."""
+    store.con.execute(_INTERN.format(source=source), params)
 
 
 #: DuckDB's memory for the staged join and insert. 100 MB: the real HealthSCOPE file peaked at 406 MB
@@ -250,24 +413,32 @@ JOIN read_parquet($lists) m ON m.id = p.billing_code_modifier
 INSERT_MEMORY = "100MB"
 
 
+@contextmanager
+def memory_limit(store: Store, limit: str) -> Iterator[None]:
+    """DuckDB's memory capped for one statement's joins and sorts, which spill to disk past it: peak
+    memory stays flat whatever the data's size."""
+    before = store.con.execute("SELECT current_setting('memory_limit')").fetchone()
+    store.con.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        if before is not None:
+            store.con.execute(f"SET memory_limit = '{before[0]}'")
+
+
 def _insert_staged(
     store: Store, staged: StagedRates, file_id: int, payer: str, skip: frozenset[str] | None = None
 ) -> int:
     """Insert the staged rows (but those of the codes ``skip``, already stored); returns how many."""
-    # The joins spill to disk past this: peak memory stays flat whatever the file's size.
-    limit = store.con.execute("SELECT current_setting('memory_limit')").fetchone()
-    store.con.execute(f"SET memory_limit = '{INSERT_MEMORY}'")
-    try:
+    with memory_limit(store, INSERT_MEMORY):
         return _run_insert(store, staged, file_id, payer, skip)
-    finally:
-        if limit is not None:
-            store.con.execute(f"SET memory_limit = '{limit[0]}'")
 
 
 def _run_insert(
     store: Store, staged: StagedRates, file_id: int, payer: str, skip: frozenset[str] | None
 ) -> int:
     before = _rate_count(store, file_id)
+    intern_lists(store, "read_parquet($lists)", {"lists": str(staged.lists)})
     query = _INSERT_STAGED
     if skip is not None:
         query = query.rstrip() + "\nWHERE NOT list_contains($skip, p.billing_code)\n"
@@ -281,7 +452,7 @@ def _run_insert(
 
 
 def _rate_count(store: Store, file_id: int) -> int:
-    row = store.con.execute("SELECT count(*) FROM core_tic_rates WHERE file_id = ?", [file_id]).fetchone()
+    row = store.con.execute("SELECT count(*) FROM core_tic_rate_rows WHERE file_id = ?", [file_id]).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -371,6 +542,8 @@ def ingest_tic(
                 bar.label = f"{done}/{len(targets)} files"
     if bar is not None:
         bar.close()
+    if summary.ingested:
+        summary.compacted = compact_if_due(store)
     return summary
 
 
@@ -582,7 +755,7 @@ def rate_observations(store: Store, code: str) -> list[RateObservationRow]:
 
 def codes_with_rates(store: Store) -> set[str]:
     return {
-        row[0] for row in store.con.execute("SELECT DISTINCT billing_code FROM core_tic_rates").fetchall()
+        row[0] for row in store.con.execute("SELECT DISTINCT billing_code FROM core_tic_rate_rows").fetchall()
     }
 
 
@@ -590,12 +763,14 @@ def has_code_rates(store: Store, code: str) -> bool:
     """Whether any rate of ``code`` is stored: the first row found ends it (1-2 ms at 100 M rows, where
     the set of every code takes 0.5 s)."""
     return bool(
-        store.con.execute("SELECT 1 FROM core_tic_rates WHERE billing_code = ? LIMIT 1", [code]).fetchall()
+        store.con.execute(
+            "SELECT 1 FROM core_tic_rate_rows WHERE billing_code = ? LIMIT 1", [code]
+        ).fetchall()
     )
 
 
 def files_with_code(store: Store, code: str) -> set[int]:
-    rows = store.con.execute("SELECT DISTINCT file_id FROM core_tic_rates WHERE billing_code = ?", [code])
+    rows = store.con.execute("SELECT DISTINCT file_id FROM core_tic_rate_rows WHERE billing_code = ?", [code])
     return {file_id for (file_id,) in rows.fetchall()}
 
 
@@ -611,7 +786,7 @@ def payer_sources(store: Store, file_ids: set[int]) -> list[PayerSourceRow]:
 def payer_codes(store: Store) -> dict[str, list[str]]:
     """Every payer with ingested rates and the codes it has rates for, sorted."""
     rows = store.con.execute(
-        "SELECT DISTINCT payer, billing_code FROM core_tic_rates ORDER BY payer, billing_code"
+        "SELECT DISTINCT payer, billing_code FROM core_tic_rate_rows ORDER BY payer, billing_code"
     ).fetchall()
     result: dict[str, list[str]] = {}
     for payer, code in rows:

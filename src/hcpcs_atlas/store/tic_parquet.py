@@ -1,7 +1,8 @@
 """Attach a TiC Parquet dataset written by the Spark engine (hcpcs_atlas.spark.ingest) to the store.
 
 The dataset's files manifest becomes source_files + core_tic_files rows and its rates become
-core_tic_rates rows, so facts, build and serve read them as if ingested locally. One transaction for the
+core_tic_rate_rows (lists as store-wide ids, as a local ingest stores them), so facts, build and serve
+read them as if ingested locally. One transaction for the
 whole dataset; a file already in the store (same sha256) is left alone, as a local re-ingest would; a
 file listed twice (a shared in-network file) is taken once. Rows are read by DuckDB straight from the
 Parquet (hive partitions payer / billing_code, kept as text: code 00100 is not the number 100).
@@ -17,7 +18,7 @@ from typing import Any
 from ..errors import InputError
 from ..sources.tic.model import StagedRates
 from .db import FileRecord, Store
-from .tic import INSERT_MEMORY
+from .tic import INSERT_MEMORY, compact_if_due, insert_listed
 
 __all__ = ["AttachSummary", "attach_tic_parquet", "sort_manifest", "staged_rate_batches"]
 
@@ -32,6 +33,7 @@ class AttachSummary:
     refs_failed: int = 0
     rows_without_provider: int = 0  # rows of a provider reference never resolved (TIN, NPIs unknown)
     prices_skipped: dict[str, dict[str, int]] = field(default_factory=dict)  # not counted by the Spark run
+    compacted: int = 0  # rate rows rewritten in code order after the dataset (store.tic.compact_if_due)
 
 
 #: Manifest columns that are not core_tic_files columns (they go to source_files, or are diagnostics).
@@ -54,14 +56,14 @@ _RATE_COLUMNS = """billing_code_type, negotiation_arrangement, negotiated_type, 
     expiration_date, billing_class, setting, service_codes, modifiers, additional_information,
     provider_group_id, tin_type, tin_value, npis, network_names"""
 
-_INSERT_RATES = f"""
-INSERT INTO core_tic_rates (file_id, payer, billing_code, {_RATE_COLUMNS})
+#: The dataset's rate rows as the core_tic_rates view has them (lists in each row; store.tic interns them).
+_DATASET_RATES = f"""(
 SELECT f.file_id, f.payer, r.billing_code, {_RATE_COLUMNS}
-FROM read_parquet(?, hive_partitioning = true, hive_types_autocast = false) r
-JOIN (SELECT unnest(?) AS sha256, unnest(?) AS location, unnest(?) AS file_id, unnest(?) AS payer) f
+FROM read_parquet($parts, hive_partitioning = true, hive_types_autocast = false) r
+JOIN (SELECT unnest($sha256) AS sha256, unnest($location) AS location, unnest($ids) AS file_id,
+             unnest($payers) AS payer) f
   ON r.sha256 = f.sha256 AND r.location = f.location
-ORDER BY r.billing_code
-"""
+)"""
 
 
 def attach_tic_parquet(store: Store, root: Path) -> AttachSummary:
@@ -75,6 +77,7 @@ def attach_tic_parquet(store: Store, root: Path) -> AttachSummary:
         ids = [_add_file(store, entry) for entry in new]
         _insert_rates(store, root, new, ids)
     summary.ingested = [(e["file_name"], int(e["rows"])) for e in new]
+    summary.compacted = compact_if_due(store) if new else 0
     summary.refs_failed = sum(int(m["remote_refs_failed"] or 0) for m in manifest)
     summary.rows_without_provider = sum(int(e["rows_without_provider"] or 0) for e in new)
     return summary
@@ -109,8 +112,9 @@ def _insert_rates(store: Store, root: Path, new: list[dict[str, Any]], ids: list
     parts = sorted(str(p) for p in (root / "rates").glob("payer=*/billing_code=*/*.parquet"))
     if not (new and parts):
         return
-    keys = [[e[k] for e in new] for k in ("sha256", "location")]
-    store.con.execute(_INSERT_RATES, [parts, *keys, ids, [e["payer"] for e in new]])
+    params = {k: [e[k] for e in new] for k in ("sha256", "location")}
+    params |= {"parts": parts, "ids": ids, "payers": [e["payer"] for e in new]}
+    insert_listed(store, _DATASET_RATES, params, order="ORDER BY r.billing_code")
 
 
 #: The rows of one staged file for the Spark data source: the join of ``store.tic._INSERT_STAGED`` (price
