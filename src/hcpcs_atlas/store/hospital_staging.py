@@ -23,6 +23,9 @@ from pathlib import Path
 from ..sources.hospital import HospitalCharge
 
 __all__ = [
+    "PARQUET_CHARGES",
+    "PARQUET_ITEMS",
+    "PARQUET_PAYER_NAMES",
     "ROW_CHARGES",
     "ROW_ITEMS",
     "ROW_PAYER_NAMES",
@@ -36,9 +39,11 @@ _ITEM_CACHE = 1 << 17
 
 @dataclass
 class StagedCharges:
-    """Where a file's kept charges are staged: a folder of items.csv and charges.csv."""
+    """Where a file's kept charges are staged: a folder of items.csv and charges.csv, or of items.parquet
+    and charges.parquet (a tall CSV read by DuckDB: :mod:`.hospital_tall`)."""
 
     path: Path
+    parquet: bool = False
 
 
 @dataclass
@@ -50,15 +55,22 @@ class HospitalStaging:
 
     def __call__(self, charges: list[HospitalCharge]) -> None:
         """An item is written once, however many payers price it; a charge when it names a payer or has
-        a negotiated value."""
+        a negotiated value. This runs for every kept charge: a reader's consecutive charges mostly share
+        their item's fields (the same objects: the comparison is by identity, no hash), and a call's
+        charge rows go to the C writer at once."""
         if self._rows is None:
             self._rows = _RowFiles(self.folder)
         rows = self._rows
+        ids, new_item, last, item = rows.ids, rows.new_item, None, 0
+        out = []
         for c in charges:
-            item = rows.item_id(c)
-            if c.payer_name or c.dollar is not None or c.percentage is not None or c.algorithm:
-                rows.write_charge((item, c.payer_name, c.plan_name, c.dollar, c.percentage, c.algorithm,
-                                   c.methodology, c.row))  # fmt: skip
+            key = c[:_ITEM_END]  # a C-level slice: code ... maximum
+            if key != last:
+                item = ids.get(key) or new_item(key, c)
+                last = key
+            if c[_PAYER] or c[_DOLLAR] is not None or c[_PERCENTAGE] is not None or c[_ALGORITHM]:
+                out.append((item, *c[_ITEM_END:]))  # payer_name ... row
+        rows.write_charges(out)
 
     def close(self) -> StagedCharges | None:
         """The staging, or None when nothing was kept."""
@@ -71,6 +83,9 @@ class HospitalStaging:
 
 #: HospitalCharge's leading fields that describe the item (code ... maximum), not the payer's charge.
 _ITEM_END = HospitalCharge._fields.index("payer_name")
+_PAYER, _DOLLAR, _PERCENTAGE, _ALGORITHM = (
+    HospitalCharge._fields.index(name) for name in ("payer_name", "dollar", "percentage", "algorithm")
+)
 
 
 class _RowFiles:
@@ -80,19 +95,15 @@ class _RowFiles:
         self._items_fh = (folder / "items.csv").open("w", encoding="utf-8", newline="")
         self._charges_fh = (folder / "charges.csv").open("w", encoding="utf-8", newline="")
         self._write_item = csv.writer(self._items_fh).writerow
-        self.write_charge = csv.writer(self._charges_fh).writerow
-        self._ids: dict[tuple[object, ...], int] = {}
+        self.write_charges = csv.writer(self._charges_fh).writerows
+        self.ids: dict[tuple[object, ...], int] = {}
         self._next_id = 0
 
-    def item_id(self, c: HospitalCharge) -> int:
-        key = c[:_ITEM_END]  # a C-level slice: code ... maximum
-        found = self._ids.get(key)
-        if found is not None:
-            return found
-        if len(self._ids) >= _ITEM_CACHE:
-            self._ids.clear()  # bounded; an item seen again later is written again, harmlessly
+    def new_item(self, key: tuple[object, ...], c: HospitalCharge) -> int:
+        if len(self.ids) >= _ITEM_CACHE:
+            self.ids.clear()  # bounded; an item seen again later is written again, harmlessly
         self._next_id += 1
-        self._ids[key] = self._next_id
+        self.ids[key] = self._next_id
         self._write_item((
             self._next_id, c.code, _US.join(code for code, _ in c.codes), _US.join(kind for _, kind in c.codes),
             c.ndc, c.description, c.billing_class, c.setting, c.drug_unit, c.drug_type,
@@ -136,5 +147,18 @@ INSERT INTO core_hospital_charges
 SELECT $file_id, s.item_id, s.payer_name, s.plan_name, n.payer, n.segment, s.negotiated_usd, s.negotiated_pct,
        s.negotiated_algorithm, s.methodology, s.source_row
 FROM {_read_rows(_CHARGE_COLUMNS)} s
+LEFT JOIN payer_names n ON n.payer_name = s.payer_name AND n.plan_name IS NOT DISTINCT FROM s.plan_name
+"""
+
+#: The same three statements over a tall CSV's Parquet staging (:mod:`.hospital_tall`; columns as stored).
+PARQUET_PAYER_NAMES = (
+    "SELECT DISTINCT payer_name, plan_name FROM read_parquet($path) WHERE payer_name IS NOT NULL"
+)
+PARQUET_ITEMS = "INSERT INTO core_hospital_items SELECT $file_id, * FROM read_parquet($path)"
+PARQUET_CHARGES = """
+INSERT INTO core_hospital_charges
+SELECT $file_id, s.item_id, s.payer_name, s.plan_name, n.payer, n.segment, s.negotiated_usd, s.negotiated_pct,
+       s.negotiated_algorithm, s.methodology, s.source_row
+FROM read_parquet($path) s
 LEFT JOIN payer_names n ON n.payer_name = s.payer_name AND n.plan_name IS NOT DISTINCT FROM s.plan_name
 """

@@ -200,13 +200,22 @@ def _item_charges(item: dict[str, Any], kept: Iterable[str], number: int) -> lis
             _number(sc.get("gross_charge"), "gross_charge"), _number(sc.get("discounted_cash"), "discounted_cash"),
             _number(sc.get("minimum"), "minimum"), _number(sc.get("maximum"), "maximum"),
         )  # fmt: skip
-        payers = [
-            (_text(p.get("payer_name")), _text(p.get("plan_name")),
-             _number(p.get("standard_charge_dollar"), "standard_charge_dollar"),
-             _number(p.get("standard_charge_percentage"), "standard_charge_percentage"),
-             _text(p.get("standard_charge_algorithm")), _text(p.get("methodology")))
-            for p in sc.get("payers_information") or []
-        ]  # fmt: skip
+        payers = []
+        for p in sc.get("payers_information") or []:  # the innermost loop: common types inline, no call
+            name, plan, dollar = p.get("payer_name"), p.get("plan_name"), p.get("standard_charge_dollar")
+            pct, alg, meth = (
+                p.get("standard_charge_percentage"),
+                p.get("standard_charge_algorithm"),
+                p.get("methodology"),
+            )
+            payers.append((
+                (name.strip() or None) if type(name) is str else _text(name),
+                (plan.strip() or None) if type(plan) is str else _text(plan),
+                dollar if type(dollar) is float else _number(dollar, "standard_charge_dollar"),
+                pct if type(pct) is float else _number(pct, "standard_charge_percentage"),
+                None if alg is None else _text(alg),
+                (meth.strip() or None) if type(meth) is str else _text(meth),
+            ))  # fmt: skip
         charges.append((head, payers or [_NO_PAYER]))
     return [
         _make((code, *head, *payer, number)) for code in kept for head, payers in charges for payer in payers
