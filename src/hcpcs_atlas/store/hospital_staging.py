@@ -19,8 +19,10 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..sources.hospital import HospitalCharge
+from ..sources.hospital.jsonfile import ItemParts
 
 __all__ = [
     "PARQUET_CHARGES",
@@ -66,11 +68,28 @@ class HospitalStaging:
         for c in charges:
             key = c[:_ITEM_END]  # a C-level slice: code ... maximum
             if key != last:
-                item = ids.get(key) or new_item(key, c)
+                item = ids.get(key) or new_item(key, c.row)
                 last = key
             if c[_PAYER] or c[_DOLLAR] is not None or c[_PERCENTAGE] is not None or c[_ALGORITHM]:
                 out.append((item, *c[_ITEM_END:]))  # payer_name ... row
         rows.write_charges(out)
+
+    def stage_parts(self, kept: list[str], parts: ItemParts, row: int) -> int:
+        """A JSON item's charges for each kept code, from its parts (:func:`item_parts`); how many."""
+        if self._rows is None:
+            self._rows = _RowFiles(self.folder)
+        rows = self._rows
+        ids, new_item, n, out = rows.ids, rows.new_item, 0, []
+        for code in kept:
+            for head, payers in parts:
+                key = (code, *head)
+                item = ids.get(key) or new_item(key, row)
+                n += len(payers)
+                out += [
+                    (item, *p, row) for p in payers if p[0] or p[2] is not None or p[3] is not None or p[4]
+                ]
+        rows.write_charges(out)
+        return n
 
     def close(self) -> StagedCharges | None:
         """The staging, or None when nothing was kept."""
@@ -96,24 +115,36 @@ class _RowFiles:
         self._charges_fh = (folder / "charges.csv").open("w", encoding="utf-8", newline="")
         self._write_item = csv.writer(self._items_fh).writerow
         self.write_charges = csv.writer(self._charges_fh).writerows
-        self.ids: dict[tuple[object, ...], int] = {}
+        self.ids: dict[tuple[Any, ...], int] = {}
+        self._codes: object = None
+        self._joined: tuple[str, str, str | None] = ("", "", None)
         self._next_id = 0
 
-    def new_item(self, key: tuple[object, ...], c: HospitalCharge) -> int:
+    def new_item(self, key: tuple[Any, ...], row: int) -> int:
+        """Write the item ``key`` (code ... maximum: HospitalCharge's leading fields) first seen at ``row``."""
         if len(self.ids) >= _ITEM_CACHE:
             self.ids.clear()  # bounded; an item seen again later is written again, harmlessly
         self._next_id += 1
         self.ids[key] = self._next_id
-        self._write_item((
-            self._next_id, c.code, _US.join(code for code, _ in c.codes), _US.join(kind for _, kind in c.codes),
-            c.ndc, c.description, c.billing_class, c.setting, c.drug_unit, c.drug_type,
-            _US.join(c.modifiers) or None, c.gross, c.discounted_cash, c.minimum, c.maximum, c.row,
-        ))  # fmt: skip
+        code, codes, description, bclass, setting, unit, unit_type, modifiers, gross, cash, low, high = key
+        if codes is not self._codes:  # an item's standard charges and kept codes share its codes tuple
+            self._codes, self._joined = codes, _joined(codes)
+        self._write_item((self._next_id, code, *self._joined, description, bclass, setting, unit, unit_type,
+                          _US.join(modifiers) or None, gross, cash, low, high, row))  # fmt: skip
         return self._next_id
 
     def close(self) -> None:
         self._items_fh.close()
         self._charges_fh.close()
+
+
+def _joined(codes: tuple[tuple[str, str], ...]) -> tuple[str, str, str | None]:
+    """A row's codes and their types as staged (joined by a unit separator), and its NDC."""
+    if not codes:
+        return "", "", None
+    values, kinds = zip(*codes, strict=True)
+    ndc = next((c for c, kind in codes if kind.upper() == "NDC"), None)
+    return _US.join(values), _US.join(kinds), ndc
 
 
 def _read_rows(columns: str) -> str:

@@ -23,7 +23,7 @@ from ..tic.doc import DocumentChecks
 from ..tic.scan import HEADROOM, STRING_TOKEN, ObjectFinder
 from .model import HospitalCharge, HospitalFile
 
-__all__ = ["JsonScan"]
+__all__ = ["ItemParts", "JsonScan", "item_parts"]
 
 ITEM_KEY = b'"code_information"'
 ITEM_CODES = re.compile(rb'"code_information"\s*:\s*(\[[^\]]*\])')
@@ -103,7 +103,11 @@ class JsonScan:
 
     def _on_item(self, item: dict[str, Any], start: int, _raw: bytearray) -> None:
         try:
-            self.into.keep(_item_charges(item, self._kept, start))
+            stage = getattr(self.into.sink, "stage_parts", None)
+            if stage is not None:  # a sink that takes the parts: no record per charge to build and take apart
+                self.into.n_charges += stage(self._kept, item_parts(item), start)
+            else:
+                self.into.keep(_item_charges(item, self._kept, start))
         except (TypeError, ValueError, AttributeError) as exc:
             raise InputError(self.label, f"an item: {exc}", byte=start) from None
 
@@ -184,15 +188,30 @@ _NO_PAYER = (None, None, None, None, None, None)
 _make = HospitalCharge._make
 
 
+#: An item's standard charges: (the fields from codes to maximum, each payer's payer_name ... methodology).
+ItemParts = list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]
+
+
 def _item_charges(item: dict[str, Any], kept: Iterable[str], number: int) -> list[HospitalCharge]:
     """Each kept code's charges: one per standard charge and payer (one without a payer when the
-    standard charge names none). The fields shared by a standard charge's payers are built once."""
+    standard charge names none)."""
+    return [
+        _make((code, *head, *payer, number))
+        for code in kept
+        for head, payers in item_parts(item)
+        for payer in payers
+    ]
+
+
+def item_parts(item: dict[str, Any]) -> ItemParts:
+    """An item's charges before they are made records: the fields shared by a standard charge's payers
+    are built once."""
     codes = tuple((str(c.get("code", "")).strip(), str(c.get("type", "")).strip())
                   for c in item.get("code_information") or [] if c.get("code"))  # fmt: skip
     description = _text(item.get("description"))
     drug = item.get("drug_information") or {}
     unit, unit_type = _number(drug.get("unit"), "drug unit"), _text(drug.get("type"))
-    charges: list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]] = []
+    charges: ItemParts = []
     for sc in item.get("standard_charges") or []:
         head = (
             codes, description, _text(sc.get("billing_class")), _text(sc.get("setting")), unit, unit_type,
@@ -217,6 +236,4 @@ def _item_charges(item: dict[str, Any], kept: Iterable[str], number: int) -> lis
                 (meth.strip() or None) if type(meth) is str else _text(meth),
             ))  # fmt: skip
         charges.append((head, payers or [_NO_PAYER]))
-    return [
-        _make((code, *head, *payer, number)) for code in kept for head, payers in charges for payer in payers
-    ]
+    return charges
