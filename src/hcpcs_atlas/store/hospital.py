@@ -29,7 +29,9 @@ from .hospital_staging import (
     PARQUET_ITEMS,
     PARQUET_PAYER_NAMES,
     ROW_CHARGES,
+    ROW_CHARGES_FILE,
     ROW_ITEMS,
+    ROW_ITEMS_FILE,
     ROW_PAYER_NAMES,
     HospitalStaging,
     StagedCharges,
@@ -159,21 +161,18 @@ INSERT_MEMORY = "100MB"
 
 
 def _insert_rows(store: Store, file_id: int, staged: StagedCharges) -> None:
-    """A file's items and charges, staged as CSV rows or Parquet (:mod:`.hospital_staging`)."""
+    """A file's items and charges, staged as Parquet (:mod:`.hospital_staging`, :mod:`.hospital_tall`)."""
     con, folder = store.con, staged.path
     if staged.parquet:
         items, charges = folder / TALL_ITEMS, folder / TALL_CHARGES
         statements = (PARQUET_ITEMS, PARQUET_PAYER_NAMES, PARQUET_CHARGES)
     else:
-        items, charges = folder / "items.csv", folder / "charges.csv"
+        items, charges = folder / ROW_ITEMS_FILE, folder / ROW_CHARGES_FILE
         statements = (ROW_ITEMS, ROW_PAYER_NAMES, ROW_CHARGES)
     con.execute(statements[0], {"file_id": file_id, "path": str(items)})
-    if staged.parquet or charges.stat().st_size:  # items priced by no payer have no charge rows
-        con.register(
-            "payer_names", _payer_names(con.execute(statements[1], {"path": str(charges)}).fetchall())
-        )
-        con.execute(statements[2], {"file_id": file_id, "path": str(charges)})
-        con.unregister("payer_names")
+    con.register("payer_names", _payer_names(con.execute(statements[1], {"path": str(charges)}).fetchall()))
+    con.execute(statements[2], {"file_id": file_id, "path": str(charges)})
+    con.unregister("payer_names")
 
 
 @contextmanager
