@@ -27,7 +27,7 @@ docs/formats.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -129,8 +129,9 @@ def _load(
         if n_lines != records + n_breaks:
             raise TallRefused(f"{n_lines} lines, {records} records and {n_breaks} line ends inside fields")
     key_list = ", ".join(f"coalesce({k}, '')" for k in keys)
-    con.register("judged", _judged(con.execute(f"SELECT DISTINCT {key_list} FROM raw").fetchall(), cols,
-                                   keys, keep_code))  # fmt: skip
+    distinct = con.execute(f"SELECT DISTINCT {key_list} FROM raw")
+    batches = iter(lambda: distinct.fetchmany(1 << 16), [])  # a file of unique CDM codes: flat memory
+    con.register("judged", _judged((key for batch in batches for key in batch), cols, keys, keep_code))
     # A record's last line: its number + 3 + the line ends inside fields up to it (few rows have any).
     con.execute(
         "CREATE TABLE spans AS SELECT rowid AS k, sum(breaks) OVER (ORDER BY rowid) AS before "
@@ -212,7 +213,7 @@ def _quoted(path: Path) -> str:
 
 
 def _judged(
-    keys: list[tuple[str, ...]], cols: TallColumns, names: list[str], keep_code: Callable[[str], bool]
+    keys: Iterable[tuple[str, ...]], cols: TallColumns, names: list[str], keep_code: Callable[[str], bool]
 ) -> Any:
     """Per distinct set of code cells: the kept codes, the row's codes and types (as the CSV staging
     stores them: joined, then split; none as NULL) and its NDC."""
