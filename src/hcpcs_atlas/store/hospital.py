@@ -21,15 +21,24 @@ from ..data import read_table
 from ..errors import AtlasError
 from ..progress import Progress
 from ..sources.hospital import HospitalFile, is_discovery, read_discovery, read_hospital_file
+from ..sources.hospital.pipe import pipe_tall_csv
 from ..sources.tic.net import DEFAULT_OPTIONS
 from .db import FileRecord, Store, StoreOrOpener, writing
 from .hospital_staging import (
+    PARQUET_CHARGES,
+    PARQUET_ITEMS,
+    PARQUET_PAYER_NAMES,
     ROW_CHARGES,
+    ROW_CHARGES_FILE,
     ROW_ITEMS,
+    ROW_ITEMS_FILE,
     ROW_PAYER_NAMES,
     HospitalStaging,
     StagedCharges,
 )
+from .hospital_tall import PARQUET_CHARGES as TALL_CHARGES
+from .hospital_tall import PARQUET_ITEMS as TALL_ITEMS
+from .hospital_tall import load_tall
 from .tic import IngestSummary, Readers, worker_tally
 
 __all__ = [
@@ -142,7 +151,7 @@ def store_hospital_file(store: Store, hf: HospitalFile, staged: StagedCharges | 
         file_id = store.add_file(_file_record(hf), hf.n_charges)
         store.insert_rows("core_hospital_files", [hospital_file_row(hf)], file_id=file_id)
         if staged is not None:
-            _insert_rows(store, file_id, staged.path)
+            _insert_rows(store, file_id, staged)
     return file_id
 
 
@@ -151,16 +160,19 @@ def store_hospital_file(store: Store, hf: HospitalFile, staged: StagedCharges | 
 INSERT_MEMORY = "100MB"
 
 
-def _insert_rows(store: Store, file_id: int, folder: Path) -> None:
-    """A wide CSV's or JSON file's items and charges, staged as CSV rows (:mod:`.hospital_staging`)."""
-    con, items, charges = store.con, folder / "items.csv", folder / "charges.csv"
-    con.execute(ROW_ITEMS, {"file_id": file_id, "path": str(items)})
-    if charges.stat().st_size:  # items priced by no payer have no charge rows
-        con.register(
-            "payer_names", _payer_names(con.execute(ROW_PAYER_NAMES, {"path": str(charges)}).fetchall())
-        )
-        con.execute(ROW_CHARGES, {"file_id": file_id, "path": str(charges)})
-        con.unregister("payer_names")
+def _insert_rows(store: Store, file_id: int, staged: StagedCharges) -> None:
+    """A file's items and charges, staged as Parquet (:mod:`.hospital_staging`, :mod:`.hospital_tall`)."""
+    con, folder = store.con, staged.path
+    if staged.parquet:
+        items, charges = folder / TALL_ITEMS, folder / TALL_CHARGES
+        statements = (PARQUET_ITEMS, PARQUET_PAYER_NAMES, PARQUET_CHARGES)
+    else:
+        items, charges = folder / ROW_ITEMS_FILE, folder / ROW_CHARGES_FILE
+        statements = (ROW_ITEMS, ROW_PAYER_NAMES, ROW_CHARGES)
+    con.execute(statements[0], {"file_id": file_id, "path": str(items)})
+    con.register("payer_names", _payer_names(con.execute(statements[1], {"path": str(charges)}).fetchall()))
+    con.execute(statements[2], {"file_id": file_id, "path": str(charges)})
+    con.unregister("payer_names")
 
 
 @contextmanager
@@ -194,15 +206,30 @@ def _stage(
     tally: Progress | None = None,
 ) -> _Read | str:
     """Read one file into its staging folder; a failure is its one-line message (the others go on)."""
-    staging = HospitalStaging(Path(staging_folder))
+    folder = Path(staging_folder)
+    staging = HospitalStaging(folder)
+    tally = tally or worker_tally()  # one tally: bytes read again after the tall path gives way add nothing
     try:
-        hf = read_hospital_file(location, keep, tally or worker_tally(), sink=staging)
+        tall = _stage_tall(location, keep, folder, tally)
+        if tall is not None:
+            return tall
+        hf = read_hospital_file(location, keep, tally, sink=staging)
         staged = staging.close()
     except AtlasError as exc:
         staging.close()
         return str(exc)
     hf.sink = None  # pickled back to the writer (--jobs): no staging object in it
     return _Read(hf, staged)
+
+
+def _stage_tall(location: str, keep: Callable[[str], bool], folder: Path, tally: Progress) -> _Read | None:
+    """A tall CSV through DuckDB's CSV reader (:mod:`.hospital_tall`); None: the csv-module path reads it."""
+    hf = pipe_tall_csv(location, lambda path, cols, lines: load_tall(path, cols, lines, keep, folder), tally)
+    if hf is None:
+        for name in (TALL_ITEMS, TALL_CHARGES):
+            (folder / name).unlink(missing_ok=True)
+        return None
+    return _Read(hf, StagedCharges(folder, parquet=True) if hf.n_charges else None)
 
 
 def ingest_hospital(

@@ -25,9 +25,10 @@ from ...progress import Progress
 from ..tic.scan import HEADROOM
 from ..tic.stream import ChunkStream, file_name, is_url
 from .csvfile import read_csv
-from .discovery import DiscoveryEntry, looks_like_discovery, parse_discovery
+from .discovery import DiscoveryEntry, parse_discovery
 from .jsonfile import JsonScan
 from .model import HospitalCharge, HospitalFile, iso_date
+from .sniffing import sniff
 from .text import ChunkReader, text_lines
 
 __all__ = [
@@ -40,28 +41,6 @@ __all__ = [
     "read_hospital_file",
     "sniff",
 ]
-
-BOM = b"\xef\xbb\xbf"
-
-
-def sniff(label: str, head: bytes | bytearray) -> str:
-    """``json``, ``csv`` or ``discovery`` from a file's first decompressed bytes; refuses the rest."""
-    text = bytes(head[:65536])
-    body = text[len(BOM) :] if text.startswith(BOM) else text
-    stripped = body.lstrip()
-    offset = len(text) - len(stripped)
-    if not stripped:
-        raise InputError(label, "empty file" if not text else "no content (whitespace only)", byte=offset)
-    if stripped.startswith(b"{"):
-        return "json"
-    if stripped.startswith(b"<"):
-        preview = stripped[:40].decode("utf-8", "replace")
-        raise InputError(label, f"an HTML or XML page, not a hospital price file: {preview!r}", byte=offset)
-    if b"\0" in body[:4096]:
-        raise InputError(
-            label, "binary data, not a hospital price file (CSV or JSON)", byte=body.index(b"\0")
-        )
-    return "discovery" if looks_like_discovery(stripped) else "csv"
 
 
 def _first(stream: ChunkStream) -> tuple[bytearray | None, Iterator[bytearray]]:

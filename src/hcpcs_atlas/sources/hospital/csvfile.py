@@ -20,7 +20,7 @@ from ...data import read_table
 from ...errors import InputError, SchemaDriftError
 from .model import HospitalCharge, HospitalFile, split_list
 
-__all__ = ["read_csv"]
+__all__ = ["CodeJudge", "amount", "hospital_fields", "layout_of", "read_csv"]
 
 _PIPE = re.compile(r"\s*\|\s*")
 _CODE = re.compile(r"code\|(\d+)")
@@ -74,10 +74,10 @@ def read_csv(label: str, lines: TextIO, keep_code: Callable[[str], bool], into: 
     so the codes are judged once per distinct set of code cells."""
     reader = csv.reader(lines)
     names, values = _next(reader, label, "hospital-level field names"), _next(reader, label, "their values")
-    _hospital_fields(label, names, values, into)
-    layout = _layout(label, _next(reader, label, "the header row"))
+    hospital_fields(label, names, values, into)
+    layout = layout_of(label, _next(reader, label, "the header row"))
     into.layout = layout.name
-    width, code_cells, judge = layout.width, layout.code_cells(), _Judge(layout, keep_code)
+    width, code_cells, judge = layout.width, layout.code_cells(), CodeJudge(layout.codes, keep_code)
     build = _Builder(label, layout)
     keep, rows, last, kept = into.keep, 0, None, _NOTHING
     for row in reader:
@@ -99,12 +99,12 @@ def read_csv(label: str, lines: TextIO, keep_code: Callable[[str], bool], into: 
 _NOTHING: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] = ((), ())
 
 
-class _Judge:
+class CodeJudge:
     """Which codes of a row's code cells are kept, and the row's (code, type) pairs; cached."""
 
-    def __init__(self, layout: _Layout, keep_code: Callable[[str], bool]) -> None:
-        self.keep_code, self.n = keep_code, len(layout.codes)
-        self.typed = tuple(t is not None for _, t in layout.codes)
+    def __init__(self, codes: tuple[tuple[int, int | None], ...], keep_code: Callable[[str], bool]) -> None:
+        self.keep_code, self.n = keep_code, len(codes)
+        self.typed = tuple(t is not None for _, t in codes)
         self.cache: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {}
 
     def __call__(self, key: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
@@ -136,7 +136,7 @@ def _next(reader: Iterator[list[str]], label: str, what: str) -> list[str]:
     return row
 
 
-def _hospital_fields(label: str, names: list[str], values: list[str], into: HospitalFile) -> None:
+def hospital_fields(label: str, names: list[str], values: list[str], into: HospitalFile) -> None:
     fields = _fields()
     got: dict[str, str] = {}
     for name, value in zip(names, values, strict=False):
@@ -156,7 +156,7 @@ def _hospital_fields(label: str, names: list[str], values: list[str], into: Hosp
     into.type_2_npis = split_list(got.get("type_2_npi"))
 
 
-def _layout(label: str, header: list[str]) -> _Layout:
+def layout_of(label: str, header: list[str]) -> _Layout:
     fields, norm = _fields(), [_norm(h) for h in header]
     columns = {fields[n]: i for i, n in enumerate(norm) if n in fields}
     positions = {n: i for i, n in enumerate(norm)}
@@ -258,6 +258,21 @@ class _Builder:
         """The slow path: "$1,234.50", "N/A"; anything else is refused with its row and column."""
         cols = self.layout.columns
         return tuple(_number(self.label, row, cols.get(name), line, name) for name in _NUMBERS)
+
+
+def amount(text: str) -> float | None:
+    """One amount cell as a row's reading gives it: ``float`` of the cell as written (the fast path), else
+    trimmed, "N/A"-like as None, "$1,234.50" without its signs; ValueError for anything else."""
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    stripped = text.strip()
+    if stripped.lower() in _MISSING:
+        return None
+    return float(stripped.replace("$", "").replace(",", ""))
 
 
 def _text(row: list[str], i: int | None) -> str | None:

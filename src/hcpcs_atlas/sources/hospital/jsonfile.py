@@ -23,7 +23,7 @@ from ..tic.doc import DocumentChecks
 from ..tic.scan import HEADROOM, STRING_TOKEN, ObjectFinder
 from .model import HospitalCharge, HospitalFile
 
-__all__ = ["JsonScan"]
+__all__ = ["ItemParts", "JsonScan", "item_parts"]
 
 ITEM_KEY = b'"code_information"'
 ITEM_CODES = re.compile(rb'"code_information"\s*:\s*(\[[^\]]*\])')
@@ -103,7 +103,11 @@ class JsonScan:
 
     def _on_item(self, item: dict[str, Any], start: int, _raw: bytearray) -> None:
         try:
-            self.into.keep(_item_charges(item, self._kept, start))
+            stage = getattr(self.into.sink, "stage_parts", None)
+            if stage is not None:  # a sink that takes the parts: no record per charge to build and take apart
+                self.into.n_charges += stage(self._kept, item_parts(item), start)
+            else:
+                self.into.keep(_item_charges(item, self._kept, start))
         except (TypeError, ValueError, AttributeError) as exc:
             raise InputError(self.label, f"an item: {exc}", byte=start) from None
 
@@ -184,15 +188,30 @@ _NO_PAYER = (None, None, None, None, None, None)
 _make = HospitalCharge._make
 
 
+#: An item's standard charges: (the fields from codes to maximum, each payer's payer_name ... methodology).
+ItemParts = list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]
+
+
 def _item_charges(item: dict[str, Any], kept: Iterable[str], number: int) -> list[HospitalCharge]:
     """Each kept code's charges: one per standard charge and payer (one without a payer when the
-    standard charge names none). The fields shared by a standard charge's payers are built once."""
+    standard charge names none)."""
+    return [
+        _make((code, *head, *payer, number))
+        for code in kept
+        for head, payers in item_parts(item)
+        for payer in payers
+    ]
+
+
+def item_parts(item: dict[str, Any]) -> ItemParts:
+    """An item's charges before they are made records: the fields shared by a standard charge's payers
+    are built once."""
     codes = tuple((str(c.get("code", "")).strip(), str(c.get("type", "")).strip())
                   for c in item.get("code_information") or [] if c.get("code"))  # fmt: skip
     description = _text(item.get("description"))
     drug = item.get("drug_information") or {}
     unit, unit_type = _number(drug.get("unit"), "drug unit"), _text(drug.get("type"))
-    charges: list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]] = []
+    charges: ItemParts = []
     for sc in item.get("standard_charges") or []:
         head = (
             codes, description, _text(sc.get("billing_class")), _text(sc.get("setting")), unit, unit_type,
@@ -200,14 +219,21 @@ def _item_charges(item: dict[str, Any], kept: Iterable[str], number: int) -> lis
             _number(sc.get("gross_charge"), "gross_charge"), _number(sc.get("discounted_cash"), "discounted_cash"),
             _number(sc.get("minimum"), "minimum"), _number(sc.get("maximum"), "maximum"),
         )  # fmt: skip
-        payers = [
-            (_text(p.get("payer_name")), _text(p.get("plan_name")),
-             _number(p.get("standard_charge_dollar"), "standard_charge_dollar"),
-             _number(p.get("standard_charge_percentage"), "standard_charge_percentage"),
-             _text(p.get("standard_charge_algorithm")), _text(p.get("methodology")))
-            for p in sc.get("payers_information") or []
-        ]  # fmt: skip
+        payers = []
+        for p in sc.get("payers_information") or []:  # the innermost loop: common types inline, no call
+            name, plan, dollar = p.get("payer_name"), p.get("plan_name"), p.get("standard_charge_dollar")
+            pct, alg, meth = (
+                p.get("standard_charge_percentage"),
+                p.get("standard_charge_algorithm"),
+                p.get("methodology"),
+            )
+            payers.append((
+                (name.strip() or None) if type(name) is str else _text(name),
+                (plan.strip() or None) if type(plan) is str else _text(plan),
+                dollar if type(dollar) is float else _number(dollar, "standard_charge_dollar"),
+                pct if type(pct) is float else _number(pct, "standard_charge_percentage"),
+                None if alg is None else _text(alg),
+                (meth.strip() or None) if type(meth) is str else _text(meth),
+            ))  # fmt: skip
         charges.append((head, payers or [_NO_PAYER]))
-    return [
-        _make((code, *head, *payer, number)) for code in kept for head, payers in charges for payer in payers
-    ]
+    return charges

@@ -1,0 +1,225 @@
+"""A tall CSV's data rows handed, as decompressed bytes through a pipe, to a bulk CSV reader (DuckDB's).
+
+The csv module's pass and a Python loop over every row are what a tall CSV's ingest cost (most rows are
+dropped). Here Python reads only the three head rows (hospital fields, header: as :mod:`.csvfile` does),
+then writes the rest of the stream's bytes into a pipe that ``load`` reads on a thread of its own; Python
+decides per distinct value only (:mod:`hcpcs_atlas.store.hospital_tall`). The stream is the same
+:class:`..tic.stream.ChunkStream` (path or URL, gzip or zip, sha256, gzip CRC) as the csv-module path.
+
+The bulk path must give exactly what the csv module would, record for record, or give way: None means
+"read it with the csv module" (:mod:`.csvfile`), which then reads or refuses the file as it always has.
+It gives way on anything it cannot match exactly:
+
+- not a tall CSV, or a head row over several lines;
+- an empty line in the data (the csv module counts it, a bulk reader skips it): any line end right
+  after another one, even inside a quoted field;
+- a line end inside a quoted field (the csv module's line numbers count it): told by counting the
+  stream's line ends against the records ``load`` read;
+- whatever ``load`` refuses (bytes that are not UTF-8: a cp1252 file; a row of the wrong width; an
+  amount the package cannot read): the csv-module pass then names the row, or reads the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...errors import AtlasError
+from ...progress import Progress
+from ..tic.scan import HEADROOM
+from ..tic.stream import ChunkStream, file_name
+from .csvfile import hospital_fields, layout_of
+from .model import HospitalFile
+from .sniffing import sniff
+from .text import CP1252_FALLBACK
+
+__all__ = ["Load", "Loaded", "TallColumns", "pipe_tall_csv"]
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+#: A line end right after another one is an empty line; ``\r\n`` alone is one line end.
+_EMPTY_LINE = (b"\n\n", b"\r\r", b"\n\r")
+_HEAD_LIMIT = 16 << 20  # three head rows longer than this: not a price file's head, leave it to csvfile
+
+
+@dataclass(frozen=True)
+class TallColumns:
+    """Where a tall CSV's fields are: ``codes`` (code column, its type column), ``columns`` field -> column."""
+
+    width: int
+    codes: tuple[tuple[int, int | None], ...]
+    columns: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What ``load`` read: line ends inside fields, and charges kept (one per kept row and kept code)."""
+
+    breaks: int
+    charges: int
+
+
+Load = Callable[[str, TallColumns, Callable[[], "int | None"]], Loaded]
+
+
+class _GiveWay(Exception):
+    """The file is for the csv-module path."""
+
+
+def pipe_tall_csv(
+    source: str | Path,
+    load: Load,
+    progress: Progress | None = None,
+) -> HospitalFile | None:
+    """Read a tall CSV's head, pipe its data rows to ``load``: the file, or None to give way.
+
+    ``load(path, columns, lines)`` runs on another thread and reads the pipe at ``path`` to its end;
+    ``lines()`` is then the number of data lines piped (None: giving way). An exception from ``load``
+    (any) means give way. Errors of the stream itself (a truncated gzip) are raised, as the csv-module
+    path raises them."""
+    label = str(source)
+    with ChunkStream(source, HEADROOM) as stream:
+        chunks = iter(stream)
+        head = bytearray()
+        for n, chunk in enumerate(chunks):
+            head += memoryview(chunk)[HEADROOM:]
+            stream.pool.put(chunk)
+            if n == 0 and not _is_csv(label, head):
+                return None  # JSON, a discovery file, or refused with its reason by the csv-module path
+            if len(head) > _HEAD_LIMIT or _after_head(head) is not None:
+                break
+        into = HospitalFile(label, file_name(label), "", 0, "tall", None, None, None)
+        try:
+            columns, start = _head(label, head, into)
+        except (_GiveWay, AtlasError, csv.Error):
+            return None
+        tick = _ticker(stream, into, progress)
+        loaded = _pipe(head[start:], head[start - 1 : start], chunks, stream, columns, load, tick)
+        if loaded is None:
+            return None
+        into.rows_seen, into.n_charges = loaded
+        into.sha256, into.bytes_read = stream.sha256, stream.bytes_read
+    tick()
+    return into
+
+
+def _is_csv(label: str, first: bytearray) -> bool:
+    try:
+        return sniff(label, first[:65536]) == "csv"
+    except AtlasError:
+        return False
+
+
+def _after_head(head: bytearray) -> int | None:
+    """The offset just past the third line end, once the byte after it is in (a ``\\r`` may be ``\\r\\n``)."""
+    for ends, match in enumerate(_LINE_END.finditer(head), start=1):
+        if ends == 3:
+            return match.end() if match.end() < len(head) or match.group() == b"\r\n" else None
+    return None
+
+
+def _head(label: str, head: bytearray, into: HospitalFile) -> tuple[TallColumns, int]:
+    start = _after_head(head)
+    if start is None:
+        start = len(head)  # the file ends within its head: csvfile says what is wrong, or reads it
+        if len(head) > _HEAD_LIMIT or not head:
+            raise _GiveWay
+    text = bytes(head[:start]).decode("utf-8-sig", CP1252_FALLBACK)
+    reader = csv.reader(text.splitlines(keepends=True))
+    rows = list(reader)
+    if len(rows) != 3 or reader.line_num != 3:
+        raise _GiveWay  # a head row over two lines
+    hospital_fields(label, rows[0], rows[1], into)
+    layout = layout_of(label, rows[2])
+    if layout.payers:
+        raise _GiveWay  # the wide layout: csvfile
+    into.layout = layout.name
+    return TallColumns(layout.width, layout.codes, layout.columns), start
+
+
+def _pipe(
+    first: bytearray,
+    before: bytes | bytearray,
+    chunks: Iterator[bytearray],
+    stream: ChunkStream,
+    columns: TallColumns,
+    load: Load,
+    tick: Callable[[], None],
+) -> tuple[int, int] | None:
+    """Write the data bytes into a pipe ``load`` reads; count line ends, watch for empty lines."""
+    read_end, write_end = os.pipe()
+    outcome: list[Loaded | BaseException] = []
+    counted = threading.Event()
+    lines: list[int | None] = [None]
+
+    def line_count() -> int | None:
+        counted.wait()
+        return lines[0]
+
+    def run() -> None:
+        try:
+            outcome.append(load(f"/dev/fd/{read_end}", columns, line_count))
+        except BaseException as exc:  # any: give way
+            outcome.append(exc)
+        finally:
+            os.close(read_end)  # a writer still writing gets EPIPE
+
+    thread = threading.Thread(target=run, name="hospital-pipe", daemon=True)
+    thread.start()
+    ends, empty, last = 0, False, bytes(before[-1:])
+    try:
+        with os.fdopen(write_end, "wb", buffering=0) as out:
+            try:
+                for buf, at in _buffers(first, chunks, stream, tick):
+                    window = last + bytes(buf[at : at + 1])
+                    if window in _EMPTY_LINE or _empty_line(buf, at):
+                        empty = True
+                        break
+                    ends += buf.count(b"\n", at)
+                    if buf.find(b"\r", at) >= 0 or last == b"\r":  # Windows or old Mac line ends
+                        ends += buf.count(b"\r", at) - buf.count(b"\r\n", at)
+                        ends -= last == b"\r" and buf[at : at + 1] == b"\n"
+                    out.write(memoryview(buf)[at:])
+                    last = bytes(buf[-1:])
+            except BrokenPipeError:
+                empty = True  # load stopped early: it has failed
+            if not empty:
+                lines[0] = ends + (last not in (b"\r", b"\n", b""))  # a last line without its line end
+    finally:
+        counted.set()
+        thread.join()
+    result = outcome[0] if outcome else None
+    if empty or lines[0] is None or not isinstance(result, Loaded):
+        return None
+    return lines[0] - result.breaks, result.charges
+
+
+def _empty_line(buf: bytearray, at: int) -> bool:
+    if buf.find(b"\n\n", at) >= 0:
+        return True
+    return buf.find(b"\r", at) >= 0 and (buf.find(b"\r\r", at) >= 0 or buf.find(b"\n\r", at) >= 0)
+
+
+def _buffers(
+    first: bytearray, chunks: Iterator[bytearray], stream: ChunkStream, tick: Callable[[], None]
+) -> Iterator[tuple[bytearray, int]]:
+    """(buffer, where its data starts): the head's rest, then each chunk, given back once written."""
+    if first:
+        yield first, 0
+    for chunk in chunks:
+        if len(chunk) > HEADROOM:
+            yield chunk, HEADROOM
+        stream.pool.put(chunk)
+        tick()
+
+
+def _ticker(stream: ChunkStream, into: HospitalFile, progress: Progress | None) -> Callable[[], None]:
+    def tick() -> None:
+        if progress is not None:
+            progress.update(bytes_done=stream.bytes_read, items=into.rows_seen, kept=into.n_charges)
+
+    return tick

@@ -1,0 +1,263 @@
+"""A tall CSV's data rows read by DuckDB's CSV reader from a pipe (:mod:`..sources.hospital.pipe`), kept
+rows turned into staged items and charges in SQL; Python decides per distinct value only.
+
+What the csv-module path does per row is done here per distinct value, with the same Python code, so the
+stored figures are the same to the bit (``tests/test_hospital_staging.py`` compares them record for
+record):
+
+- codes: each distinct set of code and type cells goes through :class:`CodeJudge` (trim, upper-case,
+  ``keep_code``); rows join their verdict;
+- amounts: a cell of digits with at most one point is DuckDB's cast (both round correctly); any other
+  distinct text goes through :func:`amount` ("$1,055.50", "N/A", " 7.5 ", "1e2"); one it refuses gives
+  way to the csv-module path, which names its row and column;
+- text: trimmed of exactly what ``str.strip`` trims, empty as NULL; modifiers split and sorted by
+  :func:`split_list` per distinct cell;
+- items: a distinct (code, codes, description ... maximum), numbered by its first row and code (an
+  ``item_id`` unique in the file, not dense), its line that of that row; grouped by the key's hash, and
+  refused (give way) unless there are as many hashes as keys; a charge per kept row and code that names
+  a payer or a negotiated value.
+
+Lines: every record is kept in file order (``k`` = record - 1); a record ends on line ``k + 4`` plus the
+line ends inside fields up to it. Those are counted in the columns not kept as the rows stream, and in the
+kept ones only when the pipe's line count says there are more; the counts must add up, or give way.
+Items and charges go to Parquet (doubles as they are) in the staging folder; the store reads them in the
+file's transaction (:mod:`.hospital_staging`). Measured on UNC (benchmarks/hospital_ingest.py): see
+docs/formats.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ..sources.hospital.csvfile import CodeJudge, amount
+from ..sources.hospital.model import split_list
+from ..sources.hospital.pipe import Loaded, TallColumns
+
+__all__ = ["PARQUET_CHARGES", "PARQUET_ITEMS", "TallRefused", "load_tall"]
+
+#: Every character ``str.strip()`` removes (``str.isspace``; tests/test_hospital_tall.py checks the list).
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_PLAIN = r"-?[0-9]+(\.[0-9]+)?"
+_TEXT = ("description", "billing_class", "setting", "drug_type", "payer_name", "plan_name", "algorithm",
+         "methodology")  # fmt: skip
+_NUMBERS = ("drug_unit", "gross", "discounted_cash", "minimum", "maximum", "dollar", "percentage")
+_ITEM_KEY = ("code, cid, description, billing_class, setting, drug_unit, drug_type, mid, gross, discounted_cash, "
+             "minimum, maximum")  # fmt: skip
+_KEY_K = ", ".join(f"k.{c}" for c in _ITEM_KEY.split(", "))
+#: ``ord`` = record * _SPAN + position of the code among the row's kept codes.
+_SPAN = 4096
+#: The worker's DuckDB: spills past this (a multi-GB file keeps memory flat).
+MEMORY = "200MB"
+
+PARQUET_ITEMS = "items.parquet"
+PARQUET_CHARGES = "charges.parquet"
+
+
+class TallRefused(Exception):
+    """Something the csv-module path reads differently or names better: give way to it."""
+
+
+def load_tall(
+    path: str,
+    cols: TallColumns,
+    lines: Callable[[], int | None],
+    keep_code: Callable[[str], bool],
+    folder: Path,
+) -> Loaded:
+    """Read the data rows at ``path`` (a pipe; ``lines()`` of them) and stage the kept charges in
+    ``folder`` as Parquet."""
+    if len(cols.codes) >= _SPAN:
+        raise TallRefused("too many code columns")
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit = '{MEMORY}'")
+        con.execute("SET threads = 1")
+        con.execute("SET temp_directory = ?", [str(folder / "duckdb.tmp")])
+        return _load(con, path, cols, lines, keep_code, folder)
+    finally:
+        con.close()
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    path: str,
+    cols: TallColumns,
+    lines: Callable[[], int | None],
+    keep_code: Callable[[str], bool],
+    folder: Path,
+) -> Loaded:
+    typed = [t for _, t in cols.codes if t is not None]
+    keys = [f"k{i}" for i in range(len(cols.codes))] + [f"t{i}" for i in range(len(typed))]
+    picks = [f"c{c} AS k{i}" for i, (c, _) in enumerate(cols.codes)]
+    picks += [f"c{t} AS t{i}" for i, t in enumerate(typed)]
+    picks += [f"c{cols.columns[f]} AS f_{f}" if f in cols.columns else f"NULL::VARCHAR AS f_{f}"
+              for f in (*_TEXT, "modifiers", *_NUMBERS)]  # fmt: skip
+    spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(cols.width))
+    picked = (
+        {c for c, _ in cols.codes} | {t for _, t in cols.codes if t is not None} | set(cols.columns.values())
+    )
+    others = [i for i in range(cols.width) if i not in picked]
+    con.execute(
+        """CREATE MACRO _breaks(c) AS CASE WHEN c IS NULL OR NOT regexp_matches(c, '[\\r\\n]') THEN 0
+               ELSE len(c) * 2 - len(replace(c, chr(10), '')) - len(replace(c, chr(13), ''))
+                    - (len(c) - len(replace(c, chr(13) || chr(10), ''))) // 2 END"""
+    )
+    # Every record in file order (rowid: the record number - 1), with the line ends inside the fields
+    # not kept here (those inside kept fields are counted below, when the line count says there are any).
+    con.execute(
+        f"""CREATE TABLE raw AS SELECT {", ".join(picks)}, {" + ".join(["0"] + [f"_breaks(c{i})" for i in others])}
+               AS breaks
+        FROM read_csv(?, columns = {{{spec}}}, header = false, auto_detect = false, delim = ',', quote = '"',
+                      escape = '"', strict_mode = true, compression = 'none', parallel = false)""",
+        [path],
+    )
+    n_lines, records = lines(), _one(con, "SELECT count(*) FROM raw")
+    n_breaks = _one(con, "SELECT coalesce(sum(breaks), 0) FROM raw")
+    if n_lines is None:
+        raise TallRefused("the pipe gave way")
+    if n_lines != records + n_breaks:
+        fields = [p.split(" AS ")[1] for p in picks if not p.startswith("NULL")]
+        con.execute(f"UPDATE raw SET breaks = breaks + {' + '.join(f'_breaks({f})' for f in fields)}")
+        n_breaks = _one(con, "SELECT coalesce(sum(breaks), 0) FROM raw")
+        if n_lines != records + n_breaks:
+            raise TallRefused(f"{n_lines} lines, {records} records and {n_breaks} line ends inside fields")
+    key_list = ", ".join(f"coalesce({k}, '')" for k in keys)
+    distinct = con.execute(f"SELECT DISTINCT {key_list} FROM raw")
+    batches = iter(lambda: distinct.fetchmany(1 << 16), [])  # a file of unique CDM codes: flat memory
+    con.register("judged", _judged((key for batch in batches for key in batch), cols, keys, keep_code))
+    # A record's last line: its number + 3 + the line ends inside fields up to it (few rows have any).
+    con.execute(
+        "CREATE TABLE spans AS SELECT rowid AS k, sum(breaks) OVER (ORDER BY rowid) AS before "
+        "FROM raw WHERE breaks > 0"
+    )
+    on = " AND ".join(f"coalesce(r.{k}, '') = j.{k}" for k in keys)
+    mods = con.execute("SELECT DISTINCT f_modifiers FROM raw WHERE f_modifiers IS NOT NULL").fetchall()
+    con.register("mods", _modifiers([str(r[0]) for r in mods]))
+    text = ", ".join(
+        f"CASE WHEN ascii(r.f_{f}) BETWEEN 33 AND 126 AND ascii(right(r.f_{f}, 1)) BETWEEN 33 AND 126 "
+        f"THEN r.f_{f} ELSE nullif(trim(r.f_{f}, $ws), '') END AS {f}"
+        for f in _TEXT
+    )
+    # An amount of digits is cast here; any other text is kept aside (odd_*) for amount() below.
+    nums = ", ".join(
+        f"CASE WHEN regexp_full_match(r.f_{f}, '{_PLAIN}') THEN CAST(r.f_{f} AS DOUBLE) END AS {f}, "
+        f"CASE WHEN NOT regexp_full_match(r.f_{f}, '{_PLAIN}') THEN r.f_{f} END AS odd_{f}"
+        for f in _NUMBERS
+    )
+    con.execute(
+        f"""CREATE TABLE kept AS
+        SELECT r.rowid * {_SPAN} + generate_subscripts(j.kept, 1) AS ord, r.rowid AS k, unnest(j.kept) AS code,
+               j.cid, {text}, {nums}, coalesce(m.mid, 0) AS mid
+        FROM raw r JOIN judged j ON {on} LEFT JOIN mods m ON m.v = r.f_modifiers""",
+        {"ws": WHITESPACE},
+    )
+    con.execute("DROP TABLE raw")
+    odd_cells = ", ".join(f"odd_{f}" for f in _NUMBERS)
+    odd = con.execute(
+        f"SELECT DISTINCT v FROM (SELECT unnest([{odd_cells}]) AS v FROM kept) WHERE v IS NOT NULL"
+    )
+    texts = [str(r[0]) for r in odd.fetchall()]
+    if texts:
+        con.register("amounts", _amounts(texts))
+        sets = ", ".join(
+            f"{f} = coalesce({f}, (SELECT a.x FROM amounts a WHERE a.v = odd_{f}))" for f in _NUMBERS
+        )
+        con.execute(f"UPDATE kept SET {sets}")
+    # Items by the key's hash: a hash aggregate, where a window over twelve columns sorts. Exact only
+    # when no two keys share a hash: as many distinct hashes as distinct keys, checked.
+    con.execute(
+        f"CREATE TABLE ids AS SELECT hash({_ITEM_KEY}) AS h, min(ord) AS item_id FROM kept GROUP BY h"
+    )
+    if _one(con, "SELECT count(*) FROM ids") != _one(
+        con, f"SELECT count(*) FROM (SELECT DISTINCT {_ITEM_KEY} FROM kept)"
+    ):
+        raise TallRefused("two items share a hash")
+    charges = _one(con, "SELECT count(*) FROM kept")
+    line = "k.k + 4 + coalesce(s.before, 0) AS source_row"
+    con.execute(
+        f"""COPY (SELECT i.item_id, k.code, c.codes, c.code_types, c.ndc, k.description, k.billing_class,
+                  k.setting, k.drug_unit, k.drug_type, coalesce(m.list, []::VARCHAR[]) AS modifiers,
+                  k.gross AS gross_usd, k.discounted_cash AS discounted_cash_usd, k.minimum AS minimum_usd,
+                  k.maximum AS maximum_usd, {line}
+            FROM kept k JOIN ids i ON i.h = hash({_KEY_K}) ASOF LEFT JOIN spans s ON k.k >= s.k
+            JOIN (SELECT DISTINCT ON (cid) cid, codes, code_types, ndc FROM judged) c ON c.cid = k.cid
+            LEFT JOIN (SELECT DISTINCT ON (mid) mid, list FROM mods) m ON m.mid = k.mid AND k.mid > 0
+            WHERE k.ord = i.item_id)
+        TO '{_quoted(folder / PARQUET_ITEMS)}' (FORMAT parquet)"""
+    )
+    con.execute(
+        f"""COPY (SELECT i.item_id, k.payer_name, k.plan_name, k.dollar AS negotiated_usd,
+                  k.percentage AS negotiated_pct, k.algorithm AS negotiated_algorithm, k.methodology, {line}
+            FROM kept k JOIN ids i ON i.h = hash({_KEY_K}) ASOF LEFT JOIN spans s ON k.k >= s.k
+            WHERE k.payer_name IS NOT NULL OR k.dollar IS NOT NULL OR k.percentage IS NOT NULL
+               OR k.algorithm IS NOT NULL)
+        TO '{_quoted(folder / PARQUET_CHARGES)}' (FORMAT parquet)"""
+    )
+    return Loaded(n_breaks, charges)
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _judged(
+    keys: Iterable[tuple[str, ...]], cols: TallColumns, names: list[str], keep_code: Callable[[str], bool]
+) -> Any:
+    """Per distinct set of code cells: the kept codes, the row's codes and types (as the CSV staging
+    stores them: joined, then split; none as NULL) and its NDC."""
+    import pyarrow as pa
+
+    judge = CodeJudge(cols.codes, keep_code)
+    out: dict[str, list[Any]] = {n: [] for n in (*names, "kept", "codes", "code_types", "ndc", "cid")}
+    ids: dict[tuple[str, str], int] = {}
+    for key in keys:
+        kept, pairs = judge(key)
+        if not kept:
+            continue
+        for name, value in zip(names, key, strict=True):
+            out[name].append(value)
+        codes, types = "\x1f".join(c for c, _ in pairs), "\x1f".join(t for _, t in pairs)
+        out["kept"].append(list(kept))
+        out["codes"].append(codes.split("\x1f") if codes else None)
+        out["code_types"].append(types.split("\x1f") if types else None)
+        out["ndc"].append(next((c for c, t in pairs if t.upper() == "NDC"), None))
+        out["cid"].append(ids.setdefault((codes, types), len(ids)))  # equal lists, one id: the item key
+    lists = {"kept", "codes", "code_types"}
+    kinds = {
+        n: pa.list_(pa.string()) if n in lists else pa.int64() if n == "cid" else pa.string() for n in out
+    }
+    return pa.table({n: pa.array(v, kinds[n]) for n, v in out.items()})
+
+
+def _amounts(texts: list[str]) -> Any:
+    import pyarrow as pa
+
+    values: list[float | None] = []
+    for text in texts:
+        try:
+            values.append(amount(text))
+        except ValueError:
+            raise TallRefused(f"not a number: {text[:40]!r}") from None
+    return pa.table({"v": pa.array(texts, pa.string()), "x": pa.array(values, pa.float64())})
+
+
+def _modifiers(texts: list[str]) -> Any:
+    import pyarrow as pa
+
+    lists = [sorted(split_list(t)) for t in texts]
+    ids: dict[tuple[str, ...], int] = {(): 0}
+    mid = [ids.setdefault(tuple(m), len(ids)) for m in lists]  # equal lists, one id: the item key
+    return pa.table({"v": pa.array(texts, pa.string()), "list": pa.array(lists, pa.list_(pa.string())),
+                     "mid": pa.array(mid, pa.int64())})  # fmt: skip

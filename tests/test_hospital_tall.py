@@ -1,0 +1,106 @@
+"""The tall CSV's bulk path (DuckDB's CSV reader fed through a pipe) against the csv-module reader.
+
+``tests/test_hospital_staging.py`` compares what ``ingest hospital`` stores with ``read_hospital_file``
+record for record; here: that those files do take the bulk path, that it gives way on whatever it cannot
+read exactly the csv module's way (and the ingest is then still exact), and its constants.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hcpcs_atlas.sources import is_level2
+from hcpcs_atlas.sources.hospital import HospitalFile, read_hospital_file
+from hcpcs_atlas.sources.hospital.pipe import pipe_tall_csv
+from hcpcs_atlas.store.hospital_tall import WHITESPACE, load_tall
+
+from .test_hospital_staging import HPT, JSON_EXAMPLE, QUIRKS, TALL_EXAMPLE, WIDE_EXAMPLE, _same_as_the_reader
+
+UNC = f"{HPT}/real/unc-hospitals_standardcharges.csv.gz"
+CP1252 = f"{HPT}/real/marthas-vineyard_standardcharges.csv"
+
+
+def _bulk(path: Path, keep: Any, folder: Path) -> HospitalFile | None:
+    folder.mkdir(exist_ok=True)
+    return pipe_tall_csv(path, lambda p, cols, lines: load_tall(p, cols, lines, keep, folder))
+
+
+def _write(tmp_path: Path, text: str, name: str = "file.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode())
+    return path
+
+
+def test_whitespace_is_what_strip_removes() -> None:
+    assert "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) == WHITESPACE
+
+
+@pytest.mark.parametrize("name", [UNC, TALL_EXAMPLE])
+def test_real_tall_files_take_the_bulk_path(shared_data: Path, tmp_path: Path, name: str) -> None:
+    """UNC has five line ends inside a field (additional_generic_notes): lines still as the csv module's."""
+    path = shared_data / name
+    bulk = _bulk(path, is_level2, tmp_path / "stage")
+    read = read_hospital_file(path, is_level2, sink=lambda charges: None)
+    assert bulk is not None
+    assert (bulk.rows_seen, bulk.n_charges, bulk.sha256, bulk.bytes_read) == (
+        read.rows_seen, read.n_charges, read.sha256, read.bytes_read
+    )  # fmt: skip
+    assert (bulk.hospital_name, bulk.version, bulk.layout, bulk.type_2_npis) == (
+        read.hospital_name, read.version, read.layout, read.type_2_npis
+    )  # fmt: skip
+
+
+#: The quirks file's variants, each still read by the bulk path and stored as the csv module reads it.
+BULK = {
+    "quirks": QUIRKS,
+    "lf": QUIRKS.replace("\r\n", "\n"),
+    "cr": QUIRKS.replace("\r\n", "\r"),
+    "final line end": QUIRKS + "\r\n",
+}
+#: Variants the bulk path gives way on; the csv-module path then stores them (or refuses them) as before.
+GIVE_WAY = {
+    "empty line": QUIRKS.replace("No payer,", "\r\nNo payer,"),
+    "empty line in a field": QUIRKS.replace('"Two\r\nlines"', '"Two\r\n\r\nlines"'),
+    "head row over two lines": QUIRKS.replace("Quirk Hospital,", '"Quirk\r\nHospital",'),
+    "two final line ends": QUIRKS + "\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("variant", BULK)
+def test_quirks_take_the_bulk_path_and_are_stored_as_read(tmp_path: Path, variant: str) -> None:
+    path = _write(tmp_path, BULK[variant])
+    bulk = _bulk(path, is_level2, tmp_path / "stage")
+    read = read_hospital_file(path, is_level2)
+    assert bulk is not None and (bulk.rows_seen, bulk.n_charges) == (read.rows_seen, len(read.charges))
+    assert _same_as_the_reader(path, is_level2, tmp_path) == 8
+
+
+@pytest.mark.parametrize("variant", GIVE_WAY)
+def test_bulk_path_gives_way_and_the_file_is_stored_as_read(tmp_path: Path, variant: str) -> None:
+    path = _write(tmp_path, GIVE_WAY[variant])
+    assert _bulk(path, is_level2, tmp_path / "stage") is None
+    assert _same_as_the_reader(path, is_level2, tmp_path) == 8
+
+
+@pytest.mark.parametrize("name", [CP1252, WIDE_EXAMPLE, JSON_EXAMPLE])
+def test_bulk_path_gives_way_on_other_files(shared_data: Path, tmp_path: Path, name: str) -> None:
+    """cp1252 bytes (DuckDB reads UTF-8 only), the wide layout, JSON: the csv-module or JSON path."""
+    assert _bulk(shared_data / name, is_level2, tmp_path / "stage") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        QUIRKS.replace("0.1,", "0.1,about 5"),  # an amount no rule reads: csvfile names row and column
+        QUIRKS.replace("No payer,J9330,HCPCS,,,,42,,,,", "No payer,J9330,HCPCS,,,,42,,,"),  # a short row
+        QUIRKS.replace("Plain,", "Pl\x92ain,"),  # a cp1252 byte
+    ],
+)
+def test_bulk_path_gives_way_on_rows_it_cannot_read(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "file.csv"
+    path.write_bytes(text.encode().replace("\x92".encode(), b"\x92"))  # the byte itself, not UTF-8's
+    assert _bulk(path, is_level2, tmp_path / "stage") is None
