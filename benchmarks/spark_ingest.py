@@ -107,12 +107,13 @@ def child_spark(db: Path, files: list[str], parquet: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     from hcpcs_atlas.spark.benchmarks import payer_benchmarks
     from hcpcs_atlas.spark.ingest import ingest_to_parquet
-    from hcpcs_atlas.spark.session import spark_session
+    from hcpcs_atlas.spark.session import class_data_sharing, spark_session
     from hcpcs_atlas.store import Store
     from hcpcs_atlas.store.tic_parquet import attach_tic_parquet
 
     t1 = time.perf_counter()
-    spark = spark_session("local[2]")
+    archive = class_data_sharing()
+    spark = spark_session("local[2]", sources=False)  # as ingest tic --engine spark starts it
     t2 = time.perf_counter()
     result = ingest_to_parquet(spark, files, str(parquet), ",".join(CODES))
     t3 = time.perf_counter()
@@ -124,6 +125,7 @@ def child_spark(db: Path, files: list[str], parquet: Path) -> dict[str, Any]:
     t5 = time.perf_counter()
     spark.stop()
     return {
+        "archive": "used" if "SharedArchiveFile" in archive else "made at exit" if archive else "off",
         "import_s": t1 - t0, "session_s": t2 - t1, "spark_job_s": t3 - t2, "attach_s": t4 - t3, "sql_s": t5 - t4, "cpu_s": cpu,
         "rows": sum(n for _, n in summary.ingested), "failed": summary.failed,
         "worker_peaks": [f["worker_peak_rss_bytes"] for f in result.files],
@@ -242,7 +244,8 @@ def report(count: int, size_mb: int, profile: str) -> None:
     print(f"local --jobs 2            : {local_wall:6.1f} s wall, {local_cpu:6.1f} s CPU; peak RSS per process "
           f"{max(local_peaks.values(), default=0) / MB:.0f} MB (largest of writer and readers)")  # fmt: skip
     print(f"Spark local[2]            : {spark_wall:6.1f} s wall, {spark_cpu:6.1f} s CPU; wall = import {spark['import_s']:.1f} s + session "
-          f"{spark['session_s']:.1f} s + job {spark['spark_job_s']:.1f} s + attach {spark['attach_s']:.1f} s + SQL figures {spark['sql_s']:.1f} s")  # fmt: skip
+          f"{spark['session_s']:.1f} s + job {spark['spark_job_s']:.1f} s + attach {spark['attach_s']:.1f} s + SQL figures {spark['sql_s']:.1f} s; "
+          f"class archive {spark['archive']}")  # fmt: skip
     print(f"  peak RSS: JVM (driver = executor) {jvm / MB:.0f} MB, Python worker "
           f"{max(spark['worker_peaks']) / MB:.0f} MB as the task saw it, "
           f"{max(workers, default=0) / MB:.0f} MB largest Spark Python process sampled")  # fmt: skip

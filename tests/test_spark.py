@@ -415,3 +415,25 @@ def test_ingest_parquet_attaches_rates_and_charges_from_one_folder(
     assert errors[2] == f"error: 2 of {total} file(s) failed; nothing was kept from them"
     with Store(db, read_only=True) as store:
         assert len(store.files("tic")) == len(GOOD) and len(store.files("hospital")) == len(HOSPITAL_FILES)
+
+
+def test_class_archive_is_made_by_one_session_then_used_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if reason := _unavailable():
+        pytest.skip(reason)
+    from hcpcs_atlas.spark import session
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = session.class_data_sharing()
+    assert first.startswith("-XX:ArchiveClassesAtExit=") and f".{os.getpid()}.tmp" in first
+    written = Path(first.split("=", 1)[1].split()[0])
+    written.write_bytes(b"archive")  # what the JVM leaves at its exit
+    assert session.class_data_sharing().startswith("-XX:ArchiveClassesAtExit=")  # its JVM may still write
+    finished = written.rename(written.with_name(written.name.replace(f".{os.getpid()}.", ".999999999.")))
+    os.utime(finished, (0, 0))  # a session long gone (no such process)
+    used = session.class_data_sharing()
+    assert used.startswith("-XX:SharedArchiveFile=") and not finished.exists()
+    assert Path(used.split("=", 1)[1].split()[0]).read_bytes() == b"archive"
+    monkeypatch.setenv("HCPCS_ATLAS_SPARK_CDS", "0")
+    assert session.class_data_sharing() == ""

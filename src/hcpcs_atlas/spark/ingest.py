@@ -31,6 +31,7 @@ from ..sources.tic.net import DEFAULT_OPTIONS
 from ..store import Store
 from ..store.hospital_parquet import attach_hospital_parquet
 from ..store.tic_parquet import AttachSummary, attach_tic_parquet
+from . import register
 from .hospital import (
     HOSPITAL_FILE_COLUMNS,
     HOSPITAL_MANIFEST_COLUMNS,
@@ -72,6 +73,7 @@ def read_rates(
     spark: SparkSession, sources: Sequence[str], codes: str | None, payer: str | None = None, **options: str
 ) -> DataFrame:
     """The ``hcpcs_atlas_tic`` rows of ``sources`` (in-network files or tables of contents)."""
+    register(spark)
     reader = spark.read.format(TicDataSource.name())
     for key, value in {"codes": codes, "payer": payer, **options}.items():
         if value:
@@ -166,7 +168,7 @@ def ingest_into_store(
     allow_local_refs: bool = False,
 ) -> AttachSummary:
     """``ingest tic --engine spark``: ingest on ``master`` (default ``local[2]``) to ``out``, then attach it."""
-    spark = spark_session(master)
+    spark = spark_session(master, sources=False)
     codes_text = ",".join(sorted(codes)) if codes else None
     ingest_to_parquet(spark, sources, str(out.resolve()), codes_text, payer, allow_local_refs)
     return attach_tic_parquet(store, out)
@@ -177,6 +179,7 @@ def ingest_hospital_to_parquet(
 ) -> SparkIngest:
     """Read hospital price files (or cms-hpt.txt files) once, each file a partition; write the charges
     partitioned by payer and code, and the files manifest, under ``out``."""
+    register(spark)
     reader = spark.read.format(HospitalDataSource.name()).option("records", "all")
     if codes:
         reader = reader.option("codes", codes)

@@ -33,9 +33,14 @@ FAST_START_JVM = "-XX:TieredStopAtLevel=1"
 
 
 def spark_session(
-    master: str | None = None, app_name: str = "hcpcs-atlas", java_options: str | None = None
+    master: str | None = None,
+    app_name: str = "hcpcs-atlas",
+    java_options: str | None = None,
+    sources: bool = True,
 ) -> SparkSession:
-    """The active session, or a new one on ``master`` (default ``local[2]``) with the data sources registered.
+    """The active session, or a new one on ``master`` (default ``local[2]``), with the data sources
+    registered unless ``sources`` is false (registering starts Spark SQL's session state: 4-5 s of a
+    local start here, which the ingest's tasks do not need).
 
     In local mode the driver JVM, which also runs the tasks, starts with :data:`FAST_START_JVM` unless
     ``java_options`` says otherwise (``""``: the JVM's defaults).
@@ -57,7 +62,8 @@ def spark_session(
     except PySparkRuntimeError as exc:  # JAVA_GATEWAY_EXITED: no java, or one too old
         raise AtlasError(f"Spark could not start (needs Java 17+ on PATH or JAVA_HOME): {exc}") from None
     spark.sparkContext.setLogLevel("ERROR")
-    register(spark)
+    if sources:
+        register(spark)
     return spark
 
 
