@@ -9,8 +9,9 @@ Each side runs in a fresh subprocess, timed from outside (interpreter, imports a
 included) into its own fresh store:
 
 - local: ``hcpcs-atlas ingest tic FILES --codes ... --jobs 2`` (2 reader processes, one writer);
-- Spark: ``ingest_into_store`` on ``local[2]`` (the ``hcpcs_atlas_tic`` data source, one file a partition,
-  Parquet partitioned by payer and code, attached to the store), phases timed inside.
+- Spark: what ``ingest tic --engine spark`` runs on ``local[2]`` (one file a task, each task writing its
+  Parquet partitioned by payer and code itself, then attached to the store), phases timed inside; the
+  class-data-sharing archive is used if an earlier session made it (the line says which).
 
 Then it checks the figures: every payer's benchmarks for every code, from both stores, and the Spark SQL
 benchmarks (``payer_benchmarks`` over the Parquet) against the local ones, exactly. Peak memory: each

@@ -15,7 +15,8 @@ they differ in:
 - ``c1+register``: the data sources registered at start, as ``spark_session()`` does for users (it
   starts Spark SQL's session state, which the ingest's tasks do not need);
 - ``c1+cds``: the class-data-sharing archive (``session.class_data_sharing``; made by an earlier run);
-- ``c1+cds+serial``: and the serial garbage collector (no concurrent GC threads on a small machine).
+- ``c1+cds+serial``: and the serial garbage collector (no concurrent GC threads on a small machine):
+  the session's default now (``session.FAST_START_JVM`` and the archive).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def child(variant: str, source: str) -> dict[str, float]:
     from hcpcs_atlas.spark.ingest import ingest_to_parquet
 
     t1 = time.perf_counter()
-    jvm = session.FAST_START_JVM
+    jvm = "-XX:TieredStopAtLevel=1"
     if "+cds" in variant:
         jvm += " " + session.class_data_sharing()
     if variant.endswith("+serial"):

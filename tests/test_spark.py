@@ -187,7 +187,11 @@ def test_tasks_write_what_spark_writes_from_the_data_source(
 
 
 def test_payer_folders_are_escaped_as_spark_escapes_them() -> None:
+    from hcpcs_atlas.spark.ingest import _pyarrow_target
     from hcpcs_atlas.spark.tic import escape_path
+
+    # The tasks write where pyarrow can; Spark's writer, from the data source's rows, anywhere else.
+    assert _pyarrow_target("/tmp/atlas") is not None and _pyarrow_target("s3a://bucket/atlas") is None
 
     assert escape_path("Blue Cross Blue Shield") == "Blue Cross Blue Shield"
     assert escape_path("A/B=C%D:E?\x01") == "A%2FB%3DC%25D%3AE%3F%01"

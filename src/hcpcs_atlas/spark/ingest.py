@@ -7,7 +7,11 @@ The dataset at ``out`` (a local path or an object-store URL Spark can write)::
     out/hospital_charges/payer=Aetna/code=J9032/part-*.parquet charges (hcpcs_atlas_hospital columns)
     out/hospital_files/part-*.parquet                          one row per price file: hospital or error
 
-Each run writes a complete dataset (``overwrite``); attaching it is idempotent by file sha256.
+In-network files: each file is one task that stages it by the local ingest's own path and writes its rate
+files itself (DuckDB, one file per code it keeps), returning only its manifest entry; Spark schedules
+the tasks and carries no rate row. Hospital files go through the ``hcpcs_atlas_hospital`` data source
+and Spark's Parquet writer. Each run writes a complete dataset (``overwrite``); attaching it is
+idempotent by file sha256.
 """
 
 from __future__ import annotations
@@ -92,12 +96,14 @@ def ingest_to_parquet(
 ) -> SparkIngest:
     """Read ``sources`` (each file a task), write the rates and the files manifest under ``out``.
 
-    ``writer``: ``tasks`` (the default when pyarrow can write ``out``: a local path, ``s3://``, ``gs://``,
-    ``hdfs://``, ``abfs://``): each task stages its file and writes its Parquet itself, only the file
+    ``writer``: ``tasks`` (the default when pyarrow can write ``out``: a local path, or a URL such as
+    ``s3://``, ``gs://``, ``hdfs://`` that ``pyarrow.fs.FileSystem.from_uri`` opens): each task stages its file and writes its Parquet itself, only the file
     records come back, so no rate row crosses into the JVM (:func:`~hcpcs_atlas.spark.tic.ingest_file`).
     ``spark`` (the default for any other URL Spark writes, e.g. ``s3a://``): the ``hcpcs_atlas_tic`` data
     source's rows written by Spark's Parquet writer, the same files and columns, slower."""
     options = replace(DEFAULT_OPTIONS, allow_local_refs=allow_local_refs)
+    if "://" not in out:
+        out = str(Path(out).resolve())  # the tasks may run in another working directory
     target = _pyarrow_target(out) if writer in (None, "tasks") else None
     if target is None:
         if writer == "tasks":

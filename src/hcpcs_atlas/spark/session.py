@@ -28,8 +28,10 @@ _LOCAL_CONF = {
 }
 
 
-#: Driver JVM options for a short local run: the JIT's first tier only (less compiling at start-up).
-FAST_START_JVM = "-XX:TieredStopAtLevel=1"
+#: Driver JVM options for a short local run: the JIT's first tier only (less compiling at start-up) and
+#: the serial collector (no concurrent GC threads to start and feed on a few cores; the local driver
+#: holds no rows when it ingests, the tasks write them).
+FAST_START_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
 def spark_session(
@@ -42,8 +44,9 @@ def spark_session(
     registered unless ``sources`` is false (registering starts Spark SQL's session state: 4-5 s of a
     local start here, which the ingest's tasks do not need).
 
-    In local mode the driver JVM, which also runs the tasks, starts with :data:`FAST_START_JVM` unless
-    ``java_options`` says otherwise (``""``: the JVM's defaults).
+    In local mode the driver JVM, which also runs the tasks, starts with :data:`FAST_START_JVM` and the
+    class archive (:func:`class_data_sharing`) unless ``java_options`` says otherwise (``""``: the JVM's
+    defaults).
 
     Python workers run on this interpreter (``PYSPARK_PYTHON``) unless the environment says otherwise,
     so in local mode they import the same hcpcs_atlas.
@@ -53,7 +56,7 @@ def spark_session(
     for key, value in _LOCAL_CONF.items():
         builder = builder.config(key, value)
     if java_options is None and (master or "local[2]").startswith("local"):
-        # Half the start-up wall time here, and the class archive half of the rest (benchmarks/spark_startup.py)
+        # The first tier: half the start-up; the archive: a third of the CPU left (benchmarks/spark_startup.py)
         java_options = f"{FAST_START_JVM} {class_data_sharing()}".strip()
     if java_options:  # read when the JVM starts, i.e. only by the first session of this process
         builder = builder.config("spark.driver.extraJavaOptions", java_options)
