@@ -432,12 +432,17 @@ def test_class_archive_is_made_by_one_session_then_used_by_the_next(
     first = session.class_data_sharing()
     assert first.startswith("-XX:ArchiveClassesAtExit=") and f".{os.getpid()}.tmp" in first
     written = Path(first.split("=", 1)[1].split()[0])
-    written.write_bytes(b"archive")  # what the JVM leaves at its exit
+    dump = (0xF00BABA8).to_bytes(4, sys.byteorder) + b"classes"  # a finished dump: header written last
+    written.write_bytes(dump)
     assert session.class_data_sharing().startswith("-XX:ArchiveClassesAtExit=")  # its JVM may still write
-    finished = written.rename(written.with_name(written.name.replace(f".{os.getpid()}.", ".999999999.")))
-    os.utime(finished, (0, 0))  # a session long gone (no such process)
+    gone = ".999999999."  # a session long gone (no such process)
+    cut = written.with_name(written.name.replace(f".{os.getpid()}.", ".999999998."))
+    cut.write_bytes(bytes(4) + b"classes")  # a dump cut short: no header
+    finished = written.rename(written.with_name(written.name.replace(f".{os.getpid()}.", gone)))
+    for path in (cut, finished):
+        os.utime(path, (0, 0))
     used = session.class_data_sharing()
-    assert used.startswith("-XX:SharedArchiveFile=") and not finished.exists()
-    assert Path(used.split("=", 1)[1].split()[0]).read_bytes() == b"archive"
+    assert used.startswith("-XX:SharedArchiveFile=") and not finished.exists() and not cut.exists()
+    assert Path(used.split("=", 1)[1].split()[0]).read_bytes() == dump
     monkeypatch.setenv("HCPCS_ATLAS_SPARK_CDS", "0")
     assert session.class_data_sharing() == ""

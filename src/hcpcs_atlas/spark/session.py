@@ -107,15 +107,23 @@ def class_data_sharing() -> str:
     return f"-XX:ArchiveClassesAtExit={folder / f'{key}.{os.getpid()}.tmp'} {quiet}"
 
 
+#: The first four bytes of a finished dynamic archive (HotSpot's CDS_DYNAMIC_ARCHIVE_MAGIC): the JVM
+#: writes the header last, so a dump cut short (the JVM killed) lacks them.
+_DYNAMIC_MAGIC = 0xF00BABA8
+
+
 def _adopt(folder: Path, key: str, archive: Path) -> None:
     for written in sorted(folder.glob(f"{key}.*.tmp")):
         try:
             owner = int(written.suffixes[-2].lstrip("."))
             if _alive(owner) or time.time() - written.stat().st_mtime < _SETTLE_S:
                 continue
-            if written.stat().st_size:
+            with written.open("rb") as fh:
+                finished = int.from_bytes(fh.read(4), sys.byteorder) == _DYNAMIC_MAGIC
+            if finished:
                 os.replace(written, archive)
                 return
+            written.unlink()  # a dump cut short: the next session makes another
         except (OSError, ValueError):
             continue
 
