@@ -122,6 +122,7 @@ def child_spark(db: Path, files: list[str], parquet: Path) -> dict[str, Any]:
         summary = attach_tic_parquet(store, parquet)
     t4 = time.perf_counter()
     cpu = self_cpu() + tree_cpu(spark.sparkContext._gateway.proc.pid)  # type: ignore[union-attr]
+    written = list((parquet / "rates").rglob("*.parquet"))
     figures = payer_benchmarks(spark.read.parquet(str(parquet / "rates"))).collect()
     t5 = time.perf_counter()
     spark.stop()
@@ -129,6 +130,7 @@ def child_spark(db: Path, files: list[str], parquet: Path) -> dict[str, Any]:
         "archive": "used" if "SharedArchiveFile" in archive else "made at exit" if archive else "off",
         "import_s": t1 - t0, "session_s": t2 - t1, "spark_job_s": t3 - t2, "attach_s": t4 - t3, "sql_s": t5 - t4, "cpu_s": cpu,
         "rows": sum(n for _, n in summary.ingested), "failed": summary.failed,
+        "parquet_files": len(written), "parquet_bytes": sum(p.stat().st_size for p in written),
         "worker_peaks": [f["worker_peak_rss_bytes"] for f in result.files],
         "spark_figures": [r.asDict() for r in figures],
     }  # fmt: skip
@@ -257,6 +259,10 @@ def report(count: int, size_mb: int, profile: str) -> None:
     for name, seconds in (("local", local_wall), ("Spark job", spark["spark_job_s"])):
         print(f"{name} throughput: {count * size_mb / seconds / 2:.1f} MB/s per core uncompressed, "
               f"{compressed / MB / seconds / 2:.1f} MB/s per core compressed")  # fmt: skip
+    print(
+        f"Parquet written: {spark['parquet_files']} rate files, {spark['parquet_bytes'] / MB:.1f} MB "
+        f"({spark['parquet_bytes'] / max(1, spark['parquet_files']) / 1000:.0f} kB a file)"
+    )
     print(f"figures: facts from both stores equal: {same_facts}; Spark SQL benchmarks == local: {same_sql} "
           f"({len(spark_sql)} payer x code)")  # fmt: skip
 
