@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import resource
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -147,7 +148,7 @@ class TicReader(DataSourceReader):
         """Arrow record batches: the file is staged as columns (``stage_in_network``, the local ingest's
         path) and joined into rows by DuckDB, so no Python object is made per rate."""
         assert isinstance(partition, FilePartition)
-        with tempfile.TemporaryDirectory(prefix="hcpcs-atlas-spark-") as tmp:
+        with _scratch() as tmp:
             try:
                 tf = _stage(partition, self.codes, self.read_options, Path(tmp))
             except AtlasError as exc:
@@ -217,7 +218,7 @@ def ingest_file(
     """A Spark task of the ingest: stage one in-network file and write its rate rows under ``rates``
     (``payer=P/billing_code=C/part-*.parquet``, a local path or a URI pyarrow writes) itself, so no row
     passes through the JVM; return its files-manifest entry (metadata, or the error)."""
-    with tempfile.TemporaryDirectory(prefix="hcpcs-atlas-spark-") as tmp:
+    with _scratch() as tmp:
         try:
             tf = _stage(partition, codes, options, Path(tmp))
         except AtlasError as exc:
@@ -232,6 +233,13 @@ def ingest_file(
             pafs.copy_files(str(written), f"{root}/payer={escape_path(name)}",
                             source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)  # fmt: skip
         return _manifest(tf, name, plan, partition.target)
+
+
+def _scratch() -> tempfile.TemporaryDirectory[str]:
+    """A task's staging folder, on the executor's scratch disk (``spark.local.dir``, which Spark hands
+    its Python workers as ``SPARK_LOCAL_DIRS``) rather than a small /tmp."""
+    local = os.environ.get("SPARK_LOCAL_DIRS", "").split(",")[0]
+    return tempfile.TemporaryDirectory(prefix="hcpcs-atlas-spark-", dir=local or None)
 
 
 def _stem(tf: TicFile) -> str:
