@@ -9,8 +9,9 @@ Each side runs in a fresh subprocess, timed from outside (interpreter, imports a
 included) into its own fresh store:
 
 - local: ``hcpcs-atlas ingest tic FILES --codes ... --jobs 2`` (2 reader processes, one writer);
-- Spark: ``ingest_into_store`` on ``local[2]`` (the ``hcpcs_atlas_tic`` data source, one file a partition,
-  Parquet partitioned by payer and code, attached to the store), phases timed inside.
+- Spark: what ``ingest tic --engine spark`` runs on ``local[2]`` (one file a task, each task writing its
+  Parquet partitioned by payer and code itself, then attached to the store), phases timed inside; the
+  class-data-sharing archive is used if an earlier session made it (the line says which).
 
 Then it checks the figures: every payer's benchmarks for every code, from both stores, and the Spark SQL
 benchmarks (``payer_benchmarks`` over the Parquet) against the local ones, exactly. Peak memory: each
@@ -107,12 +108,13 @@ def child_spark(db: Path, files: list[str], parquet: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     from hcpcs_atlas.spark.benchmarks import payer_benchmarks
     from hcpcs_atlas.spark.ingest import ingest_to_parquet
-    from hcpcs_atlas.spark.session import spark_session
+    from hcpcs_atlas.spark.session import class_data_sharing, spark_session
     from hcpcs_atlas.store import Store
     from hcpcs_atlas.store.tic_parquet import attach_tic_parquet
 
     t1 = time.perf_counter()
-    spark = spark_session("local[2]")
+    archive = class_data_sharing()
+    spark = spark_session("local[2]", sources=False)  # as ingest tic --engine spark starts it
     t2 = time.perf_counter()
     result = ingest_to_parquet(spark, files, str(parquet), ",".join(CODES))
     t3 = time.perf_counter()
@@ -120,12 +122,15 @@ def child_spark(db: Path, files: list[str], parquet: Path) -> dict[str, Any]:
         summary = attach_tic_parquet(store, parquet)
     t4 = time.perf_counter()
     cpu = self_cpu() + tree_cpu(spark.sparkContext._gateway.proc.pid)  # type: ignore[union-attr]
+    written = list((parquet / "rates").rglob("*.parquet"))
     figures = payer_benchmarks(spark.read.parquet(str(parquet / "rates"))).collect()
     t5 = time.perf_counter()
     spark.stop()
     return {
+        "archive": "used" if "SharedArchiveFile" in archive else "made at exit" if archive else "off",
         "import_s": t1 - t0, "session_s": t2 - t1, "spark_job_s": t3 - t2, "attach_s": t4 - t3, "sql_s": t5 - t4, "cpu_s": cpu,
         "rows": sum(n for _, n in summary.ingested), "failed": summary.failed,
+        "parquet_files": len(written), "parquet_bytes": sum(p.stat().st_size for p in written),
         "worker_peaks": [f["worker_peak_rss_bytes"] for f in result.files],
         "spark_figures": [r.asDict() for r in figures],
     }  # fmt: skip
@@ -242,7 +247,8 @@ def report(count: int, size_mb: int, profile: str) -> None:
     print(f"local --jobs 2            : {local_wall:6.1f} s wall, {local_cpu:6.1f} s CPU; peak RSS per process "
           f"{max(local_peaks.values(), default=0) / MB:.0f} MB (largest of writer and readers)")  # fmt: skip
     print(f"Spark local[2]            : {spark_wall:6.1f} s wall, {spark_cpu:6.1f} s CPU; wall = import {spark['import_s']:.1f} s + session "
-          f"{spark['session_s']:.1f} s + job {spark['spark_job_s']:.1f} s + attach {spark['attach_s']:.1f} s + SQL figures {spark['sql_s']:.1f} s")  # fmt: skip
+          f"{spark['session_s']:.1f} s + job {spark['spark_job_s']:.1f} s + attach {spark['attach_s']:.1f} s + SQL figures {spark['sql_s']:.1f} s; "
+          f"class archive {spark['archive']}")  # fmt: skip
     print(f"  peak RSS: JVM (driver = executor) {jvm / MB:.0f} MB, Python worker "
           f"{max(spark['worker_peaks']) / MB:.0f} MB as the task saw it, "
           f"{max(workers, default=0) / MB:.0f} MB largest Spark Python process sampled")  # fmt: skip
@@ -253,6 +259,10 @@ def report(count: int, size_mb: int, profile: str) -> None:
     for name, seconds in (("local", local_wall), ("Spark job", spark["spark_job_s"])):
         print(f"{name} throughput: {count * size_mb / seconds / 2:.1f} MB/s per core uncompressed, "
               f"{compressed / MB / seconds / 2:.1f} MB/s per core compressed")  # fmt: skip
+    print(
+        f"Parquet written: {spark['parquet_files']} rate files, {spark['parquet_bytes'] / MB:.1f} MB "
+        f"({spark['parquet_bytes'] / max(1, spark['parquet_files']) / 1000:.0f} kB a file)"
+    )
     print(f"figures: facts from both stores equal: {same_facts}; Spark SQL benchmarks == local: {same_sql} "
           f"({len(spark_sql)} payer x code)")  # fmt: skip
 

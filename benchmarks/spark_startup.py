@@ -1,19 +1,22 @@
-"""What Spark's fixed cost is made of, and what each start-up setting saves, measured side by side.
+"""What the Spark ingest's fixed cost is made of, and what each start-up setting saves, side by side.
 
 Run from the repository root (needs ``pip install -e '.[spark]'`` and Java 17+)::
 
     python benchmarks/spark_startup.py            # each variant twice, alternating, in fresh processes
 
 Each variant runs in a fresh process timed from outside (interpreter, imports, JVM and session start-up,
-one small query through the ``hcpcs_atlas_tic`` data source: one file, one partition, so the planner
-process and one Python worker start, then ``stop``). CPU is user + system of the Python process, the JVM
-and the JVM's Python processes (planner, workers), read from /proc just before ``stop``. Variants add settings one by one to Spark's defaults:
+the ingest of one small file: one task, so one Python worker starts, then ``stop``). CPU is user +
+system of the Python process, the JVM and the JVM's Python processes (daemon, worker), read from /proc
+just before ``stop``. Every variant has the session's local settings (UI off, 4 shuffle partitions,
+Arrow on) and the JIT's first tier only (``-XX:TieredStopAtLevel=1``, which halved the start-up here);
+they differ in:
 
-- ``defaults``: Spark's own settings (web UI on, 200 shuffle partitions, no Arrow for Python transfers);
-- ``project``: the session's local settings (``hcpcs_atlas.spark.session``): UI off, 4 shuffle
-  partitions, Arrow on;
-- ``project+c1``: also the JIT's first tier only (``-XX:TieredStopAtLevel=1``) in the driver JVM,
-  which in local mode is also the executor: less compilation CPU at start-up, slower long-running code.
+- ``c1``: nothing more (the session before the class archive);
+- ``c1+register``: the data sources registered at start, as ``spark_session()`` does for users (it
+  starts Spark SQL's session state, which the ingest's tasks do not need);
+- ``c1+cds``: the class-data-sharing archive (``session.class_data_sharing``; made by an earlier run);
+- ``c1+cds+serial``: and the serial garbage collector (no concurrent GC threads on a small machine):
+  the session's default now (``session.FAST_START_JVM`` and the archive).
 """
 
 from __future__ import annotations
@@ -31,30 +34,31 @@ from tic_throughput import HEALTHSCOPE
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = HEALTHSCOPE
-VARIANTS = ("defaults", "project", "project+c1")
+VARIANTS = ("c1", "c1+register", "c1+cds", "c1+cds+serial")
 
 
 def child(variant: str, source: str) -> dict[str, float]:
     t0 = time.perf_counter()
-    from pyspark.sql import SparkSession
+    import tempfile
 
-    import hcpcs_atlas.spark
     from hcpcs_atlas.spark import session
+    from hcpcs_atlas.spark.ingest import ingest_to_parquet
 
     t1 = time.perf_counter()
-    if variant == "defaults":
-        spark = SparkSession.builder.master("local[2]").getOrCreate()
-        hcpcs_atlas.spark.register(spark)
-    else:
-        jvm = session.FAST_START_JVM if variant.endswith("+c1") else ""
-        spark = session.spark_session("local[2]", java_options=jvm)
+    jvm = "-XX:TieredStopAtLevel=1"
+    if "+cds" in variant:
+        jvm += " " + session.class_data_sharing()
+    if variant.endswith("+serial"):
+        jvm += " -XX:+UseSerialGC"
+    spark = session.spark_session("local[2]", java_options=jvm, sources=variant.endswith("+register"))
     t2 = time.perf_counter()
-    n = spark.read.format("hcpcs_atlas_tic").option("codes", "J9032").load(source).count()
+    with tempfile.TemporaryDirectory() as out:
+        result = ingest_to_parquet(spark, [source], out, "J9032")
     t3 = time.perf_counter()
-    jvm = spark.sparkContext._gateway.proc.pid  # type: ignore[union-attr]
-    cpu = self_cpu() + tree_cpu(jvm)
+    cpu = self_cpu() + tree_cpu(spark.sparkContext._gateway.proc.pid)  # type: ignore[union-attr]
     spark.stop()
-    return {"imports": t1 - t0, "session": t2 - t1, "query": t3 - t2, "rows": n, "cpu": cpu}
+    rows = sum(int(str(f["rows"] or 0)) for f in result.files)
+    return {"imports": t1 - t0, "session": t2 - t1, "query": t3 - t2, "rows": rows, "cpu": cpu}
 
 
 def run(variant: str, source: str) -> tuple[float, float, dict[str, float]]:
@@ -88,11 +92,11 @@ def main() -> None:
         for variant in VARIANTS:  # alternating: a burst of load elsewhere hits every variant alike
             results[variant].append(run(variant, args.source))
     print(f"{os.cpu_count()} cores, load average {load:.1f} -> {os.getloadavg()[0]:.1f}; "
-          f"one query over {Path(args.source).name}; best of {args.rounds} (wall, CPU), then each run")  # fmt: skip
+          f"ingest of {Path(args.source).name}; best of {args.rounds} (wall, CPU), then each run")  # fmt: skip
     for variant, runs in results.items():
         wall, cpu = min(r[0] for r in runs), min(r[1] for r in runs)
         phases = "; ".join(
-            f"{w:.1f}/{c:.1f} s (imports {p['imports']:.1f} + session {p['session']:.1f} + query {p['query']:.1f})"
+            f"{w:.1f}/{c:.1f} s (imports {p['imports']:.1f} + session {p['session']:.1f} + ingest {p['query']:.1f})"
             for w, c, p in runs
         )
         print(f"{variant:<12} {wall:6.1f} s wall {cpu:6.1f} s CPU   runs: {phases}")

@@ -158,6 +158,45 @@ def test_attaching_again_changes_nothing(spark_run: tuple[Path, Path, Any]) -> N
         assert store.con.execute("SELECT count(*) FROM core_tic_rates").fetchone() == before
 
 
+def _dataset(root: Path) -> tuple[list[Any], list[Any]]:
+    """A TiC dataset's rate rows and manifest, in a fixed order (the workers' peaks apart)."""
+    import duckdb
+
+    con = duckdb.connect()
+    rates = (
+        f"read_parquet('{root}/rates/*/*/*.parquet', hive_partitioning = true, hive_types_autocast = false)"
+    )
+    columns = ", ".join(sorted(name for (name, *_) in con.sql(f"DESCRIBE SELECT * FROM {rates}").fetchall()))
+    manifest = f"SELECT * EXCLUDE (worker_peak_rss_bytes) FROM '{root}/files/*.parquet' ORDER BY ALL"
+    return con.sql(f"SELECT {columns} FROM {rates} ORDER BY ALL").fetchall(), con.sql(manifest).fetchall()
+
+
+def test_tasks_write_what_spark_writes_from_the_data_source(
+    spark: Any, spark_run: tuple[Path, Path, Any], inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    """The ingest's tasks write their Parquet themselves (no row through the JVM); the same dataset as
+    Spark's writer makes from the data source's rows (the path for URLs pyarrow cannot write)."""
+    from hcpcs_atlas.spark.ingest import ingest_to_parquet
+
+    _, out, _ = spark_run
+    sources = [str(inputs[k]) for k in (*GOOD, "bad")]
+    result = ingest_to_parquet(spark, sources, str(tmp_path / "rows"), ",".join(CODES), writer="spark")
+    assert len(result.failed) == 1 and len(result.files) == len(sources)
+    tasks, rows = _dataset(out), _dataset(tmp_path / "rows")
+    assert tasks == rows and len(tasks[0]) > 1000 and len(tasks[1]) == len(sources)
+
+
+def test_payer_folders_are_escaped_as_spark_escapes_them() -> None:
+    from hcpcs_atlas.spark.ingest import _pyarrow_target
+    from hcpcs_atlas.spark.tic import escape_path
+
+    # The tasks write where pyarrow can; Spark's writer, from the data source's rows, anywhere else.
+    assert _pyarrow_target("/tmp/atlas") is not None and _pyarrow_target("s3a://bucket/atlas") is None
+
+    assert escape_path("Blue Cross Blue Shield") == "Blue Cross Blue Shield"
+    assert escape_path("A/B=C%D:E?\x01") == "A%2FB%3DC%25D%3AE%3F%01"
+
+
 def test_data_source_rows_are_the_readers_rows(spark: Any, inputs: dict[str, Path]) -> None:
     sources = [str(inputs["cigna"]), str(inputs["real"])]
     df = spark.read.format("hcpcs_atlas_tic").option("codes", ",".join(CODES)).load(sources)
@@ -380,3 +419,30 @@ def test_ingest_parquet_attaches_rates_and_charges_from_one_folder(
     assert errors[2] == f"error: 2 of {total} file(s) failed; nothing was kept from them"
     with Store(db, read_only=True) as store:
         assert len(store.files("tic")) == len(GOOD) and len(store.files("hospital")) == len(HOSPITAL_FILES)
+
+
+def test_class_archive_is_made_by_one_session_then_used_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if reason := _unavailable():
+        pytest.skip(reason)
+    from hcpcs_atlas.spark import session
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = session.class_data_sharing()
+    assert first.startswith("-XX:ArchiveClassesAtExit=") and f".{os.getpid()}.tmp" in first
+    written = Path(first.split("=", 1)[1].split()[0])
+    dump = (0xF00BABA8).to_bytes(4, sys.byteorder) + b"classes"  # a finished dump: header written last
+    written.write_bytes(dump)
+    assert session.class_data_sharing().startswith("-XX:ArchiveClassesAtExit=")  # its JVM may still write
+    gone = ".999999999."  # a session long gone (no such process)
+    cut = written.with_name(written.name.replace(f".{os.getpid()}.", ".999999998."))
+    cut.write_bytes(bytes(4) + b"classes")  # a dump cut short: no header
+    finished = written.rename(written.with_name(written.name.replace(f".{os.getpid()}.", gone)))
+    for path in (cut, finished):
+        os.utime(path, (0, 0))
+    used = session.class_data_sharing()
+    assert used.startswith("-XX:SharedArchiveFile=") and not finished.exists() and not cut.exists()
+    assert Path(used.split("=", 1)[1].split()[0]).read_bytes() == dump
+    monkeypatch.setenv("HCPCS_ATLAS_SPARK_CDS", "0")
+    assert session.class_data_sharing() == ""

@@ -7,23 +7,35 @@ The dataset at ``out`` (a local path or an object-store URL Spark can write)::
     out/hospital_charges/payer=Aetna/code=J9032/part-*.parquet charges (hcpcs_atlas_hospital columns)
     out/hospital_files/part-*.parquet                          one row per price file: hospital or error
 
-Each run writes a complete dataset (``overwrite``); attaching it is idempotent by file sha256.
+In-network files: each file is one task that stages it by the local ingest's own path and writes its rate
+files itself (DuckDB, one file per code it keeps), returning only its manifest entry; Spark schedules
+the tasks and carries no rate row. Hospital files go through the ``hcpcs_atlas_hospital`` data source
+and Spark's Parquet writer. Each run writes a complete dataset (``overwrite``); attaching it is
+idempotent by file sha256.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+from pyarrow.fs import FileType
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from ..errors import AtlasError
+from ..sources.tic.net import DEFAULT_OPTIONS
 from ..store import Store
 from ..store.hospital_parquet import attach_hospital_parquet
 from ..store.tic_parquet import AttachSummary, attach_tic_parquet
+from . import register
 from .hospital import (
     HOSPITAL_FILE_COLUMNS,
     HOSPITAL_MANIFEST_COLUMNS,
@@ -31,7 +43,15 @@ from .hospital import (
     hospital_manifest_row,
 )
 from .session import spark_session
-from .tic import FILE_COLUMNS, MANIFEST_COLUMNS, TicDataSource, manifest_row
+from .tic import (
+    FILE_COLUMNS,
+    FILE_SCHEMA,
+    MANIFEST_COLUMNS,
+    TicDataSource,
+    file_partitions,
+    ingest_file,
+    manifest_row,
+)
 
 __all__ = [
     "SparkIngest",
@@ -57,6 +77,7 @@ def read_rates(
     spark: SparkSession, sources: Sequence[str], codes: str | None, payer: str | None = None, **options: str
 ) -> DataFrame:
     """The ``hcpcs_atlas_tic`` rows of ``sources`` (in-network files or tables of contents)."""
+    register(spark)
     reader = spark.read.format(TicDataSource.name())
     for key, value in {"codes": codes, "payer": payer, **options}.items():
         if value:
@@ -71,8 +92,56 @@ def ingest_to_parquet(
     codes: str | None,
     payer: str | None = None,
     allow_local_refs: bool = False,
+    writer: str | None = None,
 ) -> SparkIngest:
-    """Read ``sources`` once (each file a partition), write the rates and the files manifest under ``out``."""
+    """Read ``sources`` (each file a task), write the rates and the files manifest under ``out``.
+
+    ``writer``: ``tasks`` (the default when pyarrow can write ``out``: a local path, or a URL such as
+    ``s3://``, ``gs://``, ``hdfs://`` that ``pyarrow.fs.FileSystem.from_uri`` opens): each task stages its file and writes its Parquet itself, only the file
+    records come back, so no rate row crosses into the JVM (:func:`~hcpcs_atlas.spark.tic.ingest_file`).
+    ``spark`` (the default for any other URL Spark writes, e.g. ``s3a://``): the ``hcpcs_atlas_tic`` data
+    source's rows written by Spark's Parquet writer, the same files and columns, slower."""
+    options = replace(DEFAULT_OPTIONS, allow_local_refs=allow_local_refs)
+    if "://" not in out:
+        out = str(Path(out).resolve())  # the tasks may run in another working directory
+    target = _pyarrow_target(out) if writer in (None, "tasks") else None
+    if target is None:
+        if writer == "tasks":
+            raise AtlasError(
+                f"pyarrow cannot write {out}: give a local path or s3://, gs://, hdfs://, abfs://"
+            )
+        return _ingest_through_rows(spark, sources, out, codes, payer, allow_local_refs)
+    fs, root = target
+    for folder in ("rates", "files"):
+        if fs.get_file_info(f"{root}/{folder}").type != FileType.NotFound:
+            fs.delete_dir(f"{root}/{folder}")  # each run writes a complete dataset
+        fs.create_dir(f"{root}/{folder}")
+    parts = file_partitions(sources, options)
+    task = partial(ingest_file, codes=codes, payer=payer, options=options, rates=_uri(out, "rates"))
+    infos: list[dict[str, Any]] = (
+        spark.sparkContext.parallelize(parts, max(1, len(parts))).map(task).collect()
+    )
+    rows = [tuple(info.get(name) for name in MANIFEST_COLUMNS) for info in infos]
+    table = pa.Table.from_pylist([dict(zip(MANIFEST_COLUMNS, row, strict=True)) for row in rows], FILE_SCHEMA)
+    pq.write_table(table, f"{root}/files/part-00000.parquet", filesystem=fs)
+    return SparkIngest(out, [dict(zip(MANIFEST_COLUMNS, row, strict=True)) for row in rows])
+
+
+def _pyarrow_target(out: str) -> tuple[Any, str] | None:
+    try:
+        return pafs.FileSystem.from_uri(out)  # type: ignore[no-any-return]
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        return None
+
+
+def _uri(out: str, folder: str) -> str:
+    return f"{out.rstrip('/')}/{folder}"
+
+
+def _ingest_through_rows(
+    spark: SparkSession, sources: Sequence[str], out: str, codes: str | None, payer: str | None,
+    allow_local_refs: bool,
+) -> SparkIngest:  # fmt: skip
     allow = "true" if allow_local_refs else ""
     both = read_rates(spark, sources, codes, payer, records="all", allow_local_refs=allow)
     infos = _write_records(both, "rate", ("payer", "billing_code"), f"{out}/rates")
@@ -105,7 +174,7 @@ def ingest_into_store(
     allow_local_refs: bool = False,
 ) -> AttachSummary:
     """``ingest tic --engine spark``: ingest on ``master`` (default ``local[2]``) to ``out``, then attach it."""
-    spark = spark_session(master)
+    spark = spark_session(master, sources=False)
     codes_text = ",".join(sorted(codes)) if codes else None
     ingest_to_parquet(spark, sources, str(out.resolve()), codes_text, payer, allow_local_refs)
     return attach_tic_parquet(store, out)
@@ -116,6 +185,7 @@ def ingest_hospital_to_parquet(
 ) -> SparkIngest:
     """Read hospital price files (or cms-hpt.txt files) once, each file a partition; write the charges
     partitioned by payer and code, and the files manifest, under ``out``."""
+    register(spark)
     reader = spark.read.format(HospitalDataSource.name()).option("records", "all")
     if codes:
         reader = reader.option("codes", codes)

@@ -17,7 +17,9 @@ the ingest command writes as the files manifest).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import resource
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
+import pyarrow.fs as pafs
 from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
 from pyspark.sql.types import StructType
 
@@ -35,14 +39,20 @@ from ..sources import is_level2
 from ..sources.tic import RateRow, TicFile
 from ..sources.tic.net import DEFAULT_OPTIONS, ReadOptions
 from ..sources.tic.reader import stage_in_network
+from ..store.parquet_out import write_staged_rates
 from ..store.tic import TocTarget, expand_sources, file_row, parse_date, payer_of
 from ..store.tic_parquet import staged_rate_batches
 
 __all__ = [
     "FILE_COLUMNS",
+    "FILE_SCHEMA",
     "MANIFEST_COLUMNS",
     "RATE_COLUMNS",
+    "FilePartition",
     "TicDataSource",
+    "escape_path",
+    "file_partitions",
+    "ingest_file",
     "keep_option",
     "peak_rss",
     "source_paths",
@@ -71,6 +81,12 @@ FILE_COLUMNS = """
 
 MANIFEST_COLUMNS = [part.split()[0] for part in FILE_COLUMNS.split(",")]
 
+
+_ARROW_TYPES = {"STRING": pa.string(), "BIGINT": pa.int64(), "INT": pa.int32(), "DATE": pa.date32()}
+
+#: :data:`FILE_COLUMNS` as the Arrow schema of the manifest the ingest writes (the types Spark writes).
+FILE_SCHEMA = pa.schema([(p.split()[0], _ARROW_TYPES[p.split()[1]]) for p in FILE_COLUMNS.split(",")])
+
 _RATE_FIELDS = [name for name in RateRow.__dataclass_fields__ if name != "billing_code"]
 
 
@@ -87,7 +103,7 @@ def source_paths(options: dict[str, str]) -> list[str]:
     return [options["path"]] if options.get("path") else []
 
 
-class _FilePartition(InputPartition):
+class FilePartition(InputPartition):
     """One in-network file; or a table of contents that could not be read, with its error."""
 
     def __init__(self, target: TocTarget, error: AtlasError | None = None) -> None:
@@ -126,35 +142,27 @@ class TicReader(DataSourceReader):
 
     def partitions(self) -> Sequence[InputPartition]:
         # Runs on the driver: a table of contents becomes its in-network files, one partition each.
-        return [part for source in self.sources for part in _expand(source, self.read_options)]
+        return file_partitions(self.sources, self.read_options)
 
     def read(self, partition: InputPartition) -> Iterator[Any]:
         """Arrow record batches: the file is staged as columns (``stage_in_network``, the local ingest's
         path) and joined into rows by DuckDB, so no Python object is made per rate."""
-        assert isinstance(partition, _FilePartition)
-        target = partition.target
-        with tempfile.TemporaryDirectory(prefix="hcpcs-atlas-spark-") as tmp:
+        assert isinstance(partition, FilePartition)
+        with _scratch() as tmp:
             try:
-                if partition.error is not None:
-                    raise partition.error
-                if target.refused is not None:
-                    raise InputError(str(target.location), target.refused)
-                keep = keep_option(self.codes)
-                tf = stage_in_network(target.location, keep, Path(tmp), options=self.read_options)
+                tf = _stage(partition, self.codes, self.read_options, Path(tmp))
             except AtlasError as exc:
                 if not (self.with_files or self.skip_errors):
                     raise
                 if self.with_files:
-                    yield self._file_batch(_failed(target, exc))
+                    yield self._file_batch(_failed(partition.target, exc))
                 return
             assert tf.staged is not None
             payer, plan = payer_of(tf, self.payer)
-            constants = {"payer": payer, "plan": plan, "file_name": tf.file_name, "location": tf.source,
-                         "sha256": tf.sha256, "updated": parse_date(tf.last_updated_on)}  # fmt: skip
-            for batch in staged_rate_batches(tf.staged, constants, self.with_files):
+            for batch in staged_rate_batches(tf.staged, _constants(tf, payer, plan), self.with_files):
                 yield self._conform(batch)
             if self.with_files:
-                yield self._file_batch(_manifest(tf, payer, plan, target))
+                yield self._file_batch(_manifest(tf, payer, plan, partition.target))
 
     def _arrow_schema(self) -> Any:
         from pyspark.sql.pandas.types import to_arrow_schema
@@ -163,8 +171,6 @@ class TicReader(DataSourceReader):
 
     def _conform(self, batch: Any) -> Any:
         """Spark takes a batch only with its exact Arrow schema (list item names, nullability)."""
-        import pyarrow as pa
-
         schema = self._arrow_schema()
         table = pa.Table.from_batches([batch]).cast(schema)
         return (
@@ -174,17 +180,81 @@ class TicReader(DataSourceReader):
         )
 
     def _file_batch(self, info: dict[str, Any]) -> Any:
-        import pyarrow as pa
-
         schema = self._arrow_schema()
         return pa.RecordBatch.from_pylist([dict(zip(schema.names, _file_record(info), strict=True))], schema)
 
 
-def _expand(source: str, options: ReadOptions) -> list[_FilePartition]:
-    try:
-        return [_FilePartition(target) for target in expand_sources([source], options=options)]
-    except AtlasError as exc:  # reported by the partition, like a bad in-network file
-        return [_FilePartition(TocTarget(source), exc)]
+def file_partitions(sources: Sequence[str], options: ReadOptions) -> list[FilePartition]:
+    """One partition per in-network file: a table of contents is read here (on the driver) for its files;
+    one that cannot be read is a partition carrying its error, reported like a bad in-network file."""
+    parts: list[FilePartition] = []
+    for source in sources:
+        try:
+            parts += [FilePartition(target) for target in expand_sources([source], options=options)]
+        except AtlasError as exc:
+            parts.append(FilePartition(TocTarget(source), exc))
+    return parts
+
+
+def _stage(partition: FilePartition, codes: str | None, options: ReadOptions, directory: Path) -> TicFile:
+    if partition.error is not None:
+        raise partition.error
+    target = partition.target
+    if target.refused is not None:
+        raise InputError(str(target.location), target.refused)
+    tf = stage_in_network(target.location, keep_option(codes), directory, options=options)
+    assert tf.staged is not None
+    return tf
+
+
+def _constants(tf: TicFile, payer: str, plan: str | None) -> dict[str, Any]:
+    return {"payer": payer, "plan": plan, "file_name": tf.file_name, "location": tf.source,
+            "sha256": tf.sha256, "updated": parse_date(tf.last_updated_on)}  # fmt: skip
+
+
+def ingest_file(
+    partition: FilePartition, codes: str | None, payer: str | None, options: ReadOptions, rates: str
+) -> dict[str, Any]:
+    """A Spark task of the ingest: stage one in-network file and write its rate rows under ``rates``
+    (``payer=P/billing_code=C/part-*.parquet``, a local path or a URI pyarrow writes) itself, so no row
+    passes through the JVM; return its files-manifest entry (metadata, or the error)."""
+    with _scratch() as tmp:
+        try:
+            tf = _stage(partition, codes, options, Path(tmp))
+        except AtlasError as exc:
+            return _failed(partition.target, exc)
+        assert tf.staged is not None
+        name, plan = payer_of(tf, payer)
+        written = Path(tmp) / "rates"
+        if tf.staged.rows:
+            write_staged_rates(tf.staged, _constants(tf, name, plan), written, _stem(tf))
+        if written.is_dir():
+            fs, root = pafs.FileSystem.from_uri(rates)
+            pafs.copy_files(str(written), f"{root}/payer={escape_path(name)}",
+                            source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)  # fmt: skip
+        return _manifest(tf, name, plan, partition.target)
+
+
+def _scratch() -> tempfile.TemporaryDirectory[str]:
+    """A task's staging folder, on the executor's scratch disk (``spark.local.dir``, which Spark hands
+    its Python workers as ``SPARK_LOCAL_DIRS``) rather than a small /tmp."""
+    local = os.environ.get("SPARK_LOCAL_DIRS", "").split(",")[0]
+    return tempfile.TemporaryDirectory(prefix="hcpcs-atlas-spark-", dir=local or None)
+
+
+def _stem(tf: TicFile) -> str:
+    """A file's own names: the same file listed at two locations writes both (the attach keeps one)."""
+    where = hashlib.sha256(tf.source.encode()).hexdigest()[:8]
+    return f"part-{tf.sha256[:16]}-{where}"
+
+
+#: The characters Spark escapes in a partition folder's value (ExternalCatalogUtils.escapePathName), so
+#: that Spark reads the payer back as written.
+_ESCAPED = frozenset("\"#%'*/:=?\\\x7f{[]^") | {chr(c) for c in range(1, 32)}
+
+
+def escape_path(value: str) -> str:
+    return "".join(f"%{ord(c):02X}" if c in _ESCAPED else c for c in value)
 
 
 def _manifest(tf: TicFile, payer: str, plan: str | None, target: TocTarget) -> dict[str, Any]:
