@@ -190,6 +190,8 @@ class ColumnCollector(ItemCollector):
         self.part = part
         self._base = part << 30
         self.helper = helper
+        # two processes, two batches in memory at once: each half as large (memory as with one)
+        self._batch_size = BATCH if part == 0 and helper is None else BATCH >> 1
         if helper is not None:
             self.divert = helper.divert
         self._absorbed: list[Export] = []
@@ -268,7 +270,7 @@ class ColumnCollector(ItemCollector):
         for rate, refs in zip(rates, self._reference_ids(rates, raw), strict=True):
             if isinstance(rate, dict):
                 self._add_rate(item, rate, refs)
-        if len(self._prices) >= BATCH:
+        if len(self._prices) >= self._batch_size:
             self._flush()
 
     def _add_rate(self, item: int, rate: dict[str, Any], refs: tuple[tuple[str, str], ...]) -> None:

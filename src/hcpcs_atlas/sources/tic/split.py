@@ -9,14 +9,14 @@ helper's queue is full, so the split balances itself. At the end the helper's pr
 and counts are taken in (their ids are numbered apart), and the store reads both prices files.
 
 An item is handed over only when its end is known without parsing it: the scanner's hint (the ``{``
-before the next ``billing_code``), its bytes ending in ``}`` with as many ``{`` as ``}`` and ``[`` as
-``]``. The helper then parses exactly those bytes, as :func:`.scan.parse_object` would here. If they are
-not one JSON object (the hint fell inside an item, or the file is broken), or anything else fails in
+before the next ``billing_code``), its bytes ending in ``}`` with as many ``{`` as ``}`` (bytes that end
+inside the item leave its own ``{`` open). The helper parses exactly those bytes, as
+:func:`.scan.parse_object` would here. If they are not one JSON object (the hint fell inside an item, or the file is broken), or anything else fails in
 the helper, the file is read again without a helper (:class:`SplitFailed`): results and error messages
 with their byte offsets are those of the one-process read, at the cost of a second read in those cases.
 
-Memory: at most :data:`QUEUE` batches of :data:`BATCH_BYTES` in flight, plus the helper's own batch of
-prices (the same bound as the main collector's).
+Memory: at most :data:`QUEUE` batches of :data:`BATCH_BYTES` in flight; each process's batch of prices
+is half the one-process batch.
 """
 
 from __future__ import annotations
@@ -119,11 +119,8 @@ class Helper:
             return None
         if self._inbox.qsize() >= QUEUE:  # the helper is busy: parse this one here
             return None
-        count = buf.count
-        if count(b"{", start, last) != count(b"}", start, last) or count(b"[", start, last) != count(
-            b"]", start, last
-        ):
-            return None
+        if buf.count(b"{", start, last) != buf.count(b"}", start, last):
+            return None  # ends inside the item (its own { is open), unless strings hold braces
         self._batch += memoryview(buf)[start:end]
         self._spans.append(len(self._batch))
         self.handed += 1
