@@ -400,8 +400,10 @@ class ColumnCollector(ItemCollector):
             ids = list(map(self._raw_lists.get, map(orjson.dumps, field)))
             if None in ids:  # the misses (rare once warm) are interned, then all looked up again
                 for value in compress(field, map(is_, ids, repeat(None))):
-                    codes = tuple(sorted(str(v) for v in value if v is not None))
                     key = bytes(memoryview(orjson.dumps(value)))  # a copy of its own size
+                    if key in self._raw_lists:
+                        continue  # a list new to this batch, met again in it: sorted once
+                    codes = tuple(sorted(str(v) for v in value if v is not None))
                     self._raw_lists[key] = self._lists.setdefault(codes, self._base + len(self._lists))
                 ids = list(map(self._raw_lists.__getitem__, map(orjson.dumps, field)))
             lists.append(pa.array(ids, pa.int32()))

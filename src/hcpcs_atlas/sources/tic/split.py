@@ -65,7 +65,8 @@ def may_split(source: str | Path, keep_code: Callable[[str], bool], after: int |
     multi-file ingest (those use the cores one file each)."""
     if after is None or multiprocessing.parent_process() is not None:
         return False
-    if len(os.sched_getaffinity(0)) < 2:
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux: the cores this process may use
+    if (len(affinity(0)) if affinity is not None else os.cpu_count() or 1) < 2:
         return False
     try:
         if not Path(source).is_file():
