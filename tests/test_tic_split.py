@@ -118,3 +118,21 @@ def test_the_helper_starts_only_after_enough_kept_bytes(tmp_path: Path) -> None:
     late = staged(source, tmp_path / "late", ReadOptions(split_after_bytes=1 << 40), keep_targets)
     alone = staged(source, tmp_path / "alone", ALONE, keep_targets)
     assert late["parts"] == ["prices.parquet"] and late["rows"] == alone["rows"]
+
+
+def keep_but_die_in_a_helper(code: str) -> bool:
+    """A keep that kills the helper process (as the OOM killer would) at its first item."""
+    import multiprocessing
+    import os
+
+    if multiprocessing.parent_process() is not None:
+        os._exit(9)
+    return keep_targets(code)
+
+
+def test_a_helper_that_dies_leaves_the_file_to_be_read_alone(tmp_path: Path) -> None:
+    options = TicSynthOptions(seed=9, size_bytes=3_000_000, refs="after")
+    source = write_in_network(tmp_path / "in.json.gz", options).path
+    died = staged(source, tmp_path / "died", SPLIT, keep_but_die_in_a_helper)
+    alone = staged(source, tmp_path / "alone", ALONE, keep_targets)
+    assert died["parts"] == ["prices.parquet"] and died["rows"] == alone["rows"]

@@ -133,7 +133,7 @@ class Helper:
         if not self._outbox.empty():  # the helper only speaks when asked, unless it failed: stop early
             raise SplitFailed(self._receive()[1])
         if self._spans:
-            self._inbox.put((bytes(self._batch), self._spans))
+            self._put((bytes(self._batch), self._spans))
             self._batch, self._spans = bytearray(), []
 
     def sync(self) -> set[str]:
@@ -141,7 +141,7 @@ class Helper:
         if self._process is None:
             return set()
         self._send()
-        self._inbox.put(_SYNC)
+        self._put(_SYNC)
         reply = self._receive()
         if reply[0] != _SYNC:
             raise SplitFailed(reply[1])
@@ -155,7 +155,7 @@ class Helper:
             return None
         try:
             self._send()
-            self._inbox.put(None)
+            self._put(None)
             reply = self._receive()
         finally:
             self.stop()
@@ -163,6 +163,18 @@ class Helper:
             raise SplitFailed(reply[1])
         export: Export = reply[1]
         return export
+
+    def _put(self, message: object) -> None:
+        """Queue a message; a helper that died (killed, out of memory) no longer takes any: fail."""
+        while True:
+            try:
+                self._inbox.put(message, timeout=0.2)
+                return
+            except queue.Full:
+                if not self._process.is_alive():
+                    raise SplitFailed(
+                        f"the helper process ended (exit code {self._process.exitcode})"
+                    ) from None
 
     def _receive(self) -> tuple[str, Any]:
         while True:
