@@ -1,18 +1,21 @@
-"""Facts for one code with 100 million stored TiC rate rows: DuckDB table vs Parquet partitioned by payer/code.
+"""Facts for one code with 100 million stored TiC rate rows: before and after compaction (code order).
 
-Run from the repository root (bounded: ~2-4 minutes and ~3 GB of disk at 100 M rows; reused when there)::
+Run from the repository root (bounded: ~5 minutes to build 100 M rows, ~8 to compact them, ~3 GB of disk;
+a store is reused when there)::
 
-    python benchmarks/tic_facts_scale.py                     # 100 M rows, 2,000 codes, 200 files
-    python benchmarks/tic_facts_scale.py --rows 10_000_000   # quicker
+    python benchmarks/tic_facts_scale.py                      # 100 M rows, 2,000 codes, 200 files
+    python benchmarks/tic_facts_scale.py --rows 10_000_000    # quicker
+    python benchmarks/tic_facts_scale.py --db S.duckdb --compact   # compact S first (timed), then measure
 
-Rows are generated directly in SQL (no JSON): ``--files`` files of 4 payers, each file's rows ordered by
-billing code as ``ingest tic`` stores them, ``--codes`` Level II codes, rates, TINs, NPIs, one or two
-modifiers, short place-of-service lists (real files carry 17-32 codes per price; lists are kept short here to
-bound disk and time, which does not change what a one-code query reads beyond that column's bytes).
+Rows are generated directly in SQL (no JSON): ``--files`` files of 4 payers appended one after another as
+``ingest tic`` appends them, each file's rows in code order, ``--codes`` Level II codes, rates, TINs, NPIs,
+list ids of one or two modifiers and short place-of-service lists (real files carry 17-32 codes per
+price). A store built so has every code in a row group of every file; ``--compact`` rewrites it in code
+order (``store.tic.compact_rates``, what an ingest does when due) and prints its wall, CPU and peak RSS.
 
 Measured, each as the median of warm runs after one cold run (wall and CPU: the CPU of every thread of
-this process, the fair number on a shared machine), for a few codes, what one ``facts`` call does for TiC
-rates, query by query:
+this process, the fair number on a shared machine), for a few codes, the row groups whose zone map admits
+the code, then what one ``facts`` call does for TiC rates, query by query:
 
 - the TiC part of one ``facts`` call: ``has_code_rates`` (one probe), ``tic_facts`` (facts/tic.py: the code's
   rows summarised in SQL by ``code_summary``, store/tic_summary.py, then the Python benchmarks), of which

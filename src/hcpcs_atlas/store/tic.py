@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import wait
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -238,7 +238,7 @@ def _store_file(
 
 
 #: Rows are price x provider: one join makes them from the staged prices and provider sets. A staged list
-#: id (per file) becomes the store's id of the same list (core_tic_lists, filled first by _INTERN_STAGED).
+#: id (per file) becomes the store's id of the same list (core_tic_lists, filled first by intern_lists).
 _INSERT_STAGED = """
 INSERT INTO core_tic_rate_rows
 WITH ids AS MATERIALIZED (
@@ -289,8 +289,9 @@ def insert_listed(
 #: Rewriting every rate row in code order goes a range of codes at a time, about this many rows each: a
 #: range's sort fits in DuckDB's memory (REWRITE_MEMORY), where one sort of 100 M rows ran out of it at
 #: 300 MB after 5 minutes; each range costs one more scan of the billing_code column (~0.3 s at 100 M).
+#: 100 M rows: 238 s CPU, peak RSS 362 MB at 200 MB (408 MB at 250 MB; docs/formats.md).
 REWRITE_ROWS = 1_000_000
-REWRITE_MEMORY = "250MB"
+REWRITE_MEMORY = "200MB"
 
 
 def code_ranges(counts: Iterable[tuple[str, int]], rows: int = REWRITE_ROWS) -> list[tuple[str, str]]:
@@ -319,7 +320,8 @@ def _rewrite_in_code_order(store: Store, source: str, listed: bool) -> None:
         query = _FROM_LISTED.format(source=rows, order=order)
     else:
         query = f"INSERT INTO core_tic_rate_rows SELECT r.* FROM {rows} r {order}"
-    with memory_limit(store, REWRITE_MEMORY):
+    # Minutes of statements of a few seconds each: DuckDB's own progress bar would draw one per range.
+    with settings(store, memory_limit=REWRITE_MEMORY, enable_progress_bar=False):
         for first, last in code_ranges((str(c), int(n)) for c, n in counts):
             store.con.execute(query, {"first": first, "last": last})
 
@@ -414,16 +416,23 @@ INSERT_MEMORY = "100MB"
 
 
 @contextmanager
-def memory_limit(store: Store, limit: str) -> Iterator[None]:
-    """DuckDB's memory capped for one statement's joins and sorts, which spill to disk past it: peak
-    memory stays flat whatever the data's size."""
-    before = store.con.execute("SELECT current_setting('memory_limit')").fetchone()
-    store.con.execute(f"SET memory_limit = '{limit}'")
+def settings(store: Store, **values: object) -> Iterator[None]:
+    """DuckDB settings changed for some statements, then put back."""
+    before = {name: store.con.execute("SELECT current_setting(?)", [name]).fetchone() for name in values}
+    for name, value in values.items():
+        store.con.execute(f"SET {name} = {value!r}")
     try:
         yield
     finally:
-        if before is not None:
-            store.con.execute(f"SET memory_limit = '{before[0]}'")
+        for name, row in before.items():
+            if row is not None:
+                store.con.execute(f"SET {name} = {row[0]!r}")
+
+
+def memory_limit(store: Store, limit: str) -> AbstractContextManager[None]:
+    """DuckDB's memory capped for one statement's joins and sorts, which spill to disk past it: peak
+    memory stays flat whatever the data's size."""
+    return settings(store, memory_limit=limit)
 
 
 def _insert_staged(

@@ -134,10 +134,13 @@ _CODE_NPIS = """
 SELECT DISTINCT unnest(npis) AS npi FROM tic_code_rows WHERE kind = 'dollar'
 """
 
+#: An observation's NPIs: unnested first (an observation without any then has no row), then gathered per
+#: observation, ~2x cheaper than merging the lists of its rows.
 _KEPT_NPIS = """
-SELECT rate, list_distinct(flatten(list(npis))) AS npis FROM tic_code_rows WHERE kind = 'dollar'
+SELECT rate, list(DISTINCT npi) FROM (
+    SELECT payer, tin_value, billing_class, rate, modifiers, service_key, unnest(npis) AS npi
+    FROM tic_code_rows WHERE kind = 'dollar')
 GROUP BY payer, tin_value, billing_class, rate, modifiers, service_key
-HAVING len(list_distinct(flatten(list(npis)))) > 0
 """
 
 
