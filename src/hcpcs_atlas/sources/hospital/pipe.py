@@ -13,8 +13,8 @@ It gives way on anything it cannot match exactly:
 - not a tall CSV, or a head row over several lines;
 - an empty line in the data (the csv module counts it, a bulk reader skips it): any line end right
   after another one, even inside a quoted field;
-- a line end inside a quoted field (the csv module's line numbers count it): told by counting the
-  stream's line ends against the records ``load`` read;
+- line counts that do not add up: the pipe counts the lines it writes, ``load`` the records and the line
+  ends inside fields (the csv module's line numbers count those), and lines = records + those;
 - whatever ``load`` refuses (bytes that are not UTF-8: a cp1252 file; a row of the wrong width; an
   amount the package cannot read): the csv-module pass then names the row, or reads the file.
 """
