@@ -67,6 +67,8 @@ GIVE_WAY = {
     "empty line in a field": QUIRKS.replace('"Two\r\nlines"', '"Two\r\n\r\nlines"'),
     "head row over two lines": QUIRKS.replace("Quirk Hospital,", '"Quirk\r\nHospital",'),
     "two final line ends": QUIRKS + "\r\n\r\n",
+    "a space before a quote": QUIRKS.replace("Plain,", ' "Plain",'),
+    "a space before a quote, mid-row": QUIRKS.replace(",Cigna,", ', "Cigna",'),
 }
 
 

@@ -206,18 +206,35 @@ def _item_charges(item: dict[str, Any], kept: Iterable[str], number: int) -> lis
 def item_parts(item: dict[str, Any]) -> ItemParts:
     """An item's charges before they are made records: the fields shared by a standard charge's payers
     are built once."""
-    codes = tuple((str(c.get("code", "")).strip(), str(c.get("type", "")).strip())
-                  for c in item.get("code_information") or [] if c.get("code"))  # fmt: skip
+    pairs = []
+    for c in item.get("code_information") or []:  # runs for every kept item: common types inline, no call
+        code = c.get("code")
+        if code:
+            kind = c.get("type", "")
+            pairs.append((code.strip() if type(code) is str else str(code).strip(),
+                          kind.strip() if type(kind) is str else str(kind).strip()))  # fmt: skip
+    codes = tuple(pairs)
     description = _text(item.get("description"))
     drug = item.get("drug_information") or {}
     unit, unit_type = _number(drug.get("unit"), "drug unit"), _text(drug.get("type"))
     charges: ItemParts = []
     for sc in item.get("standard_charges") or []:
+        bclass, setting, mods = sc.get("billing_class"), sc.get("setting"), sc.get("modifier_code")
+        gross, cash, low, high = (
+            sc.get("gross_charge"),
+            sc.get("discounted_cash"),
+            sc.get("minimum"),
+            sc.get("maximum"),
+        )
         head = (
-            codes, description, _text(sc.get("billing_class")), _text(sc.get("setting")), unit, unit_type,
-            tuple(sorted(str(m).strip() for m in sc.get("modifier_code") or [])),
-            _number(sc.get("gross_charge"), "gross_charge"), _number(sc.get("discounted_cash"), "discounted_cash"),
-            _number(sc.get("minimum"), "minimum"), _number(sc.get("maximum"), "maximum"),
+            codes, description,
+            (bclass.strip() or None) if type(bclass) is str else _text(bclass),
+            (setting.strip() or None) if type(setting) is str else _text(setting),
+            unit, unit_type, tuple(sorted(str(m).strip() for m in mods)) if mods else (),
+            gross if type(gross) is float else _number(gross, "gross_charge"),
+            cash if type(cash) is float else _number(cash, "discounted_cash"),
+            low if type(low) is float else _number(low, "minimum"),
+            high if type(high) is float else _number(high, "maximum"),
         )  # fmt: skip
         payers = []
         for p in sc.get("payers_information") or []:  # the innermost loop: common types inline, no call

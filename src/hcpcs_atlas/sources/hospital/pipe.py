@@ -13,8 +13,10 @@ It gives way on anything it cannot match exactly:
 - not a tall CSV, or a head row over several lines;
 - an empty line in the data (the csv module counts it, a bulk reader skips it): any line end right
   after another one, even inside a quoted field;
-- a line end inside a quoted field (the csv module's line numbers count it): told by counting the
-  stream's line ends against the records ``load`` read;
+- a field that starts with one space and a quote (DuckDB drops the space and unquotes it, the csv
+  module keeps both): any `` "`` after a comma or line end, even inside a quoted field;
+- line counts that do not add up: the pipe counts the lines it writes, ``load`` the records and the line
+  ends inside fields (the csv module's line numbers count those), and lines = records + those;
 - whatever ``load`` refuses (bytes that are not UTF-8: a cp1252 file; a row of the wrong width; an
   amount the package cannot read): the csv-module pass then names the row, or reads the file.
 """
@@ -43,6 +45,7 @@ __all__ = ["Load", "Loaded", "TallColumns", "pipe_tall_csv"]
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 #: A line end right after another one is an empty line; ``\r\n`` alone is one line end.
 _EMPTY_LINE = (b"\n\n", b"\r\r", b"\n\r")
+_SPACE_QUOTE = (b', "', b'\n "', b'\r "')
 _HEAD_LIMIT = 16 << 20  # three head rows longer than this: not a price file's head, leave it to csvfile
 
 
@@ -170,15 +173,16 @@ def _pipe(
 
     thread = threading.Thread(target=run, name="hospital-pipe", daemon=True)
     thread.start()
-    ends, empty, last = 0, False, bytes(before[-1:])
+    ends, empty, last, tail = 0, False, bytes(before[-1:]), bytes(before[-2:])
     try:
         with os.fdopen(write_end, "wb", buffering=0) as out:
             try:
                 for buf, at in _buffers(first, chunks, stream, tick):
                     window = last + bytes(buf[at : at + 1])
-                    if window in _EMPTY_LINE or _empty_line(buf, at):
+                    if window in _EMPTY_LINE or _empty_line(buf, at) or _space_quote(buf, at, tail):
                         empty = True
                         break
+                    tail = bytes(buf[-2:])
                     ends += buf.count(b"\n", at)
                     if buf.find(b"\r", at) >= 0 or last == b"\r":  # Windows or old Mac line ends
                         ends += buf.count(b"\r", at) - buf.count(b"\r\n", at)
@@ -196,6 +200,20 @@ def _pipe(
     if empty or lines[0] is None or not isinstance(result, Loaded):
         return None
     return lines[0] - result.breaks, result.charges
+
+
+def _space_quote(buf: bytearray, at: int, tail: bytes) -> bool:
+    """A field that starts with one space and a quote: DuckDB's reader drops the space and unquotes the
+    field, the csv module keeps both (` "b"`)."""
+    window = tail + bytes(buf[at : at + 2])
+    if any(pattern in window for pattern in _SPACE_QUOTE):
+        return True
+    hit = buf.find(b' "', at + 1)
+    while hit >= 0:
+        if buf[hit - 1] in b",\r\n":
+            return True
+        hit = buf.find(b' "', hit + 1)
+    return False
 
 
 def _empty_line(buf: bytearray, at: int) -> bool:
