@@ -12,7 +12,10 @@ Options: ``codes`` (comma list; default every HCPCS Level II code), ``payer`` (o
 ``reporting_entity_name``), ``on_error`` (``fail``, the default: a bad file fails the query, naming the
 file and byte; ``skip``: its rows are left out) and ``records`` (``rates``, the default, or ``all``: one
 extra ``record = 'file'`` row per input file with its metadata or error as JSON in ``file_info``, which
-the ingest command writes as the files manifest).
+the ingest writes as the files manifest when Spark's writer writes its rows).
+
+The ingest itself does not read rows through this source where pyarrow can write its output:
+:func:`ingest_file` is its task, the same staging, with the rows written by the task.
 """
 
 from __future__ import annotations
