@@ -25,9 +25,7 @@ from ..sources.hospital.pipe import pipe_tall_csv
 from ..sources.tic.net import DEFAULT_OPTIONS
 from .db import FileRecord, Store, StoreOrOpener, writing
 from .hospital_staging import (
-    PARQUET_CHARGES,
     PARQUET_ITEMS,
-    PARQUET_PAYER_NAMES,
     ROW_CHARGES,
     ROW_CHARGES_FILE,
     ROW_ITEMS,
@@ -164,14 +162,12 @@ def _insert_rows(store: Store, file_id: int, staged: StagedCharges) -> None:
     """A file's items and charges, staged as Parquet (:mod:`.hospital_staging`, :mod:`.hospital_tall`)."""
     con, folder = store.con, staged.path
     if staged.parquet:
-        items, charges = folder / TALL_ITEMS, folder / TALL_CHARGES
-        statements = (PARQUET_ITEMS, PARQUET_PAYER_NAMES, PARQUET_CHARGES)
+        items, charges, insert_items = folder / TALL_ITEMS, folder / TALL_CHARGES, PARQUET_ITEMS
     else:
-        items, charges = folder / ROW_ITEMS_FILE, folder / ROW_CHARGES_FILE
-        statements = (ROW_ITEMS, ROW_PAYER_NAMES, ROW_CHARGES)
-    con.execute(statements[0], {"file_id": file_id, "path": str(items)})
-    con.register("payer_names", _payer_names(con.execute(statements[1], {"path": str(charges)}).fetchall()))
-    con.execute(statements[2], {"file_id": file_id, "path": str(charges)})
+        items, charges, insert_items = folder / ROW_ITEMS_FILE, folder / ROW_CHARGES_FILE, ROW_ITEMS
+    con.execute(insert_items, {"file_id": file_id, "path": str(items)})
+    con.register("payer_names", _payer_names(con.execute(ROW_PAYER_NAMES, {"path": str(charges)}).fetchall()))
+    con.execute(ROW_CHARGES, {"file_id": file_id, "path": str(charges)})
     con.unregister("payer_names")
 
 

@@ -27,9 +27,7 @@ from ..sources.hospital import HospitalCharge
 from ..sources.hospital.jsonfile import ItemParts
 
 __all__ = [
-    "PARQUET_CHARGES",
     "PARQUET_ITEMS",
-    "PARQUET_PAYER_NAMES",
     "ROW_CHARGES",
     "ROW_CHARGES_FILE",
     "ROW_ITEMS",
@@ -225,15 +223,5 @@ FROM read_parquet($path) s
 LEFT JOIN payer_names n ON n.payer_name = s.payer_name AND n.plan_name IS NOT DISTINCT FROM s.plan_name
 """
 
-#: The same three statements over a tall CSV's Parquet staging (:mod:`.hospital_tall`; columns as stored).
-PARQUET_PAYER_NAMES = (
-    "SELECT DISTINCT payer_name, plan_name FROM read_parquet($path) WHERE payer_name IS NOT NULL"
-)
+#: A tall CSV's items, staged as stored (:mod:`.hospital_tall`); its charges share ROW_PAYER_NAMES and ROW_CHARGES.
 PARQUET_ITEMS = "INSERT INTO core_hospital_items SELECT $file_id, * FROM read_parquet($path)"
-PARQUET_CHARGES = """
-INSERT INTO core_hospital_charges
-SELECT $file_id, s.item_id, s.payer_name, s.plan_name, n.payer, n.segment, s.negotiated_usd, s.negotiated_pct,
-       s.negotiated_algorithm, s.methodology, s.source_row
-FROM read_parquet($path) s
-LEFT JOIN payer_names n ON n.payer_name = s.payer_name AND n.plan_name IS NOT DISTINCT FROM s.plan_name
-"""
