@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from hcpcs_atlas.errors import InputError
 from hcpcs_atlas.store import Store, load_file
+from hcpcs_atlas.store.db import memory_limit
 
 from .helpers import ASP, CROSSWALK, HCPCS_2025_XLSX, OPPS_2023, table_counts
 
@@ -108,3 +110,13 @@ def test_effective_date_override(store_copy: Path, shared_data: Path, tmp_path: 
             "SELECT effective_start FROM source_files WHERE file_id = ?", [result.file_id]
         ).fetchone()
     assert row == (date(2025, 11, 1),)
+
+
+def test_a_statement_failing_under_a_memory_cap_keeps_its_error_and_the_cap_goes_back(tmp_path: Path) -> None:
+    """The failure aborts the transaction (DuckDB then refuses even SET): the cap is put back after the
+    rollback, and the error raised is the statement's own."""
+    with Store(tmp_path / "s.duckdb") as store:
+        before = store.con.execute("SELECT current_setting('memory_limit')").fetchone()
+        with pytest.raises(duckdb.Error, match="boom"), store.transaction(), memory_limit(store, "50MB"):
+            store.con.execute("SELECT error('boom')")
+        assert store.con.execute("SELECT current_setting('memory_limit')").fetchone() == before

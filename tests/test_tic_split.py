@@ -37,7 +37,7 @@ def staged(source: Path, folder: Path, options: ReadOptions, keep: Any = is_leve
     folder.mkdir()
     tf = stage_in_network(source, keep, folder, options=options)
     assert tf.staged is not None
-    files = {"prices": str(tf.staged.prices), "providers": str(tf.staged.providers),
+    files = {"prices": tf.staged.prices, "providers": str(tf.staged.providers),
              "lists": str(tf.staged.lists)}  # fmt: skip
     rows = duckdb.execute(ROWS, files).fetchall()
     return {
@@ -136,3 +136,27 @@ def test_a_helper_that_dies_leaves_the_file_to_be_read_alone(tmp_path: Path) -> 
     died = staged(source, tmp_path / "died", SPLIT, keep_but_die_in_a_helper)
     alone = staged(source, tmp_path / "alone", ALONE, keep_targets)
     assert died["parts"] == ["prices.parquet"] and died["rows"] == alone["rows"]
+
+
+def test_no_queue_thread_outlives_a_helper_that_died(tmp_path: Path) -> None:
+    """A batch left in the pipe of a dead helper must not keep a feeder thread (and the batch) forever."""
+    import threading
+    import time
+
+    options = TicSynthOptions(seed=9, size_bytes=3_000_000, refs="after")
+    source = write_in_network(tmp_path / "in.json.gz", options).path
+    staged(source, tmp_path / "died", SPLIT, keep_but_die_in_a_helper)
+    deadline = time.monotonic() + 10
+    while any(t.name == "QueueFeederThread" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [t for t in threading.enumerate() if t.name == "QueueFeederThread"]
+
+
+def test_a_staging_folder_named_like_a_glob(tmp_path: Path) -> None:
+    """The price files are named one by one: ``[``, ``*`` and ``?`` in the folder's path are just text."""
+    options = TicSynthOptions(seed=10, size_bytes=3_000_000)
+    source = write_in_network(tmp_path / "in.json.gz", options).path
+    odd = staged(source, tmp_path / "a[1]*?", SPLIT, keep_targets)
+    alone = staged(source, tmp_path / "alone", ALONE, keep_targets)
+    assert odd["parts"] == ["prices-1.parquet", "prices.parquet"]
+    assert odd["rows"] == alone["rows"]

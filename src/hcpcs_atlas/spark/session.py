@@ -93,6 +93,8 @@ def class_data_sharing() -> str:
     if os.environ.get("HCPCS_ATLAS_SPARK_CDS", "1") == "0" or (key := _cds_key()) is None:
         return ""
     folder = _cds_folder()
+    if any(c.isspace() for c in str(folder)):  # Spark splits extraJavaOptions on spaces: no archive then
+        return ""
     archive = folder / f"{key}.jsa"
     quiet = "-Xlog:cds*=off -Xlog:class+path=off -XX:+VerifySharedSpaces"
     if not archive.is_file():

@@ -7,7 +7,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -31,6 +31,8 @@ __all__ = [
     "Store",
     "StoreOrOpener",
     "default_db_path",
+    "memory_limit",
+    "settings",
     "writing",
 ]
 
@@ -144,10 +146,15 @@ class Store:
             raise StoreError(f"{self.path}: no store here; load a file first (hcpcs-atlas load ...)")
 
         self.con = _connect(self.path, read_only)
-        if not read_only:
-            self._migrate()
-            self._ensure_schema()
-        self._check_version()
+        self._rollback_hooks: list[Callable[[], None]] = []
+        try:
+            if not read_only:
+                self._migrate()
+                self._ensure_schema()
+            self._check_version()
+        except BaseException:
+            self.con.close()  # a failed migration or check must not keep the store's lock
+            raise
 
     def _ensure_schema(self) -> None:
         self.con.execute(schema_sql())
@@ -227,8 +234,15 @@ class Store:
             yield
         except BaseException:
             self.con.execute("ROLLBACK")
+            hooks, self._rollback_hooks = self._rollback_hooks, []
+            for hook in hooks:
+                hook()
             raise
         self.con.execute("COMMIT")
+
+    def after_rollback(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once the failing transaction is rolled back (an aborted one refuses even SET)."""
+        self._rollback_hooks.append(hook)
 
     def find_file(self, source: str, sha256: str) -> int | None:
         row = self.con.execute(
@@ -352,6 +366,38 @@ class Store:
 #: An open store, or a function that opens one: a long command passes the opener so that the write lock
 #: is held for each file's transaction, not for the minutes it spends reading and parsing.
 StoreOrOpener = Store | Callable[[], Store]
+
+
+@contextmanager
+def settings(store: Store, **values: object) -> Iterator[None]:
+    """DuckDB settings changed for some statements, then RESET: a store's connection otherwise runs with
+    DuckDB's defaults (reading a value back and setting it again would drift: DuckDB shows memory
+    rounded). Inside a transaction a failure aborts, DuckDB then refuses even RESET: they are reset
+    after the rollback, and the error raised stays the statement's own."""
+    import duckdb
+
+    for name, value in values.items():
+        store.con.execute(f"SET {name} = {value!r}")
+
+    def reset() -> None:
+        for name in values:
+            store.con.execute(f"RESET {name}")
+
+    try:
+        yield
+    except BaseException:
+        try:
+            reset()
+        except duckdb.Error:
+            store.after_rollback(reset)
+        raise
+    reset()
+
+
+def memory_limit(store: Store, limit: str) -> AbstractContextManager[None]:
+    """DuckDB's memory capped for some statements' joins and sorts, which spill to disk past it: peak
+    memory stays flat whatever the data's size."""
+    return settings(store, memory_limit=limit)
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from ..progress import Progress
 from ..sources.hospital import HospitalFile, is_discovery, read_discovery, read_hospital_file
 from ..sources.hospital.pipe import pipe_tall_csv
 from ..sources.tic.net import DEFAULT_OPTIONS
-from .db import FileRecord, Store, StoreOrOpener, writing
+from .db import FileRecord, Store, StoreOrOpener, memory_limit, writing
 from .hospital_staging import (
     PARQUET_ITEMS,
     ROW_CHARGES,
@@ -173,17 +173,13 @@ def _insert_rows(store: Store, file_id: int, staged: StagedCharges) -> None:
 
 @contextmanager
 def _insert_memory(store: Store) -> Iterator[None]:
-    """A memory cap past which DuckDB spills to disk (flat memory); set outside the transaction, which
-    a failure aborts."""
-    limit = store.con.execute("SELECT current_setting('memory_limit')").fetchone()
-    store.con.execute(f"SET memory_limit = '{INSERT_MEMORY}'")
-    try:
-        yield
-    finally:
-        with suppress(Exception):
-            store.con.unregister("payer_names")
-        if limit is not None:
-            store.con.execute(f"SET memory_limit = '{limit[0]}'")
+    """A memory cap past which DuckDB spills to disk (flat memory)."""
+    with memory_limit(store, INSERT_MEMORY):
+        try:
+            yield
+        finally:
+            with suppress(Exception):
+                store.con.unregister("payer_names")
 
 
 @dataclass

@@ -8,8 +8,8 @@ small one. A later file replaces the rows of the NPIs it lists (the last file lo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..progress import Progress
 from ..sources import file_sha256
 from ..sources.nppes import NppesColumns, NppesFile, open_nppes, stream_csv
-from .db import FileRecord, LoadResult, Store
+from .db import FileRecord, LoadResult, Store, settings
 
 __all__ = ["LOAD_MEMORY_LIMIT", "NppesProvider", "load_nppes", "providers"]
 
@@ -163,16 +163,9 @@ def _supersede(store: Store, file_id: int) -> None:
     )
 
 
-@contextmanager
-def _load_settings(store: Store) -> Iterator[None]:
-    """Cap DuckDB's memory for the load and let it insert out of order (less buffering); then restore."""
-    store.con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
-    store.con.execute("SET preserve_insertion_order = false")
-    try:
-        yield
-    finally:
-        store.con.execute("RESET memory_limit")
-        store.con.execute("RESET preserve_insertion_order")
+def _load_settings(store: Store) -> AbstractContextManager[None]:
+    """Cap DuckDB's memory for the load and let it insert out of order (less buffering)."""
+    return settings(store, memory_limit=LOAD_MEMORY_LIMIT, preserve_insertion_order=False)
 
 
 def _record(nppes: NppesFile, effective_start: date | None, sha256: str) -> FileRecord:

@@ -54,7 +54,7 @@ def write_staged_rates(staged: StagedRates, constants: dict[str, Any], folder: P
     con = duckdb.connect(config={"threads": 1, "memory_limit": INSERT_MEMORY})
     try:
         con.execute("SET enable_progress_bar = false")  # a worker's stdout is not a terminal
-        files = {"prices": str(staged.prices), "providers": str(staged.providers), "lists": str(staged.lists)}
+        files = {"prices": staged.prices, "providers": str(staged.providers), "lists": str(staged.lists)}
         rows = con.sql(query, params={**constants, **files})
         rows.write_parquet(
             str(folder),

@@ -6,7 +6,6 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import wait
-from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -27,7 +26,7 @@ from ..sources.tic import (
 )
 from ..sources.tic.net import DEFAULT_OPTIONS, FetchError, ReadOptions, resolve_location
 from ..sources.tic.stream import ZipMember, file_name, zip_members
-from .db import FileRecord, Store, StoreOrOpener, writing
+from .db import FileRecord, Store, StoreOrOpener, memory_limit, settings, writing
 from .payers import resolve_payer
 
 __all__ = [
@@ -396,11 +395,11 @@ def compact_if_due(store: StoreOrOpener) -> int:
 def insert_rate_rows(store: Store, rows: Iterable[Any], **constants: Any) -> int:
     """Insert rate rows given as objects with lists (a reader's rows, tests); returns how many."""
     store.con.execute("CREATE OR REPLACE TEMP TABLE tic_rows_in AS FROM core_tic_rates LIMIT 0")
-    try:
-        count = store.insert_rows("tic_rows_in", rows, **constants)
-        insert_listed(store, "temp.tic_rows_in")
-    finally:
-        store.con.execute("DROP TABLE IF EXISTS temp.tic_rows_in")
+    count = store.insert_rows("tic_rows_in", rows, **constants)
+    insert_listed(store, "temp.tic_rows_in")
+    store.con.execute(
+        "DROP TABLE IF EXISTS temp.tic_rows_in"
+    )  # on failure, its transaction's rollback drops it
     return count
 
 
@@ -413,26 +412,6 @@ def intern_lists(store: Store, source: str, params: list[Any] | dict[str, Any] |
 #: with 200 MB (the insert added 160 MB over the staging's own peak; 84 MB now) for +0.8 CPU-s (4.5 ->
 #: 5.3 s) on the 1 GB realistic file's 1.3 M rows.
 INSERT_MEMORY = "100MB"
-
-
-@contextmanager
-def settings(store: Store, **values: object) -> Iterator[None]:
-    """DuckDB settings changed for some statements, then put back."""
-    before = {name: store.con.execute("SELECT current_setting(?)", [name]).fetchone() for name in values}
-    for name, value in values.items():
-        store.con.execute(f"SET {name} = {value!r}")
-    try:
-        yield
-    finally:
-        for name, row in before.items():
-            if row is not None:
-                store.con.execute(f"SET {name} = {row[0]!r}")
-
-
-def memory_limit(store: Store, limit: str) -> AbstractContextManager[None]:
-    """DuckDB's memory capped for one statement's joins and sorts, which spill to disk past it: peak
-    memory stays flat whatever the data's size."""
-    return settings(store, memory_limit=limit)
 
 
 def _insert_staged(
@@ -453,7 +432,7 @@ def _run_insert(
         query = query.rstrip() + "\nWHERE NOT list_contains($skip, p.billing_code)\n"
     store.con.execute(
         query,
-        {"file_id": file_id, "payer": payer, "prices": str(staged.prices),
+        {"file_id": file_id, "payer": payer, "prices": staged.prices,
          "providers": str(staged.providers), "lists": str(staged.lists)}
         | ({"skip": sorted(skip)} if skip is not None else {}),
     )  # fmt: skip

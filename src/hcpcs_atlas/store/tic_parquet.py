@@ -149,7 +149,7 @@ def staged_rate_batches(
     con = duckdb.connect(config={"threads": 1, "memory_limit": INSERT_MEMORY})
     try:
         con.execute("SET enable_progress_bar = false")  # a worker's stdout is not a terminal
-        files = {"prices": str(staged.prices), "providers": str(staged.providers), "lists": str(staged.lists)}
+        files = {"prices": staged.prices, "providers": str(staged.providers), "lists": str(staged.lists)}
         rows: Any = con.sql(query, params={**constants, **files})
         # DuckDB 1.4 named fetch_arrow_reader to_arrow_reader
         fetch = getattr(rows, "to_arrow_reader", None) or rows.fetch_arrow_reader

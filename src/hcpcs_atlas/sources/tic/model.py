@@ -39,9 +39,11 @@ class StagedRates:
         self.rows_without_provider = 0  # of those, rows of a reference never resolved (TIN, NPIs unknown)
 
     @property
-    def prices(self) -> Path:
-        """A glob: a file read with the help of a second process stages its prices in two files."""
-        return self.directory / "prices*.parquet"
+    def prices(self) -> list[str]:
+        """The price files there are: a file read with the help of a second process stages its prices in
+        two. Named one by one, not by a glob (a staging folder's path may hold ``[``, ``*`` or ``?``)."""
+        parts = (self.prices_part(0), self.prices_part(1))
+        return [str(p) for p in parts if p.is_file()] or [str(parts[0])]
 
     def prices_part(self, part: int) -> Path:
         return self.directory / ("prices.parquet" if part == 0 else f"prices-{part}.parquet")

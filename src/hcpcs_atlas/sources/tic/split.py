@@ -118,7 +118,7 @@ class Helper:
             last -= 1
         if last <= start or buf[last - 1] != _CLOSE:
             return None
-        if self._inbox.qsize() >= QUEUE:  # the helper is busy: parse this one here
+        if self._inbox.full():  # the helper is busy: parse this one here (qsize() fails on macOS)
             return None
         if buf.count(b"{", start, last) != buf.count(b"}", start, last):
             return None  # ends inside the item (its own { is open), unless strings hold braces
@@ -183,15 +183,28 @@ class Helper:
                 return reply
             except queue.Empty:
                 if not self._process.is_alive():
-                    return "failed", f"the helper process ended (exit code {self._process.exitcode})"
+                    try:  # its last reply may have come between the timeout and the check
+                        late: tuple[str, Any] = self._outbox.get_nowait()
+                        return late
+                    except queue.Empty:
+                        return "failed", f"the helper process ended (exit code {self._process.exitcode})"
 
     def stop(self) -> None:
         """End the helper now (after join it has ended already)."""
         if self._process is None:
             return
-        if self._process.is_alive():
+        cut_short = self._process.is_alive()
+        if cut_short:
             self._process.terminate()
         self._process.join()
+        if cut_short or self._process.exitcode != 0:
+            # with no reader left, a batch still in the inbox's pipe would block its feeder thread
+            # forever (and keep the batch and the pipe): take back what is queued before closing
+            try:
+                while True:
+                    self._inbox.get(timeout=0.05)
+            except (queue.Empty, OSError, ValueError):
+                pass
         for box in (self._inbox, self._outbox):
             box.cancel_join_thread()
             box.close()
