@@ -121,6 +121,42 @@ def test_ingest_keeps_rates_in_code_order_and_lists_once(tmp_path: Path) -> None
         assert_tic_facts_match_raw_rows(store)
 
 
+def test_a_failed_compaction_leaves_the_files_stored_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compaction only speeds reads up: when it fails the files stay stored, the rows as they were, and
+    the command warns and exits 0."""
+    import duckdb
+
+    import hcpcs_atlas.store.tic as tic
+
+    def fail(store: Store) -> int:
+        store.con.execute("UPDATE core_tic_rate_rows SET negotiated_rate = -1")  # undone by the rollback
+        raise duckdb.IOException("No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(tic, "compact_rates", lambda store: _in_transaction(store, fail))
+        db = tmp_path / "atlas.duckdb"
+        files = [_synthetic(tmp_path, seed, "Aetna Life", "2025-10-01") for seed in (1, 2)]
+        result = CliRunner().invoke(
+            main, ["--db", str(db), "ingest", "tic", *files, "--codes", "J9032,J9330"]
+        )
+    assert result.exit_code == 0, result.output
+    assert "compaction failed (No space left on device)" in result.stderr
+    with Store(db) as store:
+        assert store.con.execute("SELECT count(*) FROM core_tic_files").fetchone() == (2,)
+        assert store.con.execute("SELECT min(negotiated_rate) > 0 FROM core_tic_rate_rows").fetchone() == (
+            True,
+        )
+        assert needs_compaction(store)
+
+
+def _in_transaction(store: Store, work: Any) -> int:
+    with store.transaction():
+        result: int = work(store)
+    return result
+
+
 def _as_schema_1(db: Path) -> None:
     """Turn a store back into schema 1: lists in every rate row of a core_tic_rates table."""
     import duckdb

@@ -496,6 +496,12 @@ def _report(summary: IngestSummary | AttachSummary, what: str, also_ingested: in
         click.echo(f"{name}: already ingested; nothing changed")
     if summary.compacted:
         click.echo(f"store: {summary.compacted:,} rate rows put in billing-code order (compaction)")
+    if summary.compaction_error:
+        click.echo(
+            f"warning: store: compaction failed ({summary.compaction_error}); the files are stored, "
+            "queries stay correct but slower, the next ingest tries again",
+            err=True,
+        )
     if summary.refs_failed or summary.rows_without_provider:
         click.echo(
             f"warning: {summary.refs_failed} remote provider reference(s) could not be fetched; "

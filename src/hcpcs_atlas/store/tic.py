@@ -76,6 +76,7 @@ class IngestSummary:
     rows_without_provider: int = 0  # rate rows kept with provider_group_id but TIN and NPIs unknown
     prices_skipped: dict[str, dict[str, int]] = field(default_factory=dict)  # file -> reason -> count
     compacted: int = 0  # rate rows rewritten in code order after the files (compact_if_due)
+    compaction_error: str | None = None  # it failed (store as it was before it): the files stay stored
 
 
 @dataclass(frozen=True)
@@ -386,10 +387,17 @@ def needs_compaction(store: Store) -> bool:
     return tail_files >= 2 and tail_rows > 0 and tail_rows >= COMPACT_SHARE * rows
 
 
-def compact_if_due(store: StoreOrOpener) -> int:
-    """Compact when :func:`needs_compaction` says so; returns the rows rewritten (0: not due)."""
-    with writing(store) as writer:
-        return compact_rates(writer) if needs_compaction(writer) else 0
+def compact_if_due(store: StoreOrOpener) -> tuple[int, str | None]:
+    """Compact when :func:`needs_compaction` says so: (rows rewritten, 0 when not due; the error when it
+    failed). Compaction only speeds reads up, and a failed one leaves the store as it was, so the files
+    committed before stay stored and the next ingest tries again."""
+    import duckdb
+
+    try:
+        with writing(store) as writer:
+            return (compact_rates(writer) if needs_compaction(writer) else 0), None
+    except duckdb.Error as exc:
+        return 0, str(exc).splitlines()[0]
 
 
 def insert_rate_rows(store: Store, rows: Iterable[Any], **constants: Any) -> int:
@@ -531,7 +539,7 @@ def ingest_tic(
     if bar is not None:
         bar.close()
     if summary.ingested:
-        summary.compacted = compact_if_due(store)
+        summary.compacted, summary.compaction_error = compact_if_due(store)
     return summary
 
 

@@ -34,6 +34,7 @@ class AttachSummary:
     rows_without_provider: int = 0  # rows of a provider reference never resolved (TIN, NPIs unknown)
     prices_skipped: dict[str, dict[str, int]] = field(default_factory=dict)  # not counted by the Spark run
     compacted: int = 0  # rate rows rewritten in code order after the dataset (store.tic.compact_if_due)
+    compaction_error: str | None = None  # it failed (store as it was before it): the dataset stays attached
 
 
 #: Manifest columns that are not core_tic_files columns (they go to source_files, or are diagnostics).
@@ -77,7 +78,8 @@ def attach_tic_parquet(store: Store, root: Path) -> AttachSummary:
         ids = [_add_file(store, entry) for entry in new]
         _insert_rates(store, root, new, ids)
     summary.ingested = [(e["file_name"], int(e["rows"])) for e in new]
-    summary.compacted = compact_if_due(store) if new else 0
+    if new:
+        summary.compacted, summary.compaction_error = compact_if_due(store)
     summary.refs_failed = sum(int(m["remote_refs_failed"] or 0) for m in manifest)
     summary.rows_without_provider = sum(int(e["rows_without_provider"] or 0) for e in new)
     return summary
