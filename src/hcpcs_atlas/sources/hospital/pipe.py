@@ -30,6 +30,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from ...errors import AtlasError
 from ...progress import Progress
@@ -187,7 +188,7 @@ def _pipe(
                     if buf.find(b"\r", at) >= 0 or last == b"\r":  # Windows or old Mac line ends
                         ends += buf.count(b"\r", at) - buf.count(b"\r\n", at)
                         ends -= last == b"\r" and buf[at : at + 1] == b"\n"
-                    out.write(memoryview(buf)[at:])
+                    _write_all(out, memoryview(buf)[at:])
                     last = bytes(buf[-1:])
             except BrokenPipeError:
                 empty = True  # load stopped early: it has failed
@@ -241,3 +242,9 @@ def _ticker(stream: ChunkStream, into: HospitalFile, progress: Progress | None) 
             progress.update(bytes_done=stream.bytes_read, items=into.rows_seen, kept=into.n_charges)
 
     return tick
+
+
+def _write_all(out: IO[bytes], view: memoryview) -> None:
+    """Write every byte: an unbuffered write to a pipe may take only part of them (a signal arriving)."""
+    while view:
+        view = view[out.write(view) or 0 :]
