@@ -13,6 +13,7 @@ from hcpcs_atlas.errors import InputError
 from hcpcs_atlas.sources import is_level2
 from hcpcs_atlas.sources.tic import stage_in_network
 from hcpcs_atlas.sources.tic.net import ReadOptions
+from hcpcs_atlas.store.tic import staged_files
 from hcpcs_atlas.synth import TicSynthOptions, write_in_network
 
 HEALTHSCOPE = "tic/real/healthscope-benefits_in-network-rates_2023-02-01.json.gz"
@@ -37,9 +38,7 @@ def staged(source: Path, folder: Path, options: ReadOptions, keep: Any = is_leve
     folder.mkdir()
     tf = stage_in_network(source, keep, folder, options=options)
     assert tf.staged is not None
-    files = {"prices": tf.staged.prices, "providers": str(tf.staged.providers),
-             "lists": str(tf.staged.lists)}  # fmt: skip
-    rows = duckdb.execute(ROWS, files).fetchall()
+    rows = duckdb.execute(ROWS, staged_files(tf.staged)).fetchall()
     return {
         "rows": sorted(rows, key=repr),
         "parts": sorted(p.name for p in folder.glob("prices*.parquet")),

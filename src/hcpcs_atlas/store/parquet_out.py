@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..sources.tic.model import StagedRates
-from .tic import INSERT_MEMORY
-from .tic_parquet import _STAGED_ROWS
+from .tic_parquet import _STAGED_ROWS, staged_rows
 
 __all__ = ["RATE_FILE_COLUMNS", "write_staged_rates"]
 
@@ -45,22 +44,13 @@ _WRITE = "SELECT {columns}, billing_code FROM ({rows})"
 
 def write_staged_rates(staged: StagedRates, constants: dict[str, Any], folder: Path, stem: str) -> None:
     """Write the rows of ``staged`` as ``folder/billing_code=C/{stem}-N.parquet``, ``folder`` a new local
-    folder (one thread, memory capped as the local insert's; the join spills past it). ``constants``:
-    payer, plan, file_name, location, sha256, updated."""
-    import duckdb
-
+    folder. ``constants``: payer, plan, file_name, location, sha256, updated."""
     columns = ", ".join(f"CAST({name} AS {kind}) AS {name}" for name, kind in RATE_FILE_COLUMNS.items())
     query = _WRITE.format(columns=columns, rows=_STAGED_ROWS.format(record="", file_info=""))
-    con = duckdb.connect(config={"threads": 1, "memory_limit": INSERT_MEMORY})
-    try:
-        con.execute("SET enable_progress_bar = false")  # a worker's stdout is not a terminal
-        files = {"prices": staged.prices, "providers": str(staged.providers), "lists": str(staged.lists)}
-        rows = con.sql(query, params={**constants, **files})
+    with staged_rows(staged, constants, query) as rows:
         rows.write_parquet(
             str(folder),
             partition_by=["billing_code"],
             filename_pattern=f"{stem}-{{i}}",
             compression="snappy",
         )
-    finally:
-        con.close()

@@ -54,6 +54,7 @@ __all__ = [
     "payer_of",
     "payer_sources",
     "rate_observations",
+    "staged_files",
     "wanted_codes",
     "worker_tally",
 ]
@@ -277,12 +278,16 @@ LEFT JOIN core_tic_lists m ON m.codes = r.modifiers
 """
 
 
+def _lists_of(source: str) -> str:
+    """Every list of ``source`` (rows with lists, as core_tic_rates has them), as a ``codes`` column."""
+    return f"(SELECT service_codes AS codes FROM {source} UNION SELECT modifiers FROM {source})"
+
+
 def insert_listed(
     store: Store, source: str, params: list[Any] | dict[str, Any] | None = None, order: str = ""
 ) -> None:
     """Insert the rows of ``source`` (a table expression with the core_tic_rates view's columns)."""
-    lists = f"(SELECT service_codes AS codes FROM {source} UNION SELECT modifiers FROM {source})"
-    intern_lists(store, lists, params)
+    intern_lists(store, _lists_of(source), params)
     store.con.execute(_FROM_LISTED.format(source=source, order=order), params)
 
 
@@ -331,10 +336,7 @@ def migrate_list_ids(store: Store, schema: str) -> None:
     core_tic_rate_rows (list ids), in billing-code order; the old table's name becomes the view's."""
     store.con.execute("ALTER TABLE core_tic_rates RENAME TO core_tic_rates_v1")
     store.con.execute(schema)
-    lists = (
-        "(SELECT service_codes AS codes FROM core_tic_rates_v1 UNION SELECT modifiers FROM core_tic_rates_v1)"
-    )
-    intern_lists(store, lists)
+    intern_lists(store, _lists_of("core_tic_rates_v1"))
     _rewrite_in_code_order(store, "core_tic_rates_v1", listed=True)
     store.con.execute("DROP TABLE core_tic_rates_v1")
     _mark_in_order(store)
@@ -405,9 +407,8 @@ def insert_rate_rows(store: Store, rows: Iterable[Any], **constants: Any) -> int
     store.con.execute("CREATE OR REPLACE TEMP TABLE tic_rows_in AS FROM core_tic_rates LIMIT 0")
     count = store.insert_rows("tic_rows_in", rows, **constants)
     insert_listed(store, "temp.tic_rows_in")
-    store.con.execute(
-        "DROP TABLE IF EXISTS temp.tic_rows_in"
-    )  # on failure, its transaction's rollback drops it
+    # on failure, the transaction's rollback drops it
+    store.con.execute("DROP TABLE IF EXISTS temp.tic_rows_in")
     return count
 
 
@@ -430,6 +431,11 @@ def _insert_staged(
         return _run_insert(store, staged, file_id, payer, skip)
 
 
+def staged_files(staged: StagedRates) -> dict[str, Any]:
+    """The ``$prices``, ``$providers`` and ``$lists`` parameters of a query over a staged file."""
+    return {"prices": staged.prices, "providers": str(staged.providers), "lists": str(staged.lists)}
+
+
 def _run_insert(
     store: Store, staged: StagedRates, file_id: int, payer: str, skip: frozenset[str] | None
 ) -> int:
@@ -438,12 +444,8 @@ def _run_insert(
     query = _INSERT_STAGED
     if skip is not None:
         query = query.rstrip() + "\nWHERE NOT list_contains($skip, p.billing_code)\n"
-    store.con.execute(
-        query,
-        {"file_id": file_id, "payer": payer, "prices": staged.prices,
-         "providers": str(staged.providers), "lists": str(staged.lists)}
-        | ({"skip": sorted(skip)} if skip is not None else {}),
-    )  # fmt: skip
+    params = {"file_id": file_id, "payer": payer, **staged_files(staged)}
+    store.con.execute(query, params | ({"skip": sorted(skip)} if skip is not None else {}))
     return _rate_count(store, file_id) - before
 
 

@@ -11,6 +11,7 @@ Parquet (hive partitions payer / billing_code, kept as text: code 00100 is not t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,9 @@ from typing import Any
 from ..errors import InputError
 from ..sources.tic.model import StagedRates
 from .db import FileRecord, Store
-from .tic import INSERT_MEMORY, compact_if_due, insert_listed
+from .tic import INSERT_MEMORY, compact_if_due, insert_listed, staged_files
 
-__all__ = ["AttachSummary", "attach_tic_parquet", "sort_manifest", "staged_rate_batches"]
+__all__ = ["AttachSummary", "attach_tic_parquet", "sort_manifest", "staged_rate_batches", "staged_rows"]
 
 
 @dataclass
@@ -136,28 +137,34 @@ JOIN read_parquet($lists) m ON m.id = p.billing_code_modifier
 """
 
 
+@contextmanager
+def staged_rows(staged: StagedRates, constants: dict[str, Any], query: str) -> Iterator[Any]:
+    """The rate rows of a staged file (``query``: a form of :data:`_STAGED_ROWS`) as a DuckDB relation of
+    a connection of its own in this process (one thread, memory capped as the local insert's; the join
+    spills past it), open while the block runs. ``constants``: payer, plan, file_name, location, sha256,
+    updated."""
+    import duckdb
+
+    con = duckdb.connect(config={"threads": 1, "memory_limit": INSERT_MEMORY})
+    try:
+        con.execute("SET enable_progress_bar = false")  # a worker's stdout is not a terminal
+        yield con.sql(query, params={**constants, **staged_files(staged)})
+    finally:
+        con.close()
+
+
 def staged_rate_batches(
     staged: StagedRates, constants: dict[str, Any], with_record: bool, rows_per_batch: int = 1 << 16
 ) -> Iterator[Any]:
-    """The rate rows of a staged file as Arrow record batches, made by DuckDB in this process (one
-    thread, memory capped as the local insert's; the join spills past it). ``constants``: payer, plan,
-    file_name, location, sha256, updated."""
-    import duckdb
-
+    """The rate rows of a staged file for the Spark data source, as Arrow record batches."""
     query = _STAGED_ROWS.format(
         record="'rate' AS record, " if with_record else "",
         file_info=", CAST(NULL AS VARCHAR) AS file_info" if with_record else "",
     )
-    con = duckdb.connect(config={"threads": 1, "memory_limit": INSERT_MEMORY})
-    try:
-        con.execute("SET enable_progress_bar = false")  # a worker's stdout is not a terminal
-        files = {"prices": staged.prices, "providers": str(staged.providers), "lists": str(staged.lists)}
-        rows: Any = con.sql(query, params={**constants, **files})
+    with staged_rows(staged, constants, query) as rows:
         # DuckDB 1.4 named fetch_arrow_reader to_arrow_reader
         fetch = getattr(rows, "to_arrow_reader", None) or rows.fetch_arrow_reader
         yield from fetch(rows_per_batch)
-    finally:
-        con.close()
 
 
 def sort_manifest(
