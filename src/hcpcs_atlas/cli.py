@@ -265,6 +265,15 @@ _ENGINE = click.option(
 _MASTER = click.option("--master", help="Spark master URL (--engine spark). Default: local[2].")
 
 
+def _parquet_option(suffix: str) -> Callable[[F], F]:
+    """``--parquet``: where --engine spark writes; by default beside the store, ``STORE{suffix}/``."""
+    return click.option(
+        "--parquet",
+        type=click.Path(file_okay=False, path_type=Path),
+        help=f"Where --engine spark writes its Parquet dataset. Default: beside the store, STORE{suffix}/.",
+    )
+
+
 @main.group()
 def ingest() -> None:
     """Ingest payer data."""
@@ -339,11 +348,7 @@ def _codes_option(codes: str | None, codes_file: Path | None) -> list[str] | Non
 )
 @_ENGINE
 @_MASTER
-@click.option(
-    "--parquet",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where --engine spark writes its Parquet dataset. Default: beside the store, STORE.tic/.",
-)
+@_parquet_option(".tic")
 @click.pass_context
 @atlas_errors
 def ingest_tic_command(
@@ -447,11 +452,7 @@ def _spark_ingest(kind: str = "tic") -> Callable[..., AttachSummary]:
               help="Files parsed at once, in worker processes.")  # fmt: skip
 @_ENGINE
 @_MASTER
-@click.option(
-    "--parquet",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where --engine spark writes its Parquet dataset. Default: beside the store, STORE.hospital/.",
-)
+@_parquet_option(".hospital")
 @click.pass_context
 @atlas_errors
 def ingest_hospital_command(

@@ -121,10 +121,11 @@ def ingest_to_parquet(
     infos: list[dict[str, Any]] = (
         spark.sparkContext.parallelize(parts, max(1, len(parts))).map(task).collect()
     )
-    rows = [tuple(info.get(name) for name in MANIFEST_COLUMNS) for info in infos]
-    table = pa.Table.from_pylist([dict(zip(MANIFEST_COLUMNS, row, strict=True)) for row in rows], FILE_SCHEMA)
-    pq.write_table(table, f"{root}/files/part-00000.parquet", filesystem=fs)
-    return SparkIngest(out, [dict(zip(MANIFEST_COLUMNS, row, strict=True)) for row in rows])
+    manifest = [{name: info.get(name) for name in MANIFEST_COLUMNS} for info in infos]
+    pq.write_table(
+        pa.Table.from_pylist(manifest, FILE_SCHEMA), f"{root}/files/part-00000.parquet", filesystem=fs
+    )
+    return SparkIngest(out, manifest)
 
 
 def _pyarrow_target(out: str) -> tuple[Any, str] | None:
