@@ -179,13 +179,10 @@ def _payer_columns(header: list[str]) -> tuple[_PayerColumns, ...]:
 def _number(label: str, row: list[str], i: int | None, line: int, header: str) -> float | None:
     if i is None:
         return None
-    text = row[i].strip()
-    if text.lower() in _MISSING:
-        return None
     try:
-        return float(text.replace("$", "").replace(",", ""))
+        return amount(row[i])
     except ValueError:
-        raise InputError(label, f"not a number: {text[:40]!r}", row=line, column=header) from None
+        raise InputError(label, f"not a number: {row[i].strip()[:40]!r}", row=line, column=header) from None
 
 
 _TEXT = (
