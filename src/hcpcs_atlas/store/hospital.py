@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -145,7 +145,7 @@ def _payer_names(names: Iterable[tuple[str | None, str | None]]) -> Any:
 
 def store_hospital_file(store: Store, hf: HospitalFile, staged: StagedCharges | None) -> int:
     """Store one file read, its kept charges staged (:mod:`.hospital_staging`): one transaction."""
-    with _insert_memory(store), store.transaction():
+    with memory_limit(store, INSERT_MEMORY), store.transaction():
         file_id = store.add_file(_file_record(hf), hf.n_charges)
         store.insert_rows("core_hospital_files", [hospital_file_row(hf)], file_id=file_id)
         if staged is not None:
@@ -167,19 +167,11 @@ def _insert_rows(store: Store, file_id: int, staged: StagedCharges) -> None:
         items, charges, insert_items = folder / ROW_ITEMS_FILE, folder / ROW_CHARGES_FILE, ROW_ITEMS
     con.execute(insert_items, {"file_id": file_id, "path": str(items)})
     con.register("payer_names", _payer_names(con.execute(ROW_PAYER_NAMES, {"path": str(charges)}).fetchall()))
-    con.execute(ROW_CHARGES, {"file_id": file_id, "path": str(charges)})
-    con.unregister("payer_names")
-
-
-@contextmanager
-def _insert_memory(store: Store) -> Iterator[None]:
-    """A memory cap past which DuckDB spills to disk (flat memory)."""
-    with memory_limit(store, INSERT_MEMORY):
-        try:
-            yield
-        finally:
-            with suppress(Exception):
-                store.con.unregister("payer_names")
+    try:
+        con.execute(ROW_CHARGES, {"file_id": file_id, "path": str(charges)})
+    finally:
+        with suppress(Exception):  # after a failure too, when the aborted transaction may refuse it
+            con.unregister("payer_names")
 
 
 @dataclass
