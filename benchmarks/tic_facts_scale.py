@@ -6,6 +6,8 @@ a store is reused when there)::
     python benchmarks/tic_facts_scale.py                      # 100 M rows, 2,000 codes, 200 files
     python benchmarks/tic_facts_scale.py --rows 10_000_000    # quicker
     python benchmarks/tic_facts_scale.py --db S.duckdb --compact   # compact S first (timed), then measure
+    python benchmarks/tic_facts_scale.py --db S.duckdb --summarize # store every code's summary (timed)
+    python benchmarks/tic_facts_scale.py --ingest-cost F.json.gz   # what the summaries add to an ingest
 
 Rows are generated directly in SQL (no JSON): ``--files`` files of 4 payers appended one after another as
 ``ingest tic`` appends them, each file's rows in code order, ``--codes`` Level II codes, rates, TINs, NPIs,
@@ -38,6 +40,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "_work"
 PAYERS = ("Aetna", "Blue Cross Blue Shield", "Cigna", "UnitedHealthcare")
+MEDICARE = 100.0  # every code's amount: a stored summary answers for it; LIVE has none stored
+LIVE = 100.5
 
 #: The lists the rows name (store ids 1-5): three place-of-service lists, a modifier list and none.
 _LISTS = "INSERT INTO core_tic_lists VALUES (1, ['11']), (2, ['11', '22']), (3, ['19', '22', '24']), (4, ['JZ']), (5, [])"
@@ -110,6 +114,48 @@ def compact(db: Path) -> None:
               f"(before: {rss:,.0f} MB); store {db.stat().st_size / 1e9:.2f} GB")  # fmt: skip
 
 
+def summarize(db: Path, medicare: float) -> None:
+    """Store every code's payer summary (store.tic_summary.write_summaries, what an ingest does after its
+    files), for ``medicare`` as every code's amount, with its wall, CPU and this process's peak RSS."""
+    from hcpcs_atlas.facts.tic import _rules
+    from hcpcs_atlas.store import Store
+    from hcpcs_atlas.store.tic import codes_with_rates
+    from hcpcs_atlas.store.tic_summary import write_summaries
+
+    with Store(db) as store:  # a schema-2 store is migrated here (the empty summaries table)
+        medicares = dict.fromkeys(codes_with_rates(store), medicare)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        started, cpu = time.perf_counter(), time.process_time()
+        codes = write_summaries(store, medicares, _rules())
+        print(f"summaries of {codes:,} codes written: {time.perf_counter() - started:,.1f} s wall, "
+              f"{time.process_time() - cpu:,.1f} s CPU, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB "
+              f"(before: {rss:,.0f} MB); store {db.stat().st_size / 1e9:.2f} GB")  # fmt: skip
+
+
+def ingest_cost(source: Path) -> None:
+    """What storing the summaries adds to an ingest: ``ingest tic`` of ``source`` (default codes: every
+    Level II code) into a fresh store, then ``write_tic_summaries`` (what the command runs after its files),
+    each timed in this process, side by side."""
+    import tempfile
+
+    from hcpcs_atlas.facts.tic import write_tic_summaries
+    from hcpcs_atlas.sources import is_level2
+    from hcpcs_atlas.store import Store
+    from hcpcs_atlas.store.tic import ingest_tic
+
+    with tempfile.TemporaryDirectory(dir=WORK) as tmp, Store(Path(tmp) / "atlas.duckdb") as store:
+        started, cpu = time.perf_counter(), time.process_time()
+        summary = ingest_tic(store, [str(source)], is_level2)
+        wall, used = time.perf_counter() - started, time.process_time() - cpu
+        rows = sum(n for _, n in summary.ingested)
+        print(f"ingest tic {source.name}: {rows:,} rows: {wall:,.1f} s wall, {used:,.1f} s CPU")
+        started, cpu = time.perf_counter(), time.process_time()
+        written, error = write_tic_summaries(store)
+        print(f"  then summaries of {written:,} codes: {time.perf_counter() - started:,.2f} s wall, "
+              f"{time.process_time() - cpu:,.2f} s CPU{f' FAILED: {error}' if error else ''}; "
+              f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")  # fmt: skip
+
+
 def layout(store: Any) -> str:
     row = store.con.execute(
         "SELECT (SELECT count(*) FROM core_tic_rate_rows), "
@@ -157,6 +203,17 @@ def main() -> None:
     )
     parser.add_argument("--db", type=Path, help="measure this store (default: built under benchmarks/_work)")
     parser.add_argument(
+        "--ingest-cost",
+        type=Path,
+        metavar="FILE",
+        help="only time an ingest of FILE into a fresh store and the summaries written after it",
+    )
+    parser.add_argument(
+        "--summarize",
+        action="store_true",
+        help="first store every code's payer summary, as ingest does after its files (timed)",
+    )
+    parser.add_argument(
         "--compact",
         action="store_true",
         help="first put the rows in code order, as ingest does when due (timed)",
@@ -167,14 +224,19 @@ def main() -> None:
     from hcpcs_atlas.facts.tic import _rules, npi_observations, tic_facts
     from hcpcs_atlas.store import Store
     from hcpcs_atlas.store.tic import codes_with_rates, has_code_rates, rate_observations
-    from hcpcs_atlas.store.tic_summary import code_summary
+    from hcpcs_atlas.store.tic_summary import live_summary, stored_summary
 
     WORK.mkdir(parents=True, exist_ok=True)
+    if args.ingest_cost:
+        ingest_cost(args.ingest_cost)
+        return
     db = args.db or WORK / f"facts-scale-{args.rows}-{args.codes}-{args.files}.duckdb"
     if not db.is_file():
         build(db, args.rows, args.codes, args.files)
     if args.compact:
         compact(db)
+    if args.summarize:
+        summarize(db, MEDICARE)
     parquet = db.with_suffix(".parquet.d")
     if args.parquet and not parquet.is_dir():
         export_parquet(db, parquet)
@@ -196,22 +258,29 @@ def main() -> None:
 
         rules = _rules()
 
-        def tic_part(code: str) -> None:
+        def tic_part(code: str, medicare: float) -> None:
             """What ``facts`` does for TiC rates (facts/build.py), without the HCPCS/ASP parts (none here)."""
             if has_code_rates(store, code):
-                provider_facts(store, tic_facts(store, code, 100.0).kept)
+                provider_facts(store, tic_facts(store, code, medicare).kept)
 
         store.con.execute("SET enable_progress_bar = false")
         print(layout(store))
+        stored = store.con.execute(
+            "SELECT count(DISTINCT billing_code) FROM core_tic_code_summaries"
+        ).fetchone()
+        print(f"codes with a stored summary: {stored[0] if stored else 0:,} (--summarize writes them)")
         for code in codes:
             rows = len(rate_observations(store, code))
             print(f"{code:<6} row groups whose zone map admits the code: {row_groups(store, code)}")
             lines = [
-                (f"facts, TiC part ({rows:,} rows): the next 3 lines", lambda c=code: tic_part(c)),
+                (f"facts, TiC part ({rows:,} rows), stored summary", lambda c=code: tic_part(c, MEDICARE)),
                 ("  has_code_rates (one probe)", lambda c=code: has_code_rates(store, c)),
-                ("  tic_facts: payer benchmarks + NPIs (summary + Python)", lambda c=code: tic_facts(store, c, 100.0)),
-                ("    of which code_summary (SQL) alone", lambda c=code: code_summary(store, c, 100.0, rules)),
-                ("  npi_observations (only if NPPES knows an NPI; none here)", lambda c=code: npi_observations(store, c, 100.0)),
+                ("  tic_facts: payer benchmarks + NPIs (stored + Python)", lambda c=code: tic_facts(store, c, MEDICARE)),
+                ("    of which stored_summary (SQL) alone", lambda c=code: stored_summary(store, c, MEDICARE, rules)),
+                ("facts, TiC part, live (an amount with no summary stored)", lambda c=code: tic_part(c, LIVE)),
+                ("  tic_facts, live", lambda c=code: tic_facts(store, c, LIVE)),
+                ("    of which live_summary (SQL) alone", lambda c=code: live_summary(store, c, LIVE, rules)),
+                ("  npi_observations (only if NPPES knows an NPI; none here)", lambda c=code: npi_observations(store, c, MEDICARE)),
                 ("codes_with_rates (build --all and serve: once)", lambda: codes_with_rates(store)),
                 ("raw rows of the code (what Python collected before)", lambda c=code: rate_observations(store, c)),
                 ("same columns from Parquet payer=/code= (4 payers)", lambda c=code: [

@@ -14,6 +14,7 @@ from hcpcs_atlas.cli import main
 from hcpcs_atlas.errors import StoreError
 from hcpcs_atlas.store import FileRecord, Store
 from hcpcs_atlas.store.tic import compact_rates, insert_rate_rows, needs_compaction
+from hcpcs_atlas.store.tic_summary import CodeSummary, live_summary, stored_summary, write_summaries
 from hcpcs_atlas.synth import TicSynthOptions, write_in_network
 
 from .helpers import assert_tic_facts_match_raw_rows, table_counts
@@ -164,6 +165,7 @@ def _as_schema_1(db: Path) -> None:
     con = duckdb.connect(str(db))
     con.execute("CREATE TABLE rates_v1 AS FROM core_tic_rates ORDER BY file_id")
     con.execute("DROP VIEW core_tic_rates; DROP TABLE core_tic_rate_rows; DROP TABLE core_tic_lists")
+    con.execute("DROP TABLE core_tic_code_summaries")
     con.execute("ALTER TABLE rates_v1 RENAME TO core_tic_rates")
     con.execute("UPDATE atlas_meta SET value = '1' WHERE key = 'schema_version'")
     con.execute("DELETE FROM atlas_meta WHERE key LIKE 'tic_%_in_order'")
@@ -178,9 +180,81 @@ def test_a_schema_1_store_is_migrated_when_opened_for_writing(tmp_path: Path) ->
         _add_by_hand(store, "by-hand.json")
         rows = sorted(map(repr, store.con.execute("FROM core_tic_rates").fetchall()))
     _as_schema_1(db)
-    with pytest.raises(StoreError, match="store schema 1 is not 2; any load or ingest upgrades it"):
+    with pytest.raises(StoreError, match="store schema 1 is not 3; any load or ingest upgrades it"):
         Store(db, read_only=True)
     with Store(db) as store:
         assert sorted(map(repr, store.con.execute("FROM core_tic_rates").fetchall())) == rows
         assert _in_code_order(store) and not needs_compaction(store)
         assert_tic_facts_match_raw_rows(store)
+
+
+def _canonical(rows: list[CodeSummary] | None) -> list[str]:
+    """A summary's rows in a fixed order (NPIs sorted): stored and live ones list them as DuckDB yields."""
+    assert rows is not None
+    return sorted(repr(r._replace(npis=sorted(r.npis) if r.npis is not None else None)) for r in rows)
+
+
+def _stored_codes(store: Store) -> set[str]:
+    rows = store.con.execute("SELECT DISTINCT billing_code FROM core_tic_code_summaries").fetchall()
+    return {str(c) for (c,) in rows}
+
+
+def test_stored_summaries_equal_live_ones_and_are_never_stale(tmp_path: Path) -> None:
+    """An ingest stores each code's summary, equal to the live one; it answers only for its Medicare amount
+    and rules; rows added to a code drop it in their own transaction (a rollback keeps it)."""
+    from hcpcs_atlas.facts.tic import _rules, write_tic_summaries
+
+    db = tmp_path / "atlas.duckdb"
+    files = [_synthetic(tmp_path, seed, "Aetna Life", "2025-10-01") for seed in (1, 2)]
+    result = CliRunner().invoke(main, ["--db", str(db), "ingest", "tic", *files, "--codes", "J9032,J9330"])
+    assert result.exit_code == 0, result.output
+    rules = _rules()
+    with Store(db) as store:
+        codes = ["J9032", "J9330"]
+        assert _stored_codes(store) == set(codes)
+        for code in codes:
+            assert _canonical(stored_summary(store, code, None, rules)) == _canonical(
+                live_summary(store, code, None, rules)
+            )
+            assert stored_summary(store, code, 40.0, rules) is None  # another amount: computed live
+            assert stored_summary(store, code, None, rules._replace(key="other rules")) is None
+        assert write_summaries(store, dict.fromkeys(codes, 40.0), rules) == 2
+        assert write_summaries(store, dict.fromkeys(codes, 40.0), rules) == 0  # all valid: nothing to do
+        for code in codes:
+            assert stored_summary(store, code, None, rules) is None
+            assert _canonical(stored_summary(store, code, 40.0, rules)) == _canonical(
+                live_summary(store, code, 40.0, rules)
+            )
+        # Rows added and rolled back: the summaries stay, as the rows do.
+        with pytest.raises(RuntimeError), store.transaction():
+            insert_rate_rows(store, _edge_rows(), file_id=99, payer="Cigna")
+            assert _stored_codes(store) == set()
+            raise RuntimeError("rolled back")
+        assert _stored_codes(store) == set(codes)
+        _add_by_hand(store, "by-hand.json")  # rows of both codes: their summaries dropped with the insert
+        assert _stored_codes(store) == set()
+        assert_tic_facts_match_raw_rows(store)
+        # After an ingest of few rows, codes holding many more wait for the next compaction.
+        assert write_tic_summaries(store, ingested=1) == (0, None) and _stored_codes(store) == set()
+        assert write_tic_summaries(store) == (2, None)
+        assert_tic_facts_match_raw_rows(store)  # now from the stored summaries where the amount is None
+
+
+def test_a_schema_2_store_gets_the_summaries_table_when_opened_for_writing(tmp_path: Path) -> None:
+    import duckdb
+
+    db = tmp_path / "atlas.duckdb"
+    files = [_synthetic(tmp_path, seed, "Aetna Life", "2025-10-01") for seed in (1, 2)]
+    assert run(db, "ingest", "tic", *files, "--codes", "J9032,J9330")[0] == 0
+    con = duckdb.connect(str(db))
+    con.execute("DROP TABLE core_tic_code_summaries")
+    con.execute("UPDATE atlas_meta SET value = '2' WHERE key = 'schema_version'")
+    con.close()
+    with pytest.raises(StoreError, match="store schema 2 is not 3; any load or ingest upgrades it"):
+        Store(db, read_only=True)
+    with Store(db) as store:
+        assert _stored_codes(store) == set()  # facts computes live until the next ingest writes them
+        assert_tic_facts_match_raw_rows(store)
+    with Store(db, read_only=True) as store:
+        row = store.con.execute("SELECT value FROM atlas_meta WHERE key = 'schema_version'").fetchone()
+        assert row == ("3",)

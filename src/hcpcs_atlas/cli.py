@@ -17,6 +17,7 @@ from .store import LoadOutcome, Store, default_db_path, file_sources, input_file
 from .text import one_line
 
 if TYPE_CHECKING:
+    from .store.db import StoreOrOpener
     from .store.tic import IngestSummary
     from .store.tic_parquet import AttachSummary
 
@@ -395,6 +396,7 @@ def ingest_tic_command(
         attached = spark_ingest(
             store, sources, out, wanted_codes(store, wanted), payer, master, allow_local_refs
         )
+        _write_summaries(store, attached)
         _report(attached, "rate rows")
         return
     db = ctx.obj["db"]
@@ -402,6 +404,7 @@ def ingest_tic_command(
         keep = keep_codes(opened, wanted)
     opener = functools.partial(Store, db)  # opened for each file's transaction only
     summary = ingest_tic(opener, sources, keep, payer, Progress, jobs, plan_filter, max_files, options)
+    _write_summaries(opener, summary)
     _report(summary, "rate rows")
 
 
@@ -425,6 +428,7 @@ def ingest_parquet_command(ctx: click.Context, folder: Path) -> None:
         _report(attach_hospital_parquet(store, folder), "charges")
         return
     summary = attach_tic_parquet(store, folder)
+    _write_summaries(store, summary)
     if not hospital:
         _report(summary, "rate rows")
         return
@@ -434,6 +438,22 @@ def ingest_parquet_command(ctx: click.Context, folder: Path) -> None:
     summary.unchanged += other.unchanged
     summary.failed += other.failed
     _report(summary, "rate rows", also_ingested=len(other.ingested))
+
+
+def _write_summaries(store: StoreOrOpener, summary: IngestSummary | AttachSummary) -> None:
+    """After TiC rates were stored: each code's payer summary stored, so facts, build and serve read it
+    (a command that stored nothing changes nothing)."""
+    from .facts.tic import write_tic_summaries
+
+    if not summary.ingested:
+        return
+    ingested = None if summary.compacted else sum(rows for _, rows in summary.ingested)
+    _, error = write_tic_summaries(store, ingested)  # a cache of facts: said only when it fails
+    if error:
+        click.echo(
+            f"warning: store: payer summaries not written ({error}); facts computes them from the rates",
+            err=True,
+        )
 
 
 def _spark_ingest(kind: str = "tic") -> Callable[..., AttachSummary]:

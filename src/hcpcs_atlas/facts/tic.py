@@ -8,16 +8,20 @@ negotiated / derived / fee schedule; rates expired before their file's last_upda
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from functools import partial
-from typing import NamedTuple
+from functools import cache, partial
+from typing import Any, NamedTuple
+
+import orjson
 
 from ..data import lookup, payer_order
 from ..store import Store
+from ..store.db import StoreOrOpener, writing
 from ..store.tic import payer_sources
-from ..store.tic_summary import CodeRules, CodeSummary, code_summary, kept_npis
+from ..store.tic_summary import CodeRules, CodeSummary, code_summary, kept_npis, write_summaries
 from .benchmarks import pct_of
 from .model import Benchmarks, Breakdown, PayerFacts, PayerSource
 from .nppes import KeptObservations, RateObservation
@@ -27,9 +31,11 @@ __all__ = [
     "NOT_A_MODIFIER",
     "SUSPECT_HIGH",
     "SUSPECT_LOW",
+    "medicare_limits",
     "npi_observations",
     "payer_facts",
     "tic_facts",
+    "write_tic_summaries",
 ]
 
 DOLLAR_TYPES = frozenset({"negotiated", "derived", "fee schedule"})
@@ -47,15 +53,60 @@ def _expired(expiration: str | None, last_updated: date | None) -> bool:
         return False
 
 
+#: Bump when a rule changes in a way the key below cannot see (the code of _expired, NOT_A_MODIFIER's
+#: comparison): stored summaries of other rules are then not read, and rewritten by the next ingest.
+RULES_VERSION = "1"
+
+
+@cache
 def _rules() -> CodeRules:
+    site_groups = lookup("place_of_service_groups.csv", "service_code", "site_group")
+    key = orjson.dumps(
+        [RULES_VERSION, sorted(DOLLAR_TYPES), [SUSPECT_LOW, SUSPECT_HIGH], sorted(NOT_A_MODIFIER),
+         sorted(site_groups.items()), _UNSPECIFIED]
+    )  # fmt: skip
     return CodeRules(
         dollar_types=DOLLAR_TYPES,
         suspect=(SUSPECT_LOW, SUSPECT_HIGH),
         not_a_modifier=lambda m: m.strip() in NOT_A_MODIFIER,
         expired=_expired,
-        site_groups=lookup("place_of_service_groups.csv", "service_code", "site_group"),
+        site_groups=site_groups,
         unspecified=_UNSPECIFIED,
+        key=hashlib.sha256(key).hexdigest()[:16],
     )
+
+
+def medicare_limits(store: Store) -> dict[str, float | None]:
+    """The Medicare amount facts passes for each code: the payment limit of its latest ASP row (as
+    FactsBuilder reads it; a code without one is left out, which means None)."""
+    files = {f.file_id: f for f in store.source_files()}
+    latest: dict[str, dict[str, Any]] = {}
+    for row in sorted(store.source_rows("asp"), key=lambda r: files[r["file_id"]].order):
+        latest[row["code"]] = row
+    return {code: row["payment_limit_usd"] for code, row in latest.items()}
+
+
+#: After an ingest, summaries are written when the codes due hold at most this many times the rows it
+#: stored (or it compacted: every row was rewritten anyway); else they wait for the next compaction and
+#: facts computes those codes live meanwhile. Writing costs ~5-10 CPU-us per row read (docs/formats.md):
+#: a file touching every code of a large store would otherwise pay for the whole store.
+AFTER_INGEST_FACTOR = 4
+
+
+def write_tic_summaries(store: StoreOrOpener, ingested: int | None = None) -> tuple[int, str | None]:
+    """Store the payer summary of every code whose stored one is missing or stale, for the Medicare amounts
+    facts will pass: (codes written, the error when it failed). After an ingest of ``ingested`` rows,
+    only when the codes due hold at most AFTER_INGEST_FACTOR times that (None: whatever they hold). Like
+    compaction it only speeds reads up: a failure leaves every code whole, and facts computes the codes
+    without a stored summary live."""
+    import duckdb
+
+    limit = None if ingested is None else AFTER_INGEST_FACTOR * ingested
+    try:
+        with writing(store) as writer:
+            return write_summaries(writer, medicare_limits(writer), _rules(), max_rows=limit), None
+    except duckdb.Error as exc:
+        return 0, str(exc).splitlines()[0]
 
 
 @dataclass

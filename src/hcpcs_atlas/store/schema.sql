@@ -155,6 +155,21 @@ CREATE TABLE IF NOT EXISTS core_tic_rate_rows (
     network_names VARCHAR[]
 );
 
+-- A code's payer figures as facts computes them from its rate rows (store/tic_summary.py), written after
+-- an ingest; the rows of a code are dropped in the transaction that adds rate rows of it, and a row answers
+-- only for the Medicare amount and rules it was computed with (else facts computes live): never stale.
+CREATE TABLE IF NOT EXISTS core_tic_code_summaries (
+    billing_code VARCHAR NOT NULL,
+    medicare DOUBLE,                    -- the amount the suspect rule used; NULL: none
+    rules VARCHAR NOT NULL,             -- the facts rules' key (facts/tic.py)
+    payer VARCHAR,                      -- NULL: the code's row of every payer's NPIs
+    dim VARCHAR NOT NULL,
+    name VARCHAR,
+    n BIGINT,
+    stats DOUBLE[],                     -- n, min, p10, p25, median, p75, p90, max
+    npis BIGINT[]
+);
+
 -- The rate rows with their lists, as they were read: what tests, exports and ad-hoc SQL read.
 CREATE OR REPLACE VIEW core_tic_rates AS
 SELECT r.file_id, r.payer, r.billing_code, r.billing_code_type, r.negotiation_arrangement, r.negotiated_type,

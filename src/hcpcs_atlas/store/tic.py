@@ -28,6 +28,7 @@ from ..sources.tic.net import DEFAULT_OPTIONS, FetchError, ReadOptions, resolve_
 from ..sources.tic.stream import ZipMember, file_name, zip_members
 from .db import FileRecord, Store, StoreOrOpener, memory_limit, settings, writing
 from .payers import resolve_payer
+from .tic_summary import forget_summaries
 
 __all__ = [
     "IngestSummary",
@@ -288,6 +289,7 @@ def insert_listed(
 ) -> None:
     """Insert the rows of ``source`` (a table expression with the core_tic_rates view's columns)."""
     intern_lists(store, _lists_of(source), params)
+    forget_summaries(store, source, params)
     store.con.execute(_FROM_LISTED.format(source=source, order=order), params)
 
 
@@ -445,6 +447,7 @@ def _run_insert(
     if skip is not None:
         query = query.rstrip() + "\nWHERE NOT list_contains($skip, p.billing_code)\n"
     params = {"file_id": file_id, "payer": payer, **staged_files(staged)}
+    forget_summaries(store, "read_parquet($prices)", {"prices": staged.prices})
     store.con.execute(query, params | ({"skip": sorted(skip)} if skip is not None else {}))
     return _rate_count(store, file_id) - before
 

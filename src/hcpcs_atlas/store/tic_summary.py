@@ -13,13 +13,22 @@ and files), then applied by DuckDB: the rules stay the methodology's exactly (``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from .db import Store
+from .db import Store, settings
 
-__all__ = ["CodeRules", "CodeSummary", "code_summary", "kept_npis"]
+__all__ = [
+    "CodeRules",
+    "CodeSummary",
+    "code_summary",
+    "forget_summaries",
+    "kept_npis",
+    "live_summary",
+    "stored_summary",
+    "write_summaries",
+]
 
 
 class CodeRules(NamedTuple):
@@ -31,6 +40,7 @@ class CodeRules(NamedTuple):
     expired: Callable[[str | None, date | None], bool]
     site_groups: dict[str, str]
     unspecified: str
+    key: str = ""  # names these rules in stored summaries; "" : none is read or written
 
 
 class CodeSummary(NamedTuple):
@@ -44,15 +54,24 @@ class CodeSummary(NamedTuple):
     npis: list[int] | None = None
 
 
-#: What the code's rows name, distinct: their lists, expiration dates and files (a few hundred rows).
+#: The codes read and the Medicare amount of each (the suspect rule's unit): one code for a request,
+#: a range of codes when summaries are written.
+_WANT = """
+CREATE OR REPLACE TEMP TABLE tic_code_want AS
+SELECT unnest($codes::VARCHAR[]) AS billing_code, unnest($medicare::DOUBLE[]) AS medicare
+"""
+
+#: What the codes' rows name, distinct: their lists, expiration dates and files (a few hundred rows). The
+#: range first: DuckDB's zone maps skip the row groups outside it.
 _CODE_PARTS = """
 CREATE OR REPLACE TEMP TABLE tic_code_parts AS
 SELECT DISTINCT coalesce(modifiers_id, -1) AS modifiers_id, coalesce(service_codes_id, -1) AS service_codes_id,
        expiration_date, file_id
-FROM core_tic_rate_rows WHERE billing_code = $code
+FROM core_tic_rate_rows
+WHERE billing_code BETWEEN $first AND $last AND billing_code IN (SELECT billing_code FROM tic_code_want)
 """
 
-#: Per list the code's rows name (a missing list, -1, is the empty one), an integer equal for equal lists
+#: Per list the codes' rows name (a missing list, -1, is the empty one), an integer equal for equal lists
 #: as an observation compares them (modifiers without the rule's non-modifiers, both sorted): the merge
 #: then groups integers, not lists.
 _CODE_KEYS = """
@@ -66,23 +85,24 @@ FROM (SELECT i.id, coalesce(l.codes, []) AS codes
       LEFT JOIN core_tic_lists l ON l.list_id = i.id)
 """
 
-#: The code's rows, each with what makes it an observation and its kind. Whether a row is suspect depends on
-#: its rate alone, so rows are classified before they are merged.
+#: The codes' rows, each with what makes it an observation and its kind. Whether a row is suspect depends
+#: on its rate alone, so rows are classified before they are merged.
 _CODE_ROWS = """
 CREATE OR REPLACE TEMP TABLE tic_code_rows AS
-SELECT r.file_id, r.payer, coalesce(t.plan_label, t.reporting_entity_name, r.payer) AS plan,
+SELECT r.billing_code, r.file_id, r.payer, coalesce(t.plan_label, t.reporting_entity_name, r.payer) AS plan,
        CASE WHEN NOT coalesce(list_contains($dollar, lower(r.negotiated_type)), false) THEN 'non-dollar'
             WHEN x.e IS NOT NULL THEN 'expired'
-            WHEN NOT coalesce($low * $medicare <= r.negotiated_rate AND r.negotiated_rate <= $high * $medicare,
-                              true) THEN 'suspect'
+            WHEN NOT coalesce($low * w.medicare <= r.negotiated_rate
+                              AND r.negotiated_rate <= $high * w.medicare, true) THEN 'suspect'
             ELSE 'dollar' END AS kind,
        lower(r.negotiated_type) AS negotiated_type, r.tin_value, r.billing_class, r.negotiated_rate AS rate,
        m.modifiers_key AS modifiers, s.service_key, list_filter(coalesce(r.npis, []), lambda n: n <> 0) AS npis
 FROM core_tic_rate_rows r JOIN core_tic_files t USING (file_id)
+JOIN tic_code_want w USING (billing_code)
 JOIN tic_code_keys m ON m.id = coalesce(r.modifiers_id, -1)
 JOIN tic_code_keys s ON s.id = coalesce(r.service_codes_id, -1)
 LEFT JOIN (SELECT unnest($exp_e) AS e, unnest($exp_f) AS f) x ON x.e = r.expiration_date AND x.f = r.file_id
-WHERE r.billing_code = $code
+WHERE r.billing_code BETWEEN $first AND $last
 """
 
 #: The benchmarks of ascending ``rates``: [n, min, p10, p25, median, p75, p90, max], each percentile by
@@ -99,11 +119,12 @@ END"""
 
 _CODE_SUMMARY = f"""
 WITH obs AS MATERIALIZED (
-    SELECT DISTINCT payer, kind, CASE WHEN kind = 'non-dollar' THEN negotiated_type END AS type, tin_value,
-           billing_class, rate, modifiers, service_key, CASE WHEN kind = 'dollar' THEN plan END AS plan
+    SELECT DISTINCT billing_code, payer, kind, CASE WHEN kind = 'non-dollar' THEN negotiated_type END AS type,
+           tin_value, billing_class, rate, modifiers, service_key, CASE WHEN kind = 'dollar' THEN plan END AS plan
     FROM tic_code_rows
 ), kept AS MATERIALIZED (
-    SELECT DISTINCT payer, tin_value, billing_class, rate, service_key, modifiers FROM obs WHERE kind = 'dollar'
+    SELECT DISTINCT billing_code, payer, tin_value, billing_class, rate, service_key, modifiers
+    FROM obs WHERE kind = 'dollar'
 ), service_sites AS (
     SELECT DISTINCT k.service_key, coalesce(g.site, 'other') AS site
     FROM (SELECT service_key, unnest(service_codes) AS code FROM tic_code_keys) k
@@ -112,20 +133,24 @@ WITH obs AS MATERIALIZED (
     SELECT DISTINCT service_key, $unspecified FROM tic_code_keys WHERE len(service_codes) = 0
 )
 SELECT * EXCLUDE (rates), {_STATS} AS stats FROM (
-SELECT payer, 'file', NULL, file_id, NULL FROM (SELECT DISTINCT payer, file_id FROM tic_code_rows)
-UNION ALL SELECT payer, 'all', NULL, NULL, list_sort(list(rate)) FROM kept GROUP BY payer
-UNION ALL SELECT payer, 'billing_class', coalesce(nullif(billing_class, ''), $unspecified), NULL,
+SELECT billing_code, payer, 'file', NULL, file_id, NULL
+    FROM (SELECT DISTINCT billing_code, payer, file_id FROM tic_code_rows)
+UNION ALL SELECT billing_code, payer, 'all', NULL, NULL, list_sort(list(rate)) FROM kept GROUP BY ALL
+UNION ALL SELECT billing_code, payer, 'billing_class', coalesce(nullif(billing_class, ''), $unspecified), NULL,
                  list_sort(list(rate)) FROM kept GROUP BY ALL
-UNION ALL SELECT k.payer, 'site', s.site, NULL, list_sort(list(k.rate))
+UNION ALL SELECT k.billing_code, k.payer, 'site', s.site, NULL, list_sort(list(k.rate))
           FROM kept k JOIN service_sites s USING (service_key) GROUP BY ALL
-UNION ALL SELECT payer, 'plan', plan, NULL, list_sort(list(rate)) FROM obs WHERE kind = 'dollar' GROUP BY ALL
-UNION ALL SELECT payer, kind, NULL, count(*), NULL FROM obs WHERE kind IN ('suspect', 'expired') GROUP BY ALL
-UNION ALL SELECT payer, 'non-dollar', type, count(*), NULL FROM obs WHERE kind = 'non-dollar' GROUP BY ALL
-UNION ALL SELECT payer, 'tins', NULL, count(DISTINCT tin_value) FILTER (WHERE tin_value <> ''), NULL
-          FROM kept GROUP BY payer
-UNION ALL SELECT payer, 'providers', NULL, count(DISTINCT npi), NULL
-          FROM (SELECT payer, unnest(npis) AS npi FROM tic_code_rows WHERE kind = 'dollar') GROUP BY payer
-) AS summary(payer, dim, name, n, rates)
+UNION ALL SELECT billing_code, payer, 'plan', plan, NULL, list_sort(list(rate))
+          FROM obs WHERE kind = 'dollar' GROUP BY ALL
+UNION ALL SELECT billing_code, payer, kind, NULL, count(*), NULL
+          FROM obs WHERE kind IN ('suspect', 'expired') GROUP BY ALL
+UNION ALL SELECT billing_code, payer, 'non-dollar', type, count(*), NULL FROM obs WHERE kind = 'non-dollar' GROUP BY ALL
+UNION ALL SELECT billing_code, payer, 'tins', NULL, count(DISTINCT tin_value) FILTER (WHERE tin_value <> ''), NULL
+          FROM kept GROUP BY ALL
+UNION ALL SELECT billing_code, payer, 'providers', NULL, count(DISTINCT npi), NULL
+          FROM (SELECT billing_code, payer, unnest(npis) AS npi FROM tic_code_rows WHERE kind = 'dollar')
+          GROUP BY ALL
+) AS summary(billing_code, payer, dim, name, n, rates)
 """
 
 #: The distinct NPIs of every counted observation, fetched as a column (a Python list of 50,000 ints from a
@@ -144,11 +169,14 @@ GROUP BY payer, tin_value, billing_class, rate, modifiers, service_key
 """
 
 
-def _read_code(store: Store, code: str, medicare: float | None, rules: CodeRules) -> None:
-    """Read the code's rows into tic_code_rows, classified by the caller's rules (decided in Python on
-    the distinct lists, expiration dates and files of the code's rows)."""
+def _read_codes(store: Store, medicare: Mapping[str, float | None], rules: CodeRules) -> None:
+    """Read the rows of the codes ``medicare`` names into tic_code_rows, classified by the caller's rules
+    (decided in Python on the distinct lists, expiration dates and files of the codes' rows)."""
     con = store.con
-    con.execute(_CODE_PARTS, {"code": code})
+    codes = sorted(medicare)
+    bounds = {"first": codes[0], "last": codes[-1]}
+    con.execute(_WANT, {"codes": codes, "medicare": [medicare[c] or None for c in codes]})
+    con.execute(_CODE_PARTS, bounds)
     values = con.execute(
         "SELECT DISTINCT unnest(l.codes) FROM core_tic_lists l WHERE l.list_id IN "
         "(SELECT modifiers_id FROM tic_code_parts)"
@@ -161,27 +189,33 @@ def _read_code(store: Store, code: str, medicare: float | None, rules: CodeRules
     expired = [(e, f) for e, f, updated in pairs if rules.expired(e, updated)]
     con.execute(
         _CODE_ROWS,
-        {"code": code, "dollar": sorted(rules.dollar_types), "low": rules.suspect[0], "high": rules.suspect[1],
-         "medicare": medicare or None, "exp_e": [e for e, _ in expired], "exp_f": [f for _, f in expired]},
+        {**bounds, "dollar": sorted(rules.dollar_types), "low": rules.suspect[0], "high": rules.suspect[1],
+         "exp_e": [e for e, _ in expired], "exp_f": [f for _, f in expired]},
     )  # fmt: skip
+
+
+def _summary_params(rules: CodeRules) -> dict[str, object]:
+    return {
+        "group_codes": list(rules.site_groups),
+        "group_sites": list(rules.site_groups.values()),
+        "unspecified": rules.unspecified,
+    }
 
 
 def _drop(store: Store) -> None:
     store.con.execute(
-        "DROP TABLE IF EXISTS tic_code_parts; DROP TABLE IF EXISTS tic_code_keys; DROP TABLE IF EXISTS tic_code_rows"
+        "DROP TABLE IF EXISTS tic_code_want; DROP TABLE IF EXISTS tic_code_parts; "
+        "DROP TABLE IF EXISTS tic_code_keys; DROP TABLE IF EXISTS tic_code_rows"
     )
 
 
-def code_summary(store: Store, code: str, medicare: float | None, rules: CodeRules) -> list[CodeSummary]:
-    """The per-payer figures of ``code``, and last a row of every payer's NPIs (payer None)."""
+def live_summary(store: Store, code: str, medicare: float | None, rules: CodeRules) -> list[CodeSummary]:
+    """The per-payer figures of ``code`` computed from its rows, and last a row of every payer's NPIs
+    (payer None)."""
     try:
-        _read_code(store, code, medicare, rules)
-        params = {
-            "group_codes": list(rules.site_groups),
-            "group_sites": list(rules.site_groups.values()),
-            "unspecified": rules.unspecified,
-        }
-        rows = [CodeSummary(*row) for row in store.con.execute(_CODE_SUMMARY, params).fetchall()]
+        _read_codes(store, {code: medicare}, rules)
+        query = store.con.execute(_CODE_SUMMARY, _summary_params(rules))
+        rows = [CodeSummary(*row[1:]) for row in query.fetchall()]
         npis = store.con.execute(_CODE_NPIS).fetchnumpy()["npi"]
         return [*rows, CodeSummary(None, "npis", None, None, None, npis.tolist())]
     finally:
@@ -193,7 +227,136 @@ def kept_npis(
 ) -> list[tuple[float, list[int]]]:
     """(rate, NPIs) of each dollar observation of ``code`` the benchmarks keep that names NPIs."""
     try:
-        _read_code(store, code, medicare, rules)
+        _read_codes(store, {code: medicare}, rules)
         return [(float(rate), list(npis)) for rate, npis in store.con.execute(_KEPT_NPIS).fetchall()]
     finally:
         _drop(store)
+
+
+# --- stored summaries -------------------------------------------------------------------------------------
+
+#: A stored summary answers only for the Medicare amount and rules it was computed with (else: live).
+_STORED = """
+SELECT payer, dim, name, n, stats FROM core_tic_code_summaries
+WHERE billing_code = $code AND rules = $rules AND medicare IS NOT DISTINCT FROM $medicare AND payer IS NOT NULL
+"""
+_STORED_NPIS = """
+SELECT unnest(npis) AS npi FROM core_tic_code_summaries
+WHERE billing_code = $code AND rules = $rules AND medicare IS NOT DISTINCT FROM $medicare AND payer IS NULL
+"""
+
+#: The summaries of the codes read into tic_code_rows, as live_summary computes them, and a row of each
+#: code's NPIs (payer NULL; every code gets one, so its presence says the code is stored).
+_WRITE = f"""
+INSERT INTO core_tic_code_summaries
+SELECT s.billing_code, w.medicare, $rules, s.payer, s.dim, s.name, s.n, s.stats, NULL
+FROM ({_CODE_SUMMARY}) s JOIN tic_code_want w USING (billing_code)
+ORDER BY s.billing_code
+"""
+_WRITE_NPIS = """
+INSERT INTO core_tic_code_summaries
+SELECT w.billing_code, w.medicare, $rules, NULL, 'npis', NULL, NULL, NULL, coalesce(n.npis, [])
+FROM tic_code_want w LEFT JOIN (
+    SELECT billing_code, list(DISTINCT npi) AS npis
+    FROM (SELECT billing_code, unnest(npis) AS npi FROM tic_code_rows WHERE kind = 'dollar') GROUP BY 1
+) n USING (billing_code)
+ORDER BY w.billing_code
+"""
+
+#: Summaries are written a range of codes at a time, about this many rate rows each, in this much of
+#: DuckDB's memory (as compaction rewrites them: store/tic.py).
+SUMMARY_ROWS = 1_000_000
+SUMMARY_MEMORY = "200MB"
+
+
+def _stored_key(medicare: float | None) -> float | None:
+    return medicare or None  # as _read_codes passes it: 0 is no amount
+
+
+def stored_summary(
+    store: Store, code: str, medicare: float | None, rules: CodeRules
+) -> list[CodeSummary] | None:
+    """The summary stored for ``code`` with this Medicare amount and these rules; None: compute it live."""
+    if not rules.key:
+        return None
+    params = {"code": code, "rules": rules.key, "medicare": _stored_key(medicare)}
+    rows = [CodeSummary(*row) for row in store.con.execute(_STORED, params).fetchall()]
+    if not rows:
+        return None
+    npis = store.con.execute(_STORED_NPIS, params).fetchnumpy()["npi"]
+    return [*rows, CodeSummary(None, "npis", None, None, None, npis.tolist())]
+
+
+def code_summary(store: Store, code: str, medicare: float | None, rules: CodeRules) -> list[CodeSummary]:
+    """The per-payer figures of ``code`` (stored when valid, else live), and last every payer's NPIs."""
+    stored = stored_summary(store, code, medicare, rules)
+    return stored if stored is not None else live_summary(store, code, medicare, rules)
+
+
+def forget_summaries(store: Store, source: str, params: dict[str, Any] | list[Any] | None = None) -> None:
+    """Drop the stored summaries of the codes of ``source`` (a table expression with a ``billing_code``
+    column): rows of them are being added, in the caller's transaction, so a stale one is never read."""
+    store.con.execute(
+        f"DELETE FROM core_tic_code_summaries WHERE billing_code IN (SELECT billing_code FROM {source})",
+        params,
+    )
+
+
+def _batches(counts: list[tuple[str, int]], rows: int) -> list[list[str]]:
+    """Consecutive codes (sorted) in batches of about ``rows`` rate rows."""
+    batches: list[list[str]] = [[]]
+    total = 0
+    for code, n in counts:
+        if batches[-1] and total + n > rows:
+            batches.append([])
+            total = 0
+        batches[-1].append(code)
+        total += n
+    return [b for b in batches if b]
+
+
+def write_summaries(
+    store: Store,
+    medicare: Mapping[str, float | None],
+    rules: CodeRules,
+    max_rows: int | None = None,
+    rows: int = SUMMARY_ROWS,
+) -> int:
+    """Store the summary of every code with rates whose stored one is missing or was computed with another
+    Medicare amount (``medicare``: the amount facts will pass, None when none) or other rules; returns how
+    many codes were written. Nothing is written when those codes hold more than ``max_rows`` rate rows.
+
+    One transaction per range of codes: a code's summary is written whole or not at all, and one
+    transaction for all would keep every range's temporary rows until its commit (5 GB spilled at 100 M).
+    """
+    if not rules.key:
+        return 0
+    con = store.con
+    counts = con.execute(
+        "SELECT billing_code, count(*) FROM core_tic_rate_rows GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    stored = dict(
+        con.execute(
+            "SELECT billing_code, medicare FROM core_tic_code_summaries WHERE payer IS NULL AND rules = ?",
+            [rules.key],
+        ).fetchall()
+    )
+    due = [
+        (str(code), int(n))
+        for code, n in counts
+        if code not in stored or stored[code] != _stored_key(medicare.get(code))
+    ]
+    if max_rows is not None and sum(n for _, n in due) > max_rows:
+        return 0
+    with settings(store, memory_limit=SUMMARY_MEMORY, enable_progress_bar=False):
+        con.execute("DELETE FROM core_tic_code_summaries WHERE rules <> ?", [rules.key])
+        for codes in _batches(due, rows):
+            with store.transaction():
+                _read_codes(store, {c: medicare.get(c) for c in codes}, rules)
+                con.execute(
+                    "DELETE FROM core_tic_code_summaries WHERE billing_code IN (SELECT unnest(?))", [codes]
+                )
+                con.execute(_WRITE, {**_summary_params(rules), "rules": rules.key})
+                con.execute(_WRITE_NPIS, {"rules": rules.key})
+            _drop(store)
+    return len(due)
