@@ -114,19 +114,20 @@ def compact(db: Path) -> None:
               f"(before: {rss:,.0f} MB); store {db.stat().st_size / 1e9:.2f} GB")  # fmt: skip
 
 
-def summarize(db: Path, medicare: float) -> None:
+def summarize(db: Path, medicare: float, only: list[str] | None = None) -> None:
     """Store every code's payer summary (store.tic_summary.write_summaries, what an ingest does after its
-    files), for ``medicare`` as every code's amount, with its wall, CPU and this process's peak RSS."""
+    files), for ``medicare`` as every code's amount (``only``: these codes' alone), with its wall, CPU and
+    this process's peak RSS."""
     from hcpcs_atlas.facts.tic import _rules
     from hcpcs_atlas.store import Store
     from hcpcs_atlas.store.tic import codes_with_rates
     from hcpcs_atlas.store.tic_summary import write_summaries
 
     with Store(db) as store:  # a schema-2 store is migrated here (the empty summaries table)
-        medicares = dict.fromkeys(codes_with_rates(store), medicare)
+        medicares = dict.fromkeys(only or codes_with_rates(store), medicare)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         started, cpu = time.perf_counter(), time.process_time()
-        codes = write_summaries(store, medicares, _rules())
+        codes = write_summaries(store, medicares, _rules(), codes=only)
         print(f"summaries of {codes:,} codes written: {time.perf_counter() - started:,.1f} s wall, "
               f"{time.process_time() - cpu:,.1f} s CPU, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB "
               f"(before: {rss:,.0f} MB); store {db.stat().st_size / 1e9:.2f} GB")  # fmt: skip
@@ -214,6 +215,11 @@ def main() -> None:
         help="first store every code's payer summary, as ingest does after its files (timed)",
     )
     parser.add_argument(
+        "--summarize-measured",
+        action="store_true",
+        help="first store the summaries of the measured codes only (timed; quicker)",
+    )
+    parser.add_argument(
         "--compact",
         action="store_true",
         help="first put the rows in code order, as ingest does when due (timed)",
@@ -235,12 +241,12 @@ def main() -> None:
         build(db, args.rows, args.codes, args.files)
     if args.compact:
         compact(db)
-    if args.summarize:
-        summarize(db, MEDICARE)
+    codes = ["J0000", f"J{args.codes // 2:04d}", f"J{args.codes - 1:04d}"]
+    if args.summarize or args.summarize_measured:
+        summarize(db, MEDICARE, None if args.summarize else codes)
     parquet = db.with_suffix(".parquet.d")
     if args.parquet and not parquet.is_dir():
         export_parquet(db, parquet)
-    codes = ["J0000", f"J{args.codes // 2:04d}", f"J{args.codes - 1:04d}"]
     print(
         f"{args.rows:,} rows, {args.codes:,} codes, {args.files} files: ~{args.rows // args.codes:,} rows per code"
     )

@@ -20,7 +20,7 @@ import orjson
 from ..data import lookup, payer_order
 from ..store import Store
 from ..store.db import StoreOrOpener, writing
-from ..store.tic import payer_sources
+from ..store.tic import PayerSourceRow, file_sources
 from ..store.tic_summary import CodeRules, CodeSummary, code_summary, kept_npis, write_summaries
 from .benchmarks import pct_of
 from .model import Benchmarks, Breakdown, PayerFacts, PayerSource
@@ -160,7 +160,9 @@ def _breakdown(grouped: dict[str, Benchmarks], medicare: float | None) -> list[B
     ]
 
 
-def _payer(store: Store, payer: str, acc: _Payer, medicare: float | None) -> PayerFacts | None:
+def _payer(
+    sources: list[tuple[int, PayerSourceRow]], payer: str, acc: _Payer, medicare: float | None
+) -> PayerFacts | None:
     suspects, expired = acc.counts.get("suspect", 0), acc.counts.get("expired", 0)
     non_dollar = dict(sorted(acc.non_dollar.items()))
     if not (acc.overall or suspects or non_dollar or expired):
@@ -178,7 +180,7 @@ def _payer(store: Store, payer: str, acc: _Payer, medicare: float | None) -> Pay
         n_suspect_rates=suspects,
         n_expired_excluded=expired,
         non_dollar_rates=non_dollar,
-        source_files=[PayerSource(*row) for row in payer_sources(store, acc.file_ids)],
+        source_files=[PayerSource(*row) for file_id, row in sources if file_id in acc.file_ids],
     )
 
 
@@ -198,9 +200,10 @@ class TicFacts(NamedTuple):
 def tic_facts(store: Store, code: str, medicare: float | None) -> TicFacts:
     """The payer benchmarks and, for providers, the observations they count (one summary query)."""
     summary, npis = _summary(store, code, medicare)
-    facts = [f for payer, acc in summary.items() if (f := _payer(store, payer, acc, medicare))]
-    kept = KeptObservations(frozenset(npis), partial(npi_observations, store, code, medicare))
     files = {i for acc in summary.values() for i in acc.file_ids}
+    sources = file_sources(store, files)
+    facts = [f for payer, acc in summary.items() if (f := _payer(sources, payer, acc, medicare))]
+    kept = KeptObservations(frozenset(npis), partial(npi_observations, store, code, medicare))
     return TicFacts(sorted(facts, key=lambda f: payer_order(f.payer)), kept, files)
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "compact_rates",
     "expand_sources",
     "file_row",
+    "file_sources",
     "files_with_code",
     "has_code_rates",
     "ingest_tic",
@@ -776,12 +777,17 @@ def files_with_code(store: Store, code: str) -> set[int]:
 
 
 def payer_sources(store: Store, file_ids: set[int]) -> list[PayerSourceRow]:
+    return [row for _, row in file_sources(store, file_ids)]
+
+
+def file_sources(store: Store, file_ids: set[int]) -> list[tuple[int, PayerSourceRow]]:
+    """(file_id, source) of the files, by file name (one query for every payer of a code)."""
     rows = store.con.execute(
-        "SELECT f.file_name, t.last_updated_on, t.reporting_entity_name, f.sha256 FROM source_files f "
-        "JOIN core_tic_files t USING (file_id) WHERE file_id IN (SELECT unnest(?)) ORDER BY f.file_name",
+        "SELECT file_id, f.file_name, t.last_updated_on, t.reporting_entity_name, f.sha256 FROM source_files f "
+        "JOIN core_tic_files t USING (file_id) WHERE file_id IN (SELECT unnest(?)) ORDER BY f.file_name, file_id",
         [sorted(file_ids)],
     ).fetchall()
-    return [PayerSourceRow(*row) for row in rows]
+    return [(int(row[0]), PayerSourceRow(*row[1:])) for row in rows]
 
 
 def payer_codes(store: Store) -> dict[str, list[str]]:

@@ -321,10 +321,12 @@ def write_summaries(
     rules: CodeRules,
     max_rows: int | None = None,
     rows: int = SUMMARY_ROWS,
+    codes: Iterable[str] | None = None,
 ) -> int:
     """Store the summary of every code with rates whose stored one is missing or was computed with another
     Medicare amount (``medicare``: the amount facts will pass, None when none) or other rules; returns how
-    many codes were written. Nothing is written when those codes hold more than ``max_rows`` rate rows.
+    many codes were written. Nothing is written when those codes hold more than ``max_rows`` rate rows;
+    ``codes``: only these are looked at.
 
     One transaction per range of codes: a code's summary is written whole or not at all, and one
     transaction for all would keep every range's temporary rows until its commit (5 GB spilled at 100 M).
@@ -341,20 +343,22 @@ def write_summaries(
             [rules.key],
         ).fetchall()
     )
+    only = set(codes) if codes is not None else None
     due = [
         (str(code), int(n))
         for code, n in counts
-        if code not in stored or stored[code] != _stored_key(medicare.get(code))
+        if (only is None or code in only)
+        and (code not in stored or stored[code] != _stored_key(medicare.get(code)))
     ]
     if max_rows is not None and sum(n for _, n in due) > max_rows:
         return 0
     with settings(store, memory_limit=SUMMARY_MEMORY, enable_progress_bar=False):
         con.execute("DELETE FROM core_tic_code_summaries WHERE rules <> ?", [rules.key])
-        for codes in _batches(due, rows):
+        for batch in _batches(due, rows):
             with store.transaction():
-                _read_codes(store, {c: medicare.get(c) for c in codes}, rules)
+                _read_codes(store, {c: medicare.get(c) for c in batch}, rules)
                 con.execute(
-                    "DELETE FROM core_tic_code_summaries WHERE billing_code IN (SELECT unnest(?))", [codes]
+                    "DELETE FROM core_tic_code_summaries WHERE billing_code IN (SELECT unnest(?))", [batch]
                 )
                 con.execute(_WRITE, {**_summary_params(rules), "rules": rules.key})
                 con.execute(_WRITE_NPIS, {"rules": rules.key})
