@@ -258,3 +258,40 @@ def test_a_schema_2_store_gets_the_summaries_table_when_opened_for_writing(tmp_p
     with Store(db, read_only=True) as store:
         row = store.con.execute("SELECT value FROM atlas_meta WHERE key = 'schema_version'").fetchone()
         assert row == ("3",)
+
+
+def test_a_failed_summary_write_leaves_every_code_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Summaries are written a range of codes per transaction: a failure keeps the ranges written before,
+    writes nothing of its own, says so, and facts stays equal to the raw rows."""
+    import duckdb
+
+    import hcpcs_atlas.store.tic_summary as tic_summary
+    from hcpcs_atlas.facts.tic import write_tic_summaries
+
+    db = tmp_path / "atlas.duckdb"
+    files = [_synthetic(tmp_path, seed, "Aetna Life", "2025-10-01") for seed in (1, 2)]
+    assert run(db, "ingest", "tic", *files, "--codes", "J9032,J9330")[0] == 0
+    read_codes = tic_summary._read_codes
+    calls: list[int] = []
+
+    def second_fails(store: Store, medicare: Any, rules: Any) -> None:
+        calls.append(1)
+        read_codes(store, medicare, rules)
+        if len(calls) == 2:
+            raise duckdb.IOException("No space left on device")
+
+    with Store(db) as store:
+        store.con.execute("DELETE FROM core_tic_code_summaries")
+        monkeypatch.setattr(tic_summary, "_read_codes", second_fails)
+        monkeypatch.setattr(tic_summary, "SUMMARY_ROWS", 1)  # one code per range
+        written, error = write_tic_summaries(store)
+        assert (written, error) == (0, "No space left on device")
+        assert _stored_codes(store) == {"J9032"}
+        kinds = store.con.execute(
+            "SELECT count(*) FILTER (WHERE payer IS NULL), count(*) FROM core_tic_code_summaries"
+        ).fetchone()
+        assert kinds is not None and kinds[0] == 1 and kinds[1] > 1
+        monkeypatch.undo()
+        assert_tic_facts_match_raw_rows(store)

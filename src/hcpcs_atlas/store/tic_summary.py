@@ -320,7 +320,7 @@ def write_summaries(
     medicare: Mapping[str, float | None],
     rules: CodeRules,
     max_rows: int | None = None,
-    rows: int = SUMMARY_ROWS,
+    rows: int | None = None,
     codes: Iterable[str] | None = None,
 ) -> int:
     """Store the summary of every code with rates whose stored one is missing or was computed with another
@@ -354,7 +354,7 @@ def write_summaries(
         return 0
     with settings(store, memory_limit=SUMMARY_MEMORY, enable_progress_bar=False):
         con.execute("DELETE FROM core_tic_code_summaries WHERE rules <> ?", [rules.key])
-        for batch in _batches(due, rows):
+        for batch in _batches(due, rows or SUMMARY_ROWS):
             with store.transaction():
                 _read_codes(store, {c: medicare.get(c) for c in batch}, rules)
                 con.execute(
