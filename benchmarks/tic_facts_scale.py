@@ -1,6 +1,7 @@
-"""Facts for one code with 100 million stored TiC rate rows: before and after compaction (code order).
+"""Facts for one code with 100 million stored TiC rate rows: compacted or not, from stored summaries or live.
 
-Run from the repository root (bounded: ~5 minutes to build 100 M rows, ~8 to compact them, ~3 GB of disk;
+Run from the repository root (bounded: ~5 minutes to build 100 M rows, ~8 to compact them, ~10 CPU-minutes
+to summarize them, ~3 GB of disk;
 a store is reused when there)::
 
     python benchmarks/tic_facts_scale.py                      # 100 M rows, 2,000 codes, 200 files
@@ -19,9 +20,11 @@ Measured, each as the median of warm runs after one cold run (wall and CPU: the 
 this process, the fair number on a shared machine), for a few codes, the row groups whose zone map admits
 the code, then what one ``facts`` call does for TiC rates, query by query:
 
-- the TiC part of one ``facts`` call: ``has_code_rates`` (one probe), ``tic_facts`` (facts/tic.py: the code's
-  rows summarised in SQL by ``code_summary``, store/tic_summary.py, then the Python benchmarks), of which
-  ``code_summary`` alone; ``npi_observations`` (read only when NPPES knows one of the NPIs; not here);
+- the TiC part of one ``facts`` call, side by side: from the code's stored summary (``--summarize`` writes
+  every code's, ``--summarize-measured`` the measured codes' only, both timed; what ``ingest tic`` writes
+  after its files), and live, for a Medicare amount no summary was stored for (``code_summary`` then runs
+  the summary query over the code's rows, store/tic_summary.py); of each, ``tic_facts`` (facts/tic.py)
+  and the SQL alone; ``npi_observations`` (read only when NPPES knows one of the NPIs; not here);
 - ``codes_with_rates`` (``build --all`` and ``serve`` read it once) and the raw rows of the code, fetched
   into Python (what facts collected in Python before ``code_summary``);
 - with ``--parquet``, the rate query over a Parquet copy partitioned by payer and code, read by DuckDB.
