@@ -88,7 +88,7 @@ def medicare_limits(store: Store) -> dict[str, float | None]:
 
 #: After an ingest, summaries are written when the codes due hold at most this many times the rows it
 #: stored (or it compacted: every row was rewritten anyway); else they wait for the next compaction and
-#: facts computes those codes live meanwhile. Writing costs ~5-10 CPU-us per row read (docs/formats.md):
+#: facts computes those codes live meanwhile. Writing costs ~5-60 CPU-us per row read (docs/formats.md):
 #: a file touching every code of a large store would otherwise pay for the whole store.
 AFTER_INGEST_FACTOR = 4
 
