@@ -79,7 +79,8 @@ def load_tall(
     con = duckdb.connect()
     try:
         con.execute(f"SET memory_limit = '{MEMORY}'")
-        con.execute("SET threads = 1")
+        con.execute("SET threads = 1")  # 2 measured 0.2-0.6 s more CPU on UNC, and no shorter wall
+        con.execute("SET enable_progress_bar = false")  # the command's own bar is on the terminal
         con.execute("SET temp_directory = ?", [str(folder / "duckdb.tmp")])
         return _load(con, path, cols, lines, keep_code, folder)
     finally:
