@@ -106,3 +106,23 @@ def test_bulk_path_gives_way_on_rows_it_cannot_read(tmp_path: Path, text: str) -
     path = tmp_path / "file.csv"
     path.write_bytes(text.encode().replace("\x92".encode(), b"\x92"))  # the byte itself, not UTF-8's
     assert _bulk(path, is_level2, tmp_path / "stage") is None
+
+
+def test_python_tables_reach_duckdb_as_given(tmp_path: Path) -> None:
+    """The worker's Python tables (verdicts, modifiers, odd amounts) go to DuckDB through one JSON file:
+    text, lists, NULLs and doubles come back exactly; an empty table keeps its column types."""
+    import duckdb
+
+    from hcpcs_atlas.store.hospital_tall import _table
+
+    texts = ["J9032", ' a "quoted"\u2028line ', "", None, "\x1f\x00"]
+    lists = [["J9032", "NDC"], [], None, ["x"], ["\u00e9"]]
+    doubles = [0.1 + 0.2, 1e-300, 123456789.12345679, None, -0.0]
+    con = duckdb.connect()
+    _table(con, "t", {"v": ("VARCHAR", texts), "l": ("VARCHAR[]", lists),
+                      "x": ("DOUBLE", [None if d is None else repr(d) for d in doubles])}, tmp_path)  # fmt: skip
+    assert con.execute("SELECT v, l, x FROM t").fetchall() == list(zip(texts, lists, doubles, strict=True))
+    _table(con, "e", {"v": ("VARCHAR", []), "l": ("VARCHAR[]", [])}, tmp_path)
+    assert con.execute("SELECT typeof(v), typeof(l) FROM e").fetchall() == []
+    assert [r[1] for r in con.execute("DESCRIBE e").fetchall()] == ["VARCHAR", "VARCHAR[]"]
+    assert not list(tmp_path.iterdir())  # the JSON file is gone
