@@ -125,4 +125,7 @@ def test_python_tables_reach_duckdb_as_given(tmp_path: Path) -> None:
     _table(con, "e", {"v": ("VARCHAR", []), "l": ("VARCHAR[]", [])}, tmp_path)
     assert con.execute("SELECT typeof(v), typeof(l) FROM e").fetchall() == []
     assert [r[1] for r in con.execute("DESCRIBE e").fetchall()] == ["VARCHAR", "VARCHAR[]"]
-    assert not list(tmp_path.iterdir())  # the JSON file is gone
+    many = [f"RX-{i}" for i in range(70_000)]  # more than one batch of rows
+    _table(con, "m", {"v": ("VARCHAR", many), "i": ("BIGINT", list(range(70_000)))}, tmp_path)
+    assert con.execute("SELECT list(v ORDER BY i) FROM m").fetchone() == (many,)
+    assert not list(tmp_path.iterdir())  # the JSON files are gone
