@@ -132,15 +132,19 @@ def hospital_file_row(hf: HospitalFile) -> dict[str, object]:
     }
 
 
-def _payer_names(names: Iterable[tuple[str | None, str | None]]) -> Any:
+def _payer_names(names: Iterable[tuple[str | None, str | None]]) -> dict[str, list[str | None]]:
     """(payer_name, plan_name) -> canonical payer and segment, resolved once per distinct pair."""
-    import pyarrow as pa
-
     rows = [(payer, plan, hospital_payer(payer), plan_segment(payer, plan) if payer else None)
             for payer, plan in names]  # fmt: skip
     columns = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
-    return pa.table({name: pa.array(col, pa.string()) for name, col in
-                     zip(("payer_name", "plan_name", "payer", "segment"), columns, strict=True)})  # fmt: skip
+    return {name: list(col) for name, col in zip(_PAYER_COLUMNS, columns, strict=True)}
+
+
+_PAYER_COLUMNS = ("payer_name", "plan_name", "payer", "segment")
+#: A few hundred distinct pairs a file: as query parameters (pyarrow's import alone cost more).
+_PAYER_NAMES = "CREATE TEMP TABLE payer_names AS SELECT " + ", ".join(
+    f"unnest(${n}::VARCHAR[]) AS {n}" for n in _PAYER_COLUMNS
+)
 
 
 def store_hospital_file(store: Store, hf: HospitalFile, staged: StagedCharges | None) -> int:
@@ -166,12 +170,12 @@ def _insert_rows(store: Store, file_id: int, staged: StagedCharges) -> None:
     else:
         items, charges, insert_items = folder / ROW_ITEMS_FILE, folder / ROW_CHARGES_FILE, ROW_ITEMS
     con.execute(insert_items, {"file_id": file_id, "path": str(items)})
-    con.register("payer_names", _payer_names(con.execute(ROW_PAYER_NAMES, {"path": str(charges)}).fetchall()))
+    con.execute(_PAYER_NAMES, _payer_names(con.execute(ROW_PAYER_NAMES, {"path": str(charges)}).fetchall()))
     try:
         con.execute(ROW_CHARGES, {"file_id": file_id, "path": str(charges)})
     finally:
         with suppress(Exception):  # after a failure too, when the aborted transaction may refuse it
-            con.unregister("payer_names")
+            con.execute("DROP TABLE IF EXISTS temp.payer_names")
 
 
 @dataclass

@@ -278,17 +278,36 @@ def _text(row: list[str], i: int | None) -> str | None:
 
 def _wide_charges(
     label: str, row: list[str], line: int, layout: _Layout, base: HospitalCharge
-) -> Iterator[HospitalCharge]:
-    """One charge per payer and plan with a dollar, percentage or algorithm; none: the bare prices."""
-    any_payer = False
+) -> list[HospitalCharge]:
+    """One charge per payer and plan with a dollar, percentage or algorithm; none: the bare prices.
+
+    This runs for every payer column of every kept row (MD Anderson: 400 of them, most empty): empty
+    cells are passed over before any call, the column's name is made only for an error, and a charge is
+    built as a tuple (``_replace`` is a Python-level loop). ``row`` has one empty cell appended: absent
+    columns read it, as ``amount`` and ``_text`` read an absent column."""
+    head, absent, out = base[:_PAYER_AT], layout.width, []
     for p in layout.payers:
-        dollar = _number(label, row, p.dollar, line, f"{p.payer}|{p.plan}|negotiated_dollar")
-        pct = _number(label, row, p.percentage, line, f"{p.payer}|{p.plan}|negotiated_percentage")
-        algorithm = _text(row, p.algorithm)
+        d, pc, a = (row[absent if i is None else i] for i in (p.dollar, p.percentage, p.algorithm))
+        if not (d or pc or a):
+            continue
+        dollar = _wide_amount(label, row, p.dollar, line, p, "negotiated_dollar") if d else None
+        pct = _wide_amount(label, row, p.percentage, line, p, "negotiated_percentage") if pc else None
+        algorithm = a.strip() or None
         if dollar is None and pct is None and algorithm is None:
             continue
-        any_payer = True
-        yield base._replace(payer_name=p.payer, plan_name=p.plan, dollar=dollar, percentage=pct,
-                      algorithm=algorithm, methodology=_text(row, p.methodology))  # fmt: skip
-    if not any_payer:
-        yield base
+        meth = _text(row, p.methodology)
+        out.append(_new_charge(HospitalCharge, (*head, p.payer, p.plan, dollar, pct, algorithm, meth, line)))
+    return out or [base]
+
+
+def _wide_amount(
+    label: str, row: list[str], i: int | None, line: int, p: _PayerColumns, what: str
+) -> float | None:
+    try:
+        return float(row[i])  # type: ignore[index]  # a non-empty cell: its column is there
+    except ValueError:
+        return _number(label, row, i, line, f"{p.payer}|{p.plan}|{what}")
+
+
+_PAYER_AT = HospitalCharge._fields.index("payer_name")
+_new_charge = tuple.__new__

@@ -11,12 +11,11 @@ The bulk path must give exactly what the csv module would, record for record, or
 It gives way on anything it cannot match exactly:
 
 - not a tall CSV, or a head row over several lines;
-- an empty line in the data (the csv module counts it, a bulk reader skips it): any line end right
-  after another one, even inside a quoted field;
 - a field that starts with one space and a quote (DuckDB drops the space and unquotes it, the csv
   module keeps both): any `` "`` after a comma or line end, even inside a quoted field;
 - line counts that do not add up: the pipe counts the lines it writes, ``load`` the records and the line
-  ends inside fields (the csv module's line numbers count those), and lines = records + those;
+  ends inside fields (the csv module's line numbers count those), and lines = records + those; an empty
+  line in the data (the csv module counts it as a record, DuckDB's reader skips it) is one of these;
 - whatever ``load`` refuses (bytes that are not UTF-8: a cp1252 file; a row of the wrong width; an
   amount the package cannot read): the csv-module pass then names the row, or reads the file.
 """
@@ -44,8 +43,6 @@ from .text import CP1252_FALLBACK
 __all__ = ["Load", "Loaded", "TallColumns", "pipe_tall_csv"]
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
-#: A line end right after another one is an empty line; ``\r\n`` alone is one line end.
-_EMPTY_LINE = (b"\n\n", b"\r\r", b"\n\r")
 _SPACE_QUOTE = (b', "', b'\n "', b'\r "')
 _HEAD_LIMIT = 16 << 20  # three head rows longer than this: not a price file's head, leave it to csvfile
 
@@ -154,7 +151,7 @@ def _pipe(
     load: Load,
     tick: Callable[[], None],
 ) -> tuple[int, int] | None:
-    """Write the data bytes into a pipe ``load`` reads; count line ends, watch for empty lines."""
+    """Write the data bytes into a pipe ``load`` reads; count line ends, watch for a space before a quote."""
     read_end, write_end = os.pipe()
     outcome: list[Loaded | BaseException] = []
     counted = threading.Event()
@@ -174,14 +171,13 @@ def _pipe(
 
     thread = threading.Thread(target=run, name="hospital-pipe", daemon=True)
     thread.start()
-    ends, empty, last, tail = 0, False, bytes(before[-1:]), bytes(before[-2:])
+    ends, gave_way, last, tail = 0, False, bytes(before[-1:]), bytes(before[-2:])
     try:
         with os.fdopen(write_end, "wb", buffering=0) as out:
             try:
                 for buf, at in _buffers(first, chunks, stream, tick):
-                    window = last + bytes(buf[at : at + 1])
-                    if window in _EMPTY_LINE or _empty_line(buf, at) or _space_quote(buf, at, tail):
-                        empty = True
+                    if _space_quote(buf, at, tail):
+                        gave_way = True
                         break
                     tail = bytes(buf[-2:])
                     ends += buf.count(b"\n", at)
@@ -191,14 +187,14 @@ def _pipe(
                     _write_all(out, memoryview(buf)[at:])
                     last = bytes(buf[-1:])
             except BrokenPipeError:
-                empty = True  # load stopped early: it has failed
-            if not empty:
+                gave_way = True  # load stopped early: it has failed
+            if not gave_way:
                 lines[0] = ends + (last not in (b"\r", b"\n", b""))  # a last line without its line end
     finally:
         counted.set()
         thread.join()
     result = outcome[0] if outcome else None
-    if empty or lines[0] is None or not isinstance(result, Loaded):
+    if gave_way or lines[0] is None or not isinstance(result, Loaded):
         return None
     return lines[0] - result.breaks, result.charges
 
@@ -215,12 +211,6 @@ def _space_quote(buf: bytearray, at: int, tail: bytes) -> bool:
             return True
         hit = buf.find(b' "', hit + 1)
     return False
-
-
-def _empty_line(buf: bytearray, at: int) -> bool:
-    if buf.find(b"\n\n", at) >= 0:
-        return True
-    return buf.find(b"\r", at) >= 0 and (buf.find(b"\r\r", at) >= 0 or buf.find(b"\n\r", at) >= 0)
 
 
 def _buffers(
