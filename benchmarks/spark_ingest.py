@@ -4,6 +4,7 @@ Run from the repository root (needs ``pip install -e '.[spark]'`` and Java 17+):
 
     python benchmarks/spark_ingest.py                    # 8 realistic files of 64 MB (uncompressed) each
     python benchmarks/spark_ingest.py --size-mb 256      # bigger files; cached in benchmarks/_work/spark/
+    python benchmarks/spark_ingest.py --all-codes        # every Level II code kept (the default code set)
 
 Each side runs in a fresh subprocess, timed from outside (interpreter, imports and Spark start-up
 included) into its own fresh store:
@@ -13,8 +14,9 @@ included) into its own fresh store:
   Parquet partitioned by payer and code itself, then attached to the store), phases timed inside; the
   class-data-sharing archive is used if an earlier session made it (the line says which).
 
-Then it checks the figures: every payer's benchmarks for every code, from both stores, and the Spark SQL
-benchmarks (``payer_benchmarks`` over the Parquet) against the local ones, exactly. Peak memory: each
+Then it checks the figures: every payer's benchmarks for the twenty codes, from both stores, and the Spark
+SQL benchmarks (``payer_benchmarks`` over the Parquet, those codes) against the local ones, exactly; and
+times ``facts`` for one code (J9032: every payer's benchmarks) on each store, in this process. Peak memory: each
 process's own high-water mark (Linux ``VmHWM``), sampled from /proc for the JVM and the Python workers.
 """
 
@@ -104,7 +106,7 @@ def self_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def child_spark(db: Path, files: list[str], parquet: Path) -> dict[str, Any]:
+def child_spark(db: Path, files: list[str], parquet: Path, all_codes: bool) -> dict[str, Any]:
     t0 = time.perf_counter()
     from hcpcs_atlas.spark.benchmarks import payer_benchmarks
     from hcpcs_atlas.spark.ingest import ingest_to_parquet
@@ -116,14 +118,16 @@ def child_spark(db: Path, files: list[str], parquet: Path) -> dict[str, Any]:
     archive = class_data_sharing()
     spark = spark_session("local[2]", sources=False)  # as ingest tic --engine spark starts it
     t2 = time.perf_counter()
-    result = ingest_to_parquet(spark, files, str(parquet), ",".join(CODES))
+    result = ingest_to_parquet(spark, files, str(parquet), None if all_codes else ",".join(CODES))
     t3 = time.perf_counter()
     with Store(db) as store:
         summary = attach_tic_parquet(store, parquet)
     t4 = time.perf_counter()
     cpu = self_cpu() + tree_cpu(spark.sparkContext._gateway.proc.pid)  # type: ignore[union-attr]
     written = list((parquet / "rates").rglob("*.parquet"))
-    figures = payer_benchmarks(spark.read.parquet(str(parquet / "rates"))).collect()
+    rates = spark.read.parquet(str(parquet / "rates"))
+    checked = rates.where(rates.code_group == "J").where(rates.billing_code.isin(*CODES))
+    figures = payer_benchmarks(checked).collect()
     t5 = time.perf_counter()
     spark.stop()
     return {
@@ -131,22 +135,52 @@ def child_spark(db: Path, files: list[str], parquet: Path) -> dict[str, Any]:
         "import_s": t1 - t0, "session_s": t2 - t1, "spark_job_s": t3 - t2, "attach_s": t4 - t3, "sql_s": t5 - t4, "cpu_s": cpu,
         "rows": sum(n for _, n in summary.ingested), "failed": summary.failed,
         "parquet_files": len(written), "parquet_bytes": sum(p.stat().st_size for p in written),
+        "codes": len(_codes(parquet / "rates")), "per_code_files": _per_code_files(parquet / "rates"),
         "worker_peaks": [f["worker_peak_rss_bytes"] for f in result.files],
         "spark_figures": [r.asDict() for r in figures],
     }  # fmt: skip
 
 
+def _codes(rates: Path) -> set[str]:
+    import duckdb
+
+    query = (
+        f"SELECT DISTINCT billing_code FROM read_parquet('{rates}/*/*/*.parquet', hive_partitioning = true)"
+    )
+    return {c for (c,) in duckdb.connect().execute(query).fetchall()}
+
+
+def _per_code_files(rates: Path) -> int:
+    """The files a folder per code (the layout before) would have held: one per input file and code."""
+    import duckdb
+
+    query = (
+        "SELECT count(*) FROM (SELECT DISTINCT sha256, location, payer, billing_code "
+        f"FROM read_parquet('{rates}/*/*/*.parquet', hive_partitioning = true))"
+    )
+    return int(duckdb.connect().execute(query).fetchall()[0][0])
+
+
 class Sampler(threading.Thread):
-    """Polls the VmHWM of every descendant of ``root`` (the JVM, Python workers) until stopped."""
+    """Polls the VmHWM of every descendant of ``root`` (the JVM, Python workers) until stopped, and its
+    own CPU time (user + system, not its children's): summed, a cross-check of the CPU figures that does
+    not depend on who reaps whom (a process living less than the 0.2 s between polls is missed)."""
 
     def __init__(self, root: int) -> None:
         super().__init__(daemon=True)
         self.root, self.peaks, self.stop = root, dict[str, int](), threading.Event()
+        self.cpu: dict[int, float] = {}
 
     def run(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
         while not self.stop.wait(0.2):
             for pid, name in self._descendants():
                 self.peaks[f"{name}:{pid}"] = max(self.peaks.get(f"{name}:{pid}", 0), vm_hwm(pid))
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except (OSError, IndexError):
+                    continue
+                self.cpu[pid] = max(self.cpu.get(pid, 0.0), (int(fields[11]) + int(fields[12])) / tick)
 
     def _descendants(self) -> list[tuple[int, str]]:
         parents: dict[int, tuple[int, str]] = {}
@@ -166,8 +200,9 @@ class Sampler(threading.Thread):
         return found
 
 
-def run_child(command: list[str]) -> tuple[bytes, float, float, dict[str, int]]:
-    """(stdout, wall seconds, CPU seconds of the child and every descendant it reaped, peak RSS by process)."""
+def run_child(command: list[str]) -> tuple[bytes, float, float, dict[str, int], float]:
+    """(stdout, wall seconds, CPU seconds of the child and every descendant it reaped, peak RSS by process,
+    CPU seconds sampled from every descendant while it ran)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(
@@ -182,10 +217,21 @@ def run_child(command: list[str]) -> tuple[bytes, float, float, dict[str, int]]:
     sampler.stop.set()
     if proc.returncode:
         raise SystemExit(f"{command[:4]} failed ({proc.returncode})")
-    return out, wall, cpu, sampler.peaks
+    return out, wall, cpu, sampler.peaks, sum(sampler.cpu.values())
 
 
 # -- figures -----------------------------------------------------------------------------------------------
+
+
+def facts_time(db: Path, code: str = "J9032") -> tuple[float, float]:
+    """Wall and CPU seconds of every payer's benchmarks for one code (what ``facts`` does for TiC)."""
+    from hcpcs_atlas.facts.tic import payer_facts
+    from hcpcs_atlas.store import Store
+
+    with Store(db, read_only=True) as store:
+        wall, cpu = time.perf_counter(), time.process_time()
+        payer_facts(store, code, None)
+        return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def local_figures(db: Path) -> dict[tuple[str, str], dict[str, Any]]:
@@ -207,18 +253,20 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=64, help="uncompressed size of each file")
     parser.add_argument("--profile", choices=["realistic", "synthetic"], default="realistic",
                         help="generator profile: realistic = filler items shaped like a real TPA file")  # fmt: skip
+    parser.add_argument("--all-codes", action="store_true",
+                        help="keep every Level II code (the default code set), not the twenty drug codes")  # fmt: skip
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         db, *files = args.rest
-        result = child_spark(Path(db), files, Path(db).with_suffix(".parquet"))
+        result = child_spark(Path(db), files, Path(db).with_suffix(".parquet"), args.child == "all")
         sys.stdout.write(orjson.dumps(result).decode() + "\n")
         return
-    report(args.files, args.size_mb, args.profile)
+    report(args.files, args.size_mb, args.profile, args.all_codes)
 
 
-def report(count: int, size_mb: int, profile: str) -> None:
+def report(count: int, size_mb: int, profile: str, all_codes: bool) -> None:
     import shutil
 
     files = [str(p) for p in make_files(count, size_mb, profile)]
@@ -226,12 +274,20 @@ def report(count: int, size_mb: int, profile: str) -> None:
     runs = WORK / "runs"
     shutil.rmtree(runs, ignore_errors=True)
     runs.mkdir()
+    codes = [] if all_codes else ["--codes", ",".join(CODES)]
     local_cli = [sys.executable, "-m", "hcpcs_atlas", "--db", str(runs / "local.duckdb"), "ingest", "tic",
-                 *files, "--codes", ",".join(CODES), "--jobs", "2"]  # fmt: skip
+                 *files, *codes, "--jobs", "2"]  # fmt: skip
     load = os.getloadavg()[0]
-    _, local_wall, local_cpu, local_peaks = run_child(local_cli)
-    out, spark_wall, spark_cpu, peaks = run_child(
-        [sys.executable, __file__, "--child", "spark", str(runs / "spark.duckdb"), *files]
+    _, local_wall, local_cpu, local_peaks, local_sampled = run_child(local_cli)
+    out, spark_wall, spark_cpu, peaks, spark_sampled = run_child(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            "all" if all_codes else "twenty",
+            str(runs / "spark.duckdb"),
+            *files,
+        ]
     )
     spark = orjson.loads(out.splitlines()[-1])
     spark_cpu = spark["cpu_s"]  # up to the attach; rusage would miss the JVM, which the child never reaps
@@ -239,10 +295,12 @@ def report(count: int, size_mb: int, profile: str) -> None:
     spark_sql = {(r["payer"], r["billing_code"]): {k: v for k, v in r.items() if k not in ("payer", "billing_code")}
                  for r in spark["spark_figures"]}  # fmt: skip
     same_sql = spark_sql == local_figures(runs / "local.duckdb")
+    facts = {side: facts_time(runs / f"{side}.duckdb") for side in ("local", "spark")}
     jvm = max((v for k, v in peaks.items() if k.startswith("java")), default=0)
     workers = [v for k, v in peaks.items() if k.startswith("python")]
+    kept = f"every Level II code ({spark['codes']:,} in the files)" if all_codes else f"{len(CODES)} codes"
     print(f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, "
-          f"{count} files ({profile}), {count * size_mb} MB uncompressed, {compressed / MB:.0f} MB gzip, {len(CODES)} codes kept, "
+          f"{count} files ({profile}), {count * size_mb} MB uncompressed, {compressed / MB:.0f} MB gzip, {kept} kept, "
           f"{spark['rows']:,} rate rows; load average {load:.1f} -> {os.getloadavg()[0]:.1f} (2 cores shared)")  # fmt: skip
     print(f"local --jobs 2            : {local_wall:6.1f} s wall, {local_cpu:6.1f} s CPU; peak RSS per process "
           f"{max(local_peaks.values(), default=0) / MB:.0f} MB (largest of writer and readers)")  # fmt: skip
@@ -256,13 +314,20 @@ def report(count: int, size_mb: int, profile: str) -> None:
     print(f"ratio Spark / local: {ingest_wall / local_wall:.2f}x wall (Spark's wall without the SQL figures "
           f"{ingest_wall:.1f} s), {spark_cpu / local_cpu:.2f}x CPU; "
           f"Spark job alone / local wall {spark['spark_job_s'] / local_wall:.2f}x")  # fmt: skip
+    print(f"CPU sampled from /proc every 0.2 s (every process's own time, the SQL figures included on "
+          f"Spark's side): local {local_sampled:.1f} s, Spark {spark_sampled:.1f} s "
+          f"({spark_sampled / max(local_sampled, 1e-9):.2f}x)")  # fmt: skip
     for name, seconds in (("local", local_wall), ("Spark job", spark["spark_job_s"])):
         print(f"{name} throughput: {count * size_mb / seconds / 2:.1f} MB/s per core uncompressed, "
               f"{compressed / MB / seconds / 2:.1f} MB/s per core compressed")  # fmt: skip
     print(
         f"Parquet written: {spark['parquet_files']} rate files, {spark['parquet_bytes'] / MB:.1f} MB "
-        f"({spark['parquet_bytes'] / max(1, spark['parquet_files']) / 1000:.0f} kB a file)"
+        f"({spark['parquet_bytes'] / max(1, spark['parquet_files']) / 1000:.0f} kB a file, "
+        f"{spark['parquet_files'] / count:.1f} per input file; a folder per code would have made "
+        f"{spark['per_code_files']:,})"
     )
+    print("facts for J9032 (every payer): " + ", ".join(
+        f"{side} store {w:.2f} s wall, {c:.2f} s CPU" for side, (w, c) in facts.items()))  # fmt: skip
     print(f"figures: facts from both stores equal: {same_facts}; Spark SQL benchmarks == local: {same_sql} "
           f"({len(spark_sql)} payer x code)")  # fmt: skip
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import itertools
 import json
 import os
 import re
@@ -140,12 +141,66 @@ def test_bad_file_is_one_error_line_and_the_rest_is_kept(spark_run: tuple[Path, 
         assert len(store.files("tic")) == len(GOOD)
 
 
-def test_parquet_is_partitioned_by_payer_and_code(spark_run: tuple[Path, Path, Any]) -> None:
+def test_parquet_is_partitioned_by_payer_and_code_group(spark_run: tuple[Path, Path, Any]) -> None:
     _, out, _ = spark_run
     parts = {p.relative_to(out / "rates").parts[:2] for p in (out / "rates").rglob("*.parquet")}
-    assert ("payer=Aetna", "billing_code=J9032") in parts
-    assert ("payer=Blue Cross Blue Shield", "billing_code=J9330") in parts
+    assert ("payer=Aetna", "code_group=J") in parts
+    assert ("payer=Blue Cross Blue Shield", "code_group=J") in parts
     assert list((out / "files").glob("*.parquet"))
+    _assert_in_code_order(out / "rates", "billing_code")
+
+
+def _assert_in_code_order(folder: Path, code: str) -> None:
+    """Every Parquet file under ``folder`` has its rows in ``code`` order, so its row groups' min/max
+    do not overlap: a reader of one code reads the row groups holding it, not every row group."""
+    import duckdb
+
+    con = duckdb.connect()
+    for path in folder.rglob("*.parquet"):
+        codes = [c for (c,) in con.execute(f"SELECT {code} FROM read_parquet(?)", [str(path)]).fetchall()]
+        assert codes == sorted(codes), path
+        groups = con.execute(
+            "SELECT stats_min_value, stats_max_value FROM parquet_metadata(?) WHERE path_in_schema = ? "
+            "ORDER BY row_group_id",
+            [str(path), code],
+        ).fetchall()
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(groups)), path
+
+
+def test_every_level2_code_makes_a_file_per_letter_not_per_code(shared_data: Path, tmp_path: Path) -> None:
+    """The HealthSCOPE file with every Level II code kept: 6,331 codes, one file per letter (17) rather
+    than 6,331, rows in code order in row groups small enough to skip by their min/max."""
+    import duckdb
+
+    from hcpcs_atlas.sources import is_level2
+    from hcpcs_atlas.sources.tic.reader import stage_in_network
+    from hcpcs_atlas.store.parquet_out import ROWS_PER_GROUP, write_staged_rates
+
+    (tmp_path / "staged").mkdir()
+    tf = stage_in_network(shared_data / REAL, is_level2, tmp_path / "staged")
+    assert tf.staged is not None
+    constants = {"payer": "HealthSCOPE", "plan": None, "file_name": tf.file_name, "location": tf.source,
+                 "sha256": tf.sha256, "updated": None}  # fmt: skip
+    write_staged_rates(tf.staged, constants, tmp_path / "rates", "part-x")
+    files = sorted((tmp_path / "rates").rglob("*.parquet"))
+    con = duckdb.connect()
+    rates = f"read_parquet('{tmp_path}/rates/*/*.parquet', hive_partitioning = true)"
+    rows, codes, letters = con.execute(
+        f"SELECT count(*), count(DISTINCT billing_code), count(DISTINCT code_group) FROM {rates}"
+    ).fetchall()[0]
+    assert rows == tf.staged.rows and codes > 6000 and len(files) == letters <= 17
+    _assert_in_code_order(tmp_path / "rates", "billing_code")
+    groups = con.execute(
+        f"SELECT max(row_group_num_rows), count(*) FROM parquet_metadata('{tmp_path}/rates/*/*.parquet') "
+        "WHERE path_in_schema = 'billing_code'"
+    ).fetchall()[0]
+    assert groups[0] <= ROWS_PER_GROUP and groups[1] > len(files)
+    # A reader of one code (J9032: 14 rows) finds, by the row groups' min/max, one row group to read.
+    holding = con.execute(
+        f"SELECT count(*) FROM parquet_metadata('{tmp_path}/rates/*/*.parquet') "
+        "WHERE path_in_schema = 'billing_code' AND stats_min_value <= 'J9032' AND stats_max_value >= 'J9032'"
+    ).fetchall()[0][0]
+    assert holding == 1
 
 
 def test_attaching_again_changes_nothing(spark_run: tuple[Path, Path, Any]) -> None:
@@ -156,6 +211,37 @@ def test_attaching_again_changes_nothing(spark_run: tuple[Path, Path, Any]) -> N
     assert result.output.count("already ingested; nothing changed") == len(GOOD)
     with Store(db, read_only=True) as store:
         assert store.con.execute("SELECT count(*) FROM core_tic_rates").fetchone() == before
+
+
+def test_a_dataset_of_the_older_code_folders_still_attaches(
+    spark_run: tuple[Path, Path, Any], real_store: Path, tmp_path: Path
+) -> None:
+    """Datasets written before the code_group layout (``rates/payer=P/billing_code=C/``) attach to the
+    same facts; one holding both layouts is refused in one line, the store unchanged."""
+    import duckdb
+
+    db, out, _ = spark_run
+    old = tmp_path / "old"
+    shutil.copytree(out / "files", old / "files")
+    new_rates = f"read_parquet('{out}/rates/*/*/*.parquet', hive_partitioning = true)"
+    duckdb.connect().execute(
+        f"COPY (SELECT * EXCLUDE (code_group) FROM {new_rates}) TO '{old}/rates' "
+        "(FORMAT parquet, PARTITION_BY (payer, billing_code))"
+    )
+    assert {p.parent.name[:13] for p in (old / "rates").rglob("*.parquet")} == {"billing_code="}
+    attached = _copy(real_store, tmp_path / "db")
+    result = CliRunner().invoke(main, ["--db", str(attached), "ingest", "parquet", str(old)])
+    assert result.output.count("ingested") == len(GOOD)
+    assert _payers(attached) == _payers(db)
+
+    shutil.copytree(out / "rates", old / "rates", dirs_exist_ok=True)
+    again = _copy(real_store, tmp_path / "again")
+    result = CliRunner().invoke(main, ["--db", str(again), "ingest", "parquet", str(old)])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert result.exit_code == 2 and len(errors) == 1
+    assert "older billing_code= layout" in errors[0] and str(old / "rates") in errors[0]
+    with Store(again, read_only=True) as store:
+        assert store.files("tic") == []
 
 
 def _dataset(root: Path) -> tuple[list[Any], list[Any]]:
@@ -302,8 +388,8 @@ def hospital_runs(
 
     root = tmp_path_factory.mktemp("hospital")
     sources = [str(shared_data / HOSPITALS / name) for name in HOSPITAL_FILES]
-    # Martha's Vineyard's Level II codes and ours: every file keeps some, the Parquet stays a few
-    # hundred payer x code folders (every code of three hospitals would be thousands of small files).
+    # Martha's Vineyard's Level II codes and ours: every file keeps some, and the two ingests stay quick
+    # (every code of MD Anderson and UChicago is many times the charges, for no more coverage here).
     kept = {c.code for c in read_hospital_file(sources[0], is_level2).charges} | set(CODES)
     codes = ["--codes", ",".join(sorted(kept))]
     local = _copy(real_store, root / "local")
@@ -363,7 +449,8 @@ def test_spark_hospital_parquet_is_partitioned_and_reattaching_changes_nothing(
         p.relative_to(out / "hospital_charges").parts[:2]
         for p in (out / "hospital_charges").rglob("*.parquet")
     }
-    assert ("payer=Aetna", "code=J9032") in parts and ("payer=Cigna", "code=J9330") in parts
+    assert ("payer=Aetna", "code_group=J") in parts and ("payer=Cigna", "code_group=J") in parts
+    _assert_in_code_order(out / "hospital_charges", "code")
     with Store(db, read_only=True) as store:
         before = [store.con.execute(sql).fetchall() for sql in (_HOSPITAL_FILES, _ITEMS, _CHARGES)]
     result = CliRunner().invoke(main, ["--db", str(db), "ingest", "parquet", str(out)])

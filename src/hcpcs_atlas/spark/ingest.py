@@ -2,13 +2,18 @@
 
 The dataset at ``out`` (a local path or an object-store URL Spark can write)::
 
-    out/rates/payer=Aetna/billing_code=J9032/part-*.parquet   rate rows (hcpcs_atlas_tic columns)
-    out/files/part-*.parquet                                   one row per in-network file: metadata or error
-    out/hospital_charges/payer=Aetna/code=J9032/part-*.parquet charges (hcpcs_atlas_hospital columns)
-    out/hospital_files/part-*.parquet                          one row per price file: hospital or error
+    out/rates/payer=Aetna/code_group=J/part-*.parquet            rate rows (hcpcs_atlas_tic columns)
+    out/files/part-*.parquet                                     one row per in-network file: metadata or error
+    out/hospital_charges/payer=Aetna/code_group=J/part-*.parquet charges (hcpcs_atlas_hospital columns)
+    out/hospital_files/part-*.parquet                            one row per price file: hospital or error
+
+``code_group`` is the code's first character (the HCPCS letter) and the rows of a file are in code order
+in small row groups, so one input file makes one Parquet file per payer and letter, not one per code
+(thousands with every Level II code kept), and a reader of one code still reads about one row group per
+file (``store.parquet_out``).
 
 In-network files: each file is one task that stages it by the local ingest's own path and writes its rate
-files itself (DuckDB, one file per code it keeps), returning only its manifest entry; Spark schedules
+files itself (DuckDB, one file per letter it keeps), returning only its manifest entry; Spark schedules
 the tasks and carries no rate row. Hospital files go through the ``hcpcs_atlas_hospital`` data source
 and Spark's Parquet writer. Each run writes a complete dataset (``overwrite``); attaching it is
 idempotent by file sha256.
@@ -145,7 +150,7 @@ def _ingest_through_rows(
 ) -> SparkIngest:  # fmt: skip
     allow = "true" if allow_local_refs else ""
     both = read_rates(spark, sources, codes, payer, records="all", allow_local_refs=allow)
-    infos = _write_records(both, "rate", ("payer", "billing_code"), f"{out}/rates")
+    infos = _write_records(both, "rate", "payer", "billing_code", f"{out}/rates")
     manifest = spark.createDataFrame([manifest_row(i, MANIFEST_COLUMNS) for i in infos], FILE_COLUMNS)
     manifest.coalesce(1).write.mode("overwrite").parquet(f"{out}/files")
     return SparkIngest(
@@ -153,13 +158,23 @@ def _ingest_through_rows(
     )
 
 
-def _write_records(both: DataFrame, kind: str, partitions: tuple[str, str], path: str) -> list[Any]:
-    """Write a data source's ``kind`` records as Parquet partitioned by ``partitions``; return its file
-    records' ``file_info``. Persisted so that the sources are read once for both."""
+#: Spark's Parquet row group size is in bytes (128 MB by default: a file's every row in one group, which
+#: no min/max would prune); 1 MB is about the 8,192 rows of the tasks' files (``parquet_out``).
+_ROW_GROUP_BYTES = str(1 << 20)
+
+
+def _write_records(both: DataFrame, kind: str, payer: str, code: str, path: str) -> list[Any]:
+    """Write a data source's ``kind`` records as Parquet partitioned by ``payer`` and the first character
+    of ``code`` (``code_group``), in ``code`` order within each file (the layout of ``parquet_out``);
+    return its file records' ``file_info``. Persisted so that the sources are read once for both."""
     both = both.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         rows = both.where(F.col("record") == kind).drop("record", "file_info")
-        rows.write.mode("overwrite").partitionBy(*partitions).parquet(path)
+        rows = rows.withColumn("code_group", F.substring(code, 1, 1))
+        # Sorted by the partition columns first, Spark's writer takes this order as it is (no sort of its own).
+        rows = rows.sortWithinPartitions(payer, "code_group", code)
+        writer = rows.write.mode("overwrite").option("parquet.block.size", _ROW_GROUP_BYTES)
+        writer.partitionBy(payer, "code_group").parquet(path)
         return [r.file_info for r in both.where(F.col("record") == "file").select("file_info").collect()]
     finally:
         both.unpersist()
@@ -185,12 +200,12 @@ def ingest_hospital_to_parquet(
     spark: SparkSession, sources: Sequence[str], out: str, codes: str | None
 ) -> SparkIngest:
     """Read hospital price files (or cms-hpt.txt files) once, each file a partition; write the charges
-    partitioned by payer and code, and the files manifest, under ``out``."""
+    partitioned by payer and code group, and the files manifest, under ``out``."""
     register(spark)
     reader = spark.read.format(HospitalDataSource.name()).option("records", "all")
     if codes:
         reader = reader.option("codes", codes)
-    infos = _write_records(reader.load(list(sources)), "charge", ("payer", "code"), f"{out}/hospital_charges")
+    infos = _write_records(reader.load(list(sources)), "charge", "payer", "code", f"{out}/hospital_charges")
     rows = [hospital_manifest_row(i) for i in infos]
     spark.createDataFrame(rows, HOSPITAL_FILE_COLUMNS).coalesce(1).write.mode("overwrite").parquet(
         f"{out}/hospital_files"

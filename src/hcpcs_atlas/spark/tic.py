@@ -219,7 +219,7 @@ def ingest_file(
     partition: FilePartition, codes: str | None, payer: str | None, options: ReadOptions, rates: str
 ) -> dict[str, Any]:
     """A Spark task of the ingest: stage one in-network file and write its rate rows under ``rates``
-    (``payer=P/billing_code=C/part-*.parquet``, a local path or a URI pyarrow writes) itself, so no row
+    (``payer=P/code_group=L/part-*.parquet``, a local path or a URI pyarrow writes) itself, so no row
     passes through the JVM; return its files-manifest entry (metadata, or the error)."""
     with _scratch() as tmp:
         try:

@@ -1,7 +1,9 @@
 """Attach a hospital Parquet dataset written by the Spark engine (hcpcs_atlas.spark.ingest) to the store.
 
 The dataset (``hospital_files/``: one row per price file, its hospital fields or its error;
-``hospital_charges/payer=.../code=.../``: every kept charge with its row's codes and prices) becomes
+``hospital_charges/payer=.../code_group=.../``: every kept charge with its row's codes and prices, in code
+order, the group the code's first character; or, written before that layout, ``payer=.../code=.../``,
+read as well) becomes
 source_files, core_hospital_files, core_hospital_items and core_hospital_charges rows, as a local
 ``ingest hospital`` writes them, so facts, build and serve read them unchanged:
 
@@ -25,7 +27,7 @@ from .db import FileRecord, Store
 from .hospital import hospital_payer, plan_segment
 from .tic_parquet import AttachSummary, sort_manifest
 
-__all__ = ["attach_hospital_parquet", "has_hospital_parquet"]
+__all__ = ["CHARGE_LAYOUTS", "attach_hospital_parquet", "charge_parts", "has_hospital_parquet"]
 
 _FILES, _CHARGES = "hospital_files", "hospital_charges"
 #: Manifest columns that are not core_hospital_files columns (they go to source_files, or are diagnostics).
@@ -84,13 +86,14 @@ def attach_hospital_parquet(store: Store, root: Path) -> AttachSummary:
         raise InputError(
             root, f"no hospital files manifest ({_FILES}/*.parquet): not an hcpcs-atlas Spark output"
         )
+    parts = charge_parts(root)
     cursor = store.con.execute(_MANIFEST, [[str(f) for f in files]])
     names = [d[0] for d in cursor.description]
     manifest = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     summary, new = sort_manifest(store, "hospital", manifest)
     with store.transaction():
         ids = [_add_file(store, entry) for entry in new]
-        _insert_charges(store, root, new, ids)
+        _insert_charges(store, parts, new, ids)
     summary.ingested = [(e["file_name"], int(e["charges"])) for e in new]
     return summary
 
@@ -119,8 +122,22 @@ def _add_file(store: Store, entry: dict[str, Any]) -> int:
     return file_id
 
 
-def _insert_charges(store: Store, root: Path, new: list[dict[str, Any]], ids: list[int]) -> None:
-    parts = sorted(str(p) for p in (root / _CHARGES).glob("payer=*/code=*/*.parquet"))
+#: The two layouts of ``hospital_charges/`` (the current one first), as for rates (``tic_parquet``).
+CHARGE_LAYOUTS = ("payer=*/code_group=*/*.parquet", "payer=*/code=*/*.parquet")
+
+
+def charge_parts(root: Path) -> list[str]:
+    """The charge files of the dataset at ``root``, of whichever layout it has (an error if both)."""
+    found = [sorted(str(p) for p in (root / _CHARGES).glob(layout)) for layout in CHARGE_LAYOUTS]
+    if all(found):
+        raise InputError(
+            root / _CHARGES,
+            "holds both the code_group= layout and the older code= layout: write the dataset again",
+        )
+    return found[0] or found[1]
+
+
+def _insert_charges(store: Store, parts: list[str], new: list[dict[str, Any]], ids: list[int]) -> None:
     if not (new and parts):
         return
     keys = [[e[k] for e in new] for k in ("sha256", "location")]

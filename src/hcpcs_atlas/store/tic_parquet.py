@@ -5,7 +5,10 @@ core_tic_rate_rows (lists as store-wide ids, as a local ingest stores them), so 
 read them as if ingested locally. One transaction for the
 whole dataset; a file already in the store (same sha256) is left alone, as a local re-ingest would; a
 file listed twice (a shared in-network file) is taken once. Rows are read by DuckDB straight from the
-Parquet (hive partitions payer / billing_code, kept as text: code 00100 is not the number 100).
+Parquet: ``rates/payer=P/code_group=L/`` (billing_code a column of the files; see
+:mod:`.parquet_out`), or a dataset written before that layout, ``rates/payer=P/billing_code=C/``
+(billing_code the folder, kept as text: code 00100 is not the number 100). A dataset holding both is
+refused: it was written into by two versions, and nothing says which files belong to which run.
 """
 
 from __future__ import annotations
@@ -21,7 +24,15 @@ from ..sources.tic.model import StagedRates
 from .db import FileRecord, Store
 from .tic import INSERT_MEMORY, compact_if_due, insert_listed, staged_files
 
-__all__ = ["AttachSummary", "attach_tic_parquet", "sort_manifest", "staged_rate_batches", "staged_rows"]
+__all__ = [
+    "RATE_LAYOUTS",
+    "AttachSummary",
+    "attach_tic_parquet",
+    "rate_parts",
+    "sort_manifest",
+    "staged_rate_batches",
+    "staged_rows",
+]
 
 
 @dataclass
@@ -73,11 +84,12 @@ def attach_tic_parquet(store: Store, root: Path) -> AttachSummary:
     files = sorted((root / "files").glob("*.parquet"))
     if not files:
         raise InputError(root, "no files manifest (files/*.parquet): not an hcpcs-atlas Spark output")
+    parts = rate_parts(root)
     manifest = _manifest(store, files)
     summary, new = sort_manifest(store, "tic", manifest)
     with store.transaction():
         ids = [_add_file(store, entry) for entry in new]
-        _insert_rates(store, root, new, ids)
+        _insert_rates(store, parts, new, ids)
     summary.ingested = [(e["file_name"], int(e["rows"])) for e in new]
     if new:
         summary.compacted, summary.compaction_error = compact_if_due(store)
@@ -111,8 +123,22 @@ def _add_file(store: Store, entry: dict[str, Any]) -> int:
     return file_id
 
 
-def _insert_rates(store: Store, root: Path, new: list[dict[str, Any]], ids: list[int]) -> None:
-    parts = sorted(str(p) for p in (root / "rates").glob("payer=*/billing_code=*/*.parquet"))
+#: The two layouts of ``rates/`` (the current one first); the folder's second level names the layout.
+RATE_LAYOUTS = ("payer=*/code_group=*/*.parquet", "payer=*/billing_code=*/*.parquet")
+
+
+def rate_parts(root: Path) -> list[str]:
+    """The rate files of the dataset at ``root``, of whichever layout it has (an error if both)."""
+    found = [sorted(str(p) for p in (root / "rates").glob(layout)) for layout in RATE_LAYOUTS]
+    if all(found):
+        raise InputError(
+            root / "rates",
+            "holds both the code_group= layout and the older billing_code= layout: write the dataset again",
+        )
+    return found[0] or found[1]
+
+
+def _insert_rates(store: Store, parts: list[str], new: list[dict[str, Any]], ids: list[int]) -> None:
     if not (new and parts):
         return
     params = {k: [e[k] for e in new] for k in ("sha256", "location")}
@@ -122,18 +148,33 @@ def _insert_rates(store: Store, root: Path, new: list[dict[str, Any]], ids: list
 
 #: The rows of one staged file for the Spark data source: the join of ``store.tic._INSERT_STAGED`` (price
 #: x provider), with the data source's columns around it (payer, plan, provenance; with ``records=all``
-#: a leading ``record`` and a trailing ``file_info``).
+#: a leading ``record`` and a trailing ``file_info``), in billing-code order: the prices (narrow) are
+#: sorted, each joins its pset's provider groups as one list (one match, so the join keeps their order)
+#: and the list is unnested in place. Sorting the joined rows instead would sort their NPI lists too,
+#: which ran out of the 100 MB cap on the HealthSCOPE file; the order is what lets a reader of the
+#: Parquet skip row groups by their billing_code min/max (see :mod:`.parquet_out`), never a correctness
+#: matter.
 _STAGED_ROWS = """
-SELECT {record}$payer AS payer, $plan AS plan_label, p.billing_code, p.billing_code_type,
-       p.negotiation_arrangement, p.negotiated_type, p.negotiated_rate, p.expiration_date, p.billing_class,
-       p.setting, s.codes AS service_codes, m.codes AS modifiers, p.additional_information,
-       g.provider_group_id, g.tin_type, g.tin_value, g.npis, g.network_names,
-       $file_name AS file_name, $location AS location, $sha256 AS sha256,
-       CAST($updated AS DATE) AS last_updated_on{file_info}
-FROM read_parquet($prices) p
-JOIN read_parquet($providers) g ON g.pset = p.pset
-JOIN read_parquet($lists) s ON s.id = p.service_code
-JOIN read_parquet($lists) m ON m.id = p.billing_code_modifier
+SELECT {record}payer, plan_label, billing_code, billing_code_type, negotiation_arrangement, negotiated_type,
+       negotiated_rate, expiration_date, billing_class, setting, service_codes, modifiers,
+       additional_information, grp.provider_group_id, grp.tin_type, grp.tin_value, grp.npis,
+       grp.network_names, file_name, location, sha256, last_updated_on{file_info}
+FROM (
+    SELECT $payer AS payer, $plan AS plan_label, p.billing_code, p.billing_code_type,
+           p.negotiation_arrangement, p.negotiated_type, p.negotiated_rate, p.expiration_date,
+           p.billing_class, p.setting, s.codes AS service_codes, m.codes AS modifiers,
+           p.additional_information, unnest(g.groups) AS grp,
+           $file_name AS file_name, $location AS location, $sha256 AS sha256,
+           CAST($updated AS DATE) AS last_updated_on
+    FROM (SELECT * FROM read_parquet($prices) ORDER BY billing_code, seq) p
+    JOIN (
+        SELECT pset, list(struct_pack(provider_group_id, tin_type, tin_value, npis, network_names)
+                          ORDER BY ordinal) AS groups
+        FROM read_parquet($providers) GROUP BY pset
+    ) g ON g.pset = p.pset
+    JOIN read_parquet($lists) s ON s.id = p.service_code
+    JOIN read_parquet($lists) m ON m.id = p.billing_code_modifier
+)
 """
 
 
