@@ -230,6 +230,8 @@ def _work(keep_code: Callable[[str], bool], directory: str, inbox: Any, outbox: 
                 for end in ends:
                     item = blob[begin:end]
                     begin = end
+                    if collector.decoded(item):
+                        continue
                     try:
                         parsed = parse_object(item, 0, True, hint=len(item))
                     except BadJson as exc:
