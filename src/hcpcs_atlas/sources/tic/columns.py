@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import accumulate, compress, repeat
-from operator import attrgetter, is_
+from operator import is_
 from typing import Any
 
 import msgspec
 import orjson
+from msgspec.structs import astuple
 
 from .groups import GroupTable, Provider
 from .groups import provider as _provider
@@ -70,7 +71,7 @@ class _Price(msgspec.Struct, gc=False):
     setting: str | None = None
     additional_information: str | None = None
     service_code: msgspec.Raw = _NULL
-    billing_code_modifier: msgspec.Raw = _NULL
+    billing_code_modifier: msgspec.Raw = _NULL  # the fields in the order of PRICE_FIELDS, LIST_FIELDS
 
 
 class _Rate(msgspec.Struct, gc=False):
@@ -91,8 +92,7 @@ class _Item(msgspec.Struct, gc=False):
 
 
 _DECODE = msgspec.json.Decoder(_Item).decode
-_SCALARS = tuple(attrgetter(name) for name, _ in PRICE_FIELDS)
-_LISTS = tuple(attrgetter(name) for name in LIST_FIELDS)
+assert _Price.__struct_fields__ == (*(name for name, _ in PRICE_FIELDS), *LIST_FIELDS)  # the flush's order
 
 
 def _from_dict(raw: Any) -> _Price:
@@ -242,6 +242,8 @@ class ColumnCollector(ItemCollector):
         self._writer = pq.ParquetWriter(staged.prices_part(part), self._schema, compression="none")
         self._prices: list[_Price] = []
         self._raw_refs: dict[bytes, tuple[tuple[str, str], ...]] = {}
+        #: (groups, references) as JSON text -> provider set: one lookup per rate (as many keys as sets)
+        self._pset_texts: dict[tuple[bytes, bytes], int] = {}
         # per kept item of the batch: (code, type, arrangement); per rate: its item, provider set, prices
         self._item_rows: list[tuple[str, str, str | None]] = []
         self._rates: tuple[list[int], list[int], list[int]] = ([], [], [])
@@ -326,21 +328,15 @@ class ColumnCollector(ItemCollector):
         self._item_rows.append((code, str(item.billing_code_type), item.negotiation_arrangement))
         index = len(self._item_rows) - 1
         items, psets, counts = self._rates
-        refs_of, known = self._raw_refs, self._psets
+        by_text = self._pset_texts
         for rate in rates:
             prices = rate.negotiated_prices
             if not prices:
                 continue
-            listed = bytes(rate.provider_references)
-            refs = refs_of.get(listed)
-            if refs is None:
-                refs = _reference_list(listed)
-                if len(refs_of) < 100_000:  # bounded: memory stays flat
-                    refs_of[listed] = refs
-            key = (bytes(rate.provider_groups), refs)
-            pset = known.get(key)
+            texts = (bytes(rate.provider_groups), bytes(rate.provider_references))
+            pset = by_text.get(texts)
             if pset is None:
-                pset = self._new_pset(key, orjson.loads(key[0]))
+                pset = by_text[texts] = self._text_pset(*texts)
             count = len(prices)
             self._prices += prices
             items.append(index)
@@ -350,6 +346,16 @@ class ColumnCollector(ItemCollector):
         if len(self._prices) >= self._batch_size:
             self._flush()
         return True
+
+    def _text_pset(self, groups: bytes, listed: bytes) -> int:
+        """The provider set of a rate's groups and references as JSON text (the typed path)."""
+        refs = self._raw_refs.get(listed)
+        if refs is None:
+            refs = _reference_list(listed)
+            if len(self._raw_refs) < 100_000:  # bounded: memory stays flat
+                self._raw_refs[listed] = refs
+        found = self._psets.get((groups, refs))
+        return self._new_pset((groups, refs), orjson.loads(groups)) if found is None else found
 
     def on_object(self, obj: dict[str, Any], start: int, raw: bytes | bytearray) -> None:
         rates = obj.get("negotiated_rates")
@@ -479,16 +485,19 @@ class ColumnCollector(ItemCollector):
         only lists not seen before are parsed, sorted and interned."""
         import pyarrow as pa
 
+        # one C call per price gives all its fields; zip turns the rows into columns (8 attribute getters,
+        # a pass each over the batch's structs, took twice as long)
+        *values, service_codes, modifiers = zip(*map(astuple, prices), strict=True)
         scalars = [
-            pa.array(list(map(get, prices)), getattr(pa, kind)())
-            for get, (_, kind) in zip(_SCALARS, PRICE_FIELDS, strict=True)
+            pa.array(column, getattr(pa, kind)())
+            for column, (_, kind) in zip(values, PRICE_FIELDS, strict=True)
         ]
         if len(self._raw_lists) > 100_000:  # bounded: memory stays flat whatever the file
             self._raw_lists.clear()
         known = self._raw_lists
         lists = []
-        for get in _LISTS:
-            texts = list(map(bytes, map(get, prices)))
+        for raws in (service_codes, modifiers):
+            texts = list(map(bytes, raws))
             ids = list(map(known.get, texts))
             if None in ids:  # the misses (rare once warm) are interned, then all looked up again
                 for text in compress(texts, map(is_, ids, repeat(None))):

@@ -33,8 +33,8 @@ from typing import Any
 
 __all__ = ["BATCH_BYTES", "QUEUE", "Export", "Helper", "SplitFailed", "may_split"]
 
-BATCH_BYTES = 1 << 20
-QUEUE = 4
+BATCH_BYTES = 1 << 18
+QUEUE = 16
 _SYNC = "sync"
 _WHITESPACE = b" \t\r\n"
 _CLOSE = ord("}")
