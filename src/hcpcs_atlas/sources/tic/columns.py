@@ -333,7 +333,8 @@ class ColumnCollector(ItemCollector):
             prices = rate.negotiated_prices
             if not prices:
                 continue
-            texts = (bytes(rate.provider_groups), bytes(rate.provider_references))
+            groups = rate.provider_groups  # mostly absent: the default, whose bytes are known
+            texts = (b"null" if groups is _NULL else bytes(groups), bytes(rate.provider_references))
             pset = by_text.get(texts)
             if pset is None:
                 pset = by_text[texts] = self._text_pset(*texts)
