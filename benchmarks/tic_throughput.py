@@ -4,6 +4,7 @@ Run from the repository root (a few minutes; the big file is generated once into
 
     python benchmarks/tic_throughput.py                  # a 1 GB (uncompressed) realistic file + HealthSCOPE
     python benchmarks/tic_throughput.py --size-gb 2
+    python benchmarks/tic_throughput.py --also-src ../main/src   # + the ingest of another checkout
 
 The realistic file is :mod:`hcpcs_atlas.synth` with ``profile="realistic"``: filler items shaped like the
 real HealthSCOPE Benefits file (Level II share, rates per item, prices per rate, one provider reference per
@@ -159,7 +160,9 @@ class Line:
     note: str = ""
 
 
-def run_file(path: Path, peer: Path | None, peer_note: str, expected_rows: int | None) -> list[Line]:
+def run_file(
+    path: Path, peer: Path | None, peer_note: str, expected_rows: int | None, also: Path | None = None
+) -> list[Line]:
     lines = [
         Line(
             "stdlib gzip: decompress (baseline)",
@@ -199,9 +202,14 @@ def run_file(path: Path, peer: Path | None, peer_note: str, expected_rows: int |
                 else f"whole file to Parquet ({written / 1e6:,.0f} MB written; options: {tried[-1]})"
             )
             lines.append(Line("cms-mrf-extractor: mrf-extract", run, note))
-    for label, extra in (("", []), (", --jobs 1 (one process)", ["--jobs", "1"])):
+    sources = [(ROOT / "src", "")] + (
+        [(also, f" [{also.resolve().parent.name}]")] if also is not None else []
+    )
+    runs = [(src, f"{tag}{label}", extra) for src, tag in sources
+            for label, extra in (("", []), (", --jobs 1", ["--jobs", "1"]))]  # fmt: skip
+    for src, label, extra in runs:
         with tempfile.TemporaryDirectory(dir=WORK) as tmp:
-            env = f"PYTHONPATH={ROOT / 'src'}"
+            env = f"PYTHONPATH={src}"
             db = f"{tmp}/atlas.duckdb"
             run = measure(["env", env, sys.executable, "-m", "hcpcs_atlas", "--db", db, "ingest", "tic",
                            *extra, str(path)])  # fmt: skip
@@ -210,7 +218,7 @@ def run_file(path: Path, peer: Path | None, peer_note: str, expected_rows: int |
             if expected_rows is not None and not _failed(run):
                 known = rows == expected_rows
                 note += " == known answer" if known else f" != known answer {expected_rows:,}"
-            lines.append(Line(f"hcpcs-atlas ingest tic (default codes{label})", run, note))
+            lines.append(Line(f"ingest tic (default codes{label})", run, note))
     return lines
 
 
@@ -250,6 +258,7 @@ def main() -> None:
     parser.add_argument("--size-gb", type=float, default=1.0, help="uncompressed size of the realistic file")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-peers", action="store_true", help="skip the benchmark venv (offline)")
+    parser.add_argument("--also-src", type=Path, help="also time the ingest of this src folder (a baseline)")
     args = parser.parse_args()
     peer, note = (None, "skipped (--no-peers)") if args.no_peers else peer_python()
     print(f"machine: {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
@@ -258,11 +267,14 @@ def main() -> None:
     path, meta = make_realistic(args.size_gb, args.seed)
     title = (f"realistic: {path.name}: {meta['bytes'] / 1e6:,.0f} MB uncompressed, {path.stat().st_size / 1e6:,.0f} MB "
              f"gzip, {meta['items']:,} items")  # fmt: skip
-    print(report(title, int(meta["bytes"]), run_file(path, peer, note, int(meta["rows"]))), flush=True)
+    print(
+        report(title, int(meta["bytes"]), run_file(path, peer, note, int(meta["rows"]), args.also_src)),
+        flush=True,
+    )
     if HEALTHSCOPE.is_file():
         size = uncompressed_size(HEALTHSCOPE)
         title = f"real: {HEALTHSCOPE.name}: {size / 1e6:,.0f} MB uncompressed, {HEALTHSCOPE.stat().st_size / 1e6:,.1f} MB gzip"
-        print(report(title, size, run_file(HEALTHSCOPE, peer, note, None)))
+        print(report(title, size, run_file(HEALTHSCOPE, peer, note, None, args.also_src)))
     print(
         f"(whole run {time.perf_counter() - started:,.0f} s; load average at the end {os.getloadavg()[0]:.1f})"
     )

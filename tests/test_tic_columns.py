@@ -182,3 +182,41 @@ def test_real_bcbs_texas_toc_lists_and_fails_one_line_per_file(
     assert lines[0].startswith("error: https://bcbstx.mrf.bcbs.com/2024-11_102_11B0_in-network-rates_1_of_6")
     assert lines[0].endswith(".json.gz?..., byte 0: download failed: offline")
     assert lines[-1] == "error: 262 of 262 file(s) failed; nothing was kept from them"
+
+
+def one_price_items(prices: list[Any]) -> list[dict[str, Any]]:
+    """An item per price: the typed decoder takes the well-typed ones, the dict path the others (and every
+    third item, whose bundled code puts the scanner's end hint inside it)."""
+    return [
+        {"negotiation_arrangement": "ffs", "name": "x", "billing_code_type": "HCPCS", "billing_code": "J9032",
+         "description": "d", "bundled_codes": [{"billing_code_type": "CPT", "billing_code": "J9032"}][: n % 3 // 2],
+         "negotiated_rates": [{"provider_references": [690.64462, 690.6446, 77], "negotiated_prices": [p]},
+                              {"provider_groups": [{"npi": [1234567893], "tin": {"type": "ein", "value": "1"}}],
+                               "negotiated_prices": [p, p]}]}
+        for n, p in enumerate(prices)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_typed_and_dict_paths_mix_and_agree(tmp_path: Path, indent: int | None) -> None:
+    source = odd_file(tmp_path / "odd.json")
+    doc = json.loads(source.read_text())
+    doc["in_network"] += one_price_items([*ODD_PRICES, price(billing_code_modifier=["TC", "26"])] * 3)
+    source.write_text(json.dumps(doc, indent=indent), encoding="utf-8")  # indented: raw texts with blanks
+    ingest(tmp_path / "atlas.duckdb", source, {"J9032"})
+    rows = stored_rows(tmp_path / "atlas.duckdb")
+    assert rows == reader_rows(source, {"J9032"})
+    assert {r[11] for r in rows} == {"690.64462", "690.6446", "77", None}
+
+
+def test_invalid_utf8_in_a_field_the_typed_decoder_skips(tmp_path: Path) -> None:
+    """msgspec checks the UTF-8 of the strings it decodes only: a well-typed item is checked before."""
+    source = odd_file(tmp_path / "odd.json")
+    doc = json.loads(source.read_text())
+    doc["in_network"] = one_price_items([price()] * 2)
+    text = json.dumps(doc).encode().replace(b'"description": "d"', b'"description": "d\xff"', 1)
+    source.write_bytes(text)
+    code, _, err = run(tmp_path / "atlas.duckdb", "ingest", "tic", str(source), "--codes", "J9032")
+    assert code == 2 and "invalid UTF-8" in err and "odd.json" in err
+    with Store(tmp_path / "atlas.duckdb", read_only=True) as store:
+        assert store.con.execute("SELECT count(*) FROM source_files").fetchone() == (0,)

@@ -1,18 +1,18 @@
 """Kept prices as columns, staged to Parquet while the file streams: the ingest path at inflate speed.
 
 :class:`.rows.ItemCollector` builds one Python object per row; at 36% Level II items (a real TPA file)
-that cost ~50 µs per price and memory grew with the rows kept. Here Python touches each *rate*, not each
-price: a rate's ``negotiated_prices`` (dicts orjson made) are handed whole to pyarrow, whose C converter
-builds the columns. Python adds per rate only the item's code and the rate's *provider set*: the tuple of
-references it uses (or its inline groups), resolved once at the end, when every reference is known (they
-may come after ``in_network``). Every 64 K prices a Parquet row group is written to the staging
-directory, so memory stays flat. The store makes the rows (price x provider) with one join
-(``store/tic.py``), sorting and filtering the code lists there.
+that cost ~50 µs per price and memory grew with the rows kept. Here a kept item is decoded by msgspec
+into typed structs that declare only the fields the ingest uses (descriptions, bundled codes and the
+like are skipped in C; the code lists stay their raw JSON text), and Python touches each *rate*, not each
+price: it adds the item's code and the rate's *provider set*: the tuple of references it uses (or its
+inline groups), resolved once at the end, when every reference is known (they may come after
+``in_network``). Every 16 K prices the columns are taken from the structs by C functions (``map``) and
+a Parquet row group is written to the staging directory, so memory stays flat. The store makes the rows
+(price x provider) with one join (``store/tic.py``), sorting and filtering the code lists there.
 
-pyarrow's converter is exact for well-typed prices and raises for most others (a numeric string as rate,
-a number as text); the shapes it would silently misread (a boolean rate, a string, object or null where
-a list is due) are found per batch from the set of value types. Those prices take the exact Python path
-(:func:`.rows._price`), as does any batch pyarrow refuses.
+The typed decoder never guesses: an item with a value of another type than declared (a quoted rate, a
+numeric code, an object where a list is due) or bytes it cannot take as one object takes the dict path
+(orjson, then the exact rules of :func:`.rows._price` for each price).
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from itertools import accumulate, compress, repeat
 from operator import is_
 from typing import Any
 
+import msgspec
 import orjson
+from msgspec.structs import astuple
 
 from .groups import GroupTable, Provider
 from .groups import provider as _provider
@@ -34,8 +36,10 @@ from .rows import (
     _REFERENCE_LISTS,
     MATCHED_TYPES,
     ItemCollector,
+    _number,
     _parsed_id,
     _price,
+    _strings,
     normalize_code,
 )
 from .split import Export, Helper, SplitFailed
@@ -47,46 +51,76 @@ PRICE_FIELDS = (
     ("negotiated_type", "string"), ("negotiated_rate", "float64"), ("expiration_date", "string"),
     ("billing_class", "string"), ("setting", "string"), ("additional_information", "string"),
 )  # fmt: skip
-#: Value types pyarrow would misread in a price (a boolean rate becomes 1.0; a list key over a string, a dict
-#: or null is not a list of codes) or refuse (a quoted number, valid here): such prices take the exact
-#: rules (:func:`.rows._price`). Found per batch by the set of types, at C speed (a regex per item over
-#: its bytes cost 7% of the ingest).
-_ODD_RATE = frozenset({bool, str})
-_LIST_TYPES = frozenset({list, tuple})
 _INT = frozenset({int})
 LIST_FIELDS = ("service_code", "billing_code_modifier")
 _ProviderSet = tuple[bytes | None, tuple[tuple[str, str], ...]]
+_NULL = msgspec.Raw(b"null")
+_WHITESPACE = b" \t\r\n"
+_COMMA = ord(",")
 
 
-def _exact_price(raw_price: Any) -> dict[str, Any]:
-    price = _price(raw_price)
+class _Price(msgspec.Struct, gc=False):
+    """A negotiated price as the typed decoder reads it: the fields pyarrow takes as they are, and the two
+    code lists as their raw JSON text (interned by that text: no Python string per code is made).
+    ``gc=False``: decoded structs make no cycles, and untracked ones are smaller and faster to make."""
+
+    negotiated_type: str | None = None
+    negotiated_rate: float | None = None
+    expiration_date: str | None = None
+    billing_class: str | None = None
+    setting: str | None = None
+    additional_information: str | None = None
+    service_code: msgspec.Raw = _NULL
+    billing_code_modifier: msgspec.Raw = _NULL  # the fields in the order of PRICE_FIELDS, LIST_FIELDS
+
+
+class _Rate(msgspec.Struct, gc=False):
+    negotiated_prices: list[_Price] | None = None
+    provider_references: msgspec.Raw = _NULL
+    provider_groups: msgspec.Raw = _NULL
+
+
+class _Item(msgspec.Struct, gc=False):
+    """Only the fields the ingest uses; msgspec skips the others (descriptions, bundled codes) in C. A
+    value of another type than declared (a quoted rate, a numeric code) fails the decode: the item then
+    takes the dict path (orjson and the exact rules), so the typed path never guesses."""
+
+    billing_code: str | None = None
+    billing_code_type: str | None = None
+    negotiation_arrangement: str | None = None
+    negotiated_rates: list[_Rate] | None = None
+
+
+_DECODE = msgspec.json.Decoder(_Item).decode
+assert _Price.__struct_fields__ == (*(name for name, _ in PRICE_FIELDS), *LIST_FIELDS)  # the flush's order
+
+
+def _from_dict(raw: Any) -> _Price:
+    """A price of the dict path through the exact rules (:func:`.rows._price`); one it leaves out keeps
+    its numeric rate, if any, so the flush counts it under the reason :func:`.rows.skip_reason` gives."""
+    price = _price(raw)
     if price is None:
-        return {}  # no type, no rate: counted as skipped at the flush
-    return {"negotiated_type": price.negotiated_type, "negotiated_rate": price.negotiated_rate,
-            "expiration_date": price.expiration_date, "billing_class": price.billing_class,
-            "setting": price.setting, "service_code": list(price.service_codes),
-            "billing_code_modifier": list(price.modifiers),
-            "additional_information": price.additional_information}  # fmt: skip
+        return _Price(negotiated_rate=_number(raw.get("negotiated_rate")) if isinstance(raw, dict) else None)
+    return _Price(price.negotiated_type, price.negotiated_rate, price.expiration_date, price.billing_class,
+                  price.setting, price.additional_information, msgspec.Raw(orjson.dumps(price.service_codes)),
+                  msgspec.Raw(orjson.dumps(price.modifiers)))  # fmt: skip
 
 
-def _is_odd(price: dict[str, Any]) -> bool:
-    return type(price.get("negotiated_rate")) in _ODD_RATE or any(
-        type(price.get(name, ())) not in _LIST_TYPES for name in LIST_FIELDS
-    )
+def _codes(text: bytes) -> tuple[str, ...]:
+    """A code list's JSON text as the exact rules read it (sorted strings, nulls left out)."""
+    return _strings(orjson.loads(text))
 
 
-def _list_values(prices: list[Any]) -> list[list[Any]]:
-    """The values of the list fields, after replacing in place the prices pyarrow would misread by their
-    exact form (see ``_ODD_RATE``). Raises TypeError for a price that is not an object."""
-    values = [list(map(dict.get, prices, repeat(name), repeat(()))) for name in LIST_FIELDS]
-    if _ODD_RATE.isdisjoint(map(type, map(dict.get, prices, repeat("negotiated_rate")))) and all(
-        _LIST_TYPES.issuperset(map(type, v)) for v in values
-    ):
-        return values
-    for index, price in enumerate(prices):
-        if _is_odd(price):
-            prices[index] = _exact_price(price)
-    return [list(map(dict.get, prices, repeat(name), repeat(()))) for name in LIST_FIELDS]
+def _reference_list(text: bytes) -> tuple[tuple[str, str], ...]:
+    """A rate's ``provider_references`` from its JSON text: each id as written (a float id such as
+    690.64462 keeps its digits); anything but a list holds none."""
+    value = orjson.loads(text)
+    if not isinstance(value, list):
+        return ()
+    tokens = _ID_TOKENS.findall(text.strip()[1:-1])
+    if len(tokens) != len(value) or any(isinstance(v, (list, dict)) for v in value):
+        return tuple(_parsed_id(v) for v in value)
+    return tuple(id_token(t) for t in tokens)
 
 
 def system_memory_pool() -> None:
@@ -190,24 +224,26 @@ class ColumnCollector(ItemCollector):
         self.part = part
         self._base = part << 30
         self.helper = helper
+        self.divert = self.take
         # two processes, two batches in memory at once: each half as large (memory as with one)
         self._batch_size = BATCH if part == 0 and helper is None else BATCH >> 1
-        if helper is not None:
-            self.divert = helper.divert
         self._absorbed: list[Export] = []
         if part == 0:  # a helper's prices file left by an attempt read again (deep or alone)
             for stale in staged.directory.glob("prices-*.parquet"):
                 stale.unlink()
-        self._struct = pa.struct([(name, getattr(pa, kind)()) for name, kind in PRICE_FIELDS])
         item = [
             (name, pa.string()) for name in ("billing_code", "billing_code_type", "negotiation_arrangement")
         ]
+        prices = [(name, getattr(pa, kind)()) for name, kind in PRICE_FIELDS]
         lists = [(name, pa.int32()) for name in LIST_FIELDS]
-        self._schema = pa.schema([("seq", pa.int64()), *item, *self._struct, *lists, ("pset", pa.int32())])
+        self._schema = pa.schema([("seq", pa.int64()), *item, *prices, *lists, ("pset", pa.int32())])
         self._lists: dict[tuple[str, ...], int] = {(): self._base}
         self._raw_lists: dict[bytes, int] = {}
         self._writer = pq.ParquetWriter(staged.prices_part(part), self._schema, compression="none")
-        self._prices: list[Any] = []
+        self._prices: list[_Price] = []
+        self._raw_refs: dict[bytes, tuple[tuple[str, str], ...]] = {}
+        #: (groups, references) as JSON text -> provider set: one lookup per rate (as many keys as sets)
+        self._pset_texts: dict[tuple[bytes, bytes], int] = {}
         # per kept item of the batch: (code, type, arrangement); per rate: its item, provider set, prices
         self._item_rows: list[tuple[str, str, str | None]] = []
         self._rates: tuple[list[int], list[int], list[int]] = ([], [], [])
@@ -255,6 +291,73 @@ class ColumnCollector(ItemCollector):
         self.prices_skipped += export.prices_skipped
         self.skipped_by.update(export.skipped_by)
 
+    def take(self, buf: bytearray, start: int, hint: int) -> int | None:
+        """The scanner's hook for a wanted object whose end the hint tells (see :mod:`.scan`): handed to
+        the helper process if it has room, else decoded here by the typed decoder. None leaves the object
+        to the dict path: bytes that are not exactly one object, not valid UTF-8, or a value of another
+        type than :class:`_Item` declares."""
+        if self.helper is not None:
+            end = self.helper.divert(buf, start, hint)
+            if end is not None:
+                return end
+        end = hint
+        while end > start and buf[end - 1] in _WHITESPACE:
+            end -= 1
+        if end > start and buf[end - 1] == _COMMA:
+            end -= 1
+        return end if self.decoded(bytes(memoryview(buf)[start:end])) else None
+
+    def decoded(self, data: bytes) -> bool:
+        """Keep the item ``data`` holds, by the typed decoder; False if the dict path must take it."""
+        if not data.isascii():
+            try:  # msgspec checks the UTF-8 of the strings it decodes, not of those it skips
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                return False
+        try:
+            item = _DECODE(data)
+        except msgspec.DecodeError:
+            return False
+        rates = item.negotiated_rates
+        if rates is None or normalize_code(item.billing_code_type) not in MATCHED_TYPES:
+            return True
+        code = normalize_code(item.billing_code)
+        if not self.keep_code(code):
+            return True
+        self._kept += 1
+        self._item_rows.append((code, str(item.billing_code_type), item.negotiation_arrangement))
+        index = len(self._item_rows) - 1
+        items, psets, counts = self._rates
+        by_text = self._pset_texts
+        for rate in rates:
+            prices = rate.negotiated_prices
+            if not prices:
+                continue
+            groups = rate.provider_groups  # mostly absent: the default, whose bytes are known
+            texts = (b"null" if groups is _NULL else bytes(groups), bytes(rate.provider_references))
+            pset = by_text.get(texts)
+            if pset is None:
+                pset = by_text[texts] = self._text_pset(*texts)
+            count = len(prices)
+            self._prices += prices
+            items.append(index)
+            psets.append(pset)
+            counts.append(count)
+            self._pset_prices[pset - self._base] += count
+        if len(self._prices) >= self._batch_size:
+            self._flush()
+        return True
+
+    def _text_pset(self, groups: bytes, listed: bytes) -> int:
+        """The provider set of a rate's groups and references as JSON text (the typed path)."""
+        refs = self._raw_refs.get(listed)
+        if refs is None:
+            refs = _reference_list(listed)
+            if len(self._raw_refs) < 100_000:  # bounded: memory stays flat
+                self._raw_refs[listed] = refs
+        found = self._psets.get((groups, refs))
+        return self._new_pset((groups, refs), orjson.loads(groups)) if found is None else found
+
     def on_object(self, obj: dict[str, Any], start: int, raw: bytes | bytearray) -> None:
         rates = obj.get("negotiated_rates")
         if not isinstance(rates, list) or normalize_code(obj.get("billing_code_type")) not in MATCHED_TYPES:
@@ -279,16 +382,12 @@ class ColumnCollector(ItemCollector):
             return
         pset = self._pset(rate.get("provider_groups"), refs)
         count = len(prices)
-        self._prices.extend(prices)
+        self._prices.extend(map(_from_dict, prices))
         items, psets, counts = self._rates
         items.append(item)
         psets.append(pset)
         counts.append(count)
         self._pset_prices[pset - self._base] += count
-
-    def _exact(self, prices: list[Any]) -> list[dict[str, Any]]:
-        """Prices through the exact Python rules, as dicts pyarrow reads as they are ({}: skipped)."""
-        return [_exact_price(p) for p in prices]
 
     def _reference_ids(self, rates: list[Any], raw: bytes | bytearray) -> list[tuple[tuple[str, str], ...]]:
         """Per rate, its provider_references ids (as :func:`.rows._reference_ids`). Lists of plain
@@ -337,14 +436,17 @@ class ColumnCollector(ItemCollector):
         return [next(found) if holder else () for holder in holders]
 
     def _pset(self, groups: Any, refs: tuple[tuple[str, str], ...]) -> int:
-        inline = orjson.dumps(groups) if isinstance(groups, list) else None
-        key = (inline, refs)
+        key = (orjson.dumps(groups) if isinstance(groups, list) else None, refs)
         found = self._psets.get(key)
-        if found is None:
-            found = self._psets[key] = self._base + len(self._psets)
-            self.wanted_ids.update(ref for _, ref in refs)
-            self._inline.append(tuple(_provider(g) for g in groups) if isinstance(groups, list) else None)
-            self._pset_prices.append(0)
+        return self._new_pset(key, groups) if found is None else found
+
+    def _new_pset(self, key: _ProviderSet, groups: Any) -> int:
+        """A provider set first met (keyed by its groups' JSON text: the typed path's raw text and the
+        dict path's orjson text may key the same set twice, which only splits its rows in two sets)."""
+        found = self._psets[key] = self._base + len(self._psets)
+        self.wanted_ids.update(ref for _, ref in key[1])
+        self._inline.append(tuple(_provider(g) for g in groups) if isinstance(groups, list) else None)
+        self._pset_prices.append(0)
         return found
 
     def _flush(self) -> None:
@@ -353,10 +455,7 @@ class ColumnCollector(ItemCollector):
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        try:
-            prices, lists = self._columns(self._prices)
-        except (TypeError, pa.ArrowInvalid, pa.ArrowTypeError):  # a shape pyarrow refuses: the exact rules
-            prices, lists = self._columns(self._exact(self._prices))
+        scalars, lists = self._columns(self._prices)
         count = len(self._prices)
         seq = pa.array(range(self._seq, self._seq + count), pa.int64())
         # each price's rate, from the rates' price counts (no per-price Python work)
@@ -366,13 +465,10 @@ class ColumnCollector(ItemCollector):
         item_of = pa.array(rate_items, pa.int32()).take(rate_of)
         items = [pa.array(column, pa.string()).take(item_of) for column in zip(*self._item_rows, strict=True)]
         pset = pa.array(rate_psets, pa.int32()).take(rate_of)
-        batch = pa.RecordBatch.from_arrays(
-            [seq, *items, *prices.flatten(), *lists, pset],
-            schema=self._schema,
+        batch = pa.RecordBatch.from_arrays([seq, *items, *scalars, *lists, pset], schema=self._schema)
+        kept = batch.filter(
+            pc.and_(pc.is_valid(batch["negotiated_type"]), pc.is_valid(batch["negotiated_rate"]))
         )
-        valid = pc.and_(pc.is_valid(prices), pc.and_(pc.is_valid(batch["negotiated_type"]),
-                                                      pc.is_valid(batch["negotiated_rate"])))  # fmt: skip
-        kept = batch.filter(valid)
         self._skipped(batch, kept)
         self._writer.write_batch(kept)
         self._seq += count
@@ -381,33 +477,37 @@ class ColumnCollector(ItemCollector):
         for column in self._rates:
             column.clear()
 
-    def _columns(self, prices: list[Any]) -> tuple[Any, list[Any]]:
-        """The scalar fields as a struct array, the list fields as ids of interned sorted lists.
+    def _columns(self, prices: list[_Price]) -> tuple[list[Any], list[Any]]:
+        """The scalar fields as arrays (typed already: pyarrow converts them in C), the list fields as ids
+        of interned sorted lists.
 
-        A list is looked up by its JSON text (``orjson.dumps``: one string to hash and compare, 2x faster
-        than a tuple of its codes) through ``map`` over C functions (no Python code per price); only
-        lists not seen before are sorted and interned. A price that is not an object raises TypeError
-        (the batch takes the exact path)."""
+        A list is looked up by its JSON text (msgspec's raw span of the input: one string to hash and
+        compare, no Python string per code) through ``map`` over C functions (no Python code per price);
+        only lists not seen before are parsed, sorted and interned."""
         import pyarrow as pa
 
-        values = _list_values(prices)
-        struct = pa.array(prices, type=self._struct)
+        # one C call per price gives all its fields; zip turns the rows into columns (8 attribute getters,
+        # a pass each over the batch's structs, took twice as long)
+        *values, service_codes, modifiers = zip(*map(astuple, prices), strict=True)
+        scalars = [
+            pa.array(column, getattr(pa, kind)())
+            for column, (_, kind) in zip(values, PRICE_FIELDS, strict=True)
+        ]
         if len(self._raw_lists) > 100_000:  # bounded: memory stays flat whatever the file
             self._raw_lists.clear()
+        known = self._raw_lists
         lists = []
-        for field in values:
-            # orjson's bytes carry kilobytes of spare capacity each: keys are dropped after the lookup
-            ids = list(map(self._raw_lists.get, map(orjson.dumps, field)))
+        for raws in (service_codes, modifiers):
+            texts = list(map(bytes, raws))
+            ids = list(map(known.get, texts))
             if None in ids:  # the misses (rare once warm) are interned, then all looked up again
-                for value in compress(field, map(is_, ids, repeat(None))):
-                    key = bytes(memoryview(orjson.dumps(value)))  # a copy of its own size
-                    if key in self._raw_lists:
-                        continue  # a list new to this batch, met again in it: sorted once
-                    codes = tuple(sorted(str(v) for v in value if v is not None))
-                    self._raw_lists[key] = self._lists.setdefault(codes, self._base + len(self._lists))
-                ids = list(map(self._raw_lists.__getitem__, map(orjson.dumps, field)))
+                for text in compress(texts, map(is_, ids, repeat(None))):
+                    if text not in known:  # a list new to this batch may come again in it
+                        codes = _codes(text)
+                        known[text] = self._lists.setdefault(codes, self._base + len(self._lists))
+                ids = list(map(known.__getitem__, texts))
             lists.append(pa.array(ids, pa.int32()))
-        return struct, lists
+        return scalars, lists
 
     def _skipped(self, batch: Any, kept: Any) -> None:
         """Prices without a type or rate are left out; the rows they would have made are not counted."""

@@ -109,7 +109,9 @@ class ItemCollector:
         """Cheap pre-filter on the raw ``billing_code`` token; cached, as codes repeat across items."""
         verdict = self._verdicts.get(token)
         if verdict is None:
-            if len(self._verdicts) > 10_000:  # bounded: memory must not grow with the file
+            # bounded: memory must not grow with the file; wide enough for every code a file names (a
+            # smaller bound made a file of 136 K distinct codes re-read a token at most hits)
+            if len(self._verdicts) > 200_000:
                 self._verdicts.clear()
             verdict = self._verdicts[token] = bool(self.keep_code(_token_text(token).strip().upper()))
         return verdict

@@ -271,6 +271,7 @@ class ObjectFinder:
         self.last_hit = -1  # absolute offset of the last key seen
         self.hold: int | None = None  # absolute offset a caller needs kept (deep lookback mode)
         self._pending: tuple[int, int] | None = None  # (object start, hit) waiting for its end
+        self._peek: tuple[int, int] | None = None  # (from, index): the last search for the next key
         self._retry_end = 0
         self._window = FIRST_WINDOW
         self._grown = False  # buf is our own growing bytearray, not a pool buffer
@@ -383,8 +384,13 @@ class ObjectFinder:
                 match = value_at(buf, index)  # None for a string value equal to the key's name
                 if match is not None and (want is None or want(match.group(1))):
                     self.pos, self.last_hit = base + after, base + index
+                    self._peek = None
                     if not self._locate(index):
                         return
+                    peek = self._peek  # the end hint's search found the next key already
+                    if peek is not None and peek[0] == after and self.buf is buf:
+                        index = peek[1]
+                        continue
             index = find(key, after)
         if last >= 0:
             self.last_hit = max(self.last_hit, base + last)
@@ -421,6 +427,7 @@ class ObjectFinder:
         """Where the object holding the next hit probably starts: the last ``{`` before it (the next
         item, whose first keys hold no braces in practice; a wrong guess only costs a failed parse)."""
         after = self.buf.find(self.key, index + len(self.key))
+        self._peek = (index + len(self.key), after)
         brace = self.buf.rfind(b"{", index, after) if after >= 0 else -1
         return brace if brace >= 0 else None
 

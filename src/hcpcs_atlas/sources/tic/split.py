@@ -33,8 +33,8 @@ from typing import Any
 
 __all__ = ["BATCH_BYTES", "QUEUE", "Export", "Helper", "SplitFailed", "may_split"]
 
-BATCH_BYTES = 1 << 20
-QUEUE = 4
+BATCH_BYTES = 1 << 18
+QUEUE = 16
 _SYNC = "sync"
 _WHITESPACE = b" \t\r\n"
 _CLOSE = ord("}")
@@ -230,6 +230,8 @@ def _work(keep_code: Callable[[str], bool], directory: str, inbox: Any, outbox: 
                 for end in ends:
                     item = blob[begin:end]
                     begin = end
+                    if collector.decoded(item):
+                        continue
                     try:
                         parsed = parse_object(item, 0, True, hint=len(item))
                     except BadJson as exc:
