@@ -199,10 +199,14 @@ def _stored_codes(store: Store) -> set[str]:
     return {str(c) for (c,) in rows}
 
 
-def test_stored_summaries_equal_live_ones_and_are_never_stale(tmp_path: Path) -> None:
+def test_stored_summaries_equal_live_ones_and_are_never_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An ingest stores each code's summary, equal to the live one; it answers only for its Medicare amount
     and rules; rows added to a code drop it in their own transaction (a rollback keeps it)."""
     from hcpcs_atlas.facts.tic import _rules, write_tic_summaries
+
+    monkeypatch.setattr("hcpcs_atlas.facts.tic.SUMMARY_MIN_ROWS", 0)  # these codes have a few rows each
 
     db = tmp_path / "atlas.duckdb"
     files = [_synthetic(tmp_path, seed, "Aetna Life", "2025-10-01") for seed in (1, 2)]
@@ -284,6 +288,7 @@ def test_a_failed_summary_write_leaves_every_code_whole(
 
     with Store(db) as store:
         store.con.execute("DELETE FROM core_tic_code_summaries")
+        monkeypatch.setattr("hcpcs_atlas.facts.tic.SUMMARY_MIN_ROWS", 0)
         monkeypatch.setattr(tic_summary, "_read_codes", second_fails)
         monkeypatch.setattr(tic_summary, "SUMMARY_ROWS", 1)  # one code per range
         written, error = write_tic_summaries(store)
@@ -294,4 +299,21 @@ def test_a_failed_summary_write_leaves_every_code_whole(
         ).fetchone()
         assert kinds is not None and kinds[0] == 1 and kinds[1] > 1
         monkeypatch.undo()
+        assert_tic_facts_match_raw_rows(store)
+
+
+def test_codes_of_few_rows_are_left_to_the_live_computation(tmp_path: Path) -> None:
+    """Below SUMMARY_MIN_ROWS a stored summary saves nothing worth its write: an ingest stores none."""
+    from hcpcs_atlas.facts.tic import SUMMARY_MIN_ROWS, _rules, write_tic_summaries
+
+    db = tmp_path / "atlas.duckdb"
+    files = [_synthetic(tmp_path, seed, "Aetna Life", "2025-10-01") for seed in (1, 2)]
+    assert run(db, "ingest", "tic", *files, "--codes", "J9032,J9330")[0] == 0
+    with Store(db) as store:
+        most = store.con.execute(
+            "SELECT count(*) FROM core_tic_rate_rows GROUP BY billing_code ORDER BY 1 DESC"
+        )
+        assert most.fetchall()[0][0] < SUMMARY_MIN_ROWS
+        assert _stored_codes(store) == set() and write_tic_summaries(store) == (0, None)
+        assert write_summaries(store, {}, _rules(), min_rows=1) == 2
         assert_tic_facts_match_raw_rows(store)

@@ -91,11 +91,15 @@ def medicare_limits(store: Store) -> dict[str, float | None]:
 #: facts computes those codes live meanwhile. Writing costs ~5-60 CPU-us per row read (docs/formats.md):
 #: a file touching every code of a large store would otherwise pay for the whole store.
 AFTER_INGEST_FACTOR = 4
+#: Codes with fewer rate rows than this are not stored: the live computation of one is already about as
+#: fast as reading a stored summary plus DuckDB's fixed cost (~80 ms CPU at 1,000 rows, ~250 ms at 50,000:
+#: docs/formats.md), and writing the many small ones doubled the ingest of the real HealthSCOPE file.
+SUMMARY_MIN_ROWS = 5_000
 
 
 def write_tic_summaries(store: StoreOrOpener, ingested: int | None = None) -> tuple[int, str | None]:
-    """Store the payer summary of every code whose stored one is missing or stale, for the Medicare amounts
-    facts will pass: (codes written, the error when it failed). After an ingest of ``ingested`` rows,
+    """Store the payer summary of every code of at least SUMMARY_MIN_ROWS rate rows whose stored one is
+    missing or stale, for the Medicare amounts facts will pass: (codes written, the error when it failed). After an ingest of ``ingested`` rows,
     only when the codes due hold at most AFTER_INGEST_FACTOR times that (None: whatever they hold). Like
     compaction it only speeds reads up: a failure leaves every code whole, and facts computes the codes
     without a stored summary live."""
@@ -104,7 +108,8 @@ def write_tic_summaries(store: StoreOrOpener, ingested: int | None = None) -> tu
     limit = None if ingested is None else AFTER_INGEST_FACTOR * ingested
     try:
         with writing(store) as writer:
-            return write_summaries(writer, medicare_limits(writer), _rules(), max_rows=limit), None
+            medicare = medicare_limits(writer)
+            return write_summaries(writer, medicare, _rules(), limit, min_rows=SUMMARY_MIN_ROWS), None
     except duckdb.Error as exc:
         return 0, str(exc).splitlines()[0]
 

@@ -322,11 +322,13 @@ def write_summaries(
     max_rows: int | None = None,
     rows: int | None = None,
     codes: Iterable[str] | None = None,
+    min_rows: int = 0,
 ) -> int:
     """Store the summary of every code with rates whose stored one is missing or was computed with another
     Medicare amount (``medicare``: the amount facts will pass, None when none) or other rules; returns how
     many codes were written. Nothing is written when those codes hold more than ``max_rows`` rate rows;
-    ``codes``: only these are looked at.
+    ``codes``: only these are looked at; ``min_rows``: codes with fewer rate rows are left to the live
+    computation.
 
     One transaction per range of codes: a code's summary is written whole or not at all, and one
     transaction for all would keep every range's temporary rows until its commit (5 GB spilled at 100 M).
@@ -348,6 +350,7 @@ def write_summaries(
         (str(code), int(n))
         for code, n in counts
         if (only is None or code in only)
+        and n >= min_rows
         and (code not in stored or stored[code] != _stored_key(medicare.get(code)))
     ]
     if max_rows is not None and sum(n for _, n in due) > max_rows:
