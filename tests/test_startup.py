@@ -35,3 +35,14 @@ def test_the_package_names_still_resolve() -> None:
 
     assert (hcpcs_atlas.FactsBuilder, hcpcs_atlas.render) == (FactsBuilder, render)
     assert all(getattr(hcpcs_atlas, name) is not None for name in hcpcs_atlas.__all__)
+
+
+def test_commands_that_never_render_do_not_import_the_renderers() -> None:
+    """The renderers pull in the writer and the facts' models: a third of the CLI's start-up, paid by
+    every ``ingest`` (benchmarks/hospital_ingest.py compares a whole ingest with the csv module)."""
+    script = "import sys, hcpcs_atlas.cli\nprint(' '.join(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = set(done.stdout.split())
+    assert {"hcpcs_atlas.writer", "hcpcs_atlas.facts", "hcpcs_atlas.render.html"} & loaded == set()
