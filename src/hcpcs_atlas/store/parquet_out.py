@@ -64,7 +64,7 @@ def write_staged_rates(staged: StagedRates, constants: dict[str, Any], folder: P
     ``folder`` a new local folder. ``constants``: payer, plan, file_name, location, sha256, updated."""
     columns = ", ".join(f"CAST({name} AS {kind}) AS {name}" for name, kind in RATE_FILE_COLUMNS.items())
     query = _WRITE.format(columns=columns, rows=_STAGED_ROWS.format(record="", file_info=""))
-    with staged_rows(staged, constants, query) as rows:
+    with staged_rows(staged, constants, query, flush_rows=ROWS_PER_GROUP) as rows:
         rows.write_parquet(
             str(folder),
             partition_by=["code_group"],

@@ -148,9 +148,9 @@ def _insert_rates(store: Store, parts: list[str], new: list[dict[str, Any]], ids
 
 #: The rows of one staged file for the Spark data source: the join of ``store.tic._INSERT_STAGED`` (price
 #: x provider), with the data source's columns around it (payer, plan, provenance; with ``records=all``
-#: a leading ``record`` and a trailing ``file_info``), in billing-code order: the prices (narrow) are
-#: sorted, each joins its pset's provider groups as one list (one match, so the join keeps their order)
-#: and the list is unnested in place. Sorting the joined rows instead would sort their NPI lists too,
+#: a leading ``record`` and a trailing ``file_info``), in billing-code order: ``$prices`` is the staged
+#: prices sorted (narrow; :data:`_SORT_PRICES`), each joins its pset's provider groups as one list (one
+#: match, so the join keeps their order) and the list is unnested in place. Sorting the joined rows instead would sort their NPI lists too,
 #: which ran out of the 100 MB cap on the HealthSCOPE file; the order is what lets a reader of the
 #: Parquet skip row groups by their billing_code min/max (see :mod:`.parquet_out`), never a correctness
 #: matter.
@@ -166,7 +166,7 @@ FROM (
            p.additional_information, unnest(g.groups) AS grp,
            $file_name AS file_name, $location AS location, $sha256 AS sha256,
            CAST($updated AS DATE) AS last_updated_on
-    FROM (SELECT * FROM read_parquet($prices) ORDER BY billing_code, seq) p
+    FROM read_parquet($prices) p
     JOIN (
         SELECT pset, list(struct_pack(provider_group_id, tin_type, tin_value, npis, network_names)
                           ORDER BY ordinal) AS groups
@@ -178,18 +178,35 @@ FROM (
 """
 
 
+#: The staged prices in billing-code order, written beside them before the rows are joined: a sort of its
+#: own, apart from the join and the write, so that each stays under the memory cap (sorting inside the
+#: query that also writes ran out of 100 MB on a generated 1 GB file with every code kept).
+_SORT_PRICES = (
+    "COPY (SELECT * FROM read_parquet($prices) ORDER BY billing_code, seq) TO '{path}' (FORMAT parquet)"
+)
+
+
 @contextmanager
-def staged_rows(staged: StagedRates, constants: dict[str, Any], query: str) -> Iterator[Any]:
+def staged_rows(
+    staged: StagedRates, constants: dict[str, Any], query: str, flush_rows: int | None = None
+) -> Iterator[Any]:
     """The rate rows of a staged file (``query``: a form of :data:`_STAGED_ROWS`) as a DuckDB relation of
-    a connection of its own in this process (one thread, memory capped as the local insert's; the join
-    spills past it), open while the block runs. ``constants``: payer, plan, file_name, location, sha256,
-    updated."""
+    a connection of its own in this process (one thread, memory capped as the local insert's, spilling
+    to the staging folder), open while the block runs. ``constants``: payer, plan, file_name, location,
+    sha256, updated. ``flush_rows``: a partitioned write's buffer, in rows (DuckDB's default, 524,288
+    rows with their lists, does not fit the cap)."""
     import duckdb
 
-    con = duckdb.connect(config={"threads": 1, "memory_limit": INSERT_MEMORY})
+    spill = staged.directory / "duckdb-spill"
+    con = duckdb.connect(config={"threads": 1, "memory_limit": INSERT_MEMORY, "temp_directory": str(spill)})
     try:
         con.execute("SET enable_progress_bar = false")  # a worker's stdout is not a terminal
-        yield con.sql(query, params={**constants, **staged_files(staged)})
+        if flush_rows is not None:
+            con.execute(f"SET partitioned_write_flush_threshold = {int(flush_rows)}")
+        files = staged_files(staged)
+        ordered = staged.directory / "prices-ordered.parquet"
+        con.execute(_SORT_PRICES.format(path=str(ordered).replace("'", "''")), {"prices": files["prices"]})
+        yield con.sql(query, params={**constants, **files, "prices": [str(ordered)]})
     finally:
         con.close()
 
