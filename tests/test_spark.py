@@ -203,6 +203,28 @@ def test_every_level2_code_makes_a_file_per_letter_not_per_code(shared_data: Pat
     assert holding == 1
 
 
+def test_every_code_of_a_file_writes_under_the_memory_cap(shared_data: Path, tmp_path: Path) -> None:
+    """Every code of the HealthSCOPE file (253,461 rows naming 26.8 M NPIs) streams to its letters' files
+    in code order; DuckDB's own partitioned writer ran out of the 100 MB cap here."""
+    import duckdb
+
+    from hcpcs_atlas.sources.tic.reader import stage_in_network
+    from hcpcs_atlas.store.parquet_out import write_staged_rates
+
+    (tmp_path / "staged").mkdir()
+    tf = stage_in_network(shared_data / REAL, lambda code: True, tmp_path / "staged")
+    assert tf.staged is not None
+    constants = {"payer": "HealthSCOPE", "plan": None, "file_name": tf.file_name, "location": tf.source,
+                 "sha256": tf.sha256, "updated": None}  # fmt: skip
+    write_staged_rates(tf.staged, constants, tmp_path / "rates", "part-x")
+    rates = f"read_parquet('{tmp_path}/rates/*/*.parquet', hive_partitioning = true)"
+    counted = duckdb.connect().execute(
+        f"SELECT count(*), count(*) FILTER (WHERE code_group <> left(billing_code, 1)) FROM {rates}"
+    )
+    assert counted.fetchall() == [(tf.staged.rows, 0)] and tf.staged.rows > 250_000
+    _assert_in_code_order(tmp_path / "rates", "billing_code")
+
+
 def test_attaching_again_changes_nothing(spark_run: tuple[Path, Path, Any]) -> None:
     db, out, _ = spark_run
     with Store(db, read_only=True) as store:
@@ -274,7 +296,7 @@ def test_tasks_write_what_spark_writes_from_the_data_source(
 
 def test_payer_folders_are_escaped_as_spark_escapes_them() -> None:
     from hcpcs_atlas.spark.ingest import _pyarrow_target
-    from hcpcs_atlas.spark.tic import escape_path
+    from hcpcs_atlas.store.parquet_out import escape_path
 
     # The tasks write where pyarrow can; Spark's writer, from the data source's rows, anywhere else.
     assert _pyarrow_target("/tmp/atlas") is not None and _pyarrow_target("s3a://bucket/atlas") is None

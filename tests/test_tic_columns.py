@@ -220,3 +220,37 @@ def test_invalid_utf8_in_a_field_the_typed_decoder_skips(tmp_path: Path) -> None
     assert code == 2 and "invalid UTF-8" in err and "odd.json" in err
     with Store(tmp_path / "atlas.duckdb", read_only=True) as store:
         assert store.con.execute("SELECT count(*) FROM source_files").fetchone() == (0,)
+
+
+def test_invalid_number_in_provider_references_names_its_byte(tmp_path: Path) -> None:
+    """The typed decoder keeps references as raw text: JSON it could not check is left to the dict path,
+    whose error names the byte, and nothing is stored."""
+    source = odd_file(tmp_path / "odd.json")
+    doc = json.loads(source.read_text())
+    doc["in_network"] = one_price_items([price()] * 2)
+    doc["in_network"][1]["negotiated_rates"][0]["provider_references"] = [424242]
+    source.write_bytes(json.dumps(doc).encode().replace(b"424242", b"1e400"))
+    code, _, err = run(tmp_path / "atlas.duckdb", "ingest", "tic", str(source), "--codes", "J9032")
+    assert code == 2 and "odd.json, byte " in err and "JSONDecodeError" not in err
+    with Store(tmp_path / "atlas.duckdb", read_only=True) as store:
+        assert store.con.execute("SELECT count(*) FROM source_files").fetchone() == (0,)
+
+
+def test_a_files_collector_is_freed_with_the_cyclic_gc_off(tmp_path: Path) -> None:
+    """The reader pauses the cyclic GC: a collector left in a cycle would keep its caches through the
+    next file's read."""
+    import gc
+
+    from hcpcs_atlas.sources.tic.columns import ColumnCollector
+    from hcpcs_atlas.sources.tic.reader import stage_in_network
+
+    source = odd_file(tmp_path / "odd.json")
+    gc.collect()
+    gc.disable()
+    try:
+        for n in range(2):
+            (tmp_path / f"s{n}").mkdir()
+            stage_in_network(source, {"J9032"}.__contains__, tmp_path / f"s{n}")
+        assert not [o for o in gc.get_objects() if isinstance(o, ColumnCollector)]
+    finally:
+        gc.enable()

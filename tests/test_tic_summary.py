@@ -317,3 +317,21 @@ def test_codes_of_few_rows_are_left_to_the_live_computation(tmp_path: Path) -> N
         assert _stored_codes(store) == set() and write_tic_summaries(store) == (0, None)
         assert write_summaries(store, {}, _rules(), min_rows=1) == 2
         assert_tic_facts_match_raw_rows(store)
+
+
+def test_a_store_taken_by_a_reader_after_the_last_file_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files are committed when the summaries are written: a store another process holds by then
+    (docs/concurrency.md allows readers between files) leaves them to facts' live computation."""
+    from hcpcs_atlas.errors import StoreError
+    from hcpcs_atlas.facts import tic
+
+    def taken(_store: Any) -> Any:
+        raise StoreError("atlas.duckdb: in use by process 1 (python3) for 1 s; try again when it is done")
+
+    monkeypatch.setattr(tic, "writing", taken)
+    assert tic.write_tic_summaries(lambda: Store(tmp_path / "atlas.duckdb")) == (
+        0,
+        "atlas.duckdb: in use by process 1 (python3) for 1 s; try again when it is done",
+    )

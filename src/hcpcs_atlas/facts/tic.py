@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from ..data import lookup, payer_order
+from ..errors import AtlasError
 from ..store import Store
 from ..store.db import StoreOrOpener, writing
 from ..store.tic import PayerSourceRow, file_sources
@@ -110,7 +111,7 @@ def write_tic_summaries(store: StoreOrOpener, ingested: int | None = None) -> tu
         with writing(store) as writer:
             medicare = medicare_limits(writer)
             return write_summaries(writer, medicare, _rules(), limit, min_rows=SUMMARY_MIN_ROWS), None
-    except duckdb.Error as exc:
+    except (duckdb.Error, AtlasError) as exc:  # e.g. a reader took the store after the last file
         return 0, str(exc).splitlines()[0]
 
 

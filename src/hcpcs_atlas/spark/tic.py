@@ -31,20 +31,22 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import orjson
 import pyarrow as pa
 import pyarrow.fs as pafs
 from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
 from pyspark.sql.types import StructType
 
-from ..errors import AtlasError, InputError
+from ..errors import AtlasError, InputError, StoreError
 from ..sources import is_level2
 from ..sources.tic import RateRow, TicFile
 from ..sources.tic.net import DEFAULT_OPTIONS, ReadOptions
 from ..sources.tic.reader import stage_in_network
-from ..store.parquet_out import write_staged_rates
+from ..store.parquet_out import escape_path, write_staged_rates
 from ..store.tic import TocTarget, expand_sources, file_row, parse_date, payer_of
 from ..store.tic_parquet import staged_rate_batches
+from ..text import one_line
 
 __all__ = [
     "FILE_COLUMNS",
@@ -230,7 +232,12 @@ def ingest_file(
         name, plan = payer_of(tf, payer)
         written = Path(tmp) / "rates"
         if tf.staged.rows:
-            write_staged_rates(tf.staged, _constants(tf, name, plan), written, _stem(tf))
+            try:
+                write_staged_rates(tf.staged, _constants(tf, name, plan), written, _stem(tf))
+            except duckdb.Error as exc:  # this file's failure (e.g. its memory cap), not the whole job's
+                return _failed(
+                    partition.target, StoreError(f"{tf.source}: Parquet not written: {one_line(str(exc))}")
+                )
         if written.is_dir():
             fs, root = pafs.FileSystem.from_uri(rates)
             pafs.copy_files(str(written), f"{root}/payer={escape_path(name)}",
@@ -249,15 +256,6 @@ def _stem(tf: TicFile) -> str:
     """A file's own names: the same file listed at two locations writes both (the attach keeps one)."""
     where = hashlib.sha256(tf.source.encode()).hexdigest()[:8]
     return f"part-{tf.sha256[:16]}-{where}"
-
-
-#: The characters Spark escapes in a partition folder's value (ExternalCatalogUtils.escapePathName), so
-#: that Spark reads the payer back as written.
-_ESCAPED = frozenset("\"#%'*/:=?\\\x7f{[]^") | {chr(c) for c in range(1, 32)}
-
-
-def escape_path(value: str) -> str:
-    return "".join(f"%{ord(c):02X}" if c in _ESCAPED else c for c in value)
 
 
 def _manifest(tf: TicFile, payer: str, plan: str | None, target: TocTarget) -> dict[str, Any]:

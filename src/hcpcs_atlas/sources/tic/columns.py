@@ -106,6 +106,12 @@ def _from_dict(raw: Any) -> _Price:
                   msgspec.Raw(orjson.dumps(price.modifiers)))  # fmt: skip
 
 
+def _pset_texts(rate: Any) -> tuple[bytes, bytes]:
+    """A typed rate's provider groups and references as JSON text (groups mostly absent: the default)."""
+    groups = rate.provider_groups
+    return (b"null" if groups is _NULL else bytes(groups), bytes(rate.provider_references))
+
+
 def _codes(text: bytes) -> tuple[str, ...]:
     """A code list's JSON text as the exact rules read it (sorted strings, nulls left out)."""
     return _strings(orjson.loads(text))
@@ -324,20 +330,16 @@ class ColumnCollector(ItemCollector):
         code = normalize_code(item.billing_code)
         if not self.keep_code(code):
             return True
+        priced = [(rate, prices) for rate in rates if (prices := rate.negotiated_prices)]
+        try:  # before anything is kept: JSON the decoder skipped is then reported by the dict path
+            rate_psets = [self._pset_of(_pset_texts(rate)) for rate, _ in priced]
+        except orjson.JSONDecodeError:
+            return False
         self._kept += 1
         self._item_rows.append((code, str(item.billing_code_type), item.negotiation_arrangement))
         index = len(self._item_rows) - 1
         items, psets, counts = self._rates
-        by_text = self._pset_texts
-        for rate in rates:
-            prices = rate.negotiated_prices
-            if not prices:
-                continue
-            groups = rate.provider_groups  # mostly absent: the default, whose bytes are known
-            texts = (b"null" if groups is _NULL else bytes(groups), bytes(rate.provider_references))
-            pset = by_text.get(texts)
-            if pset is None:
-                pset = by_text[texts] = self._text_pset(*texts)
+        for (_, prices), pset in zip(priced, rate_psets, strict=True):
             count = len(prices)
             self._prices += prices
             items.append(index)
@@ -347,6 +349,12 @@ class ColumnCollector(ItemCollector):
         if len(self._prices) >= self._batch_size:
             self._flush()
         return True
+
+    def _pset_of(self, texts: tuple[bytes, bytes]) -> int:
+        pset = self._pset_texts.get(texts)
+        if pset is None:
+            pset = self._pset_texts[texts] = self._text_pset(*texts)
+        return pset
 
     def _text_pset(self, groups: bytes, listed: bytes) -> int:
         """The provider set of a rate's groups and references as JSON text (the typed path)."""
@@ -533,6 +541,9 @@ class ColumnCollector(ItemCollector):
                 self._flush()
             finally:
                 self._writer.close()
+                # the bound method held by the instance is a cycle, and the cyclic GC is off while the
+                # next file is read: this collector's caches would live on through it
+                self.divert = None
 
     def finish(self, refs: dict[str, Reference]) -> None:
         """Write the provider sets (now that every reference is known), in row groups as they are made:
