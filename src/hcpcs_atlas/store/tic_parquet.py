@@ -187,22 +187,17 @@ _SORT_PRICES = (
 
 
 @contextmanager
-def staged_rows(
-    staged: StagedRates, constants: dict[str, Any], query: str, flush_rows: int | None = None
-) -> Iterator[Any]:
+def staged_rows(staged: StagedRates, constants: dict[str, Any], query: str) -> Iterator[Any]:
     """The rate rows of a staged file (``query``: a form of :data:`_STAGED_ROWS`) as a DuckDB relation of
     a connection of its own in this process (one thread, memory capped as the local insert's, spilling
     to the staging folder), open while the block runs. ``constants``: payer, plan, file_name, location,
-    sha256, updated. ``flush_rows``: a partitioned write's buffer, in rows (DuckDB's default, 524,288
-    rows with their lists, does not fit the cap)."""
+    sha256, updated."""
     import duckdb
 
     spill = staged.directory / "duckdb-spill"
     con = duckdb.connect(config={"threads": 1, "memory_limit": INSERT_MEMORY, "temp_directory": str(spill)})
     try:
         con.execute("SET enable_progress_bar = false")  # a worker's stdout is not a terminal
-        if flush_rows is not None:
-            con.execute(f"SET partitioned_write_flush_threshold = {int(flush_rows)}")
         files = staged_files(staged)
         ordered = staged.directory / "prices-ordered.parquet"
         con.execute(_SORT_PRICES.format(path=str(ordered).replace("'", "''")), {"prices": files["prices"]})
