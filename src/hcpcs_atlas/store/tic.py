@@ -285,13 +285,11 @@ def _lists_of(source: str) -> str:
     return f"(SELECT service_codes AS codes FROM {source} UNION SELECT modifiers FROM {source})"
 
 
-def insert_listed(
-    store: Store, source: str, params: list[Any] | dict[str, Any] | None = None, order: str = ""
-) -> None:
+def insert_listed(store: Store, source: str, params: list[Any] | dict[str, Any] | None = None) -> None:
     """Insert the rows of ``source`` (a table expression with the core_tic_rates view's columns)."""
     intern_lists(store, _lists_of(source), params)
     forget_summaries(store, source, params)
-    store.con.execute(_FROM_LISTED.format(source=source, order=order), params)
+    store.con.execute(_FROM_LISTED.format(source=source, order=""), params)
 
 
 #: Rewriting every rate row in code order goes a range of codes at a time, about this many rows each: a
