@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..sources.tic.model import StagedRates
-from .tic_parquet import _STAGED_ROWS, staged_rows
+from .tic_parquet import _STAGED_ROWS, arrow_batches, staged_rows
 
 __all__ = ["CODE_GROUP", "RATE_FILE_COLUMNS", "ROWS_PER_GROUP", "escape_path", "write_staged_rates"]
 
@@ -85,10 +85,7 @@ def write_staged_rates(staged: StagedRates, constants: dict[str, Any], folder: P
     letter: str | None = None
     try:
         with staged_rows(staged, constants, query) as rows:
-            fetch = (
-                getattr(rows, "to_arrow_reader", None) or rows.fetch_arrow_reader
-            )  # named so in DuckDB 1.4
-            for batch in fetch(ROWS_PER_GROUP):
+            for batch in arrow_batches(rows, ROWS_PER_GROUP):
                 last = batch.num_columns - 1  # code_group: the folder, not a column of the file
                 start = 0
                 for value, run in groupby(batch.column(last).to_pylist()):

@@ -27,6 +27,7 @@ from .tic import INSERT_MEMORY, compact_if_due, insert_listed, staged_files
 __all__ = [
     "RATE_LAYOUTS",
     "AttachSummary",
+    "arrow_batches",
     "attach_tic_parquet",
     "rate_parts",
     "sort_manifest",
@@ -218,9 +219,13 @@ def staged_rate_batches(
         file_info=", CAST(NULL AS VARCHAR) AS file_info" if with_record else "",
     )
     with staged_rows(staged, constants, query) as rows:
-        # DuckDB 1.4 named fetch_arrow_reader to_arrow_reader
-        fetch = getattr(rows, "to_arrow_reader", None) or rows.fetch_arrow_reader
-        yield from fetch(rows_per_batch)
+        yield from arrow_batches(rows, rows_per_batch)
+
+
+def arrow_batches(rows: Any, size: int) -> Any:
+    """A DuckDB relation's rows as a stream of Arrow record batches of ``size`` rows."""
+    fetch = getattr(rows, "to_arrow_reader", None) or rows.fetch_arrow_reader  # DuckDB 1.4 renamed it
+    return fetch(size)
 
 
 def sort_manifest(
