@@ -42,6 +42,7 @@ from .rows import (
     _strings,
     normalize_code,
 )
+from .scan import hinted_end
 from .split import Export, Helper, SplitFailed
 
 __all__ = ["BATCH", "ColumnCollector", "StagedRates", "system_memory_pool"]
@@ -55,8 +56,6 @@ _INT = frozenset({int})
 LIST_FIELDS = ("service_code", "billing_code_modifier")
 _ProviderSet = tuple[bytes | None, tuple[tuple[str, str], ...]]
 _NULL = msgspec.Raw(b"null")
-_WHITESPACE = b" \t\r\n"
-_COMMA = ord(",")
 
 
 class _Price(msgspec.Struct, gc=False):
@@ -306,11 +305,7 @@ class ColumnCollector(ItemCollector):
             end = self.helper.divert(buf, start, hint)
             if end is not None:
                 return end
-        end = hint
-        while end > start and buf[end - 1] in _WHITESPACE:
-            end -= 1
-        if end > start and buf[end - 1] == _COMMA:
-            end -= 1
+        end = hinted_end(buf, start, hint)
         return end if self.decoded(bytes(memoryview(buf)[start:end])) else None
 
     def decoded(self, data: bytes) -> bool:

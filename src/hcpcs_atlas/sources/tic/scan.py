@@ -35,6 +35,7 @@ __all__ = [
     "NeedLookback",
     "ObjectFinder",
     "byte_offset",
+    "hinted_end",
     "object_start",
     "parse_object",
 ]
@@ -48,7 +49,8 @@ GUARD = 4096
 #: Free bytes in front of each chunk for the retained tail of the previous one.
 HEADROOM = LOOKBACK + 2 * GUARD
 FIRST_WINDOW = 64 << 10
-QUOTE, BACKSLASH, OPEN_OBJECT = ord('"'), ord("\\"), ord("{")
+QUOTE, BACKSLASH, OPEN_OBJECT, COMMA = ord('"'), ord("\\"), ord("{"), ord(",")
+WHITESPACE = b" \t\r\n"
 CLOSERS = frozenset(b"}]")
 STRUCTURE = re.compile(rb'[{}\[\]"]')
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
@@ -179,12 +181,19 @@ def parse_object(
         window = min(avail, window * 4)
 
 
-def _exact_window(view: memoryview, start: int, hint: int) -> tuple[dict[str, Any], int] | None:
+def hinted_end(data: bytes | bytearray | memoryview, start: int, hint: int) -> int:
+    """Where the object starting at ``start`` ends if the hint (the next object's start) is right: the
+    hint less the blanks and the one comma between two array elements."""
     end = hint
-    while end > start and view[end - 1] in b" \t\r\n":
+    while end > start and data[end - 1] in WHITESPACE:
         end -= 1
-    if end > start and view[end - 1] == ord(","):
+    if end > start and data[end - 1] == COMMA:
         end -= 1
+    return end
+
+
+def _exact_window(view: memoryview, start: int, hint: int) -> tuple[dict[str, Any], int] | None:
+    end = hinted_end(view, start, hint)
     try:
         value = orjson.loads(view[start:end])
     except orjson.JSONDecodeError:

@@ -31,14 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .scan import WHITESPACE, BadJson, hinted_end, parse_object
+
 __all__ = ["BATCH_BYTES", "QUEUE", "Export", "Helper", "SplitFailed", "may_split"]
 
 BATCH_BYTES = 1 << 18
 QUEUE = 16
 _SYNC = "sync"
-_WHITESPACE = b" \t\r\n"
 _CLOSE = ord("}")
-_COMMA = ord(",")
 
 
 class SplitFailed(Exception):
@@ -108,13 +108,9 @@ class Helper:
             if self._offered < self._after:
                 return None
             self._start()
-        end = hint
-        while end > start and buf[end - 1] in _WHITESPACE:
-            end -= 1
-        if end > start and buf[end - 1] == _COMMA:
-            end -= 1
+        end = hinted_end(buf, start, hint)
         last = end
-        while last > start and buf[last - 1] in _WHITESPACE:
+        while last > start and buf[last - 1] in WHITESPACE:
             last -= 1
         if last <= start or buf[last - 1] != _CLOSE:
             return None
@@ -214,7 +210,6 @@ def _work(keep_code: Callable[[str], bool], directory: str, inbox: Any, outbox: 
     """The helper process: parse each handed item exactly as the main process would, stage its prices."""
     from .columns import ColumnCollector, system_memory_pool
     from .model import StagedRates
-    from .scan import BadJson, parse_object
 
     gc.disable()  # as in the main process: parsed items make no cycles
     system_memory_pool()
