@@ -69,7 +69,7 @@ def reference_payer_facts(
     from hcpcs_atlas.facts.benchmarks import benchmarks, pct_of
     from hcpcs_atlas.facts.model import Breakdown, PayerFacts, PayerSource
     from hcpcs_atlas.facts.tic import DOLLAR_TYPES, SUSPECT_HIGH, SUSPECT_LOW
-    from hcpcs_atlas.store.tic import payer_sources, rate_observations
+    from hcpcs_atlas.store.tic import file_sources, rate_observations
 
     def is_expired(expiration: str | None, updated: date | None) -> bool:
         try:
@@ -136,7 +136,7 @@ def reference_payer_facts(
                 n_suspect_rates=len(acc["obs"]) - len(kept),
                 n_expired_excluded=len(acc["expired"]),
                 non_dollar_rates={k: len(v) for k, v in sorted(acc["non_dollar"].items())},
-                source_files=[PayerSource(*row) for row in payer_sources(store, acc["files"])],
+                source_files=[PayerSource(*row) for _, row in file_sources(store, acc["files"])],
             )
         )
     if npis_only:

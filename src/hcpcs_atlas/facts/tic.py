@@ -100,10 +100,10 @@ SUMMARY_MIN_ROWS = 5_000
 
 def write_tic_summaries(store: StoreOrOpener, ingested: int | None = None) -> tuple[int, str | None]:
     """Store the payer summary of every code of at least SUMMARY_MIN_ROWS rate rows whose stored one is
-    missing or stale, for the Medicare amounts facts will pass: (codes written, the error when it failed). After an ingest of ``ingested`` rows,
-    only when the codes due hold at most AFTER_INGEST_FACTOR times that (None: whatever they hold). Like
-    compaction it only speeds reads up: a failure leaves every code whole, and facts computes the codes
-    without a stored summary live."""
+    missing or stale, for the Medicare amounts facts will pass: (codes written, the error when it failed).
+    After an ingest of ``ingested`` rows, only when the codes due hold at most AFTER_INGEST_FACTOR times
+    that (None: whatever they hold). Like compaction it only speeds reads up: a failure leaves every code
+    whole, and facts computes the codes without a stored summary live."""
     import duckdb
 
     limit = None if ingested is None else AFTER_INGEST_FACTOR * ingested

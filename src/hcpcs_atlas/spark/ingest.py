@@ -13,7 +13,7 @@ in small row groups, so one input file makes one Parquet file per payer and lett
 file (``store.parquet_out``).
 
 In-network files: each file is one task that stages it by the local ingest's own path and writes its rate
-files itself (DuckDB, one file per letter it keeps), returning only its manifest entry; Spark schedules
+files itself (DuckDB's join streamed to pyarrow, one file per letter it keeps), returning only its manifest entry; Spark schedules
 the tasks and carries no rate row. Hospital files go through the ``hcpcs_atlas_hospital`` data source
 and Spark's Parquet writer. Each run writes a complete dataset (``overwrite``); attaching it is
 idempotent by file sha256.

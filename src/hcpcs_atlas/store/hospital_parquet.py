@@ -25,9 +25,9 @@ from typing import Any
 from ..errors import InputError
 from .db import FileRecord, Store
 from .hospital import hospital_payer, plan_segment
-from .tic_parquet import AttachSummary, sort_manifest
+from .tic_parquet import AttachSummary, layout_parts, sort_manifest
 
-__all__ = ["CHARGE_LAYOUTS", "attach_hospital_parquet", "charge_parts", "has_hospital_parquet"]
+__all__ = ["CHARGE_LAYOUTS", "attach_hospital_parquet", "has_hospital_parquet"]
 
 _FILES, _CHARGES = "hospital_files", "hospital_charges"
 #: Manifest columns that are not core_hospital_files columns (they go to source_files, or are diagnostics).
@@ -86,7 +86,7 @@ def attach_hospital_parquet(store: Store, root: Path) -> AttachSummary:
         raise InputError(
             root, f"no hospital files manifest ({_FILES}/*.parquet): not an hcpcs-atlas Spark output"
         )
-    parts = charge_parts(root)
+    parts = layout_parts(root / _CHARGES, CHARGE_LAYOUTS)
     cursor = store.con.execute(_MANIFEST, [[str(f) for f in files]])
     names = [d[0] for d in cursor.description]
     manifest = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -124,17 +124,6 @@ def _add_file(store: Store, entry: dict[str, Any]) -> int:
 
 #: The two layouts of ``hospital_charges/`` (the current one first), as for rates (``tic_parquet``).
 CHARGE_LAYOUTS = ("payer=*/code_group=*/*.parquet", "payer=*/code=*/*.parquet")
-
-
-def charge_parts(root: Path) -> list[str]:
-    """The charge files of the dataset at ``root``, of whichever layout it has (an error if both)."""
-    found = [sorted(str(p) for p in (root / _CHARGES).glob(layout)) for layout in CHARGE_LAYOUTS]
-    if all(found):
-        raise InputError(
-            root / _CHARGES,
-            "holds both the code_group= layout and the older code= layout: write the dataset again",
-        )
-    return found[0] or found[1]
 
 
 def _insert_charges(store: Store, parts: list[str], new: list[dict[str, Any]], ids: list[int]) -> None:

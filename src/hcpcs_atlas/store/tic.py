@@ -54,7 +54,6 @@ __all__ = [
     "parse_date",
     "payer_codes",
     "payer_of",
-    "payer_sources",
     "rate_observations",
     "staged_files",
     "wanted_codes",
@@ -772,10 +771,6 @@ def has_code_rates(store: Store, code: str) -> bool:
 def files_with_code(store: Store, code: str) -> set[int]:
     rows = store.con.execute("SELECT DISTINCT file_id FROM core_tic_rate_rows WHERE billing_code = ?", [code])
     return {file_id for (file_id,) in rows.fetchall()}
-
-
-def payer_sources(store: Store, file_ids: set[int]) -> list[PayerSourceRow]:
-    return [row for _, row in file_sources(store, file_ids)]
 
 
 def file_sources(store: Store, file_ids: set[int]) -> list[tuple[int, PayerSourceRow]]:

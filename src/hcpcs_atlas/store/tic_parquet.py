@@ -29,7 +29,7 @@ __all__ = [
     "AttachSummary",
     "arrow_batches",
     "attach_tic_parquet",
-    "rate_parts",
+    "layout_parts",
     "sort_manifest",
     "staged_rate_batches",
     "staged_rows",
@@ -85,7 +85,7 @@ def attach_tic_parquet(store: Store, root: Path) -> AttachSummary:
     files = sorted((root / "files").glob("*.parquet"))
     if not files:
         raise InputError(root, "no files manifest (files/*.parquet): not an hcpcs-atlas Spark output")
-    parts = rate_parts(root)
+    parts = layout_parts(root / "rates", RATE_LAYOUTS)
     manifest = _manifest(store, files)
     summary, new = sort_manifest(store, "tic", manifest)
     # capped as a local file's insert: uncapped, 8 files of 5 M rows peaked at 1.7 GB
@@ -129,13 +129,14 @@ def _add_file(store: Store, entry: dict[str, Any]) -> int:
 RATE_LAYOUTS = ("payer=*/code_group=*/*.parquet", "payer=*/billing_code=*/*.parquet")
 
 
-def rate_parts(root: Path) -> list[str]:
-    """The rate files of the dataset at ``root``, of whichever layout it has (an error if both)."""
-    found = [sorted(str(p) for p in (root / "rates").glob(layout)) for layout in RATE_LAYOUTS]
+def layout_parts(folder: Path, layouts: tuple[str, str]) -> list[str]:
+    """The Parquet files under ``folder`` of whichever of ``layouts`` (the current one, then the older
+    one) it holds; an error if it holds both."""
+    found = [sorted(str(p) for p in folder.glob(layout)) for layout in layouts]
     if all(found):
+        older = layouts[1].split("/")[1].removesuffix("*")
         raise InputError(
-            root / "rates",
-            "holds both the code_group= layout and the older billing_code= layout: write the dataset again",
+            folder, f"holds both the code_group= layout and the older {older} layout: write the dataset again"
         )
     return found[0] or found[1]
 
@@ -154,10 +155,10 @@ def _insert_rates(store: Store, parts: list[str], new: list[dict[str, Any]], ids
 #: x provider), with the data source's columns around it (payer, plan, provenance; with ``records=all``
 #: a leading ``record`` and a trailing ``file_info``), in billing-code order: ``$prices`` is the staged
 #: prices sorted (narrow; :data:`_SORT_PRICES`), each joins its pset's provider groups as one list (one
-#: match, so the join keeps their order) and the list is unnested in place. Sorting the joined rows instead would sort their NPI lists too,
-#: which ran out of the 100 MB cap on the HealthSCOPE file; the order is what lets a reader of the
-#: Parquet skip row groups by their billing_code min/max (see :mod:`.parquet_out`), never a correctness
-#: matter.
+#: match, so the join keeps their order) and the list is unnested in place. Sorting the joined rows
+#: instead would sort their NPI lists too, which ran out of the 100 MB cap on the HealthSCOPE file; the
+#: order is what lets a reader of the Parquet skip row groups by their billing_code min/max (see
+#: :mod:`.parquet_out`), never a correctness matter.
 _STAGED_ROWS = """
 SELECT {record}payer, plan_label, billing_code, billing_code_type, negotiation_arrangement, negotiated_type,
        negotiated_rate, expiration_date, billing_class, setting, service_codes, modifiers,
