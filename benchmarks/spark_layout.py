@@ -80,7 +80,7 @@ def step(name: str) -> dict[str, Any]:
         columns = ", ".join(
             f"CAST({n} AS {k}) AS {n}" for n, k in RATE_FILE_COLUMNS.items() if n != "billing_code"
         )
-        query = f"SELECT {columns}, billing_code FROM ({_STAGED_ROWS.format(record='', file_info='')})"
+        query = f"SELECT {columns}, billing_code FROM ({_STAGED_ROWS.format(record='', ids=', service_codes_id, modifiers_id', file_info='')})"
         with staged_rows(staged, CONSTANTS, query) as rows:
             rows.write_parquet(str(out), partition_by=["billing_code"], filename_pattern="part-{i}",
                                compression="snappy")  # fmt: skip

@@ -150,6 +150,70 @@ def test_parquet_is_partitioned_by_payer_and_code_group(spark_run: tuple[Path, P
     _assert_in_code_order(out / "rates", "billing_code")
 
 
+def _rates(db: Path) -> list[Any]:
+    with Store(db, read_only=True) as store:
+        return store.con.execute("SELECT * FROM core_tic_rates ORDER BY ALL").fetchall()
+
+
+def test_attach_joins_list_ids_in_code_order_without_compaction(
+    spark_run: tuple[Path, Path, Any], real_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tasks write each file's lists (lists/) and the ids its rows name: the attach interns those and
+    joins integers, code range by code range. The same rows as an attach of the lists themselves (a
+    dataset without lists/, as Spark's writer or an earlier version makes); each range after the one
+    before, so one code a range leaves the rows in code order, and the store needs no compaction."""
+    import hcpcs_atlas.store.tic_parquet as tic_parquet
+    from hcpcs_atlas.store.tic import needs_compaction
+
+    db, out, _ = spark_run
+    assert len(list((out / "lists").glob("*.parquet"))) == len(GOOD)
+    without = Path(shutil.copytree(out, tmp_path / "without", ignore=shutil.ignore_patterns("lists")))
+    by_lists = _copy(real_store, tmp_path / "by-lists")
+    with Store(by_lists) as store:
+        assert tic_parquet.attach_tic_parquet(store, without).compacted == 0
+    assert _rates(by_lists) == _rates(db)
+
+    monkeypatch.setattr(tic_parquet, "RANGE_ROWS", 1)  # code_ranges: a range holds one code at least
+    one_code = _copy(real_store, tmp_path / "one-code")
+    with Store(one_code) as store:
+        assert tic_parquet.attach_tic_parquet(store, out).compacted == 0
+        codes = [c for (c,) in store.con.execute("SELECT billing_code FROM core_tic_rate_rows").fetchall()]
+        assert codes == sorted(codes) and set(codes) == set(CODES)
+        marks = store.con.execute(
+            "SELECT (SELECT value FROM atlas_meta WHERE key = 'tic_rows_in_order'), "
+            "(SELECT value FROM atlas_meta WHERE key = 'tic_files_in_order')"
+        ).fetchone()
+        assert marks == (str(len(codes)), str(len(GOOD))) and not needs_compaction(store)
+    assert _rates(one_code) == _rates(db)
+
+
+def test_an_attached_dataset_counts_as_one_file_toward_compaction(
+    spark_run: tuple[Path, Path, Any], inputs: dict[str, Path], real_store: Path, tmp_path: Path
+) -> None:
+    """Into a store holding rows, the dataset's rows are one run in code order after them: one file of
+    needs_compaction's tail, whatever its number of files (docs/scale.md)."""
+    from hcpcs_atlas.store.tic import compact_rates
+    from hcpcs_atlas.store.tic_parquet import attach_tic_parquet
+
+    _, out, _ = spark_run
+    compacted = _copy(real_store, tmp_path / "compacted")
+    with Store(compacted) as store:
+        ingest_tic(store, [str(inputs["real"])], set(CODES).__contains__)
+        compact_rates(store)  # one file: not due by itself
+        summary = attach_tic_parquet(store, out)
+        assert len(summary.ingested) == len(GOOD) - 1 and summary.compacted == 0
+        files_in_order = store.con.execute(
+            "SELECT value FROM atlas_meta WHERE key = 'tic_files_in_order'"
+        ).fetchone()
+        assert files_in_order == (str(1 + len(GOOD) - 2),)  # the new files count as one
+    tail = _copy(real_store, tmp_path / "tail")
+    with Store(tail) as store:
+        ingest_tic(store, [str(inputs["real"])], set(CODES).__contains__)  # one file of tail
+        summary = attach_tic_parquet(store, out)  # and the dataset: two, every row in the tail
+        rows = store.con.execute("SELECT count(*) FROM core_tic_rate_rows").fetchone()
+        assert rows is not None and summary.compacted == rows[0] > 0
+
+
 def _assert_in_code_order(folder: Path, code: str) -> None:
     """Every Parquet file under ``folder`` has its rows in ``code`` order, so its row groups' min/max
     do not overlap: a reader of one code reads the row groups holding it, not every row group."""
@@ -266,15 +330,20 @@ def test_a_dataset_of_the_older_code_folders_still_attaches(
         assert store.files("tic") == []
 
 
+#: Written by the tasks only: the ids of each file's lists (lists/); Spark's writer carries the lists alone.
+LIST_IDS = ("modifiers_id", "service_codes_id")
+
+
 def _dataset(root: Path) -> tuple[list[Any], list[Any]]:
-    """A TiC dataset's rate rows and manifest, in a fixed order (the workers' peaks apart)."""
+    """A TiC dataset's rate rows and manifest, in a fixed order (the workers' peaks and list ids apart)."""
     import duckdb
 
     con = duckdb.connect()
     rates = (
         f"read_parquet('{root}/rates/*/*/*.parquet', hive_partitioning = true, hive_types_autocast = false)"
     )
-    columns = ", ".join(sorted(name for (name, *_) in con.sql(f"DESCRIBE SELECT * FROM {rates}").fetchall()))
+    names = {name for (name, *_) in con.sql(f"DESCRIBE SELECT * FROM {rates}").fetchall()}
+    columns = ", ".join(sorted(names - set(LIST_IDS)))
     manifest = f"SELECT * EXCLUDE (worker_peak_rss_bytes) FROM '{root}/files/*.parquet' ORDER BY ALL"
     return con.sql(f"SELECT {columns} FROM {rates} ORDER BY ALL").fetchall(), con.sql(manifest).fetchall()
 

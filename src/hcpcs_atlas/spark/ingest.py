@@ -4,6 +4,7 @@ The dataset at ``out`` (a local path or an object-store URL Spark can write)::
 
     out/rates/payer=Aetna/code_group=J/part-*.parquet            rate rows (hcpcs_atlas_tic columns)
     out/files/part-*.parquet                                     one row per in-network file: metadata or error
+    out/lists/part-*.parquet                                     each file's lists, by the ids its rates name
     out/hospital_charges/payer=Aetna/code_group=J/part-*.parquet charges (hcpcs_atlas_hospital columns)
     out/hospital_files/part-*.parquet                            one row per price file: hospital or error
 
@@ -117,12 +118,13 @@ def ingest_to_parquet(
             )
         return _ingest_through_rows(spark, sources, out, codes, payer, allow_local_refs)
     fs, root = target
-    for folder in ("rates", "files"):
+    for folder in ("rates", "files", "lists"):
         if fs.get_file_info(f"{root}/{folder}").type != FileType.NotFound:
             fs.delete_dir(f"{root}/{folder}")  # each run writes a complete dataset
         fs.create_dir(f"{root}/{folder}")
     parts = file_partitions(sources, options)
-    task = partial(ingest_file, codes=codes, payer=payer, options=options, rates=_uri(out, "rates"))
+    task = partial(ingest_file, codes=codes, payer=payer, options=options, rates=_uri(out, "rates"),
+                   lists=_uri(out, "lists"))  # fmt: skip
     infos: list[dict[str, Any]] = (
         spark.sparkContext.parallelize(parts, max(1, len(parts))).map(task).collect()
     )

@@ -218,11 +218,18 @@ def _constants(tf: TicFile, payer: str, plan: str | None) -> dict[str, Any]:
 
 
 def ingest_file(
-    partition: FilePartition, codes: str | None, payer: str | None, options: ReadOptions, rates: str
+    partition: FilePartition,
+    codes: str | None,
+    payer: str | None,
+    options: ReadOptions,
+    rates: str,
+    lists: str | None = None,
 ) -> dict[str, Any]:
     """A Spark task of the ingest: stage one in-network file and write its rate rows under ``rates``
     (``payer=P/code_group=L/part-*.parquet``, a local path or a URI pyarrow writes) itself, so no row
-    passes through the JVM; return its files-manifest entry (metadata, or the error)."""
+    passes through the JVM, and its lists table under ``lists`` (``part-*.parquet``; the ids the rows
+    name, :mod:`~hcpcs_atlas.store.parquet_out`); return its files-manifest entry (metadata, or the
+    error)."""
     with _scratch() as tmp:
         try:
             tf = _stage(partition, codes, options, Path(tmp))
@@ -233,7 +240,8 @@ def ingest_file(
         written = Path(tmp) / "rates"
         if tf.staged.rows:
             try:
-                write_staged_rates(tf.staged, _constants(tf, name, plan), written, _stem(tf))
+                listed = Path(tmp) / "lists" if lists else None
+                write_staged_rates(tf.staged, _constants(tf, name, plan), written, _stem(tf), listed)
             except duckdb.Error as exc:  # this file's failure (e.g. its memory cap), not the whole job's
                 return _failed(
                     partition.target, StoreError(f"{tf.source}: Parquet not written: {one_line(str(exc))}")
@@ -241,6 +249,10 @@ def ingest_file(
         if written.is_dir():
             fs, root = pafs.FileSystem.from_uri(rates)
             pafs.copy_files(str(written), f"{root}/payer={escape_path(name)}",
+                            source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)  # fmt: skip
+        if lists and (Path(tmp) / "lists").is_dir():
+            fs, root = pafs.FileSystem.from_uri(lists)
+            pafs.copy_files(str(Path(tmp) / "lists"), root,
                             source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)  # fmt: skip
         return _manifest(tf, name, plan, partition.target)
 

@@ -46,6 +46,8 @@ RATE_FILE_COLUMNS = {
     "location": "VARCHAR",
     "sha256": "VARCHAR",
     "last_updated_on": "DATE",
+    "service_codes_id": "INTEGER",
+    "modifiers_id": "INTEGER",
 }
 
 #: The partition folder of a code: its first character (SQL over a column ``billing_code``; the hospital
@@ -69,9 +71,22 @@ def escape_path(value: str) -> str:
     return "".join(f"%{ord(c):02X}" if c in _ESCAPED else c for c in value)
 
 
-def write_staged_rates(staged: StagedRates, constants: dict[str, Any], folder: Path, stem: str) -> None:
+#: A file's lists (``lists/{stem}.parquet``): the ids its rows' ``service_codes_id`` and ``modifiers_id``
+#: name, so that the attach interns a few hundred lists and joins integers, where reading and hashing the
+#: lists of every row cost 20 of its 39 CPU-seconds for 5 M rows (docs/scale.md).
+_LISTS = (
+    "COPY (SELECT CAST($sha256 AS VARCHAR) AS sha256, CAST($location AS VARCHAR) AS location, "
+    "CAST(id AS INTEGER) AS id, CAST(codes AS VARCHAR[]) AS codes FROM read_parquet($lists)) "
+    "TO '{path}' (FORMAT parquet)"
+)
+
+
+def write_staged_rates(
+    staged: StagedRates, constants: dict[str, Any], folder: Path, stem: str, lists: Path | None = None
+) -> None:
     """Write the rows of ``staged`` as ``folder/code_group=L/{stem}-N.parquet`` in billing-code order,
-    ``folder`` a new local folder. ``constants``: payer, plan, file_name, location, sha256, updated.
+    ``folder`` a new local folder, and the file's lists table as ``lists/{stem}.parquet`` when ``lists``
+    (a local folder) is given. ``constants``: payer, plan, file_name, location, sha256, updated.
 
     Streamed: the join yields the rows in code order a row group at a time, and each goes to the file of
     its letter (the letters come one after another), so memory holds one row group whatever the file.
@@ -80,7 +95,8 @@ def write_staged_rates(staged: StagedRates, constants: dict[str, Any], folder: P
     import pyarrow.parquet as pq
 
     columns = ", ".join(f"CAST({name} AS {kind}) AS {name}" for name, kind in RATE_FILE_COLUMNS.items())
-    query = _WRITE.format(columns=columns, rows=_STAGED_ROWS.format(record="", file_info=""))
+    staged_query = _STAGED_ROWS.format(record="", ids=", service_codes_id, modifiers_id", file_info="")
+    query = _WRITE.format(columns=columns, rows=staged_query)
     writer: Any = None
     letter: str | None = None
     try:
@@ -103,3 +119,15 @@ def write_staged_rates(staged: StagedRates, constants: dict[str, Any], folder: P
     finally:
         if writer is not None:
             writer.close()
+    if lists is not None:
+        import duckdb
+
+        lists.mkdir(parents=True, exist_ok=True)
+        params = {
+            "lists": str(staged.lists),
+            "sha256": constants["sha256"],
+            "location": constants["location"],
+        }
+        target = str(lists / f"{stem}.parquet").replace("'", "''")
+        with duckdb.connect(config={"threads": 1}) as con:
+            con.execute(_LISTS.format(path=target), params)

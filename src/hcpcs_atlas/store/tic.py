@@ -36,6 +36,8 @@ __all__ = [
     "RateObservationRow",
     "Readers",
     "TocTarget",
+    "appended_in_order",
+    "code_ranges",
     "codes_with_rates",
     "compact_if_due",
     "compact_rates",
@@ -44,11 +46,14 @@ __all__ = [
     "file_sources",
     "files_with_code",
     "has_code_rates",
+    "has_rate_rows",
     "ingest_tic",
+    "insert_interned",
     "insert_listed",
     "insert_rate_rows",
     "intern_lists",
     "keep_codes",
+    "lists_of",
     "migrate_list_ids",
     "needs_compaction",
     "parse_date",
@@ -279,15 +284,20 @@ LEFT JOIN core_tic_lists m ON m.codes = r.modifiers
 """
 
 
-def _lists_of(source: str) -> str:
+def lists_of(source: str) -> str:
     """Every list of ``source`` (rows with lists, as core_tic_rates has them), as a ``codes`` column."""
     return f"(SELECT service_codes AS codes FROM {source} UNION SELECT modifiers FROM {source})"
 
 
 def insert_listed(store: Store, source: str, params: list[Any] | dict[str, Any] | None = None) -> None:
     """Insert the rows of ``source`` (a table expression with the core_tic_rates view's columns)."""
-    intern_lists(store, _lists_of(source), params)
+    intern_lists(store, lists_of(source), params)
     forget_summaries(store, source, params)
+    insert_interned(store, source, params)
+
+
+def insert_interned(store: Store, source: str, params: list[Any] | dict[str, Any] | None = None) -> None:
+    """:func:`insert_listed` once the lists of ``source`` are interned and its codes' summaries forgotten."""
     store.con.execute(_FROM_LISTED.format(source=source, order=""), params)
 
 
@@ -336,7 +346,7 @@ def migrate_list_ids(store: Store, schema: str) -> None:
     core_tic_rate_rows (list ids), in billing-code order; the old table's name becomes the view's."""
     store.con.execute("ALTER TABLE core_tic_rates RENAME TO core_tic_rates_v1")
     store.con.execute(schema)
-    intern_lists(store, _lists_of("core_tic_rates_v1"))
+    intern_lists(store, lists_of("core_tic_rates_v1"))
     _rewrite_in_code_order(store, "core_tic_rates_v1", listed=True)
     store.con.execute("DROP TABLE core_tic_rates_v1")
     _mark_in_order(store)
@@ -348,6 +358,24 @@ def _mark_in_order(store: Store) -> None:
         "INSERT OR REPLACE INTO atlas_meta VALUES ('tic_rows_in_order', "
         "(SELECT count(*) FROM core_tic_rate_rows)::VARCHAR), ('tic_files_in_order', "
         "(SELECT count(*) FROM core_tic_files)::VARCHAR)"
+    )
+
+
+def has_rate_rows(store: Store) -> bool:
+    return bool(store.con.execute("SELECT 1 FROM core_tic_rate_rows LIMIT 1").fetchall())
+
+
+def appended_in_order(store: Store, files: int, had_rows: bool) -> None:
+    """The rows of ``files`` files were just appended in code order, as one run (an attached Spark
+    dataset): into a store without rate rows they are the whole table in order; else they count as ONE
+    file toward :func:`needs_compaction` (a code's rows are in a row group or two of the run)."""
+    if not had_rows:
+        _mark_in_order(store)
+        return
+    store.con.execute(
+        "INSERT OR REPLACE INTO atlas_meta SELECT 'tic_files_in_order', (coalesce(("
+        "SELECT value FROM atlas_meta WHERE key = 'tic_files_in_order')::BIGINT, 0) + ?)::VARCHAR",
+        [files - 1],
     )
 
 

@@ -16,13 +16,26 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from ..errors import InputError
 from ..sources.tic.model import StagedRates
-from .db import FileRecord, Store, memory_limit
-from .tic import INSERT_MEMORY, compact_if_due, insert_listed, staged_files
+from .db import FileRecord, Store, memory_limit, settings
+from .tic import (
+    INSERT_MEMORY,
+    appended_in_order,
+    code_ranges,
+    compact_if_due,
+    has_rate_rows,
+    insert_interned,
+    intern_lists,
+    lists_of,
+    staged_files,
+)
+from .tic_summary import forget_summaries
 
 __all__ = [
     "RATE_LAYOUTS",
@@ -70,14 +83,50 @@ _RATE_COLUMNS = """billing_code_type, negotiation_arrangement, negotiated_type, 
     expiration_date, billing_class, setting, service_codes, modifiers, additional_information,
     provider_group_id, tin_type, tin_value, npis, network_names"""
 
+#: The new files of the dataset: each (sha256, location) is one file_id of the store.
+_NEW_FILES = """(SELECT unnest($sha256) AS sha256, unnest($location) AS location, unnest($ids) AS file_id,
+        unnest($payers) AS payer)"""
+
+_PARTS = "read_parquet($parts, hive_partitioning = true, hive_types_autocast = false)"
+
 #: The dataset's rate rows as the core_tic_rates view has them (lists in each row; store.tic interns them).
 _DATASET_RATES = f"""(
 SELECT f.file_id, f.payer, r.billing_code, {_RATE_COLUMNS}
-FROM read_parquet($parts, hive_partitioning = true, hive_types_autocast = false) r
-JOIN (SELECT unnest($sha256) AS sha256, unnest($location) AS location, unnest($ids) AS file_id,
-             unnest($payers) AS payer) f
-  ON r.sha256 = f.sha256 AND r.location = f.location
-)"""
+FROM {_PARTS} r
+JOIN {_NEW_FILES} f ON r.sha256 = f.sha256 AND r.location = f.location
+{{where}})"""
+
+#: A range of codes of the dataset (the Parquet row groups' billing_code min/max skip the others).
+_IN_RANGE = "WHERE r.billing_code BETWEEN $first AND $last"
+
+#: Whether every rate file names its lists by id (written since the lists/ tables): a dataset of Spark's
+#: own writer, or of an earlier version, carries only the lists themselves.
+_NAMES_LISTS = (
+    "SELECT count(DISTINCT file_name) = len($parts) FROM parquet_schema($parts) WHERE name = 'modifiers_id'"
+)
+
+#: The new files' lists, by (file_id, the file's own list id), as store-wide ids (interned first).
+_LIST_IDS = f"""
+CREATE OR REPLACE TEMP TABLE attach_list_ids AS
+SELECT f.file_id, l.id, c.list_id
+FROM read_parquet($lists) l
+JOIN {_NEW_FILES} f ON l.sha256 = f.sha256 AND l.location = f.location
+JOIN core_tic_lists c ON c.codes = l.codes
+"""
+
+#: A range of the dataset's rows into the store, lists by id: the joins are on integers, and the rows'
+#: own lists are not read.
+_INSERT_BY_ID = f"""
+INSERT INTO core_tic_rate_rows
+SELECT f.file_id, f.payer, r.billing_code, r.billing_code_type, r.negotiation_arrangement, r.negotiated_type,
+       r.negotiated_rate, r.expiration_date, r.billing_class, r.setting, s.list_id, m.list_id,
+       r.additional_information, r.provider_group_id, r.tin_type, r.tin_value, r.npis, r.network_names
+FROM {_PARTS} r
+JOIN {_NEW_FILES} f ON r.sha256 = f.sha256 AND r.location = f.location
+LEFT JOIN temp.attach_list_ids s ON s.file_id = f.file_id AND s.id = r.service_codes_id
+LEFT JOIN temp.attach_list_ids m ON m.file_id = f.file_id AND m.id = r.modifiers_id
+{_IN_RANGE}
+"""
 
 
 def attach_tic_parquet(store: Store, root: Path) -> AttachSummary:
@@ -91,7 +140,7 @@ def attach_tic_parquet(store: Store, root: Path) -> AttachSummary:
     # capped as a local file's insert: uncapped, 8 files of 5 M rows peaked at 1.7 GB
     with memory_limit(store, INSERT_MEMORY), store.transaction():
         ids = [_add_file(store, entry) for entry in new]
-        _insert_rates(store, parts, new, ids)
+        _insert_rates(store, root, parts, new, ids)
     summary.ingested = [(e["file_name"], int(e["rows"])) for e in new]
     if new:
         summary.compacted, summary.compaction_error = compact_if_due(store)
@@ -141,14 +190,56 @@ def layout_parts(folder: Path, layouts: tuple[str, str]) -> list[str]:
     return found[0] or found[1]
 
 
-def _insert_rates(store: Store, parts: list[str], new: list[dict[str, Any]], ids: list[int]) -> None:
+def _insert_rates(
+    store: Store, root: Path, parts: list[str], new: list[dict[str, Any]], ids: list[int]
+) -> None:
+    """Insert the new files' rows a range of codes at a time, in code order (see :data:`RANGE_ROWS`)."""
     if not (new and parts):
         return
     params = {k: [e[k] for e in new] for k in ("sha256", "location")}
     params |= {"parts": parts, "ids": ids, "payers": [e["payer"] for e in new]}
-    # In the folders' order (letter, file, code): the compaction due after two files or more puts the
-    # rows in code order anyway, under its own cap; sorting them here too cost 12 CPU-s of 50 for 5 M rows.
-    insert_listed(store, _DATASET_RATES, params)
+    dataset = _DATASET_RATES.format(where="")
+    lists = sorted(str(p) for p in (root / "lists").glob("*.parquet"))
+    by_id = bool(lists) and bool(store.con.execute(_NAMES_LISTS, {"parts": parts}).fetchall()[0][0])
+    if by_id:
+        files = {k: v for k, v in params.items() if k != "parts"}
+        new_lists = (
+            f"(SELECT l.codes FROM read_parquet($lists) l JOIN {_NEW_FILES} f USING (sha256, location))"
+        )
+        intern_lists(store, new_lists, files | {"lists": lists})
+        store.con.execute(_LIST_IDS, files | {"lists": lists})
+    else:
+        intern_lists(store, lists_of(dataset), params)
+    counts = store.con.execute(f"SELECT billing_code, count(*) FROM {dataset} GROUP BY 1 ORDER BY 1", params)
+    codes = [(str(code), int(n)) for code, n in counts.fetchall()]
+    forget_summaries(store, "(SELECT unnest($codes) AS billing_code)", {"codes": [c for c, _ in codes]})
+    had_rows = has_rate_rows(store)
+    by_group: dict[str, list[str]] = {}
+    for part in parts:
+        by_group.setdefault(_code_group(part), []).append(part)
+    with settings(store, enable_progress_bar=False):  # a bar per range
+        for group, counted in groupby(codes, key=lambda c: c[0][:1]):
+            for first, last in code_ranges(counted, RANGE_ROWS):
+                values = params | {"parts": by_group[group], "first": first, "last": last}
+                if by_id:
+                    store.con.execute(_INSERT_BY_ID, values)
+                else:
+                    insert_interned(store, _DATASET_RATES.format(where=_IN_RANGE), values)
+    if by_id:
+        store.con.execute("DROP TABLE temp.attach_list_ids")
+    appended_in_order(store, len(new), had_rows)
+
+
+#: Rows a range of codes of the attach: about a DuckDB row group (122,880 rows), so that the ranges,
+#: inserted one after another, put each code's rows in one or two row groups of the store, as
+#: compaction would (each file's rows are in code order, one file after another, within a range: no sort
+#: needed). Each range reads only its letter's files, and in them the row groups of its codes.
+RANGE_ROWS = 122_880
+
+
+def _code_group(part: str) -> str:
+    """The letter of a rate file's folder (``code_group=L``, or ``billing_code=C`` in the older layout)."""
+    return unquote(Path(part).parent.name.split("=", 1)[1])[:1]
 
 
 #: The rows of one staged file for the Spark data source: the join of ``store.tic._INSERT_STAGED`` (price
@@ -163,14 +254,15 @@ _STAGED_ROWS = """
 SELECT {record}payer, plan_label, billing_code, billing_code_type, negotiation_arrangement, negotiated_type,
        negotiated_rate, expiration_date, billing_class, setting, service_codes, modifiers,
        additional_information, grp.provider_group_id, grp.tin_type, grp.tin_value, grp.npis,
-       grp.network_names, file_name, location, sha256, last_updated_on{file_info}
+       grp.network_names, file_name, location, sha256, last_updated_on{ids}{file_info}
 FROM (
     SELECT $payer AS payer, $plan AS plan_label, p.billing_code, p.billing_code_type,
            p.negotiation_arrangement, p.negotiated_type, p.negotiated_rate, p.expiration_date,
            p.billing_class, p.setting, s.codes AS service_codes, m.codes AS modifiers,
            p.additional_information, unnest(g.groups) AS grp,
            $file_name AS file_name, $location AS location, $sha256 AS sha256,
-           CAST($updated AS DATE) AS last_updated_on
+           CAST($updated AS DATE) AS last_updated_on,
+           p.service_code AS service_codes_id, p.billing_code_modifier AS modifiers_id
     FROM read_parquet($prices) p
     JOIN (
         SELECT pset, list(struct_pack(provider_group_id, tin_type, tin_value, npis, network_names)
@@ -217,6 +309,7 @@ def staged_rate_batches(
     """The rate rows of a staged file for the Spark data source, as Arrow record batches."""
     query = _STAGED_ROWS.format(
         record="'rate' AS record, " if with_record else "",
+        ids="",
         file_info=", CAST(NULL AS VARCHAR) AS file_info" if with_record else "",
     )
     with staged_rows(staged, constants, query) as rows:
