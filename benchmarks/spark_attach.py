@@ -11,7 +11,8 @@ The earlier commit's ``src/`` is extracted by ``git archive`` to a temporary fol
 there. Each attach runs in a fresh subprocess into a fresh store (wall timed from outside, imports
 included; CPU from the child's rusage: user + system, every DuckDB thread; peak RSS its VmHWM). Then
 ``facts`` for a few codes on each store (every payer's benchmarks): equal figures, and their time, so
-that a faster attach is not paid for by slower reads.
+that a faster attach is not paid for by slower reads; and how many of the store's row groups the
+zone maps (billing_code min/max) leave a one-code read to look at, on average and at most over every code.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASET = ROOT / "benchmarks" / "_work" / "spark" / "runs" / "spark.parquet"
-CODES = ("J9032", "J1745", "A0428", "E0601", "G0283", "L3000", "Q4101", "V2020")
+CODES = ("J9032", "J9330", "A7108", "C7830", "E1403", "L0108", "Q0553", "V0044")
 MB = 1_000_000
 
 _CHILD = """
@@ -64,6 +65,26 @@ def attach(src: Path, db: Path, dataset: Path) -> dict[str, Any]:
     result["wall"] = wall
     result["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return result
+
+
+_ZONES = """
+WITH zones AS (
+    SELECT row_group_id, min(stats.min) AS lo, max(stats.max) AS hi
+    FROM pragma_storage_info('core_tic_rate_rows') WHERE column_name = 'billing_code' GROUP BY 1
+), codes AS (SELECT DISTINCT billing_code FROM core_tic_rate_rows)
+SELECT avg(n), max(n), (SELECT count(*) FROM zones)
+FROM (SELECT c.billing_code, count(*) AS n FROM codes c JOIN zones z ON c.billing_code BETWEEN z.lo AND z.hi
+      GROUP BY 1)
+"""
+
+
+def zones(db: Path) -> tuple[float, int, int]:
+    """(mean, max) row groups a one-code read cannot skip by their billing_code min/max, of how many."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        mean, most, groups = con.execute(_ZONES).fetchall()[0]
+        return float(mean), int(most), int(groups)
 
 
 def facts(db: Path) -> tuple[dict[str, Any], float, float]:
@@ -100,8 +121,8 @@ def main() -> None:
         )
         stores: dict[str, Path] = {}
         for round_ in range(1, args.rounds + 1):
-            for name, src in sides.items():
-                db = Path(tmp) / f"{len(stores)}.duckdb"
+            for index, (name, src) in enumerate(sides.items()):
+                db = Path(tmp) / f"{round_}-{index}.duckdb"
                 r = attach(src, db, args.dataset)
                 stores[name] = db
                 print(f"round {round_} {name:>22}: {r['wall']:6.1f} s wall, {r['cpu']:6.1f} s CPU, "
@@ -109,7 +130,9 @@ def main() -> None:
                       f"compacted {r['compacted']:,}; marks {r['meta']}")  # fmt: skip
         results = {name: facts(db) for name, db in stores.items()}
         for name, (_, wall, cpu) in results.items():
-            print(f"facts for {len(CODES)} codes on the {name} store: {wall:.2f} s wall, {cpu:.2f} s CPU")
+            mean, most, groups = zones(stores[name])
+            print(f"{name} store: facts for {len(CODES)} codes {wall:.2f} s wall, {cpu:.2f} s CPU; a code's "
+                  f"row groups by the zone maps: {mean:.2f} on average, {most} at most, of {groups}")  # fmt: skip
         first, *rest = (figures for figures, _, _ in results.values())
         print(f"figures equal: {all(f == first for f in rest)} ({len(first)} payer x code)")
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
