@@ -146,7 +146,8 @@ def _load(
     if n_lines is None:
         raise TallRefused("the pipe gave way")
     if n_lines != records + n_breaks:
-        # The kept records' own line ends inside kept fields; a record not kept must have none.
+        # Line ends inside the kept columns of the records stored; the records not stored must have
+        # none there (those cells are gone), or the counts do not add up and the file gives way.
         fields = [p.split(" AS ")[1] for p in picks if not p.startswith("NULL")]
         con.execute(
             f"""UPDATE raw SET before = raw.before + w.b FROM (
