@@ -16,7 +16,7 @@ import pytest
 from hcpcs_atlas.sources import is_level2
 from hcpcs_atlas.sources.hospital import HospitalFile, read_hospital_file
 from hcpcs_atlas.sources.hospital.pipe import pipe_tall_csv
-from hcpcs_atlas.store.hospital_tall import WHITESPACE, load_tall
+from hcpcs_atlas.store.hospital_tall import _LEVEL2_CELL, WHITESPACE, level2_only, load_tall
 
 from .test_hospital_staging import HPT, JSON_EXAMPLE, QUIRKS, TALL_EXAMPLE, WIDE_EXAMPLE, _same_as_the_reader
 
@@ -39,6 +39,22 @@ def test_whitespace_is_what_strip_removes() -> None:
     assert "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) == WHITESPACE
 
 
+def test_level2_cells_are_every_letter_upper_turns_into_a_to_v() -> None:
+    """The records stored are those with a cell matching _LEVEL2_CELL: a superset of the cells whose
+    ``strip().upper()`` is a Level II code only if its letters are all those ``upper()`` maps into A-V."""
+    a_to_v = set("ABCDEFGHIJKLMNOPQRSTUV")
+    letters = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.upper() in a_to_v)
+    assert f"[A-Va-v{letters[44:]}][0-9]{{4}}" == _LEVEL2_CELL
+    assert letters[:44] == "ABCDEFGHIJKLMNOPQRSTUVabcdefghijklmnopqrstuv" and len(letters) == 46
+
+
+def test_level2_only() -> None:
+    assert level2_only(is_level2) and level2_only({"J9032", "J9330"}.__contains__)
+    assert level2_only(frozenset({"J9032"}).__contains__)
+    assert not level2_only({"J9032", "99213"}.__contains__) and not level2_only(lambda code: True)
+    assert not level2_only({"J9032"}.__eq__) and not level2_only(["J9032"].__contains__)
+
+
 @pytest.mark.parametrize("name", [UNC, TALL_EXAMPLE])
 def test_real_tall_files_take_the_bulk_path(shared_data: Path, tmp_path: Path, name: str) -> None:
     """UNC has five line ends inside a field (additional_generic_notes): lines still as the csv module's."""
@@ -54,6 +70,18 @@ def test_real_tall_files_take_the_bulk_path(shared_data: Path, tmp_path: Path, n
     )  # fmt: skip
 
 
+def _with_notes(text: str, notes: dict[str, str]) -> str:
+    """``text`` with a last column, ``notes`` (a column not kept), given for the records starting so."""
+    lines = text.split("\r\n")
+    out = [lines[0], lines[1], lines[2] + ",additional_generic_notes"]
+    for line in lines[3:]:
+        if line == '"Two':
+            out.append(line)  # within a record: its note goes on its last line
+            continue
+        out.append(line + "," + next((n for start, n in notes.items() if line.startswith(start)), ""))
+    return "\r\n".join(out)
+
+
 #: The quirks file's variants, each still read by the bulk path and stored as the csv module reads it.
 BULK = {
     "quirks": QUIRKS,
@@ -61,6 +89,7 @@ BULK = {
     "cr": QUIRKS.replace("\r\n", "\r"),
     "final line end": QUIRKS + "\r\n",
     "empty line in a field": QUIRKS.replace('"Two\r\nlines"', '"Two\r\n\r\nlines"'),
+    "line end in a field not kept, in a record not kept": _with_notes(QUIRKS, {"Not kept,": '"a\r\nnote"'}),
 }
 #: Variants the bulk path gives way on (an empty line: DuckDB's reader skips it, so the line counts differ); the csv-module path then stores them (or refuses them) as before.
 GIVE_WAY = {
@@ -69,6 +98,9 @@ GIVE_WAY = {
     "two final line ends": QUIRKS + "\r\n\r\n",
     "a space before a quote": QUIRKS.replace("Plain,", ' "Plain",'),
     "a space before a quote, mid-row": QUIRKS.replace(",Cigna,", ', "Cigna",'),
+    # Records without a Level II code are not stored (is_level2): a line end in a kept field of one of
+    # them is not counted, and the counts do not add up (with a keep of any code, the bulk path reads it).
+    "line end in a kept field of a record not kept": QUIRKS.replace("Not kept,", '"Not\r\nkept",'),
 }
 
 
@@ -88,6 +120,18 @@ def test_bulk_path_gives_way_and_the_file_is_stored_as_read(tmp_path: Path, vari
     assert _same_as_the_reader(path, is_level2, tmp_path) == 8
 
 
+@pytest.mark.parametrize(
+    "keep", [{"J9032", "J9330"}.__contains__, {"J9032", "99213"}.__contains__, lambda code: True]
+)
+@pytest.mark.parametrize("variant", ["quirks", "line end in a kept field of a record not kept"])
+def test_other_keeps_are_stored_as_read(tmp_path: Path, keep: Any, variant: str) -> None:
+    """A set of Level II codes stores fewer records; a keep of other codes stores every record."""
+    path = _write(tmp_path, {**BULK, **GIVE_WAY}[variant])
+    bulk = _bulk(path, keep, tmp_path / "stage")
+    assert (bulk is None) == (variant != "quirks" and level2_only(keep))
+    assert _same_as_the_reader(path, keep, tmp_path) == len(read_hospital_file(path, keep).charges)
+
+
 @pytest.mark.parametrize("name", [CP1252, WIDE_EXAMPLE, JSON_EXAMPLE])
 def test_bulk_path_gives_way_on_other_files(shared_data: Path, tmp_path: Path, name: str) -> None:
     """cp1252 bytes (DuckDB reads UTF-8 only), the wide layout, JSON: the csv-module or JSON path."""
@@ -100,6 +144,7 @@ def test_bulk_path_gives_way_on_other_files(shared_data: Path, tmp_path: Path, n
         QUIRKS.replace("0.1,", "0.1,about 5"),  # an amount no rule reads: csvfile names row and column
         QUIRKS.replace("No payer,J9330,HCPCS,,,,42,,,,", "No payer,J9330,HCPCS,,,,42,,,"),  # a short row
         QUIRKS.replace("Plain,", "Pl\x92ain,"),  # a cp1252 byte
+        QUIRKS + '\r\n"Open,J9330',  # ends inside a quoted field: the pipe's end line is swallowed
     ],
 )
 def test_bulk_path_gives_way_on_rows_it_cannot_read(tmp_path: Path, text: str) -> None:

@@ -5,8 +5,11 @@ What the csv-module path does per row is done here per distinct value, with the 
 stored figures are the same to the bit (``tests/test_hospital_staging.py`` compares them record for
 record):
 
-- codes: each distinct set of code and type cells goes through :class:`CodeJudge` (trim, upper-case,
-  ``keep_code``); rows join their verdict;
+- codes: when ``keep_code`` keeps Level II codes only (:func:`level2_only`), only records with a code
+  cell holding a letter and four digits (a superset of what trimming and upper-casing can make a Level
+  II code) are stored as they stream by (UNC: 126 K of 326 K records); each distinct set of code and type
+  cells of those goes through :class:`CodeJudge` (trim, upper-case, ``keep_code``); rows join their
+  verdict;
 - amounts: a cell of digits with at most one point is DuckDB's cast (both round correctly); any other
   distinct text goes through :func:`amount` ("$1,055.50", "N/A", " 7.5 ", "1e2"); one it refuses gives
   way to the csv-module path, which names its row and column;
@@ -17,9 +20,10 @@ record):
   refused (give way) unless there are as many hashes as keys; a charge per kept row and code that names
   a payer or a negotiated value.
 
-Lines: every record is kept in file order (``k`` = record - 1); a record ends on line ``k + 4`` plus the
-line ends inside fields up to it. Those are counted in the columns not kept as the rows stream, and in the
-kept ones only when the pipe's line count says there are more; the counts must add up, or give way.
+Lines: every record is numbered in file order (``k`` = record - 1); a record ends on line ``k + 4`` plus
+the line ends inside fields up to it. Those are counted in the columns not kept as the rows stream, and in
+the kept ones (of the records stored) only when the pipe's line count says there are more; the counts must
+add up, or give way. The pipe's end line (:class:`TallColumns` ``end``) tells the number of records.
 Items and charges go to Parquet (doubles as they are) in the staging folder; the store reads them in the
 file's transaction (:mod:`.hospital_staging`). Measured on UNC (benchmarks/hospital_ingest.py): see
 docs/formats.md.
@@ -35,6 +39,7 @@ from typing import Any
 import duckdb
 import orjson
 
+from ..sources import LEVEL2_CODE, is_level2
 from ..sources.hospital.csvfile import CodeJudge, amount
 from ..sources.hospital.model import split_list
 from ..sources.hospital.pipe import Loaded, TallColumns
@@ -47,6 +52,9 @@ WHITESPACE = (
     "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 _PLAIN = r"-?[0-9]+(\.[0-9]+)?"
+#: A cell holding this somewhere may be a Level II code once trimmed and upper-cased (as CodeJudge does):
+#: the letters are every character whose ``str.upper()`` is A-V (tests/test_hospital_tall.py checks it).
+_LEVEL2_CELL = "[A-Va-v\u0131\u017f][0-9]{4}"
 _TEXT = ("description", "billing_class", "setting", "drug_type", "payer_name", "plan_name", "algorithm",
          "methodology")  # fmt: skip
 _NUMBERS = ("drug_unit", "gross", "discounted_cash", "minimum", "maximum", "dollar", "percentage")
@@ -107,6 +115,8 @@ def _load(
         {c for c, _ in cols.codes} | {t for _, t in cols.codes if t is not None} | set(cols.columns.values())
     )
     others = [i for i in range(cols.width) if i not in picked]
+    cells = " OR ".join(f"regexp_matches(c{c}, '{_LEVEL2_CELL}')" for c, _ in cols.codes)
+    candidate = f"coalesce({cells}, false)" if level2_only(keep_code) else "true"
     # contains(): a byte search, where a regex cost 0.1-0.2 s CPU more on UNC's 326 K rows.
     con.execute(
         """CREATE MACRO _breaks(c) AS CASE WHEN c IS NULL OR NOT (contains(c, chr(10)) OR contains(c, chr(13)))
@@ -114,33 +124,41 @@ def _load(
                ELSE len(c) * 2 - len(replace(c, chr(10), '')) - len(replace(c, chr(13), ''))
                     - (len(c) - len(replace(c, chr(13) || chr(10), ''))) // 2 END"""
     )
-    # Every record in file order (rowid: the record number - 1), with the line ends inside the fields
+    # Every record in file order (``k``: the record number - 1), with the line ends inside the fields
     # not kept here (those inside kept fields are counted below, when the line count says there are any),
     # and those of every record up to it (``before``: a streaming window, where a sort of the kept rows
     # by record for an ASOF join cost 0.1-0.2 s CPU on UNC). A record ends on line k + 4 + before.
+    # Only records that may hold a kept code are stored (UNC: 126 K of 326 K), and the pipe's end line,
+    # whose ``k`` and ``before`` are the number of records and of those line ends.
     con.execute(
-        f"""CREATE TABLE raw AS SELECT *, sum(breaks) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-               AS before
-        FROM (SELECT {", ".join(picks)}, {" + ".join(["0"] + [f"_breaks(c{i})" for i in others])} AS breaks
-              FROM read_csv(?, columns = {{{spec}}}, header = false, auto_detect = false, delim = ',',
-                            quote = '"', escape = '"', strict_mode = true, compression = 'none',
-                            parallel = false))""",
-        [path],
+        f"""CREATE TABLE raw AS SELECT * EXCLUDE (candidate) FROM (
+            SELECT row_number() OVER () - 1 AS k,
+                   sum(breaks) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS before, *
+            FROM (SELECT {", ".join(picks)}, {" + ".join(["0"] + [f"_breaks(c{i})" for i in others])} AS breaks,
+                         coalesce(c0 = $end, false) AS fin, {candidate} AS candidate
+                  FROM read_csv($path, columns = {{{spec}}}, header = false, auto_detect = false, delim = ',',
+                                quote = '"', escape = '"', strict_mode = true, compression = 'none',
+                                parallel = false)))
+        WHERE candidate OR fin""",
+        {"path": path, "end": cols.end},
     )
-    n_lines, records = lines(), _one(con, "SELECT count(*) FROM raw")
-    n_breaks = _one(con, "SELECT coalesce(sum(breaks), 0) FROM raw")
+    n_lines, records, n_breaks = lines(), *_end(con)
     if n_lines is None:
         raise TallRefused("the pipe gave way")
     if n_lines != records + n_breaks:
+        # Line ends inside the kept columns of the records stored; the records not stored must have
+        # none there (those cells are gone), or the counts do not add up and the file gives way.
         fields = [p.split(" AS ")[1] for p in picks if not p.startswith("NULL")]
-        con.execute(f"UPDATE raw SET breaks = breaks + {' + '.join(f'_breaks({f})' for f in fields)}")
-        n_breaks = _one(con, "SELECT coalesce(sum(breaks), 0) FROM raw")
+        con.execute(
+            f"""UPDATE raw SET before = raw.before + w.b FROM (
+                    SELECT k, sum({" + ".join(f"_breaks({f})" for f in fields)}) OVER (ORDER BY k) AS b FROM raw) w
+                WHERE raw.k = w.k"""
+        )
+        n_breaks += _one(
+            con, f"SELECT coalesce(sum({' + '.join(f'_breaks({f})' for f in fields)}), 0) FROM raw"
+        )
         if n_lines != records + n_breaks:
             raise TallRefused(f"{n_lines} lines, {records} records and {n_breaks} line ends inside fields")
-        con.execute(
-            "UPDATE raw SET before = w.b FROM (SELECT rowid AS k, sum(breaks) OVER (ORDER BY rowid) AS b "
-            "FROM raw) w WHERE raw.rowid = w.k"
-        )
     key_list = ", ".join(f"coalesce({k}, '')" for k in keys)
     distinct = con.execute(f"SELECT DISTINCT {key_list} FROM raw")
     batches = iter(lambda: distinct.fetchmany(1 << 16), [])  # a file of unique CDM codes: flat memory
@@ -161,7 +179,7 @@ def _load(
     )
     con.execute(
         f"""CREATE TABLE kept AS
-        SELECT r.rowid * {_SPAN} + generate_subscripts(j.kept, 1) AS ord, r.rowid AS k, r.before,
+        SELECT r.k * {_SPAN} + generate_subscripts(j.kept, 1) AS ord, r.k, r.before,
                unnest(j.kept) AS code,
                j.cid, {text}, {nums}, coalesce(m.mid, 0) AS mid
         FROM raw r JOIN judged j ON {on} LEFT JOIN mods m ON m.v = r.f_modifiers""",
@@ -210,6 +228,30 @@ def _load(
         TO '{_quoted(folder / PARQUET_CHARGES)}' (FORMAT parquet)"""
     )
     return Loaded(n_breaks, charges)
+
+
+def _end(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """The number of records and of line ends inside fields not kept, from the pipe's end line, which
+    must be the last record (data ending inside a quoted field would have swallowed it); then dropped."""
+    found = con.execute("SELECT k, before, k = (SELECT max(k) FROM raw) FROM raw WHERE fin").fetchall()
+    if len(found) != 1 or not found[0][2]:
+        raise TallRefused("the pipe's end line is not the last record")
+    con.execute("DELETE FROM raw WHERE fin")
+    return int(found[0][0]), int(found[0][1])
+
+
+def level2_only(keep_code: Callable[[str], bool]) -> bool:
+    """Whether ``keep_code`` keeps Level II codes only: :func:`is_level2`, or a set's ``__contains__``
+    (``--codes``, the store's codes) whose members all are. Then only records with a cell that may hold
+    one are stored."""
+    if keep_code is is_level2:
+        return True
+    members = getattr(keep_code, "__self__", None)
+    return (
+        getattr(keep_code, "__name__", None) == "__contains__"
+        and isinstance(members, (set, frozenset))
+        and all(isinstance(m, str) and LEVEL2_CODE.match(m) for m in members)
+    )
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:

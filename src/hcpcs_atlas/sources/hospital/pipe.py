@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,11 +50,14 @@ _HEAD_LIMIT = 16 << 20  # three head rows longer than this: not a price file's h
 
 @dataclass(frozen=True)
 class TallColumns:
-    """Where a tall CSV's fields are: ``codes`` (code column, its type column), ``columns`` field -> column."""
+    """Where a tall CSV's fields are: ``codes`` (code column, its type column), ``columns`` field -> column;
+    ``end``: the first field of the line the pipe writes after the data (a nonce, the rest empty), so a
+    reader that keeps only some records still learns the number of records and where the data ended."""
 
     width: int
     codes: tuple[tuple[int, int | None], ...]
     columns: dict[str, int]
+    end: str
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,8 @@ def _head(label: str, head: bytearray, into: HospitalFile) -> tuple[TallColumns,
     if layout.payers:
         raise _GiveWay  # the wide layout: csvfile
     into.layout = layout.name
-    return TallColumns(layout.width, layout.codes, layout.columns), start
+    end = f"hcpcs-atlas-end-{secrets.token_hex(8)}"
+    return TallColumns(layout.width, layout.codes, layout.columns, end), start
 
 
 def _pipe(
@@ -186,10 +191,14 @@ def _pipe(
                         ends -= last == b"\r" and buf[at : at + 1] == b"\n"
                     _write_all(out, memoryview(buf)[at:])
                     last = bytes(buf[-1:])
+                if not gave_way:
+                    open_line = last not in (b"\r", b"\n", b"")  # a last line without its line end
+                    end = ("\n" if open_line else "") + columns.end + "," * (columns.width - 1) + "\n"
+                    _write_all(out, memoryview(end.encode()))
+                    lines[0] = ends + open_line
             except BrokenPipeError:
                 gave_way = True  # load stopped early: it has failed
-            if not gave_way:
-                lines[0] = ends + (last not in (b"\r", b"\n", b""))  # a last line without its line end
+                lines[0] = None
     finally:
         counted.set()
         thread.join()
