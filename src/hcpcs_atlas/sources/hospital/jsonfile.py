@@ -125,24 +125,23 @@ class JsonScan:
         end = hinted_end(buf, start, hint)
         if end <= start or buf[end - 1] != _CLOSE:
             return None
-        window = bytes(buf[start:end])
+        window = buf[start:end]  # one copy: the line's formatting takes a bytearray as it is
         if b"\n" in window or b"\r" in window:
             try:
                 orjson.loads(window)
             except orjson.JSONDecodeError:
                 return None
+            window = window.translate(_SPACES)
         self._write(window, self.finder.base + start)
         return end
 
-    def _write(self, item: bytes, start: int) -> None:
+    def _write(self, item: bytearray, start: int) -> None:
         assert self._raw is not None
-        if b"\n" in item or b"\r" in item:
-            item = item.translate(_SPACES)  # outside strings (the item parsed): blanks as any other
-        self._raw(b'{"k":%b,"o":%d,"i":%b}\n' % (orjson.dumps(self._kept), start, item))
+        self._raw(b"".join((b'{"k":', orjson.dumps(self._kept), b',"o":%d,"i":' % start, item, b"}\n")))
 
     def _on_item(self, item: dict[str, Any], start: int, raw: bytearray) -> None:
         if self._raw is not None:
-            self._write(bytes(raw), start)
+            self._write(raw.translate(_SPACES), start)  # parsed: its line breaks are outside strings
             return
         try:
             stage = getattr(self.into.sink, "stage_parts", None)
