@@ -76,6 +76,17 @@ class JsonLoader:
         self.con.execute("SET preserve_insertion_order = false")  # order is by ord, explicitly
         self.con.execute("SET enable_progress_bar = false")
         self.con.execute("SET temp_directory = ?", [str(folder / "duckdb.tmp")])
+        # Trimmed only when an end is not printable ASCII: trim() with a set of characters cost 4 s a GB.
+        self.con.execute(
+            "CREATE MACRO _strip(v) AS CASE WHEN ascii(v) BETWEEN 33 AND 126 AND ascii(right(v, 1)) BETWEEN 33 "
+            f"AND 126 THEN v ELSE trim(v, '{WHITESPACE}') END"
+        )
+        self.con.execute("CREATE MACRO _text(v) AS nullif(_strip(v), '')")
+        # Digits are cast here; any other text is kept aside (odd_*) for ``number`` at the end.
+        self.con.execute(
+            f"CREATE MACRO _plain(v) AS CASE WHEN regexp_full_match(v, '{_PLAIN}') THEN CAST(v AS DOUBLE) END"
+        )
+        self.con.execute(f"CREATE MACRO _odd(v) AS CASE WHEN NOT regexp_full_match(v, '{_PLAIN}') THEN v END")
         self._started = False
 
     def __enter__(self) -> JsonLoader:
@@ -85,16 +96,40 @@ class JsonLoader:
         self.con.close()
 
     def add(self, path: Path) -> None:
-        """One row per kept code and standard charge: the item's fields, the standard charge as read."""
-        into = "INSERT INTO sc" if self._started else "CREATE TABLE sc AS"
+        """One row per kept code and standard charge, its item's fields as stored, its payers as read: the
+        work per row is done here, while the scan goes on."""
+        into = "INSERT INTO kept" if self._started else "CREATE TABLE kept AS"
+        # The codes as the orjson path stages them: joined by a unit separator, an empty join as NULL.
         self.con.execute(
             f"""{into}
             WITH x AS (
                 SELECT o, unnest(k) AS code, generate_subscripts(k, 1) AS ki, i.code_information AS ci,
                        i.description AS description, i.drug_information AS d, i.standard_charges AS scs
-                FROM read_json(?, format = 'newline_delimited', columns = {_COLUMNS}, compression = 'none'))
-            SELECT o, ki, code, ci, description, d, unnest(scs) AS s, generate_subscripts(scs, 1) AS si
-            FROM x""",
+                FROM read_json(?, format = 'newline_delimited', columns = {_COLUMNS}, compression = 'none')),
+            sc AS (
+                SELECT o, ki, code, ci, description, d, unnest(scs) AS s, generate_subscripts(scs, 1) AS si
+                FROM x),
+            y AS (
+                SELECT *,
+                       list_transform(list_filter(ci, lambda q: q.code IS NOT NULL AND q.code <> ''),
+                                      lambda q: {{'c': _strip(q.code), 't': _strip(coalesce(q.type, ''))}})
+                           AS pairs,
+                       list_transform(pairs, lambda q: q.c) AS cs, list_transform(pairs, lambda q: q.t) AS ts,
+                       list_sort(list_transform(s.modifier_code, lambda m: _strip(m))) AS ms
+                FROM sc)
+            SELECT (o << {_CODE_BITS + _CHARGE_BITS}) + (ki << {_CHARGE_BITS}) + si AS ord, o, ki, si, code,
+                   CASE WHEN array_to_string(cs, chr(31)) = '' THEN NULL ELSE cs END AS codes,
+                   CASE WHEN array_to_string(ts, chr(31)) = '' THEN NULL ELSE ts END AS code_types,
+                   list_filter(pairs, lambda q: upper(q.t) = 'NDC')[1].c AS ndc,
+                   _text(description) AS description, _text(s.billing_class) AS billing_class,
+                   _text(s.setting) AS setting, _plain(d.unit) AS drug_unit, _text(d.type) AS drug_type,
+                   CASE WHEN coalesce(array_to_string(ms, chr(31)), '') = '' THEN []::VARCHAR[] ELSE ms END
+                       AS modifiers,
+                   _plain(s.gross_charge) AS gross, _plain(s.discounted_cash) AS discounted_cash,
+                   _plain(s.minimum) AS minimum, _plain(s.maximum) AS maximum,
+                   {", ".join(f"_odd({v}) AS odd_{n}" for n, v in _NUMBERS.items())},
+                   s.payers_information AS payers
+            FROM y""",
             [str(path)],
         )
         self._started = True
@@ -109,20 +144,11 @@ class JsonLoader:
 
 def _stage(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
     con.execute("SET threads = 2")  # the scan is over: both cores
-    # Trimmed only when an end is not printable ASCII: trim() with a set of characters cost 4 s a GB.
-    con.execute(
-        "CREATE MACRO _strip(v) AS CASE WHEN ascii(v) BETWEEN 33 AND 126 AND ascii(right(v, 1)) BETWEEN 33 "
-        f"AND 126 THEN v ELSE trim(v, '{WHITESPACE}') END"
-    )
-    con.execute("CREATE MACRO _text(v) AS nullif(_strip(v), '')")
-    limits = con.execute("SELECT max(ki), max(si) FROM sc").fetchone()
+    limits = con.execute("SELECT max(ki), max(si) FROM kept").fetchone()
     if limits and limits[0] is not None and (limits[0] >= 1 << _CODE_BITS or limits[1] >= 1 << _CHARGE_BITS):
         raise TallRefused("too many kept codes or standard charges in an item")
-    odd = [
-        f"SELECT {v} AS v FROM sc WHERE NOT regexp_full_match({v}, '{_PLAIN}')" for v in _NUMBERS.values()
-    ] + [
-        f"SELECT {v} AS v FROM (SELECT unnest(s.payers_information) AS p FROM sc) "
-        f"WHERE NOT regexp_full_match({v}, '{_PLAIN}')"
+    odd = [f"SELECT odd_{n} AS v FROM kept WHERE odd_{n} IS NOT NULL" for n in _NUMBERS] + [
+        f"SELECT {v} AS v FROM (SELECT unnest(payers) AS p FROM kept) WHERE NOT regexp_full_match({v}, '{_PLAIN}')"
         for v in _PAYER_NUMBERS.values()
     ]
     texts = [str(r[0]) for r in con.execute(f"SELECT DISTINCT v FROM ({' UNION ALL '.join(odd)})").fetchall()]
@@ -134,32 +160,12 @@ def _stage(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
             raise TallRefused(f"not a number: {text[:40]!r}") from None
     # A map of a few odd texts, where a lookup table made a correlated join per row (20 s on 1 GB).
     con.execute("SET VARIABLE amounts = MAP(?::VARCHAR[], ?::DOUBLE[])", [texts, values])
-    con.execute(
-        f"""CREATE MACRO _number(v) AS CASE WHEN regexp_full_match(v, '{_PLAIN}') THEN CAST(v AS DOUBLE)
-               ELSE getvariable('amounts')[v] END"""
-    )
-    # The codes as the orjson path stages them: joined by a unit separator, an empty join as NULL.
-    con.execute(
-        f"""CREATE TABLE kept AS
-        SELECT (o << {_CODE_BITS + _CHARGE_BITS}) + (ki << {_CHARGE_BITS}) + si AS ord, o, code,
-               CASE WHEN array_to_string(cs, chr(31)) = '' THEN NULL ELSE cs END AS codes,
-               CASE WHEN array_to_string(ts, chr(31)) = '' THEN NULL ELSE ts END AS code_types,
-               list_filter(pairs, lambda q: upper(q.t) = 'NDC')[1].c AS ndc,
-               _text(description) AS description, _text(s.billing_class) AS billing_class,
-               _text(s.setting) AS setting, _number(d.unit) AS drug_unit, _text(d.type) AS drug_type,
-               CASE WHEN coalesce(array_to_string(ms, chr(31)), '') = '' THEN []::VARCHAR[] ELSE ms END AS modifiers,
-               _number(s.gross_charge) AS gross, _number(s.discounted_cash) AS discounted_cash,
-               _number(s.minimum) AS minimum, _number(s.maximum) AS maximum,
-               s.payers_information AS payers
-        FROM (SELECT *,
-                     list_transform(list_filter(ci, lambda q: q.code IS NOT NULL AND q.code <> ''),
-                                    lambda q: {{'c': _strip(q.code),
-                                          't': _strip(coalesce(q.type, ''))}}) AS pairs,
-                     list_transform(pairs, lambda q: q.c) AS cs, list_transform(pairs, lambda q: q.t) AS ts,
-                     list_sort(list_transform(s.modifier_code, lambda m: _strip(m))) AS ms
-              FROM sc)"""
-    )
-    con.execute("DROP TABLE sc")
+    con.execute("CREATE MACRO _number(v) AS coalesce(_plain(v), getvariable('amounts')[v])")
+    if texts:
+        con.execute(
+            "UPDATE kept SET "
+            + ", ".join(f"{n} = coalesce({n}, getvariable('amounts')[odd_{n}])" for n in _NUMBERS)
+        )
     # Items grouped by their values (exact), joined back by the key's hash: exact when no two items share
     # a hash, checked on the items (one aggregate, where grouping by hash and counting distinct keys
     # took two passes over the rows).

@@ -7,6 +7,10 @@ that small array and hands only the items with a kept code to orjson. Hospital-l
 from the bytes before the first item and after the last one. The whole-document checks of TiC apply:
 the file starts with ``{`` and ends with a closing that follows a parseable last element; a file of up
 to 4 MB is parsed whole; a gzip stream's CRC and end marker are checked by the inflater.
+
+``ingest hospital`` first tries :func:`pipe_json`: the same scan, the kept items handed unparsed to
+DuckDB's JSON reader (:mod:`hcpcs_atlas.store.hospital_json`); this orjson path reads the file when
+that gives way.
 """
 
 from __future__ import annotations
