@@ -15,8 +15,10 @@ Each measurement runs in a fresh interpreter, so its peak RSS (Linux ``VmHWM``) 
 - ``json``: ``read_hospital_file`` on a >= 1 GB JSON file made by repeating UChicago's items (plain JSON,
   J9032/J9330 kept, ``--codes``); ``json-level2``: the same reader, every Level II code kept (charges
   handed to a sink that drops them: the reader's own cost and memory); ``json-ingest``: the whole
-  ``ingest hospital`` of that file, every Level II code kept, into a fresh store (read, stage, store):
-  targets peak RSS < 400 MB and >= 100 MB/s of JSON.
+  ``ingest hospital`` of that file, every Level II code kept, into a fresh store (read, stage, store;
+  kept items parsed by DuckDB's JSON reader): targets peak RSS < 400 MB and >= 100 MB/s of JSON;
+  ``json-ingest-orjson``: the same with that bulk path switched off (kept items parsed by orjson, staged
+  by pyarrow), interleaved with ``json-ingest``. ``--json-only`` skips the CSV files.
 
 Times are CPU seconds of the measured process (all its threads) and wall seconds: the best wall time of
 the runs, and separately the least CPU time; on a shared machine the wall figure carries other processes'
