@@ -64,35 +64,46 @@ PEER_OPTIONS = (
 #: Runs a command and prints its wall time, its CPU time (user + system, all threads and child processes:
 #: the machine is shared, so wall time is noisy and CPU time is the steadier figure), the peak RSS of
 #: its process tree's largest member and the peak of the tree's summed RSS (sampled every 50 ms: the
-#: ingest's helper process is a second member).
+#: ingest's helper process is a second member), and the CPU time of the command's own process and of its
+#: child processes apart (their last sample, up to 50 ms short): on an idle machine the ingest's wall time
+#: cannot drop below its main process's CPU time, whatever the helper takes.
 WRAPPER = """
-import glob, json, resource, subprocess, sys, threading, time
-def tree_rss(pid):
-    total, todo = 0, [pid]
+import glob, json, os, resource, subprocess, sys, threading, time
+TICK = os.sysconf("SC_CLK_TCK")
+def tree(pid):
+    total, cpu, todo = 0, {}, [pid]
     while todo:
         p = todo.pop()
         try:
             with open(f"/proc/{p}/status") as fh:
                 total += next(int(l.split()[1]) for l in fh if l.startswith("VmRSS:"))
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            cpu[p] = (int(fields[11]) + int(fields[12])) / TICK
             for kids in glob.glob(f"/proc/{p}/task/*/children"):
                 with open(kids) as fh:
                     todo += [int(k) for k in fh.read().split()]
-        except (OSError, StopIteration, ValueError):
+        except (OSError, StopIteration, ValueError, IndexError):
             pass
-    return total
+    return total, cpu
 started = time.perf_counter()
 proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-peak = [0]
+peak, cpus = [0], {}
 def watch():
     while proc.poll() is None:
-        peak[0] = max(peak[0], tree_rss(proc.pid))
+        rss, cpu = tree(proc.pid)
+        peak[0] = max(peak[0], rss)
+        cpus.update(cpu)
         time.sleep(0.05)
 threading.Thread(target=watch, daemon=True).start()
 out, err = proc.communicate()
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+# the command's own process (after env/exec: the same pid) and its helpers, as last sampled
+mine = [c for p, c in cpus.items() if p != proc.pid]
 print(json.dumps({"seconds": time.perf_counter() - started, "cpu": usage.ru_utime + usage.ru_stime,
                   "code": proc.returncode, "out": out[-2000:], "err": err[-2000:],
-                  "max_rss_mb": usage.ru_maxrss / 1024, "tree_rss_mb": peak[0] / 1024}))
+                  "max_rss_mb": usage.ru_maxrss / 1024, "tree_rss_mb": peak[0] / 1024,
+                  "main_cpu": cpus.get(proc.pid, 0.0), "helper_cpu": sum(mine)}))
 """
 DECOMPRESS = {
     "gzip": "import gzip, sys\nwith gzip.open(sys.argv[1], 'rb') as f:\n    while f.read(8 << 20): pass",
@@ -235,19 +246,20 @@ def report(title: str, size: int, lines: list[Line]) -> str:
     baseline = lines[0].result
     assert baseline is not None
     head = (f"{'method':<56} {'wall s':>7} {'x gzip':>7} {'CPU s':>7} {'x gzip':>7} {'MB/s':>6} "
-            f"{'peak RSS':>9} {'tree RSS':>9}  note")  # fmt: skip
+            f"{'peak RSS':>9} {'tree RSS':>9} {'main CPU':>8} {'helper':>7}  note")  # fmt: skip
     out = [title, head, "-" * len(head)]
     for line in lines:
         if line.result is None:
             out.append(
-                f"{line.method:<56} {'-':>7} {'-':>7} {'-':>7} {'-':>7} {'-':>6} {'-':>9} {'-':>9}  {line.note}"
+                f"{line.method:<56} {'-':>7} {'-':>7} {'-':>7} {'-':>7} {'-':>6} {'-':>9} {'-':>9} {'-':>8} "
+                f"{'-':>7}  {line.note}"
             )
             continue
         seconds, cpu = float(line.result["seconds"]), float(line.result["cpu"])
         out.append(f"{line.method:<56} {seconds:7.2f} {seconds / baseline['seconds']:7.2f} {cpu:7.2f} "
                    f"{cpu / baseline['cpu']:7.2f} {size / seconds / 1e6:6.0f} {line.result['max_rss_mb']:7.0f}MB "
-                   f"{line.result.get('tree_rss_mb', 0):7.0f}MB  "
-                   f"{line.note}")  # fmt: skip
+                   f"{line.result.get('tree_rss_mb', 0):7.0f}MB {line.result['main_cpu']:8.2f} "
+                   f"{line.result['helper_cpu']:7.2f}  {line.note}")  # fmt: skip
     return "\n".join(out)
 
 

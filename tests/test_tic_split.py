@@ -119,6 +119,18 @@ def test_the_helper_starts_only_after_enough_kept_bytes(tmp_path: Path) -> None:
     assert late["parts"] == ["prices.parquet"] and late["rows"] == alone["rows"]
 
 
+def test_a_large_file_starts_its_helper_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file of SPLIT_AT_ONCE_BYTES or more (as stored) does not wait for split_after_bytes of kept items."""
+    from hcpcs_atlas.sources.tic import reader
+
+    source = write_in_network(tmp_path / "in.json.gz", TicSynthOptions(seed=8, size_bytes=2_000_000)).path
+    monkeypatch.setattr(reader, "SPLIT_AT_ONCE_BYTES", source.stat().st_size)
+    early = staged(source, tmp_path / "early", ReadOptions(split_after_bytes=1 << 40), keep_targets)
+    alone = staged(source, tmp_path / "alone", ALONE, keep_targets)
+    assert early["parts"] == ["prices-1.parquet", "prices.parquet"]  # the helper took items
+    assert early["rows"] == alone["rows"] and early["counts"] == alone["counts"]
+
+
 def keep_but_die_in_a_helper(code: str) -> bool:
     """A keep that kills the helper process (as the OOM killer would) at its first item."""
     import multiprocessing

@@ -13,7 +13,7 @@ from ...progress import Progress
 from .columns import ColumnCollector, StagedRates, system_memory_pool
 from .doc import DocumentChecks, InNetworkScan, find_key
 from .model import TicFile, TocFile
-from .net import DEFAULT_OPTIONS, ReadOptions
+from .net import DEFAULT_OPTIONS, SPLIT_AT_ONCE_BYTES, ReadOptions
 from .refs import Reference, ReferenceSections, Resolver
 from .remote import fetch_locations
 from .rows import ItemCollector
@@ -67,8 +67,11 @@ def stage_in_network(
     def collector(split: bool) -> ColumnCollector:
         system_memory_pool()
         after = options.split_after_bytes
-        helper = Helper(keep_code, directory, after) if split and after is not None else None
-        return ColumnCollector(keep_code, StagedRates(directory), helper=helper)
+        if not split or after is None:
+            return ColumnCollector(keep_code, StagedRates(directory))
+        if Path(source).stat().st_size >= SPLIT_AT_ONCE_BYTES:  # a local file (may_split)
+            after = 0  # large: the helper starts with the first kept item
+        return ColumnCollector(keep_code, StagedRates(directory), helper=Helper(keep_code, directory, after))
 
     def collect(tic: TicFile, collector: ItemCollector, refs: dict[str, Reference]) -> None:
         assert isinstance(collector, ColumnCollector)
