@@ -220,7 +220,8 @@ def _insert_rates(
     with settings(store, enable_progress_bar=False):  # a bar per range
         for group, counted in groupby(codes, key=lambda c: c[0][:1]):
             for first, last in code_ranges(counted, RANGE_ROWS):
-                values = params | {"parts": by_group[group], "first": first, "last": last}
+                # no folder of the letter (Spark's name for an empty value, say): every file
+                values = params | {"parts": by_group.get(group, parts), "first": first, "last": last}
                 if by_id:
                     store.con.execute(_INSERT_BY_ID, values)
                 else:
