@@ -9,6 +9,11 @@ Parquet: ``rates/payer=P/code_group=L/`` (billing_code a column of the files; se
 :mod:`.parquet_out`), or a dataset written before that layout, ``rates/payer=P/billing_code=C/``
 (billing_code the folder, kept as text: code 00100 is not the number 100). A dataset holding both is
 refused: it was written into by two versions, and nothing says which files belong to which run.
+
+With ``lists/`` (each file's lists, named by id in its rows) the attach interns those and joins integers;
+without (Spark's own writer, an earlier version) it interns and joins the rows' lists themselves. Either
+way the rows go in a range of codes at a time, in code order, so the dataset needs no compaction of its
+own (:func:`~hcpcs_atlas.store.tic.appended_in_order`; docs/scale.md).
 """
 
 from __future__ import annotations
