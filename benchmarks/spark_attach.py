@@ -87,7 +87,7 @@ def zones(db: Path) -> tuple[float, int, int]:
         return float(mean), int(most), int(groups)
 
 
-def facts(db: Path) -> tuple[dict[str, Any], float, float]:
+def facts(db: Path) -> tuple[dict[tuple[str, str], dict[str, Any]], float, float]:
     """Every payer's benchmarks of CODES, wall and CPU seconds (in this process, this tree's code)."""
     from dataclasses import asdict
 
@@ -96,7 +96,12 @@ def facts(db: Path) -> tuple[dict[str, Any], float, float]:
 
     with Store(db, read_only=True) as store:
         wall, cpu = time.perf_counter(), time.process_time()
-        figures = {(p.payer, c): asdict(p.benchmarks) for c in CODES for p in payer_facts(store, c, None)}
+        figures = {
+            (p.payer, c): asdict(p.benchmarks)
+            for c in CODES
+            for p in payer_facts(store, c, None)
+            if p.benchmarks
+        }
         return figures, time.perf_counter() - wall, time.process_time() - cpu
 
 

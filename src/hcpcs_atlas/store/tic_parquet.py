@@ -9,6 +9,11 @@ Parquet: ``rates/payer=P/code_group=L/`` (billing_code a column of the files; se
 :mod:`.parquet_out`), or a dataset written before that layout, ``rates/payer=P/billing_code=C/``
 (billing_code the folder, kept as text: code 00100 is not the number 100). A dataset holding both is
 refused: it was written into by two versions, and nothing says which files belong to which run.
+
+With ``lists/`` (each file's lists, named by id in its rows) the attach interns those and joins integers;
+without (Spark's own writer, an earlier version) it interns and joins the rows' lists themselves. Either
+way the rows go in a range of codes at a time, in code order, so the dataset needs no compaction of its
+own (:func:`~hcpcs_atlas.store.tic.appended_in_order`; docs/scale.md).
 """
 
 from __future__ import annotations
@@ -220,7 +225,8 @@ def _insert_rates(
     with settings(store, enable_progress_bar=False):  # a bar per range
         for group, counted in groupby(codes, key=lambda c: c[0][:1]):
             for first, last in code_ranges(counted, RANGE_ROWS):
-                values = params | {"parts": by_group[group], "first": first, "last": last}
+                # no folder of the letter (Spark's name for an empty value, say): every file
+                values = params | {"parts": by_group.get(group, parts), "first": first, "last": last}
                 if by_id:
                     store.con.execute(_INSERT_BY_ID, values)
                 else:
