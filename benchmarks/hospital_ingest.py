@@ -15,10 +15,8 @@ Each measurement runs in a fresh interpreter, so its peak RSS (Linux ``VmHWM``) 
 - ``json``: ``read_hospital_file`` on a >= 1 GB JSON file made by repeating UChicago's items (plain JSON,
   J9032/J9330 kept, ``--codes``); ``json-level2``: the same reader, every Level II code kept (charges
   handed to a sink that drops them: the reader's own cost and memory); ``json-ingest``: the whole
-  ``ingest hospital`` of that file, every Level II code kept, into a fresh store (read, stage, store;
-  kept items parsed by DuckDB's JSON reader): targets peak RSS < 400 MB and >= 100 MB/s of JSON;
-  ``json-ingest-orjson``: the same with that bulk path switched off (kept items parsed by orjson, staged
-  by pyarrow), interleaved with ``json-ingest``. ``--json-only`` skips the CSV files.
+  ``ingest hospital`` of that file, every Level II code kept, into a fresh store (read, stage, store):
+  targets peak RSS < 400 MB and >= 100 MB/s of JSON.
 
 Times are CPU seconds of the measured process (all its threads) and wall seconds: the best wall time of
 the runs, and separately the least CPU time; on a shared machine the wall figure carries other processes'
@@ -97,15 +95,6 @@ def measure_ingest(path: Path) -> dict[str, Any]:
             "mb_per_s": path.stat().st_size / seconds / 1e6}  # fmt: skip
 
 
-def measure_json_orjson(path: Path) -> dict[str, Any]:
-    """The whole ingest by the orjson path (every kept item parsed in Python, staged by pyarrow): the
-    path before kept items went to DuckDB's JSON reader, and the one a file takes when that gives way."""
-    from hcpcs_atlas.store import hospital
-
-    hospital._stage_json = lambda *args: None
-    return measure_ingest(path)
-
-
 def measure_json(path: Path, keep: Any = frozenset(TARGETS).__contains__) -> dict[str, Any]:
     """``--codes J9032,J9330``: the wanted codes go into the item search itself. Kept charges go to a
     sink that drops them (as ``ingest`` stages them on disk), so memory is the reader's own."""
@@ -140,7 +129,6 @@ MEASURES = {
     "json": measure_json,
     "json-level2": measure_json_level2,
     "json-ingest": measure_ingest,
-    "json-ingest-orjson": measure_json_orjson,
 }
 
 
@@ -184,7 +172,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json-gb", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--json-only", action="store_true", help="skip the CSV files")
     parser.add_argument("--measure", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -198,30 +185,17 @@ def main() -> None:
         ("UNC tall CSV", UNC, " (target <= 1.5x)"),
         ("MD Anderson wide CSV", MDA, ""),
     ):
-        if not args.json_only:
-            compare(label, path, args.repeat, target)
+        compare(label, path, args.repeat, target)
     path = make_json(args.json_gb)
     size = path.stat().st_size
-    for kind in ("json", "json-level2"):
+    for kind in ("json", "json-level2", "json-ingest"):
         js = best_of(args.repeat, kind, path)
-        print(f"JSON {size / 1e9:.2f} GB, {kind}: {js['charges']:,} charges kept of {js['items']:,} items")
-        _json_line(js, size)
-    runs: list[tuple[str, dict[str, Any]]] = []
-    for _ in range(args.repeat):  # interleaved: both paths see the same load
-        runs += [(kind, run_child(kind, path)) for kind in ("json-ingest", "json-ingest-orjson")]
-    for kind in ("json-ingest", "json-ingest-orjson"):
-        sides = [r for k, r in runs if k == kind]
-        js = dict(min(sides, key=lambda r: float(r["seconds"])))
-        js["cpu_seconds"] = min(float(r["cpu_seconds"]) for r in sides)
-        js["max_rss_mb"] = max(float(r["max_rss_mb"]) for r in sides)
-        print(f"JSON {size / 1e9:.2f} GB, {kind}: {js['charges']:,} charges, stored")
-        _json_line(js, size)
-    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-
-
-def _json_line(js: dict[str, Any], size: int) -> None:
-    print(f"  {js['seconds']:6.2f} s wall ({js['mb_per_s']:4.0f} MB/s), {js['cpu_seconds']:6.2f} s CPU "
-          f"({size / js['cpu_seconds'] / 1e6:4.0f} MB/s; target >= 100), peak RSS {js['max_rss_mb']:4.0f} MB (target < 400)")  # fmt: skip
+        what = f"{js['charges']:,} charges kept" + (
+            f" of {js['items']:,} items" if "items" in js else ", stored"
+        )
+        print(f"JSON {size / 1e9:.2f} GB, {kind}: {what}")
+        print(f"  {js['seconds']:6.2f} s wall ({js['mb_per_s']:4.0f} MB/s), {js['cpu_seconds']:6.2f} s CPU "
+              f"({size / js['cpu_seconds'] / 1e6:4.0f} MB/s; target >= 100), peak RSS {js['max_rss_mb']:4.0f} MB (target < 400)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -21,11 +21,9 @@ from ..data import read_table
 from ..errors import AtlasError
 from ..progress import Progress
 from ..sources.hospital import HospitalFile, is_discovery, read_discovery, read_hospital_file
-from ..sources.hospital.jsonfile import pipe_json
 from ..sources.hospital.pipe import pipe_tall_csv
 from ..sources.tic.net import DEFAULT_OPTIONS
 from .db import FileRecord, Store, StoreOrOpener, memory_limit, writing
-from .hospital_json import JsonLoader
 from .hospital_staging import (
     PARQUET_ITEMS,
     ROW_CHARGES,
@@ -200,9 +198,9 @@ def _stage(
     staging = HospitalStaging(folder)
     tally = tally or worker_tally()  # one tally: bytes read again after the tall path gives way add nothing
     try:
-        bulk = _stage_tall(location, keep, folder, tally) or _stage_json(location, keep, folder, tally)
-        if bulk is not None:
-            return bulk
+        tall = _stage_tall(location, keep, folder, tally)
+        if tall is not None:
+            return tall
         hf = read_hospital_file(location, keep, tally, sink=staging)
         staged = staging.close()
     except AtlasError as exc:
@@ -215,17 +213,6 @@ def _stage(
 def _stage_tall(location: str, keep: Callable[[str], bool], folder: Path, tally: Progress) -> _Read | None:
     """A tall CSV through DuckDB's CSV reader (:mod:`.hospital_tall`); None: the csv-module path reads it."""
     hf = pipe_tall_csv(location, lambda path, cols, lines: load_tall(path, cols, lines, keep, folder), tally)
-    if hf is None:
-        for name in (TALL_ITEMS, TALL_CHARGES):
-            (folder / name).unlink(missing_ok=True)
-        return None
-    return _Read(hf, StagedCharges(folder, parquet=True) if hf.n_charges else None)
-
-
-def _stage_json(location: str, keep: Callable[[str], bool], folder: Path, tally: Progress) -> _Read | None:
-    """A JSON file's kept items parsed by DuckDB (:mod:`.hospital_json`); None: the orjson path reads it."""
-    with JsonLoader(folder) as loader:
-        hf = pipe_json(location, keep, loader, folder, tally)
     if hf is None:
         for name in (TALL_ITEMS, TALL_CHARGES):
             (folder / name).unlink(missing_ok=True)

@@ -13,9 +13,8 @@ first appearance. DuckDB reads them back inside the file's transaction. Measured
 - Parquet batches built by pyarrow with the items numbered by a sort in DuckDB (an earlier try): 9.6 s
   CPU against 3.6 s for the staging alone (the sort over twelve columns).
 
-A tall CSV read through DuckDB (:mod:`.hospital_tall`) and a JSON file's kept items parsed by DuckDB
-(:mod:`.hospital_json`) stage their own Parquet (this staging takes the files they give way on); a
-Spark job's charges come in through :mod:`.hospital_parquet`.
+A tall CSV read through DuckDB (:mod:`.hospital_tall`) stages its own Parquet; a Spark job's charges come
+in through :mod:`.hospital_parquet`.
 """
 
 from __future__ import annotations

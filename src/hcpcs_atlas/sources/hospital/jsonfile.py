@@ -7,34 +7,23 @@ that small array and hands only the items with a kept code to orjson. Hospital-l
 from the bytes before the first item and after the last one. The whole-document checks of TiC apply:
 the file starts with ``{`` and ends with a closing that follows a parseable last element; a file of up
 to 4 MB is parsed whole; a gzip stream's CRC and end marker are checked by the inflater.
-
-``ingest hospital`` first tries :func:`pipe_json`: the same scan, the kept items handed unparsed to
-DuckDB's JSON reader (:mod:`hcpcs_atlas.store.hospital_json`); this orjson path reads the file when
-that gives way.
 """
 
 from __future__ import annotations
 
-import queue
 import re
-import threading
 from collections.abc import Callable, Iterable
-from itertools import chain
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from ...errors import InputError
-from ...progress import Progress
 from .. import is_level2
 from ..tic.doc import DocumentChecks
-from ..tic.scan import HEADROOM, STRING_TOKEN, ObjectFinder, hinted_end
-from ..tic.stream import ChunkStream, file_name
+from ..tic.scan import HEADROOM, STRING_TOKEN, ObjectFinder
 from .model import HospitalCharge, HospitalFile
-from .sniffing import sniff
 
-__all__ = ["ItemParts", "JsonLoad", "JsonScan", "item_parts", "number", "pipe_json"]
+__all__ = ["ItemParts", "JsonScan", "item_parts"]
 
 ITEM_KEY = b'"code_information"'
 ITEM_CODES = re.compile(rb'"code_information"\s*:\s*(\[[^\]]*\])')
@@ -52,8 +41,6 @@ _FIELDS = re.compile(
     rb'|license_information)"\s*:\s*(' + STRING_TOKEN + rb"|\[[^\[\]]*\]|\{[^{}]*\})"
 )
 HEAD_KEYS = (b'"standard_charge_information"', b'"modifier_information"')
-_CLOSE = ord("}")
-_SPACES = bytes.maketrans(b"\r\n", b"  ")
 ANCHORS = (b'"code_information"', b'"modifier_payer_information"')
 
 
@@ -61,16 +48,10 @@ class JsonScan:
     """One pass over a JSON hospital file: feed decompressed chunks, then :meth:`finish`."""
 
     def __init__(self, label: str, keep_code: Callable[[str], bool], into: HospitalFile,
-                 recycle: Callable[[bytearray], None] | None = None,
-                 raw: Callable[[bytes], object] | None = None) -> None:  # fmt: skip
-        """``raw``: takes each kept item as one line of JSON (``{"k": kept codes, "o": byte, "i": item}``),
-        its bytes as written (line breaks made spaces), instead of parsing it (:func:`pipe_json`)."""
+                 recycle: Callable[[bytearray], None] | None = None) -> None:  # fmt: skip
         self.label, self.keep_code, self.into = label, keep_code, into
         self.finder = ObjectFinder(label, ITEM_KEY, self._want, self._on_item,
                                    search=_search(keep_code), recycle=recycle)  # fmt: skip
-        self._raw = raw
-        if raw is not None:
-            self.finder.divert = self._divert
         self._verdicts: dict[bytes, str] = {}
         self._seam = b""
         self.checks = DocumentChecks(label, HEAD_KEYS, ANCHORS)
@@ -120,33 +101,7 @@ class JsonScan:
         self._kept = kept
         return bool(kept)
 
-    def _divert(self, buf: bytearray, start: int, hint: int) -> int | None:
-        """A kept item whose end the hint tells, written as a line unparsed. Its bytes are checked by
-        DuckDB's JSON reader, which refuses a line that is not exactly one object (a wrong hint): the
-        file is then read again by the orjson path. A window not ending in ``}`` (the hint fell inside
-        the next item) is parsed here. An item over several lines is parsed by orjson first: a line
-        break made a space inside a string would otherwise pass."""
-        end = hinted_end(buf, start, hint)
-        if end <= start or buf[end - 1] != _CLOSE:
-            return None
-        window = buf[start:end]  # one copy: the line's formatting takes a bytearray as it is
-        if b"\n" in window or b"\r" in window:
-            try:
-                orjson.loads(window)
-            except orjson.JSONDecodeError:
-                return None
-            window = window.translate(_SPACES)
-        self._write(window, self.finder.base + start)
-        return end
-
-    def _write(self, item: bytearray, start: int) -> None:
-        assert self._raw is not None
-        self._raw(b"".join((b'{"k":', orjson.dumps(self._kept), b',"o":%d,"i":' % start, item, b"}\n")))
-
-    def _on_item(self, item: dict[str, Any], start: int, raw: bytearray) -> None:
-        if self._raw is not None:
-            self._write(raw.translate(_SPACES), start)  # parsed: its line breaks are outside strings
-            return
+    def _on_item(self, item: dict[str, Any], start: int, _raw: bytearray) -> None:
         try:
             stage = getattr(self.into.sink, "stage_parts", None)
             if stage is not None:  # a sink that takes the parts: no record per charge to build and take apart
@@ -167,122 +122,6 @@ class JsonScan:
                     self.fields[name] = orjson.loads(match.group(2))
                 except orjson.JSONDecodeError:
                     continue
-
-
-class JsonLoad(Protocol):
-    """Where :func:`pipe_json` hands the kept items' lines: a segment file at a time, read on a thread
-    of its own while the scan goes on; any exception means "give way"."""
-
-    def add(self, path: Path) -> None:
-        """Read the lines of ``path`` (deleted afterwards)."""
-
-    def finish(self) -> int:
-        """Stage what was read; the charges kept."""
-        ...
-
-
-#: Kept items' lines per segment file: DuckDB reads one while the scan writes the next (a pipe read by
-#: DuckDB's JSON reader cost 3 s CPU more on 1 GB and held 170 MB of buffers).
-SEGMENT = 32 << 20
-
-
-def pipe_json(
-    source: str | Path,
-    keep_code: Callable[[str], bool],
-    load: JsonLoad,
-    folder: Path,
-    progress: Progress | None = None,
-) -> HospitalFile | None:
-    """Scan a JSON file and hand its kept items, unparsed, to ``load`` (DuckDB's JSON reader) through
-    segment files in ``folder``: the file, or None to give way to :func:`read_hospital_file` (not JSON,
-    or ``load`` refused the lines).
-
-    The scan is the orjson path's (the same item search, document checks and hospital fields): a file it
-    refuses is refused here with the same message. ``load`` runs on the other core while Python scans.
-    """
-    label = str(source)
-    with ChunkStream(source, HEADROOM) as stream:
-        chunks = iter(stream)
-        first = next(chunks, None)
-        try:
-            if first is None or sniff(label, first[HEADROOM:]) != "json":
-                return None
-        except InputError:
-            return None  # refused with its reason by the orjson path
-        into = HospitalFile(label, file_name(label), "", 0, "json", None, None, None)
-        if not _segments(label, chain([first], chunks), stream, keep_code, into, load, folder, progress):
-            return None
-        try:
-            into.n_charges = load.finish()
-        except Exception:  # any: give way (the orjson path reads the file, or names what is wrong)
-            return None
-        into.sha256, into.bytes_read = stream.sha256, stream.bytes_read
-    if progress is not None:
-        progress.update(bytes_done=into.bytes_read, items=into.rows_seen, kept=into.n_charges)
-    return into
-
-
-def _segments(
-    label: str,
-    chunks: Iterable[bytearray],
-    stream: ChunkStream,
-    keep_code: Callable[[str], bool],
-    into: HospitalFile,
-    load: JsonLoad,
-    folder: Path,
-    progress: Progress | None,
-) -> bool:
-    """Scan, writing the kept items' lines into segment files ``load`` reads as each is done; False when
-    ``load`` failed."""
-    done: queue.Queue[Path | None] = queue.Queue(maxsize=2)  # at most a few segments on disk
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        while (path := done.get()) is not None:
-            try:
-                if not failed:
-                    load.add(path)
-            except BaseException as exc:  # any: give way
-                failed.append(exc)
-            finally:
-                path.unlink(missing_ok=True)
-
-    thread = threading.Thread(target=run, name="hospital-json-load", daemon=True)
-    thread.start()
-    lines: list[bytes] = []
-    size, count = 0, 0
-
-    def flush() -> None:
-        nonlocal size, count
-        if lines:
-            path = folder / f"items-{count}.ndjson"
-            path.write_bytes(b"".join(lines))
-            lines.clear()
-            size, count = 0, count + 1
-            done.put(path)
-
-    def write(line: bytes) -> None:
-        nonlocal size
-        lines.append(line)
-        size += len(line)
-        if size >= SEGMENT:
-            flush()
-
-    try:
-        scan = JsonScan(label, keep_code, into, recycle=stream.pool.put, raw=write)
-        for chunk in chunks:
-            scan.feed(chunk)
-            if failed:
-                break
-            if progress is not None:
-                progress.update(bytes_done=stream.bytes_read, items=into.rows_seen)
-        else:
-            scan.finish()
-            flush()
-    finally:
-        done.put(None)
-        thread.join()
-    return not failed
 
 
 def _search(keep_code: Callable[[str], bool]) -> re.Pattern[bytes]:
@@ -341,10 +180,6 @@ def _number(value: Any, what: str) -> float | None:
         raise ValueError(f"{what} is not a number: {str(value)[:40]!r}") from None
 
 
-#: An amount as the orjson path reads it (for DuckDB's path: :mod:`hcpcs_atlas.store.hospital_json`).
-number = _number
-
-
 def _text(value: Any) -> str | None:
     return str(value).strip() or None if value is not None else None
 
@@ -375,8 +210,7 @@ def item_parts(item: dict[str, Any]) -> ItemParts:
     for c in item.get("code_information") or []:  # runs for every kept item: common types inline, no call
         code = c.get("code")
         if code:
-            kind = c.get("type")
-            kind = "" if kind is None else kind  # null as absent (DuckDB's reader reads both as NULL)
+            kind = c.get("type", "")
             pairs.append((code.strip() if type(code) is str else str(code).strip(),
                           kind.strip() if type(kind) is str else str(kind).strip()))  # fmt: skip
     codes = tuple(pairs)
