@@ -298,3 +298,21 @@ def test_level2_prefilter_keeps_what_the_callable_keeps(shared_data: Path) -> No
     fast = read_hospital_file(path, is_level2).charges
     slow = read_hospital_file(path, lambda code: is_level2(code)).charges
     assert len(fast) > 1000 and Counter(fast) == Counter(slow)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ([None, " JZ ", "", "59"], ("59", "JZ")),  # a null or empty entry is no modifier (not "None")
+        ("JZ|59", ("59", "JZ")),  # one text, as the CSV layouts list them (not one modifier a letter)
+        ("JZ", ("JZ",)),
+        ([], ()),
+    ],
+)
+def test_json_modifier_codes(value: Any, expected: tuple[str, ...]) -> None:
+    from hcpcs_atlas.sources.hospital.jsonfile import item_parts
+
+    item = {"code_information": [{"code": "J9032", "type": "HCPCS"}],
+            "standard_charges": [{"modifier_code": value, "gross_charge": 10}]}  # fmt: skip
+    [(head, _payers)] = item_parts(item)
+    assert head[6] == expected

@@ -21,7 +21,7 @@ from ...errors import InputError
 from .. import is_level2
 from ..tic.doc import DocumentChecks
 from ..tic.scan import HEADROOM, STRING_TOKEN, ObjectFinder
-from .model import HospitalCharge, HospitalFile
+from .model import HospitalCharge, HospitalFile, split_list
 
 __all__ = ["ItemParts", "JsonScan", "item_parts"]
 
@@ -184,6 +184,16 @@ def _text(value: Any) -> str | None:
     return str(value).strip() or None if value is not None else None
 
 
+def _modifiers(value: Any) -> tuple[str, ...]:
+    """A standard charge's ``modifier_code`` sorted: a list as the schema has it (null and empty entries
+    are no modifier), or one text listing them with ``|`` as the CSV layouts do (iterating it would make
+    each letter a modifier)."""
+    if type(value) is str:
+        return tuple(sorted(split_list(value)))
+    parts = (str(m).strip() for m in value if m is not None) if type(value) is list else (str(value).strip(),)
+    return tuple(sorted(p for p in parts if p))
+
+
 _NO_PAYER = (None, None, None, None, None, None)
 _make = HospitalCharge._make
 
@@ -230,7 +240,7 @@ def item_parts(item: dict[str, Any]) -> ItemParts:
             codes, description,
             (bclass.strip() or None) if type(bclass) is str else _text(bclass),
             (setting.strip() or None) if type(setting) is str else _text(setting),
-            unit, unit_type, tuple(sorted(str(m).strip() for m in mods)) if mods else (),
+            unit, unit_type, _modifiers(mods) if mods else (),
             gross if type(gross) is float else _number(gross, "gross_charge"),
             cash if type(cash) is float else _number(cash, "discounted_cash"),
             low if type(low) is float else _number(low, "minimum"),
