@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import accumulate, chain, compress, repeat
-from operator import attrgetter, is_
+from operator import attrgetter, is_, itemgetter
 from typing import Any, cast
 
 import msgspec
@@ -56,7 +56,8 @@ _INT = frozenset({int})
 LIST_FIELDS = ("service_code", "billing_code_modifier")
 _ProviderSet = tuple[bytes | None, tuple[tuple[str, str], ...]]
 _NULL = msgspec.Raw(b"null")
-_LIST_TEXTS = tuple(map(attrgetter, LIST_FIELDS))
+_LIST_TEXTS = attrgetter(*LIST_FIELDS)
+_PRICES = itemgetter(1)
 
 
 class _Price(msgspec.Struct, gc=False):
@@ -245,8 +246,8 @@ class ColumnCollector(ItemCollector):
         self._schema = pa.schema([("seq", pa.int64()), *item, *prices, *lists, ("pset", pa.int32())])
         self._lists: dict[tuple[str, ...], int] = {(): self._base}
         self._raw_lists: dict[bytes, int] = {}
-        #: per price of the batch, the ids of its interned lists (in the order of LIST_FIELDS)
-        self._price_lists: tuple[list[int], list[int]] = ([], [])
+        #: per price of the batch, the ids of its interned lists, interleaved in the order of LIST_FIELDS
+        self._price_lists: list[int] = []
         # Dictionary pages for the repeated strings only, no statistics (nothing filters on them): writing
         # the 1 GB realistic file's 960 K prices took 0.23 CPU-s instead of 0.49 (benchmarks/tic_throughput.py)
         strings = [f.name for f in self._schema if f.type == pa.string()]
@@ -333,7 +334,7 @@ class ColumnCollector(ItemCollector):
         if not self.keep_code(code):
             return True
         priced = [(rate, prices) for rate in rates if (prices := rate.negotiated_prices)]
-        kept = list(chain.from_iterable(prices for _, prices in priced))
+        kept = list(chain.from_iterable(map(_PRICES, priced)))
         try:  # before anything is kept: JSON the decoder skipped is then reported by the dict path
             rate_psets = [self._pset_of(_pset_texts(rate)) for rate, _ in priced]
             list_ids = self._list_ids(kept)
@@ -343,8 +344,7 @@ class ColumnCollector(ItemCollector):
         self._item_rows.append((code, str(item.billing_code_type), item.negotiation_arrangement))
         index = len(self._item_rows) - 1
         self._prices += kept
-        for column, ids in zip(self._price_lists, list_ids, strict=True):
-            column += ids
+        self._price_lists += list_ids
         items, psets, counts = self._rates
         for (_, prices), pset in zip(priced, rate_psets, strict=True):
             count = len(prices)
@@ -398,8 +398,7 @@ class ColumnCollector(ItemCollector):
         count = len(prices)
         converted = list(map(_from_dict, prices))
         self._prices += converted
-        for column, ids in zip(self._price_lists, self._list_ids(converted), strict=True):
-            column += ids
+        self._price_lists += self._list_ids(converted)
         items, psets, counts = self._rates
         items.append(item)
         psets.append(pset)
@@ -473,7 +472,9 @@ class ColumnCollector(ItemCollector):
         import pyarrow.compute as pc
 
         scalars = self._columns(self._prices)
-        lists = [pa.array(ids, pa.int32()) for ids in self._price_lists]
+        lists = [
+            pa.array(self._price_lists[n :: len(LIST_FIELDS)], pa.int32()) for n in range(len(LIST_FIELDS))
+        ]
         count = len(self._prices)
         seq = pa.array(range(self._seq, self._seq + count), pa.int64())
         # each price's rate, from the rates' price counts (no per-price Python work)
@@ -491,7 +492,8 @@ class ColumnCollector(ItemCollector):
         self._seq += count
         self._prices.clear()
         self._item_rows.clear()
-        for column in (*self._rates, *self._price_lists):
+        self._price_lists.clear()
+        for column in self._rates:
             column.clear()
 
     def _columns(self, prices: list[_Price]) -> list[Any]:
@@ -506,10 +508,10 @@ class ColumnCollector(ItemCollector):
             for column, (_, kind) in zip(values, PRICE_FIELDS, strict=True)
         ]
 
-    def _list_ids(self, prices: list[_Price]) -> tuple[list[int], list[int]]:
-        """Per price, the ids of its interned sorted code lists (in the order of LIST_FIELDS), taken when
-        the item is: a list's text msgspec only skipped (a number out of a double's range, 1e400) raises
-        here, before anything is kept, and the dict path then names its byte.
+    def _list_ids(self, prices: list[_Price]) -> list[int]:
+        """Per price, the ids of its interned sorted code lists (interleaved, in the order of LIST_FIELDS),
+        taken when the item is: a list's text msgspec only skipped (a number out of a double's range,
+        1e400) raises here, before anything is kept, and the dict path then names its byte.
 
         A list is looked up by its JSON text (msgspec's raw span of the input: one string to hash and
         compare, no Python string per code) through ``map`` over C functions (no Python code per price);
@@ -517,18 +519,15 @@ class ColumnCollector(ItemCollector):
         if len(self._raw_lists) > 100_000:  # bounded: memory stays flat whatever the file
             self._raw_lists.clear()
         known = self._raw_lists
-        found = []
-        for field in _LIST_TEXTS:
-            texts = list(map(bytes, map(field, prices)))
-            ids = list(map(known.get, texts))
-            if None in ids:  # the misses (rare once warm) are interned, then all looked up again
-                for text in compress(texts, map(is_, ids, repeat(None))):
-                    if text not in known:  # a list new to this item may come again in it
-                        codes = _codes(text)
-                        known[text] = self._lists.setdefault(codes, self._base + len(self._lists))
-                ids = list(map(known.__getitem__, texts))
-            found.append(cast("list[int]", ids))  # no miss left
-        return found[0], found[1]
+        texts = list(map(bytes, chain.from_iterable(map(_LIST_TEXTS, prices))))
+        ids = list(map(known.get, texts))
+        if None in ids:  # the misses (rare once warm) are interned, then all looked up again
+            for text in compress(texts, map(is_, ids, repeat(None))):
+                if text not in known:  # a list new to this item may come again in it
+                    codes = _codes(text)
+                    known[text] = self._lists.setdefault(codes, self._base + len(self._lists))
+            ids = list(map(known.__getitem__, texts))
+        return cast("list[int]", ids)  # no miss left
 
     def _skipped(self, batch: Any, kept: Any) -> None:
         """Prices without a type or rate are left out; the rows they would have made are not counted."""
