@@ -254,3 +254,24 @@ def test_a_files_collector_is_freed_with_the_cyclic_gc_off(tmp_path: Path) -> No
         assert not [o for o in gc.get_objects() if isinstance(o, ColumnCollector)]
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["service_code", "billing_code_modifier", "expiration_date", "additional_information", "negotiated_rate"],
+)
+@pytest.mark.parametrize("listed", [True, False])
+def test_a_number_out_of_range_in_a_price_names_its_byte(tmp_path: Path, field: str, listed: bool) -> None:
+    """A number no double holds (1e400), in a field the typed decoder keeps as raw text (the code lists)
+    or declares as text or a rate: the item goes to the dict path, whose error names the byte, and
+    nothing is stored."""
+    source = odd_file(tmp_path / "odd.json")
+    doc = json.loads(source.read_text())
+    doc["in_network"] = one_price_items([price(**{field: [424242] if listed else 424242}), price()])
+    source.write_bytes(json.dumps(doc).encode().replace(b"424242", b"1e400"))
+    code, _, err = run(tmp_path / "atlas.duckdb", "ingest", "tic", str(source), "--codes", "J9032")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "odd.json, byte " in lines[0], err
+    assert "JSONDecodeError" not in err and "Traceback" not in err
+    with Store(tmp_path / "atlas.duckdb", read_only=True) as store:
+        assert store.con.execute("SELECT count(*) FROM source_files").fetchone() == (0,)

@@ -171,3 +171,17 @@ def test_a_staging_folder_named_like_a_glob(tmp_path: Path) -> None:
     alone = staged(source, tmp_path / "alone", ALONE, keep_targets)
     assert odd["parts"] == ["prices-1.parquet", "prices.parquet"]
     assert odd["rows"] == alone["rows"]
+
+
+def test_no_nonblocking_pipe_reads_the_file_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the helper's pipe cannot be written without blocking (Windows), one process reads the file."""
+    from hcpcs_atlas.sources.tic import split
+
+    source = write_in_network(tmp_path / "in.json.gz", TicSynthOptions(seed=8, size_bytes=2_000_000)).path
+    assert split.may_split(source, keep_targets, 0)
+    monkeypatch.setattr(split, "nonblocking_pipe", lambda: False)
+    assert not split.may_split(source, keep_targets, 0)
+    fallback = staged(source, tmp_path / "fallback", SPLIT, keep_targets)
+    alone = staged(source, tmp_path / "alone", ALONE, keep_targets)
+    assert fallback["parts"] == ["prices.parquet"]  # no helper took items
+    assert fallback["rows"] == alone["rows"] and fallback["counts"] == alone["counts"]

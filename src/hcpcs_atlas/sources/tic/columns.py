@@ -18,9 +18,9 @@ numeric code, an object where a list is due) or bytes it cannot take as one obje
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import accumulate, compress, repeat
-from operator import is_
-from typing import Any
+from itertools import accumulate, chain, compress, repeat
+from operator import attrgetter, is_, itemgetter
+from typing import Any, cast
 
 import msgspec
 import orjson
@@ -56,6 +56,8 @@ _INT = frozenset({int})
 LIST_FIELDS = ("service_code", "billing_code_modifier")
 _ProviderSet = tuple[bytes | None, tuple[tuple[str, str], ...]]
 _NULL = msgspec.Raw(b"null")
+_LIST_TEXTS = attrgetter(*LIST_FIELDS)
+_PRICES = itemgetter(1)
 
 
 class _Price(msgspec.Struct, gc=False):
@@ -244,6 +246,8 @@ class ColumnCollector(ItemCollector):
         self._schema = pa.schema([("seq", pa.int64()), *item, *prices, *lists, ("pset", pa.int32())])
         self._lists: dict[tuple[str, ...], int] = {(): self._base}
         self._raw_lists: dict[bytes, int] = {}
+        #: per price of the batch, the ids of its interned lists, interleaved in the order of LIST_FIELDS
+        self._price_lists: list[int] = []
         # Dictionary pages for the repeated strings only, no statistics (nothing filters on them): writing
         # the 1 GB realistic file's 960 K prices took 0.23 CPU-s instead of 0.49 (benchmarks/tic_throughput.py)
         strings = [f.name for f in self._schema if f.type == pa.string()]
@@ -330,17 +334,20 @@ class ColumnCollector(ItemCollector):
         if not self.keep_code(code):
             return True
         priced = [(rate, prices) for rate in rates if (prices := rate.negotiated_prices)]
+        kept = list(chain.from_iterable(map(_PRICES, priced)))
         try:  # before anything is kept: JSON the decoder skipped is then reported by the dict path
             rate_psets = [self._pset_of(_pset_texts(rate)) for rate, _ in priced]
+            list_ids = self._list_ids(kept)
         except orjson.JSONDecodeError:
             return False
         self._kept += 1
         self._item_rows.append((code, str(item.billing_code_type), item.negotiation_arrangement))
         index = len(self._item_rows) - 1
+        self._prices += kept
+        self._price_lists += list_ids
         items, psets, counts = self._rates
         for (_, prices), pset in zip(priced, rate_psets, strict=True):
             count = len(prices)
-            self._prices += prices
             items.append(index)
             psets.append(pset)
             counts.append(count)
@@ -389,7 +396,9 @@ class ColumnCollector(ItemCollector):
             return
         pset = self._pset(rate.get("provider_groups"), refs)
         count = len(prices)
-        self._prices.extend(map(_from_dict, prices))
+        converted = list(map(_from_dict, prices))
+        self._prices += converted
+        self._price_lists += self._list_ids(converted)
         items, psets, counts = self._rates
         items.append(item)
         psets.append(pset)
@@ -462,7 +471,10 @@ class ColumnCollector(ItemCollector):
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        scalars, lists = self._columns(self._prices)
+        scalars = self._columns(self._prices)
+        lists = [
+            pa.array(self._price_lists[n :: len(LIST_FIELDS)], pa.int32()) for n in range(len(LIST_FIELDS))
+        ]
         count = len(self._prices)
         seq = pa.array(range(self._seq, self._seq + count), pa.int64())
         # each price's rate, from the rates' price counts (no per-price Python work)
@@ -480,40 +492,42 @@ class ColumnCollector(ItemCollector):
         self._seq += count
         self._prices.clear()
         self._item_rows.clear()
+        self._price_lists.clear()
         for column in self._rates:
             column.clear()
 
-    def _columns(self, prices: list[_Price]) -> tuple[list[Any], list[Any]]:
-        """The scalar fields as arrays (typed already: pyarrow converts them in C), the list fields as ids
-        of interned sorted lists.
-
-        A list is looked up by its JSON text (msgspec's raw span of the input: one string to hash and
-        compare, no Python string per code) through ``map`` over C functions (no Python code per price);
-        only lists not seen before are parsed, sorted and interned."""
+    def _columns(self, prices: list[_Price]) -> list[Any]:
+        """The scalar fields as arrays (typed already: pyarrow converts them in C)."""
         import pyarrow as pa
 
         # one C call per price gives all its fields; zip turns the rows into columns (8 attribute getters,
         # a pass each over the batch's structs, took twice as long)
-        *values, service_codes, modifiers = zip(*map(astuple, prices), strict=True)
-        scalars = [
+        *values, _, _ = zip(*map(astuple, prices), strict=True)
+        return [
             pa.array(column, getattr(pa, kind)())
             for column, (_, kind) in zip(values, PRICE_FIELDS, strict=True)
         ]
+
+    def _list_ids(self, prices: list[_Price]) -> list[int]:
+        """Per price, the ids of its interned sorted code lists (interleaved, in the order of LIST_FIELDS),
+        taken when the item is: a list's text msgspec only skipped (a number out of a double's range,
+        1e400) raises here, before anything is kept, and the dict path then names its byte.
+
+        A list is looked up by its JSON text (msgspec's raw span of the input: one string to hash and
+        compare, no Python string per code) through ``map`` over C functions (no Python code per price);
+        only lists not seen before are parsed, sorted and interned."""
         if len(self._raw_lists) > 100_000:  # bounded: memory stays flat whatever the file
             self._raw_lists.clear()
         known = self._raw_lists
-        lists = []
-        for raws in (service_codes, modifiers):
-            texts = list(map(bytes, raws))
-            ids = list(map(known.get, texts))
-            if None in ids:  # the misses (rare once warm) are interned, then all looked up again
-                for text in compress(texts, map(is_, ids, repeat(None))):
-                    if text not in known:  # a list new to this batch may come again in it
-                        codes = _codes(text)
-                        known[text] = self._lists.setdefault(codes, self._base + len(self._lists))
-                ids = list(map(known.__getitem__, texts))
-            lists.append(pa.array(ids, pa.int32()))
-        return scalars, lists
+        texts = list(map(bytes, chain.from_iterable(map(_LIST_TEXTS, prices))))
+        ids = list(map(known.get, texts))
+        if None in ids:  # the misses (rare once warm) are interned, then all looked up again
+            for text in compress(texts, map(is_, ids, repeat(None))):
+                if text not in known:  # a list new to this item may come again in it
+                    codes = _codes(text)
+                    known[text] = self._lists.setdefault(codes, self._base + len(self._lists))
+            ids = list(map(known.__getitem__, texts))
+        return cast("list[int]", ids)  # no miss left
 
     def _skipped(self, batch: Any, kept: Any) -> None:
         """Prices without a type or rate are left out; the rows they would have made are not counted."""

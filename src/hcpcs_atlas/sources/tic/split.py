@@ -78,9 +78,10 @@ class Export:
 
 
 def may_split(source: str | Path, keep_code: Callable[[str], bool], after: int | None) -> bool:
-    """A helper may be started: a local file, two cores or more, and not already a worker process of a
-    multi-file ingest (those use the cores one file each)."""
-    if after is None or multiprocessing.parent_process() is not None:
+    """A helper may be started: a local file, two cores or more, a non-blocking pipe
+    (:func:`nonblocking_pipe`), and not already a worker process of a multi-file ingest (those use the
+    cores one file each)."""
+    if after is None or multiprocessing.parent_process() is not None or not nonblocking_pipe():
         return False
     affinity = getattr(os, "sched_getaffinity", None)  # Linux: the cores this process may use
     if (len(affinity(0)) if affinity is not None else os.cpu_count() or 1) < 2:
@@ -92,6 +93,13 @@ def may_split(source: str | Path, keep_code: Callable[[str], bool], after: int |
     except (OSError, ValueError, pickle.PicklingError, AttributeError, TypeError):
         return False  # a URL, a zip member, a keep that cannot be sent
     return True
+
+
+def nonblocking_pipe() -> bool:
+    """The helper's pipe can be written without blocking and waited on: POSIX. On Windows
+    ``os.set_blocking`` takes a pipe only from Python 3.12 and ``select`` takes sockets only, so a file
+    is read there by one process."""
+    return os.name == "posix"
 
 
 class Helper:
