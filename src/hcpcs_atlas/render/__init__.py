@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMATS", "render", "render_html", "render_json", "render_markdown", "render_pdf"]
 
-#: Format -> the function that renders it (its module: the function name without ``render_``).
+#: Format -> the function that renders it; function -> the module that holds it.
 _RENDERERS = {"md": "render_markdown", "html": "render_html", "json": "render_json", "pdf": "render_pdf"}
 _MODULES = {
     "render_markdown": ".markdown",

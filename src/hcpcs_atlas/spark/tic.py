@@ -247,14 +247,17 @@ def ingest_file(
                     partition.target, StoreError(f"{tf.source}: Parquet not written: {one_line(str(exc))}")
                 )
         if written.is_dir():
-            fs, root = pafs.FileSystem.from_uri(rates)
-            pafs.copy_files(str(written), f"{root}/payer={escape_path(name)}",
-                            source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)  # fmt: skip
+            _copy_out(written, rates, f"/payer={escape_path(name)}")
         if lists and (Path(tmp) / "lists").is_dir():
-            fs, root = pafs.FileSystem.from_uri(lists)
-            pafs.copy_files(str(Path(tmp) / "lists"), root,
-                            source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)  # fmt: skip
+            _copy_out(Path(tmp) / "lists", lists)
         return _manifest(tf, name, plan, partition.target)
+
+
+def _copy_out(folder: Path, uri: str, under: str = "") -> None:
+    """Copy a task's local ``folder`` to ``uri`` + ``under`` (a local path or a URI pyarrow writes)."""
+    fs, root = pafs.FileSystem.from_uri(uri)
+    pafs.copy_files(str(folder), f"{root}{under}",
+                    source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)  # fmt: skip
 
 
 def _scratch() -> tempfile.TemporaryDirectory[str]:

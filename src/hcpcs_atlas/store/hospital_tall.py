@@ -149,14 +149,13 @@ def _load(
         # Line ends inside the kept columns of the records stored; the records not stored must have
         # none there (those cells are gone), or the counts do not add up and the file gives way.
         fields = [p.split(" AS ")[1] for p in picks if not p.startswith("NULL")]
+        kept_breaks = " + ".join(f"_breaks({f})" for f in fields)
         con.execute(
             f"""UPDATE raw SET before = raw.before + w.b FROM (
-                    SELECT k, sum({" + ".join(f"_breaks({f})" for f in fields)}) OVER (ORDER BY k) AS b FROM raw) w
+                    SELECT k, sum({kept_breaks}) OVER (ORDER BY k) AS b FROM raw) w
                 WHERE raw.k = w.k"""
         )
-        n_breaks += _one(
-            con, f"SELECT coalesce(sum({' + '.join(f'_breaks({f})' for f in fields)}), 0) FROM raw"
-        )
+        n_breaks += _one(con, f"SELECT coalesce(sum({kept_breaks}), 0) FROM raw")
         if n_lines != records + n_breaks:
             raise TallRefused(f"{n_lines} lines, {records} records and {n_breaks} line ends inside fields")
     key_list = ", ".join(f"coalesce({k}, '')" for k in keys)

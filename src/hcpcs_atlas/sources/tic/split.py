@@ -280,10 +280,11 @@ def _work(keep_code: Callable[[str], bool], directory: str, inbox: Any, outbox: 
                 if message[:1] == _SYNC_MSG:
                     outbox.put((_SYNC, set(collector.wanted_ids)))
                     continue
-                count = _HEADER.unpack_from(message, 1)[0]
+                count = _HEADER.unpack_from(message, len(_BATCH))[0]
                 ends = array("q")
-                ends.frombytes(message[5 : 5 + 8 * count])
-                blob = message[5 + 8 * count :]
+                head = len(_BATCH) + _HEADER.size  # as _send frames it: kind, count, ends, items
+                ends.frombytes(message[head : head + ends.itemsize * count])
+                blob = message[head + ends.itemsize * count :]
                 begin = 0
                 for end in ends:
                     item = blob[begin:end]
