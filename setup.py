@@ -17,4 +17,5 @@ def _extensions() -> list[Extension]:
     return found
 
 
-setup(ext_modules=_extensions())
+if __name__ == "__main__":  # setuptools runs this file as __main__; tests import _extensions
+    setup(ext_modules=_extensions())
