@@ -4,6 +4,7 @@ Run from the repository root (the real files are read from ../shared/data)::
 
     python benchmarks/hospital_ingest.py               # UNC tall CSV + a 1 GB JSON built from UChicago's
     python benchmarks/hospital_ingest.py --json-gb 2   # a bigger JSON file (cached in benchmarks/_work/)
+    python benchmarks/hospital_ingest.py --json-only --kinds json-ingest   # the 1 GB JSON ingest alone
 
 Each measurement runs in a fresh interpreter, so its peak RSS (Linux ``VmHWM``) is its own; the best of
 ``--repeat`` runs is reported, side by side in one run (the machine is shared: only ratios are stable).
@@ -16,7 +17,9 @@ Each measurement runs in a fresh interpreter, so its peak RSS (Linux ``VmHWM``) 
   J9032/J9330 kept, ``--codes``); ``json-level2``: the same reader, every Level II code kept (charges
   handed to a sink that drops them: the reader's own cost and memory); ``json-ingest``: the whole
   ``ingest hospital`` of that file, every Level II code kept, into a fresh store (read, stage, store):
-  targets peak RSS < 400 MB and >= 100 MB/s of JSON.
+  targets peak RSS < 400 MB and >= 100 MB/s of JSON. Each JSON measurement runs with the C item search
+  (``sources/hospital/_jsonitems.c``) and in pure Python (``HCPCS_ATLAS_PURE_PYTHON=1``), interleaved,
+  with their ratio.
 
 Times are CPU seconds of the measured process (all its threads) and wall seconds: the best wall time of
 the runs, and separately the least CPU time; on a shared machine the wall figure carries other processes'
@@ -132,17 +135,18 @@ MEASURES = {
 }
 
 
-def run_child(kind: str, path: Path) -> dict[str, Any]:
+def run_child(kind: str, path: Path, pure: bool = False) -> dict[str, Any]:
     command = [sys.executable, __file__, "--measure", kind, str(path)]
     env = os.environ | {"PYTHONPATH": str(ROOT / "src")}
+    if pure:  # the JSON item search without its C accelerator (what a machine without a compiler runs)
+        env["HCPCS_ATLAS_PURE_PYTHON"] = "1"
     out = subprocess.run(command, check=True, capture_output=True, env=env)
     result: dict[str, Any] = orjson.loads(out.stdout)
     return result
 
 
-def best_of(repeat: int, kind: str, path: Path) -> dict[str, Any]:
-    runs = [run_child(kind, path) for _ in range(repeat)]
-    best = min(runs, key=lambda r: float(r["seconds"]))
+def best_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    best = dict(min(runs, key=lambda r: float(r["seconds"])))
     best["max_rss_mb"] = max(float(r["max_rss_mb"]) for r in runs)
     best["cpu_seconds"] = min(float(r["cpu_seconds"]) for r in runs)  # the least CPU, whichever run
     return best
@@ -168,10 +172,50 @@ def compare(label: str, path: Path, repeat: int, target: str) -> None:
           f"{target}; {ingest['charges']:,} charges stored")  # fmt: skip
 
 
+def accel_built() -> bool:
+    env = os.environ | {"PYTHONPATH": str(ROOT / "src")}
+    probe = (
+        "from hcpcs_atlas.sources.hospital import jsonfile as j; print(j.accel.load(j._ACCEL) is not None)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, env=env, text=True)
+    return out.stdout.strip() == "True"
+
+
+def compare_json(path: Path, repeat: int, kinds: list[str]) -> None:
+    """Each JSON measurement with the C item search and in pure Python, interleaved (both see the same
+    load): best wall time and least CPU time of each side, and their ratio."""
+    size = path.stat().st_size
+    built = accel_built()
+    print(f"JSON {size / 1e9:.2f} GB ({path.name}); C item search built: {built}")
+    sides = ("C", "pure") if built else ("pure",)
+    for kind in kinds:
+        runs: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
+        for _ in range(repeat):
+            for side in sides:
+                runs[side].append(run_child(kind, path, pure=side == "pure"))
+        best = {side: best_of(runs[side]) for side in sides}
+        first = best[sides[0]]
+        what = f"{first['charges']:,} charges kept" + (
+            f" of {first['items']:,} items" if "items" in first else ", stored"
+        )
+        print(f"  {kind}: {what}, best of {repeat}")
+        for side in sides:
+            js = best[side]
+            print(f"    {side:<4} {js['seconds']:6.2f} s wall ({js['mb_per_s']:4.0f} MB/s), {js['cpu_seconds']:6.2f} s CPU "
+                  f"({size / js['cpu_seconds'] / 1e6:4.0f} MB/s; target >= 100), peak RSS {js['max_rss_mb']:4.0f} MB (target < 400)")  # fmt: skip
+        assert all(best[s]["charges"] == first["charges"] for s in sides), "C and pure Python differ"
+        if built:
+            c, pure = best["C"], best["pure"]
+            print(f"    pure / C: {pure['seconds'] / c['seconds']:.2f}x wall, "
+                  f"{pure['cpu_seconds'] / c['cpu_seconds']:.2f}x CPU")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json-gb", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json-only", action="store_true", help="skip the CSV comparisons")
+    parser.add_argument("--kinds", default="json,json-level2,json-ingest", help="JSON measurements to run")
     parser.add_argument("--measure", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -185,17 +229,10 @@ def main() -> None:
         ("UNC tall CSV", UNC, " (target <= 1.5x)"),
         ("MD Anderson wide CSV", MDA, ""),
     ):
-        compare(label, path, args.repeat, target)
-    path = make_json(args.json_gb)
-    size = path.stat().st_size
-    for kind in ("json", "json-level2", "json-ingest"):
-        js = best_of(args.repeat, kind, path)
-        what = f"{js['charges']:,} charges kept" + (
-            f" of {js['items']:,} items" if "items" in js else ", stored"
-        )
-        print(f"JSON {size / 1e9:.2f} GB, {kind}: {what}")
-        print(f"  {js['seconds']:6.2f} s wall ({js['mb_per_s']:4.0f} MB/s), {js['cpu_seconds']:6.2f} s CPU "
-              f"({size / js['cpu_seconds'] / 1e6:4.0f} MB/s; target >= 100), peak RSS {js['max_rss_mb']:4.0f} MB (target < 400)")  # fmt: skip
+        if not args.json_only:
+            compare(label, path, args.repeat, target)
+    compare_json(make_json(args.json_gb), args.repeat, args.kinds.split(","))
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -144,3 +144,18 @@ class LiveServer:
         self.thread.join(10)
         self.atlas.close()
         self.sock.close()
+
+
+@pytest.fixture(params=["c", "pure"])
+def json_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a JSON hospital test twice: with the C item search (skipped when it is not built) and with
+    HCPCS_ATLAS_PURE_PYTHON=1 (what a machine without a C compiler runs)."""
+    from hcpcs_atlas import accel
+
+    if request.param == "pure":
+        monkeypatch.setenv(accel.PURE_ENV, "1")
+    else:
+        monkeypatch.delenv(accel.PURE_ENV, raising=False)
+        if accel.load("hcpcs_atlas.sources.hospital._jsonitems") is None:
+            pytest.skip("the C item search is not built (no C compiler at install?)")
+    return str(request.param)

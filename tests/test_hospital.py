@@ -314,7 +314,7 @@ def _broken(shared_data: Path, folder: Path) -> dict[str, bytes]:
 
 
 def test_broken_files_are_refused_and_the_store_is_unchanged(
-    store_copy: Path, shared_data: Path, tmp_path: Path, served: tuple[str, Path]
+    store_copy: Path, shared_data: Path, tmp_path: Path, served: tuple[str, Path], json_path: str
 ) -> None:
     base, root = served
     before = table_counts(store_copy)

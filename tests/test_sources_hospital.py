@@ -129,7 +129,7 @@ def test_md_anderson_wide_csv_matches_an_independent_parse(shared_data: Path) ->
                      ("J9330", 2.5, "ML", 4225.7), ("J9330", 2.5, "ML", 4695.2), ("J9330", 2.5, "ML", 6880.7)}  # fmt: skip
 
 
-def test_uchicago_json_matches_an_independent_parse(shared_data: Path) -> None:
+def test_uchicago_json_matches_an_independent_parse(shared_data: Path, json_path: str) -> None:
     with gzip.open(shared_data / UCHICAGO, "rb") as fh:
         doc = json.load(fh)
     expected: Counter[tuple[Any, ...]] = Counter()
@@ -165,7 +165,9 @@ def test_cp1252_file_is_read_byte_for_byte(shared_data: Path) -> None:
 
 
 @pytest.mark.parametrize(("path", "layout"), sorted(EXAMPLES.items()))
-def test_cms_examples_in_every_layout(shared_data: Path, path: str, layout: tuple[str, str]) -> None:
+def test_cms_examples_in_every_layout(
+    shared_data: Path, path: str, layout: tuple[str, str], json_path: str
+) -> None:
     hf = read_hospital_file(shared_data / path, keep_all)
     assert (hf.layout, hf.version) == layout
     assert hf.hospital_name == "West Mercy Hospital"
@@ -245,7 +247,7 @@ def test_truncated_gzip(shared_data: Path, tmp_path: Path) -> None:
         read_hospital_file(path, keep_targets)
 
 
-def test_json_cut_mid_item(shared_data: Path, tmp_path: Path) -> None:
+def test_json_cut_mid_item(shared_data: Path, tmp_path: Path, json_path: str) -> None:
     raw = (shared_data / f"{HPT}/examples/JSON/v3_json_format_example.json").read_bytes()
     path = tmp_path / "cut.json"
     path.write_bytes(raw[: raw.index(b"Aspirin") + 20])
@@ -269,7 +271,7 @@ def test_json_cut_mid_item(shared_data: Path, tmp_path: Path) -> None:
         (b"name,value\nx,1\n", "no hospital_name"),
     ],
 )
-def test_not_a_hospital_file(tmp_path: Path, body: bytes, message: str) -> None:
+def test_not_a_hospital_file(tmp_path: Path, body: bytes, message: str, json_path: str) -> None:
     path = tmp_path / "standardcharges.csv"
     path.write_bytes(body)
     with pytest.raises(InputError, match=message):
@@ -291,7 +293,7 @@ def test_sniff_reads_content_not_names() -> None:
         sniff("x.json", io.BytesIO(b"\n<html>").read())
 
 
-def test_level2_prefilter_keeps_what_the_callable_keeps(shared_data: Path) -> None:
+def test_level2_prefilter_keeps_what_the_callable_keeps(shared_data: Path, json_path: str) -> None:
     """Every Level II code kept: the item search skips items without a Level II-shaped code in the regex
     engine; a wrapped callable (no prefilter) must keep exactly the same charges."""
     path = shared_data / f"{HPT}/real/uchicago_standardcharges.json.gz"

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 import orjson
 
+from ... import accel
 from ...errors import InputError
 from .. import is_level2
 from ..tic.doc import DocumentChecks
-from ..tic.scan import HEADROOM, STRING_TOKEN, ObjectFinder
+from ..tic.scan import FIRST_WINDOW, HEADROOM, STRING_TOKEN, ObjectFinder
 from .model import HospitalCharge, HospitalFile, split_list
 
 __all__ = ["ItemParts", "JsonScan", "item_parts"]
@@ -50,8 +52,10 @@ class JsonScan:
     def __init__(self, label: str, keep_code: Callable[[str], bool], into: HospitalFile,
                  recycle: Callable[[bytearray], None] | None = None) -> None:  # fmt: skip
         self.label, self.keep_code, self.into = label, keep_code, into
-        self.finder = ObjectFinder(label, ITEM_KEY, self._want, self._on_item,
-                                   search=_search(keep_code), recycle=recycle)  # fmt: skip
+        search, mode, codes = _search(keep_code)
+        fast = _accelerated(mode, codes)
+        finder = ObjectFinder if fast is None else partial(_CFinder, fast, self)
+        self.finder = finder(label, ITEM_KEY, self._want, self._on_item, search=search, recycle=recycle)
         self._verdicts: dict[bytes, str] = {}
         self._seam = b""
         self.checks = DocumentChecks(label, HEAD_KEYS, ANCHORS)
@@ -124,25 +128,82 @@ class JsonScan:
                     continue
 
 
-def _search(keep_code: Callable[[str], bool]) -> re.Pattern[bytes]:
-    """The item search: only items naming a wanted code when ``keep_code`` is a small set's membership
-    test (``--codes``); only items naming a Level II-shaped code when it keeps nothing else (every Level
-    II code, or a large set of them: the store's HCPCS codes); every item otherwise."""
+_ACCEL = "hcpcs_atlas.sources.hospital._jsonitems"
+#: find_items's modes: every item, items with a Level II-shaped code, items naming one of some codes
+_ANY, _LEVEL2, _CODES = 0, 1, 2
+_PLAIN_CODE = re.compile(rb"[A-Za-z0-9]+")
+
+
+def _accelerated(mode: int, codes: tuple[bytes, ...]) -> tuple[Any, int, tuple[bytes, ...]] | None:
+    """The C item search in ``mode`` (module, mode, codes), or None: not built, pure Python asked for,
+    or a ``--codes`` search with a code that is not plain letters and digits (C compares those only)."""
+    module = accel.load(_ACCEL)
+    if module is None or (mode == _CODES and not all(_PLAIN_CODE.fullmatch(c) for c in codes)):
+        return None
+    return module, mode, codes
+
+
+class _CFinder(ObjectFinder):
+    """The item search in C (``_jsonitems.find_items``): each wanted item's start and the end of the
+    slice the pure path parses first come back as positions, and only that orjson parse stays in
+    Python. An item C leaves undecided (-1 / None) takes the pure path (``_want``, ``_locate``), as does
+    a slice that does not parse: the results and refusals are those of :class:`ObjectFinder`."""
+
+    def __init__(self, fast: tuple[Any, int, tuple[bytes, ...]], scan: JsonScan, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.accel, self.scan = fast, scan
+
+    def _search_hits(self, limit: int) -> None:
+        module, mode, codes = self.accel
+        scan, buf, base, lo = self.scan, self.buf, self.base, self.lo
+        hits, resume = module.find_items(buf, self.pos - base, limit - base, lo, mode, codes, scan._verdicts)
+        view, loads, on_object = memoryview(buf), orjson.loads, self.on_object
+        for index, match_end, token, start, end, kept in hits:
+            self.pos, self.last_hit = base + match_end, base + index
+            if base + index < self.done_until:
+                continue
+            if kept is None:
+                if not scan._want(bytes(buf[token:match_end])):
+                    continue
+            else:
+                scan._kept = kept
+            if end >= 0:
+                try:
+                    item = loads(view[start:end])
+                except orjson.JSONDecodeError:
+                    item = None
+                if type(item) is dict:
+                    self._pending, self._window = None, FIRST_WINDOW
+                    self.done_until = base + end
+                    on_object(item, base + start, buf[start:end])
+                    continue
+            if not self._locate(index):
+                return
+        self.pos = base + resume if resume >= 0 else max(self.pos, limit)
+
+
+def _search(keep_code: Callable[[str], bool]) -> tuple[re.Pattern[bytes], int, tuple[bytes, ...]]:
+    """The item search (the regex, and the same as a mode and codes of ``find_items``): only items
+    naming a wanted code when ``keep_code`` is a small set's membership test (``--codes``); only items
+    naming a Level II-shaped code when it keeps nothing else (every Level II code, or a large set of
+    them: the store's HCPCS codes); every item otherwise."""
     wanted = getattr(keep_code, "__self__", None)
     if keep_code is is_level2 or (
         isinstance(wanted, (set, frozenset)) and len(wanted) > INLINE_CODES
         and all(isinstance(c, str) and is_level2(c) for c in wanted)
     ):  # fmt: skip
-        return LEVEL2_ITEMS
+        return LEVEL2_ITEMS, _LEVEL2, ()
     if not isinstance(wanted, (set, frozenset, tuple, list)) or not 0 < len(wanted) <= INLINE_CODES:
-        return ITEM_CODES
+        return ITEM_CODES, _ANY, ()
     if not all(isinstance(c, str) for c in wanted):
-        return ITEM_CODES
-    codes = b"|".join(re.escape(str(c).encode()) for c in sorted(wanted))
-    return re.compile(
+        return ITEM_CODES, _ANY, ()
+    raw = tuple(str(c).encode() for c in sorted(wanted))
+    codes = b"|".join(re.escape(c) for c in raw)
+    pattern = re.compile(
         rb'"code_information"\s*:\s*(\[[^\]]*"\s*(?:' + codes + rb')\s*"[^\]]*\])',
         re.IGNORECASE,
     )
+    return pattern, _CODES, raw
 
 
 def _strings(value: Any) -> tuple[str, ...]:

@@ -1,0 +1,349 @@
+/* The item search of a JSON hospital file (jsonfile.py), in C.
+ *
+ * find_items() does, over one buffer of the stream, exactly what the pure-Python path does per item:
+ * the regex search for "code_information": [...] (ITEM_CODES, LEVEL2_ITEMS or the --codes pattern),
+ * the candidate codes of that array (_CANDIDATE.findall) looked up in the reader's verdict cache, the
+ * fast path of tic.scan.object_start (the last '{' before the key with flat strings between), and the
+ * end hint of ObjectFinder._next_start with tic.scan.hinted_end. It only finds positions: Python parses
+ * each wanted item with orjson on exactly the slice the pure path would parse first. Whatever is not
+ * the common case (a candidate code not in the cache, a key whose object start needs the exact scan, no
+ * next key in the buffer) comes back as -1 / None and Python runs its own path on that item, which
+ * gives the exact result or refusal. No error of its own: a bad buffer or argument is a TypeError or
+ * ValueError from the argument parsing.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+static const char KEY[] = "\"code_information\"";
+#define KEY_LEN ((Py_ssize_t)(sizeof(KEY) - 1))
+
+enum { MODE_ANY = 0, MODE_LEVEL2 = 1, MODE_CODES = 2 };
+
+/* Python's bytes-regex \s: space, \t, \n, \r, \f, \v. */
+static int is_re_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+/* tic.scan._BLANKS / WHITESPACE: space, \t, \n, \r. */
+static int is_blank(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+static int is_alnum(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+static unsigned char upper(unsigned char c) { return (c >= 'a' && c <= 'z') ? (unsigned char)(c - 32) : c; }
+
+static Py_ssize_t find_key(const unsigned char *buf, Py_ssize_t from, Py_ssize_t size) {
+    if (from < 0 || size - from < KEY_LEN)
+        return -1;
+    const unsigned char *hit = memmem(buf + from, (size_t)(size - from), KEY, (size_t)KEY_LEN);
+    return hit == NULL ? -1 : (Py_ssize_t)(hit - buf);
+}
+
+/* The codes of MODE_CODES: ASCII letters and digits only (checked in Python). */
+typedef struct {
+    const unsigned char *text;
+    Py_ssize_t len;
+} Code;
+
+/* '"' \s* <code> \s* '"' at buf[p], all before end (the pattern's inner part). */
+static int code_at(const unsigned char *buf, Py_ssize_t p, Py_ssize_t end, int mode, const Code *codes,
+                   Py_ssize_t n_codes) {
+    Py_ssize_t q = p + 1;
+    while (q < end && is_re_space(buf[q]))
+        q++;
+    if (mode == MODE_LEVEL2) {
+        if (end - q < 5)
+            return 0;
+        unsigned char c = buf[q];
+        if (!((c >= 'A' && c <= 'V') || (c >= 'a' && c <= 'v')))
+            return 0;
+        for (Py_ssize_t k = 1; k < 5; k++)
+            if (!is_digit(buf[q + k]))
+                return 0;
+        q += 5;
+        while (q < end && is_re_space(buf[q]))
+            q++;
+        return q < end && buf[q] == '"';
+    }
+    for (Py_ssize_t i = 0; i < n_codes; i++) { /* any alternative that matches (regex backtracking) */
+        Py_ssize_t len = codes[i].len, r = q, k;
+        if (len <= 0 || end - r < len)
+            continue;
+        for (k = 0; k < len && upper(buf[r + k]) == upper(codes[i].text[k]); k++)
+            ;
+        if (k < len)
+            continue;
+        r += len;
+        while (r < end && is_re_space(buf[r]))
+            r++;
+        if (r < end && buf[r] == '"')
+            return 1;
+    }
+    return 0;
+}
+
+/* The regex at the key found at buf[h]: the array token's [open, close] (close is the first ']'), or 0. */
+static int match_at(const unsigned char *buf, Py_ssize_t size, Py_ssize_t h, int mode, const Code *codes,
+                    Py_ssize_t n_codes, Py_ssize_t *no_close, Py_ssize_t *open, Py_ssize_t *close) {
+    Py_ssize_t j = h + KEY_LEN;
+    while (j < size && is_re_space(buf[j]))
+        j++;
+    if (j >= size || buf[j] != ':')
+        return 0;
+    j++;
+    while (j < size && is_re_space(buf[j]))
+        j++;
+    if (j >= size || buf[j] != '[')
+        return 0;
+    if (j + 1 >= *no_close)
+        return 0;
+    const unsigned char *end = memchr(buf + j + 1, ']', (size_t)(size - j - 1));
+    if (end == NULL) { /* none further on either: later keys need not look again */
+        *no_close = j + 1;
+        return 0;
+    }
+    Py_ssize_t e = (Py_ssize_t)(end - buf);
+    if (mode != MODE_ANY) {
+        int found = 0;
+        for (Py_ssize_t p = j + 1; p < e && !found; p++)
+            if (buf[p] == '"')
+                found = code_at(buf, p, e, mode, codes, n_codes);
+        if (!found)
+            return 0;
+    }
+    *open = j;
+    *close = e;
+    return 1;
+}
+
+/* tic.scan.object_start's fast path: the last '{' in [floor, pos) with an even number of quotes and
+ * none of \ [ ] } between; -1 when that does not hold (Python then does the exact scan). */
+static Py_ssize_t fast_start(const unsigned char *buf, Py_ssize_t pos, Py_ssize_t floor) {
+    Py_ssize_t quotes = 0;
+    for (Py_ssize_t i = pos - 1; i >= floor; i--) {
+        unsigned char c = buf[i];
+        if (c == '{')
+            return (quotes % 2 == 0) ? i : -1;
+        if (c == '"')
+            quotes++;
+        else if (c == '\\' || c == '[' || c == ']' || c == '}')
+            return -1;
+    }
+    return -1;
+}
+
+/* ObjectFinder._next_start, then hinted_end: where the pure path's first parse of this object ends;
+ * -1 when it has no hint. */
+static Py_ssize_t hinted_end(const unsigned char *buf, Py_ssize_t size, Py_ssize_t index, Py_ssize_t start) {
+    Py_ssize_t after = find_key(buf, index + KEY_LEN, size);
+    if (after < 0)
+        return -1;
+    Py_ssize_t hint = -1;
+    for (Py_ssize_t i = after - 1; i >= index; i--)
+        if (buf[i] == '{') {
+            hint = i;
+            break;
+        }
+    if (hint < 0)
+        return -1;
+    Py_ssize_t end = hint;
+    while (end > start && is_blank(buf[end - 1]))
+        end--;
+    if (end > start && buf[end - 1] == ',')
+        end--;
+    return end;
+}
+
+typedef struct {
+    Py_ssize_t index, match_end, open;
+} Hit;
+
+/* Every match of the search regex from pos, like finditer: the matches starting before limit, and the
+ * start of the first match at or after it (-1: none in the buffer). Pure C (the GIL is released). */
+static int collect(const unsigned char *buf, Py_ssize_t size, Py_ssize_t pos, Py_ssize_t limit, int mode,
+                   const Code *codes, Py_ssize_t n_codes, Hit **hits, Py_ssize_t *n_hits, Py_ssize_t *resume) {
+    Py_ssize_t cap = 0, n = 0, no_close = size, h = find_key(buf, pos, size);
+    Hit *out = NULL;
+    *resume = -1;
+    while (h >= 0) {
+        Py_ssize_t open, close;
+        if (!match_at(buf, size, h, mode, codes, n_codes, &no_close, &open, &close)) {
+            h = find_key(buf, h + 1, size);
+            continue;
+        }
+        if (h >= limit) {
+            *resume = h;
+            break;
+        }
+        if (n == cap) {
+            Py_ssize_t grown = cap ? cap * 2 : 256;
+            Hit *bigger = (grown > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(Hit))
+                              ? NULL
+                              : realloc(out, (size_t)grown * sizeof(Hit));
+            if (bigger == NULL) {
+                free(out);
+                return -1;
+            }
+            cap = grown;
+            out = bigger;
+        }
+        Hit *hit = &out[n++];
+        hit->index = h;
+        hit->match_end = close + 1;
+        hit->open = open;
+        h = find_key(buf, close + 1, size);
+    }
+    *hits = out;
+    *n_hits = n;
+    return 0;
+}
+
+/* The kept codes of one array token as _want computes them from the verdict cache (raw candidate ->
+ * upper-cased code, "" when not kept): a new list, Py_None when a candidate is not cached, NULL on error. */
+static PyObject *kept_codes(const unsigned char *buf, Py_ssize_t open, Py_ssize_t end, PyObject *verdicts) {
+    PyObject *kept = PyList_New(0);
+    if (kept == NULL)
+        return NULL;
+    Py_ssize_t q = open;
+    while (q < end) {
+        if (buf[q] != '"') {
+            q++;
+            continue;
+        }
+        Py_ssize_t r = q + 1;
+        while (r < end && is_re_space(buf[r]))
+            r++;
+        Py_ssize_t first = r, k = 0;
+        while (k < 5 && r < end && is_alnum(buf[r])) {
+            r++;
+            k++;
+        }
+        Py_ssize_t after = r;
+        while (r < end && is_re_space(buf[r]))
+            r++;
+        if (k < 5 || r >= end || buf[r] != '"') {
+            q++;
+            continue;
+        }
+        PyObject *raw = PyBytes_FromStringAndSize((const char *)buf + first, after - first);
+        if (raw == NULL)
+            goto fail;
+        PyObject *code = PyDict_GetItemWithError(verdicts, raw); /* borrowed */
+        Py_DECREF(raw);
+        if (code == NULL) {
+            if (PyErr_Occurred())
+                goto fail;
+            Py_DECREF(kept);
+            Py_RETURN_NONE;
+        }
+        if (!PyUnicode_Check(code)) {
+            Py_DECREF(kept);
+            Py_RETURN_NONE;
+        }
+        if (PyUnicode_GET_LENGTH(code) > 0) {
+            int seen = PySequence_Contains(kept, code);
+            if (seen < 0 || (!seen && PyList_Append(kept, code) < 0))
+                goto fail;
+        }
+        q = r + 1;
+    }
+    return kept;
+fail:
+    Py_DECREF(kept);
+    return NULL;
+}
+
+static PyObject *find_items(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer view;
+    Py_ssize_t pos, limit, floor;
+    int mode;
+    PyObject *code_seq, *verdicts;
+    if (!PyArg_ParseTuple(args, "y*nnniOO!", &view, &pos, &limit, &floor, &mode, &code_seq, &PyDict_Type,
+                          &verdicts))
+        return NULL;
+    PyObject *result = NULL, *list = NULL, *fast = NULL;
+    Code *codes = NULL;
+    Hit *hits = NULL;
+    Py_ssize_t n_codes = 0, n_hits = 0, resume = -1, size = view.len;
+    const unsigned char *buf = (const unsigned char *)view.buf;
+    if (mode < MODE_ANY || mode > MODE_CODES || pos < 0 || floor < 0 || floor > size) {
+        PyErr_SetString(PyExc_ValueError, "find_items: bad mode or position");
+        goto done;
+    }
+    if (mode == MODE_CODES) {
+        fast = PySequence_Fast(code_seq, "find_items: codes must be a sequence of bytes");
+        if (fast == NULL)
+            goto done;
+        n_codes = PySequence_Fast_GET_SIZE(fast);
+        codes = PyMem_Calloc((size_t)(n_codes ? n_codes : 1), sizeof(Code));
+        if (codes == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (Py_ssize_t i = 0; i < n_codes; i++) {
+            PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
+            if (!PyBytes_Check(item)) {
+                PyErr_SetString(PyExc_TypeError, "find_items: codes must be bytes");
+                goto done;
+            }
+            codes[i].text = (const unsigned char *)PyBytes_AS_STRING(item);
+            codes[i].len = PyBytes_GET_SIZE(item);
+        }
+    }
+    int failed;
+    Py_BEGIN_ALLOW_THREADS
+    failed = collect(buf, size, pos, limit, mode, codes, n_codes, &hits, &n_hits, &resume);
+    Py_END_ALLOW_THREADS
+    if (failed) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    list = PyList_New(0);
+    if (list == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < n_hits; i++) {
+        Hit *h = &hits[i];
+        PyObject *kept = kept_codes(buf, h->open, h->match_end, verdicts);
+        if (kept == NULL)
+            goto done;
+        if (kept != Py_None && PyList_GET_SIZE(kept) == 0) { /* not wanted: Python would skip it too */
+            Py_DECREF(kept);
+            continue;
+        }
+        /* only for the wanted items: most items of a file are not */
+        Py_ssize_t start = fast_start(buf, h->index, floor);
+        Py_ssize_t end = start >= 0 ? hinted_end(buf, size, h->index, start) : -1;
+        PyObject *row = Py_BuildValue("(nnnnnN)", h->index, h->match_end, h->open, start, end, kept);
+        if (row == NULL)
+            goto done;
+        int appended = PyList_Append(list, row);
+        Py_DECREF(row);
+        if (appended < 0)
+            goto done;
+    }
+    result = Py_BuildValue("(On)", list, resume);
+done:
+    Py_XDECREF(list);
+    Py_XDECREF(fast);
+    PyMem_Free(codes);
+    free(hits);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"find_items", find_items, METH_VARARGS,
+     "find_items(buf, pos, limit, floor, mode, codes, verdicts) -> ([(index, match_end, open, start, end, "
+     "kept)], resume)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_jsonitems", "The item search of JSON hospital files, in C.", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__jsonitems(void) { return PyModule_Create(&module); }
