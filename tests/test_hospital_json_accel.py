@@ -222,3 +222,124 @@ def test_random_mutations_same_with_and_without_c(
         assert fast == pure, (case, bytes(data))
         outcomes.add(fast[0])
     assert outcomes == {"read", "refused"}
+
+
+def _c_parts() -> Callable[[Any], Any]:
+    module = accel.load(MODULE)
+    assert module is not None
+    parts: Callable[[Any], Any] = module.item_parts
+    return parts
+
+
+def _typed(parts: Any) -> Any:
+    """Parts with each value's type beside it: 5 and 5.0 are equal, the staging's columns are not."""
+    if isinstance(parts, (list, tuple)):
+        return type(parts).__name__, [_typed(p) for p in parts]
+    return type(parts).__name__, parts
+
+
+def test_item_parts_in_c_are_python_s_on_every_real_item(uchicago: bytes) -> None:
+    from hcpcs_atlas.sources.hospital.jsonfile import item_parts
+
+    c_parts, declined = _c_parts(), 0
+    for item in orjson.loads(uchicago)["standard_charge_information"]:
+        fast = c_parts(item)
+        if fast is None:
+            declined += 1  # not C's common case (modifiers): Python's rules run
+            continue
+        assert _typed(fast) == _typed(item_parts(item))
+    assert declined < 10
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"description": "  padded\u00a0"},
+        {"description": " "},
+        {"description": None},
+        {"description": 5},
+        {"description": ["a"]},
+        {"code_information": []},
+        {"code_information": None},
+        {"code_information": {"code": "J9032"}},
+        {"code_information": "J9032"},
+        {
+            "code_information": [
+                {"code": " J9032 ", "type": "HCPCS "},
+                {"code": ""},
+                {"code": None},
+                {"type": "x"},
+            ]
+        },
+        {"code_information": [{"code": "J9032"}]},
+        {"code_information": [{"code": "J9032", "type": None}]},
+        {"code_information": [{"code": 9032, "type": "HCPCS"}]},
+        {"code_information": [{"code": 0, "type": "HCPCS"}]},
+        {"code_information": [{"code": False}]},
+        {"code_information": ["J9032"]},
+        {"drug_information": {"unit": 2, "type": " ML "}},
+        {"drug_information": {"unit": "2", "type": "ML"}},
+        {"drug_information": {"unit": "", "type": ""}},
+        {"drug_information": {"unit": True}},
+        {"drug_information": {"unit": 10**400}},
+        {"drug_information": []},
+        {"drug_information": [1]},
+        {"drug_information": "x"},
+        {"drug_information": None},
+        {"standard_charges": []},
+        {"standard_charges": None},
+        {"standard_charges": {"a": 1}},
+        {"standard_charges": [1]},
+        {"standard_charges": [{}]},
+        {"standard_charges": [{"payers_information": []}]},
+        {"standard_charges": [{"payers_information": [{}]}]},
+        {"standard_charges": [{"payers_information": [1]}]},
+        {"standard_charges": [{"payers_information": "Aetna"}]},
+        {
+            "standard_charges": [
+                {"gross_charge": 5, "discounted_cash": "$1,200.50", "minimum": None, "maximum": ""}
+            ]
+        },
+        {"standard_charges": [{"gross_charge": "abc"}]},
+        {"standard_charges": [{"gross_charge": False}]},
+        {"standard_charges": [{"gross_charge": 12345678901234567890123}]},
+        {"standard_charges": [{"billing_class": " facility ", "setting": "", "modifier_code": []}]},
+        {"standard_charges": [{"billing_class": 1, "setting": None}]},
+        {"standard_charges": [{"modifier_code": ["JZ", " 59"]}]},
+        {"standard_charges": [{"modifier_code": "JZ|59"}]},
+        {"standard_charges": [{"modifier_code": 0}]},
+        {
+            "standard_charges": [
+                {"payers_information": [{"payer_name": " Aetna\t", "plan_name": "", "methodology": 3}]}
+            ]
+        },
+        {"standard_charges": [{"payers_information": [{"payer_name": None, "standard_charge_dollar": 7}]}]},
+        {
+            "standard_charges": [
+                {"payers_information": [{"standard_charge_dollar": "7.5", "standard_charge_percentage": 80}]}
+            ]
+        },
+        {"standard_charges": [{"payers_information": [{"standard_charge_algorithm": " see notes "}]}]},
+        {"standard_charges": [{"payers_information": [{"standard_charge_algorithm": ""}]}]},
+        {"standard_charges": [{"payers_information": [{"standard_charge_algorithm": {"a": 1}}]}]},
+        {"standard_charges": [{"payers_information": [{"payer_name": "\u2003Cigna\u2003"}]}]},
+    ],
+)
+def test_item_parts_in_c_are_python_s_or_declined(edit: dict[str, Any]) -> None:
+    """Each field's odd values: C gives exactly Python's parts or declines (None), never other parts;
+    where Python refuses, C declines and Python's error is what the reader reports."""
+    from hcpcs_atlas.sources.hospital.jsonfile import item_parts
+
+    item: dict[str, Any] = {"code_information": [{"code": "J9032", "type": "HCPCS"}], "description": "Drug",
+                            "standard_charges": [{"gross_charge": 1.5, "payers_information": [
+                                {"payer_name": "Aetna", "plan_name": "PPO", "standard_charge_dollar": 2.5}]}]}  # fmt: skip
+    item.update(edit)
+    try:
+        expected: Any = _typed(item_parts(item))
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+        expected = exc
+    fast = _c_parts()(item)
+    if isinstance(expected, Exception):
+        assert fast is None, expected
+    elif fast is not None:
+        assert _typed(fast) == expected

@@ -334,10 +334,366 @@ done:
     return result;
 }
 
+/* ---- item_parts: jsonfile.item_parts for the common types, None for anything else ---------------- */
+
+/* A sentinel for "not mine": the value's type is one the C rules do not cover (Python's rules then run
+ * on the whole item). Never returned to Python. */
+static PyObject NOT_MINE_OBJECT;
+#define NOT_MINE (&NOT_MINE_OBJECT)
+
+/* str.strip() of an exact str (a new reference; the same object when there is nothing to strip). */
+static PyObject *strip(PyObject *text) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n == 0 || (!Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(text, 0)) &&
+                   !Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(text, n - 1)))) {
+        Py_INCREF(text);
+        return text;
+    }
+    return PyObject_CallMethod(text, "strip", NULL);
+}
+
+/* (v.strip() or None) for a str, None for None (what _text and the inlined str cases give): a new
+ * reference, NOT_MINE for other types, NULL on error. */
+static PyObject *text_or_none(PyObject *value) {
+    if (value == NULL || value == Py_None)
+        Py_RETURN_NONE;
+    if (!PyUnicode_CheckExact(value))
+        return NOT_MINE;
+    PyObject *out = strip(value);
+    if (out != NULL && PyUnicode_GET_LENGTH(out) == 0) {
+        Py_DECREF(out);
+        Py_RETURN_NONE;
+    }
+    return out;
+}
+
+/* _number for a float, an int (not bool) a double holds, None or "": a new reference, NOT_MINE for
+ * anything else (a text amount: Python's rules), NULL on error. */
+static PyObject *number(PyObject *value) {
+    if (value == NULL || value == Py_None)
+        Py_RETURN_NONE;
+    if (PyFloat_CheckExact(value)) {
+        Py_INCREF(value);
+        return value;
+    }
+    if (PyUnicode_CheckExact(value) && PyUnicode_GET_LENGTH(value) == 0)
+        Py_RETURN_NONE;
+    if (PyLong_CheckExact(value)) {
+        double d = PyLong_AsDouble(value);
+        if (d == -1.0 && PyErr_Occurred()) {
+            if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+                return NULL;
+            PyErr_Clear(); /* float() would raise it: Python's rules say how */
+            return NOT_MINE;
+        }
+        return PyFloat_FromDouble(d);
+    }
+    return NOT_MINE;
+}
+
+/* ``x or []`` / ``x or {}`` where x must be a list / dict: a borrowed reference, NULL for empty/falsy,
+ * NOT_MINE for a truthy value of another type. */
+static PyObject *list_or_empty(PyObject *value) {
+    if (value == NULL || value == Py_None)
+        return NULL;
+    if (PyList_CheckExact(value))
+        return PyList_GET_SIZE(value) ? value : NULL;
+    int truth = PyObject_IsTrue(value);
+    if (truth < 0) {
+        PyErr_Clear();
+        return NOT_MINE;
+    }
+    return truth ? NOT_MINE : NULL;
+}
+
+static PyObject *dict_or_empty(PyObject *value) {
+    if (value == NULL || value == Py_None)
+        return NULL;
+    if (PyDict_CheckExact(value))
+        return PyDict_GET_SIZE(value) ? value : NULL;
+    int truth = PyObject_IsTrue(value);
+    if (truth < 0) {
+        PyErr_Clear();
+        return NOT_MINE;
+    }
+    return truth ? NOT_MINE : NULL;
+}
+
+/* dict.get(key) as a borrowed reference (NULL when missing); the key is an interned str. */
+static PyObject *get(PyObject *dict, PyObject *key) { return PyDict_GetItemWithError(dict, key); }
+
+static PyObject *K_CODE_INFORMATION, *K_CODE, *K_TYPE, *K_DESCRIPTION, *K_DRUG_INFORMATION, *K_UNIT,
+    *K_STANDARD_CHARGES, *K_BILLING_CLASS, *K_SETTING, *K_MODIFIER_CODE, *K_GROSS_CHARGE, *K_DISCOUNTED_CASH,
+    *K_MINIMUM, *K_MAXIMUM, *K_PAYERS_INFORMATION, *K_PAYER_NAME, *K_PLAN_NAME, *K_STANDARD_CHARGE_DOLLAR,
+    *K_STANDARD_CHARGE_PERCENTAGE, *K_STANDARD_CHARGE_ALGORITHM, *K_METHODOLOGY, *EMPTY_STR;
+
+/* Fill a tuple slot from a converter's result: 0, or -1 (error: NULL; not mine: NOT_MINE). */
+static int put(PyObject *tuple, Py_ssize_t i, PyObject *value, int *mine) {
+    if (value == NULL)
+        return -1;
+    if (value == NOT_MINE) {
+        *mine = 0;
+        return -1;
+    }
+    PyTuple_SET_ITEM(tuple, i, value);
+    return 0;
+}
+
+/* The (code, type) pairs of code_information: a new tuple, NOT_MINE or NULL. */
+static PyObject *code_pairs(PyObject *item, int *mine) {
+    PyObject *infos = list_or_empty(get(item, K_CODE_INFORMATION));
+    if (PyErr_Occurred())
+        return NULL;
+    if (infos == NOT_MINE)
+        return NOT_MINE;
+    Py_ssize_t n = infos ? PyList_GET_SIZE(infos) : 0, kept = 0;
+    PyObject *pairs = PyTuple_New(n);
+    if (pairs == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *info = PyList_GET_ITEM(infos, i);
+        if (!PyDict_CheckExact(info))
+            goto not_mine;
+        PyObject *code = get(info, K_CODE);
+        if (code == NULL && PyErr_Occurred())
+            goto fail;
+        if (code == NULL || code == Py_None || (PyUnicode_CheckExact(code) && PyUnicode_GET_LENGTH(code) == 0))
+            continue; /* `if code:` */
+        PyObject *kind = get(info, K_TYPE);
+        if (kind == NULL && PyErr_Occurred())
+            goto fail;
+        if (kind == NULL)
+            kind = EMPTY_STR;
+        if (!PyUnicode_CheckExact(code) || !PyUnicode_CheckExact(kind))
+            goto not_mine;
+        PyObject *pair = PyTuple_New(2);
+        if (pair == NULL)
+            goto fail;
+        PyTuple_SET_ITEM(pairs, kept++, pair);
+        PyObject *a = strip(code), *b = a ? strip(kind) : NULL;
+        if (a)
+            PyTuple_SET_ITEM(pair, 0, a);
+        if (b)
+            PyTuple_SET_ITEM(pair, 1, b);
+        if (b == NULL)
+            goto fail;
+    }
+    if (kept < n && _PyTuple_Resize(&pairs, kept) < 0)
+        return NULL;
+    return pairs;
+not_mine:
+    *mine = 0;
+fail:
+    Py_DECREF(pairs);
+    return *mine ? NULL : NOT_MINE;
+}
+
+/* One payer's (payer_name, plan_name, dollar, percentage, algorithm, methodology): 0 or -1. */
+static PyObject *payer_tuple(PyObject *p, int *mine) {
+    if (!PyDict_CheckExact(p)) {
+        *mine = 0;
+        return NULL;
+    }
+    PyObject *row = PyTuple_New(6);
+    if (row == NULL)
+        return NULL;
+    PyObject *keys[6] = {K_PAYER_NAME, K_PLAN_NAME, K_STANDARD_CHARGE_DOLLAR, K_STANDARD_CHARGE_PERCENTAGE,
+                         K_STANDARD_CHARGE_ALGORITHM, K_METHODOLOGY};
+    for (int i = 0; i < 6; i++) {
+        PyObject *value = get(p, keys[i]);
+        if (value == NULL && PyErr_Occurred())
+            goto fail;
+        if (put(row, i, (i == 2 || i == 3) ? number(value) : text_or_none(value), mine) < 0)
+            goto fail;
+    }
+    return row;
+fail:
+    Py_DECREF(row);
+    return NULL;
+}
+
+/* One standard charge's (head, payers) given the item's shared fields: a new tuple or NULL. */
+static PyObject *charge_parts(PyObject *sc, PyObject *codes, PyObject *description, PyObject *unit,
+                              PyObject *unit_type, int *mine) {
+    if (!PyDict_CheckExact(sc)) {
+        *mine = 0;
+        return NULL;
+    }
+    PyObject *mods = get(sc, K_MODIFIER_CODE);
+    if (mods == NULL && PyErr_Occurred())
+        return NULL;
+    if (mods != NULL) {
+        int truth = PyObject_IsTrue(mods);
+        if (truth != 0) { /* modifiers (rare): Python's rules; an error there is Python's to report */
+            PyErr_Clear();
+            *mine = 0;
+            return NULL;
+        }
+    }
+    PyObject *head = PyTuple_New(11), *payers = NULL, *pair = NULL;
+    if (head == NULL)
+        return NULL;
+    Py_INCREF(codes);
+    PyTuple_SET_ITEM(head, 0, codes);
+    Py_INCREF(description);
+    PyTuple_SET_ITEM(head, 1, description);
+    Py_INCREF(unit);
+    PyTuple_SET_ITEM(head, 4, unit);
+    Py_INCREF(unit_type);
+    PyTuple_SET_ITEM(head, 5, unit_type);
+    PyObject *empty = PyTuple_New(0);
+    if (empty == NULL)
+        goto fail;
+    PyTuple_SET_ITEM(head, 6, empty);
+    PyObject *value = get(sc, K_BILLING_CLASS);
+    if ((value == NULL && PyErr_Occurred()) || put(head, 2, text_or_none(value), mine) < 0)
+        goto fail;
+    value = get(sc, K_SETTING);
+    if ((value == NULL && PyErr_Occurred()) || put(head, 3, text_or_none(value), mine) < 0)
+        goto fail;
+    PyObject *amounts[4] = {K_GROSS_CHARGE, K_DISCOUNTED_CASH, K_MINIMUM, K_MAXIMUM};
+    for (int i = 0; i < 4; i++) {
+        value = get(sc, amounts[i]);
+        if ((value == NULL && PyErr_Occurred()) || put(head, 7 + i, number(value), mine) < 0)
+            goto fail;
+    }
+    PyObject *infos = list_or_empty(get(sc, K_PAYERS_INFORMATION));
+    if (PyErr_Occurred())
+        goto fail;
+    if (infos == NOT_MINE) {
+        *mine = 0;
+        goto fail;
+    }
+    Py_ssize_t n = infos ? PyList_GET_SIZE(infos) : 0;
+    payers = PyList_New(n ? n : 1);
+    if (payers == NULL)
+        goto fail;
+    if (n == 0) { /* payers or [_NO_PAYER] */
+        PyObject *none_payer = Py_BuildValue("(OOOOOO)", Py_None, Py_None, Py_None, Py_None, Py_None, Py_None);
+        if (none_payer == NULL)
+            goto fail;
+        PyList_SET_ITEM(payers, 0, none_payer);
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *row = payer_tuple(PyList_GET_ITEM(infos, i), mine);
+        if (row == NULL)
+            goto fail;
+        PyList_SET_ITEM(payers, i, row);
+    }
+    pair = PyTuple_Pack(2, head, payers);
+fail:
+    Py_DECREF(head);
+    Py_XDECREF(payers);
+    return pair;
+}
+
+static PyObject *item_parts(PyObject *self, PyObject *item) {
+    (void)self;
+    int mine = 1;
+    PyObject *codes = NULL, *description = NULL, *unit = NULL, *unit_type = NULL, *charges = NULL;
+    if (!PyDict_CheckExact(item))
+        Py_RETURN_NONE;
+    codes = code_pairs(item, &mine);
+    if (codes == NULL || codes == NOT_MINE)
+        goto done;
+    PyObject *value = get(item, K_DESCRIPTION);
+    if (value == NULL && PyErr_Occurred())
+        goto done;
+    description = text_or_none(value);
+    if (description == NULL || description == NOT_MINE)
+        goto done;
+    PyObject *drug = dict_or_empty(get(item, K_DRUG_INFORMATION));
+    if (PyErr_Occurred() || drug == NOT_MINE)
+        goto done;
+    value = drug ? get(drug, K_UNIT) : NULL;
+    if (value == NULL && PyErr_Occurred())
+        goto done;
+    unit = number(value);
+    if (unit == NULL || unit == NOT_MINE)
+        goto done;
+    value = drug ? get(drug, K_TYPE) : NULL;
+    if (value == NULL && PyErr_Occurred())
+        goto done;
+    unit_type = text_or_none(value);
+    if (unit_type == NULL || unit_type == NOT_MINE)
+        goto done;
+    PyObject *scs = list_or_empty(get(item, K_STANDARD_CHARGES));
+    if (PyErr_Occurred() || scs == NOT_MINE)
+        goto done;
+    Py_ssize_t n = scs ? PyList_GET_SIZE(scs) : 0;
+    charges = PyList_New(n);
+    if (charges == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *pair = charge_parts(PyList_GET_ITEM(scs, i), codes, description, unit, unit_type, &mine);
+        if (pair == NULL) {
+            Py_CLEAR(charges);
+            goto done;
+        }
+        PyList_SET_ITEM(charges, i, pair);
+    }
+done:
+    if (codes != NOT_MINE)
+        Py_XDECREF(codes);
+    if (description != NOT_MINE)
+        Py_XDECREF(description);
+    if (unit != NOT_MINE)
+        Py_XDECREF(unit);
+    if (unit_type != NOT_MINE)
+        Py_XDECREF(unit_type);
+    if (charges != NULL)
+        return charges;
+    if (PyErr_Occurred()) {
+        if (!mine || !PyErr_ExceptionMatches(PyExc_MemoryError))
+            PyErr_Clear(); /* not mine after all: Python's rules decide, and report */
+        else
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static int intern_keys(void) {
+    struct {
+        PyObject **slot;
+        const char *text;
+    } keys[] = {
+        {&K_CODE_INFORMATION, "code_information"},
+        {&K_CODE, "code"},
+        {&K_TYPE, "type"},
+        {&K_DESCRIPTION, "description"},
+        {&K_DRUG_INFORMATION, "drug_information"},
+        {&K_UNIT, "unit"},
+        {&K_STANDARD_CHARGES, "standard_charges"},
+        {&K_BILLING_CLASS, "billing_class"},
+        {&K_SETTING, "setting"},
+        {&K_MODIFIER_CODE, "modifier_code"},
+        {&K_GROSS_CHARGE, "gross_charge"},
+        {&K_DISCOUNTED_CASH, "discounted_cash"},
+        {&K_MINIMUM, "minimum"},
+        {&K_MAXIMUM, "maximum"},
+        {&K_PAYERS_INFORMATION, "payers_information"},
+        {&K_PAYER_NAME, "payer_name"},
+        {&K_PLAN_NAME, "plan_name"},
+        {&K_STANDARD_CHARGE_DOLLAR, "standard_charge_dollar"},
+        {&K_STANDARD_CHARGE_PERCENTAGE, "standard_charge_percentage"},
+        {&K_STANDARD_CHARGE_ALGORITHM, "standard_charge_algorithm"},
+        {&K_METHODOLOGY, "methodology"},
+        {&EMPTY_STR, ""},
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        *keys[i].slot = PyUnicode_InternFromString(keys[i].text);
+        if (*keys[i].slot == NULL)
+            return -1;
+    }
+    return 0;
+}
+
 static PyMethodDef methods[] = {
     {"find_items", find_items, METH_VARARGS,
      "find_items(buf, pos, limit, floor, mode, codes, verdicts) -> ([(index, match_end, open, start, end, "
      "kept)], resume)"},
+    {"item_parts", item_parts, METH_O,
+     "item_parts(item) -> jsonfile.item_parts(item) for the common types, or None (Python's rules decide)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -346,4 +702,8 @@ static struct PyModuleDef module = {
     NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__jsonitems(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__jsonitems(void) {
+    if (intern_keys() < 0)
+        return NULL;
+    return PyModule_Create(&module);
+}

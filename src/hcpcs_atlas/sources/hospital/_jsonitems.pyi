@@ -1,4 +1,5 @@
 from collections.abc import Sequence
+from typing import Any
 
 def find_items(
     buf: bytes | bytearray | memoryview,
@@ -10,3 +11,4 @@ def find_items(
     verdicts: dict[bytes, str],
     /,
 ) -> tuple[list[tuple[int, int, int, int, int, list[str] | None]], int]: ...
+def item_parts(item: dict[str, Any], /) -> list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]] | None: ...

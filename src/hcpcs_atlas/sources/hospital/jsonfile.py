@@ -61,6 +61,10 @@ class JsonScan:
         self.checks = DocumentChecks(label, HEAD_KEYS, ANCHORS)
         self.fields: dict[str, Any] = {}
         self._kept: list[str] = []
+        module = accel.load(_ACCEL)
+        self._c_parts: Callable[[dict[str, Any]], ItemParts | None] | None = (
+            None if module is None else module.item_parts
+        )
 
     def feed(self, chunk: bytearray) -> None:
         self._count_items(chunk)
@@ -107,12 +111,15 @@ class JsonScan:
 
     def _on_item(self, item: dict[str, Any], start: int, _raw: bytearray) -> None:
         try:
+            parts = None if self._c_parts is None else self._c_parts(item)  # None: not C's common case
+            if parts is None:
+                parts = item_parts(item)
             stage = getattr(self.into.sink, "stage_parts", None)
             if stage is not None:  # a sink that takes the parts: no record per charge to build and take apart
-                self.into.n_charges += stage(self._kept, item_parts(item), start)
+                self.into.n_charges += stage(self._kept, parts, start)
             else:
-                self.into.keep(_item_charges(item, self._kept, start))
-        except (TypeError, ValueError, AttributeError) as exc:
+                self.into.keep(_item_charges(parts, self._kept, start))
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:  # 1e999 as an integer
             raise InputError(self.label, f"an item: {exc}", byte=start) from None
 
     def _read_fields(self, window: bytes | bytearray, head: bool) -> None:
@@ -263,14 +270,11 @@ _make = HospitalCharge._make
 ItemParts = list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]
 
 
-def _item_charges(item: dict[str, Any], kept: Iterable[str], number: int) -> list[HospitalCharge]:
+def _item_charges(parts: ItemParts, kept: Iterable[str], number: int) -> list[HospitalCharge]:
     """Each kept code's charges: one per standard charge and payer (one without a payer when the
     standard charge names none)."""
     return [
-        _make((code, *head, *payer, number))
-        for code in kept
-        for head, payers in item_parts(item)
-        for payer in payers
+        _make((code, *head, *payer, number)) for code in kept for head, payers in parts for payer in payers
     ]
 
 
