@@ -7,6 +7,10 @@ that small array and hands only the items with a kept code to orjson. Hospital-l
 from the bytes before the first item and after the last one. The whole-document checks of TiC apply:
 the file starts with ``{`` and ends with a closing that follows a parseable last element; a file of up
 to 4 MB is parsed whole; a gzip stream's CRC and end marker are checked by the inflater.
+
+With the optional C accelerator (``_jsonitems.c``) the search, the codes' verdicts, each wanted item's
+extent and each kept item's parts come from C wherever the input is the common case, and from the code
+here wherever it is not: the same charges and the same refusals (docs/formats.md, "Hospital JSON in C").
 """
 
 from __future__ import annotations
