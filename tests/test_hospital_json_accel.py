@@ -161,6 +161,7 @@ def _hostile(items: list[bytes]) -> dict[str, bytes]:
         "item is a number": _doc([b"1", kept]),
         "missing comma": _doc([kept + other]),
         "extra comma": _doc([kept, b"", other]),
+        "key in capitals": _doc([kept.replace(b'"code_information"', b'"CODE_Information"'), other]),
         "whitespace around the colon": _doc(
             [kept.replace(b'"code_information":', b'"code_information" \n: \t'), other]
         ),

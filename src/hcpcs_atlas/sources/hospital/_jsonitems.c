@@ -1,7 +1,8 @@
 /* The item search of a JSON hospital file (jsonfile.py), in C.
  *
  * find_items() does, over one buffer of the stream, exactly what the pure-Python path does per item:
- * the regex search for "code_information": [...] (ITEM_CODES, LEVEL2_ITEMS or the --codes pattern),
+ * the regex search for "code_information": [...] (ITEM_CODES, LEVEL2_ITEMS or the --codes pattern, whose
+ * re.IGNORECASE also applies to the key),
  * the candidate codes of that array (_CANDIDATE.findall) looked up in the reader's verdict cache, the
  * fast path of tic.scan.object_start (the last '{' before the key with flat strings between), and the
  * end hint of ObjectFinder._next_start with tic.scan.hinted_end. It only finds positions: Python parses
@@ -39,6 +40,25 @@ static Py_ssize_t find_key(const unsigned char *buf, Py_ssize_t from, Py_ssize_t
         return -1;
     const unsigned char *hit = memmem(buf + from, (size_t)(size - from), KEY, (size_t)KEY_LEN);
     return hit == NULL ? -1 : (Py_ssize_t)(hit - buf);
+}
+
+/* The key in any letter case, as the --codes regex (re.IGNORECASE) finds it: its '_' is the same in every
+ * case, and as quick to find as the whole key is by memmem. */
+static Py_ssize_t find_key_nocase(const unsigned char *buf, Py_ssize_t from, Py_ssize_t size) {
+    Py_ssize_t at = from + 5; /* KEY[5] is the '_' */
+    while (from >= 0 && at < size) {
+        const unsigned char *u = memchr(buf + at, '_', (size_t)(size - at));
+        if (u == NULL)
+            return -1;
+        Py_ssize_t h = (Py_ssize_t)(u - buf) - 5, k = 0;
+        if (size - h >= KEY_LEN)
+            for (k = 0; k < KEY_LEN && upper(buf[h + k]) == upper((unsigned char)KEY[k]); k++)
+                ;
+        if (k == KEY_LEN)
+            return h;
+        at = (Py_ssize_t)(u - buf) + 1;
+    }
+    return -1;
 }
 
 /* The codes of MODE_CODES: ASCII letters and digits only (checked in Python). */
@@ -164,13 +184,15 @@ typedef struct {
  * start of the first match at or after it (-1: none in the buffer). Pure C (the GIL is released). */
 static int collect(const unsigned char *buf, Py_ssize_t size, Py_ssize_t pos, Py_ssize_t limit, int mode,
                    const Code *codes, Py_ssize_t n_codes, Hit **hits, Py_ssize_t *n_hits, Py_ssize_t *resume) {
-    Py_ssize_t cap = 0, n = 0, no_close = size, h = find_key(buf, pos, size);
+    Py_ssize_t (*search)(const unsigned char *, Py_ssize_t, Py_ssize_t) =
+        mode == MODE_CODES ? find_key_nocase : find_key;
+    Py_ssize_t cap = 0, n = 0, no_close = size, h = search(buf, pos, size);
     Hit *out = NULL;
     *resume = -1;
     while (h >= 0) {
         Py_ssize_t open, close;
         if (!match_at(buf, size, h, mode, codes, n_codes, &no_close, &open, &close)) {
-            h = find_key(buf, h + 1, size);
+            h = search(buf, h + 1, size);
             continue;
         }
         if (h >= limit) {
@@ -193,7 +215,7 @@ static int collect(const unsigned char *buf, Py_ssize_t size, Py_ssize_t pos, Py
         hit->index = h;
         hit->match_end = close + 1;
         hit->open = open;
-        h = find_key(buf, close + 1, size);
+        h = search(buf, close + 1, size);
     }
     *hits = out;
     *n_hits = n;
