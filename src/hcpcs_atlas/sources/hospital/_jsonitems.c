@@ -338,9 +338,21 @@ static PyObject *find_items(PyObject *self, PyObject *args) {
         /* only for the wanted items: most items of a file are not */
         Py_ssize_t start = fast_start(buf, h->index, floor);
         Py_ssize_t end = start >= 0 ? hinted_end(buf, size, h->index, start) : -1;
-        PyObject *row = Py_BuildValue("(nnnnnN)", h->index, h->match_end, h->open, start, end, kept);
-        if (row == NULL)
+        PyObject *row = PyTuple_New(6);
+        if (row == NULL) {
+            Py_DECREF(kept);
             goto done;
+        }
+        PyTuple_SET_ITEM(row, 5, kept);
+        Py_ssize_t fields[5] = {h->index, h->match_end, h->open, start, end};
+        for (int k = 0; k < 5; k++) {
+            PyObject *position = PyLong_FromSsize_t(fields[k]);
+            if (position == NULL) {
+                Py_DECREF(row);
+                goto done;
+            }
+            PyTuple_SET_ITEM(row, k, position);
+        }
         int appended = PyList_Append(list, row);
         Py_DECREF(row);
         if (appended < 0)
