@@ -110,54 +110,10 @@ def _load(
     picks += [f"c{t} AS t{i}" for i, t in enumerate(typed)]
     picks += [f"c{cols.columns[f]} AS f_{f}" if f in cols.columns else f"NULL::VARCHAR AS f_{f}"
               for f in (*_TEXT, "modifiers", *_NUMBERS)]  # fmt: skip
-    spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(cols.width))
-    picked = (
-        {c for c, _ in cols.codes} | {t for _, t in cols.codes if t is not None} | set(cols.columns.values())
-    )
-    others = [i for i in range(cols.width) if i not in picked]
-    cells = " OR ".join(f"regexp_matches(c{c}, '{_LEVEL2_CELL}')" for c, _ in cols.codes)
-    candidate = f"coalesce({cells}, false)" if level2_only(keep_code) else "true"
-    # contains(): a byte search, where a regex cost 0.1-0.2 s CPU more on UNC's 326 K rows.
-    con.execute(
-        """CREATE MACRO _breaks(c) AS CASE WHEN c IS NULL OR NOT (contains(c, chr(10)) OR contains(c, chr(13)))
-               THEN 0
-               ELSE len(c) * 2 - len(replace(c, chr(10), '')) - len(replace(c, chr(13), ''))
-                    - (len(c) - len(replace(c, chr(13) || chr(10), ''))) // 2 END"""
-    )
-    # Every record in file order (``k``: the record number - 1), with the line ends inside the fields
-    # not kept here (those inside kept fields are counted below, when the line count says there are any),
-    # and those of every record up to it (``before``: a streaming window, where a sort of the kept rows
-    # by record for an ASOF join cost 0.1-0.2 s CPU on UNC). A record ends on line k + 4 + before.
-    # Only records that may hold a kept code are stored (UNC: 126 K of 326 K), and the pipe's end line,
-    # whose ``k`` and ``before`` are the number of records and of those line ends.
-    con.execute(
-        f"""CREATE TABLE raw AS SELECT * EXCLUDE (candidate) FROM (
-            SELECT row_number() OVER () - 1 AS k,
-                   sum(breaks) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS before, *
-            FROM (SELECT {", ".join(picks)}, {" + ".join(["0"] + [f"_breaks(c{i})" for i in others])} AS breaks,
-                         coalesce(c0 = $end, false) AS fin, {candidate} AS candidate
-                  FROM read_csv($path, columns = {{{spec}}}, header = false, auto_detect = false, delim = ',',
-                                quote = '"', escape = '"', strict_mode = true, compression = 'none',
-                                parallel = false)))
-        WHERE candidate OR fin""",
-        {"path": path, "end": cols.end},
-    )
-    n_lines, records, n_breaks = lines(), *_end(con)
-    if n_lines is None:
-        raise TallRefused("the pipe gave way")
-    if n_lines != records + n_breaks:
-        # Line ends inside the kept columns of the records stored; the records not stored must have
-        # none there (those cells are gone), or the counts do not add up and the file gives way.
-        fields = [p.split(" AS ")[1] for p in picks if not p.startswith("NULL")]
-        kept_breaks = " + ".join(f"_breaks({f})" for f in fields)
-        con.execute(
-            f"""UPDATE raw SET before = raw.before + w.b FROM (
-                    SELECT k, sum({kept_breaks}) OVER (ORDER BY k) AS b FROM raw) w
-                WHERE raw.k = w.k"""
-        )
-        n_breaks += _one(con, f"SELECT coalesce(sum({kept_breaks}), 0) FROM raw")
-        if n_lines != records + n_breaks:
-            raise TallRefused(f"{n_lines} lines, {records} records and {n_breaks} line ends inside fields")
+    if cols.scan(level2_only(keep_code)):
+        n_breaks = _raw_scanned(con, path, cols, picks, lines)
+    else:
+        n_breaks = _raw_piped(con, path, cols, picks, lines, keep_code)
     key_list = ", ".join(f"coalesce({k}, '')" for k in keys)
     distinct = con.execute(f"SELECT DISTINCT {key_list} FROM raw")
     batches = iter(lambda: distinct.fetchmany(1 << 16), [])  # a file of unique CDM codes: flat memory
@@ -227,6 +183,85 @@ def _load(
         TO '{_quoted(folder / PARQUET_CHARGES)}' (FORMAT parquet)"""
     )
     return Loaded(n_breaks, charges)
+
+
+def _raw_piped(
+    con: duckdb.DuckDBPyConnection,
+    path: str,
+    cols: TallColumns,
+    picks: list[str],
+    lines: Callable[[], int | None],
+    keep_code: Callable[[str], bool],
+) -> int:
+    """Table ``raw`` from every data row as written, with the end line; the line ends inside fields."""
+    spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(cols.width))
+    picked = set(cols.picked())
+    others = [i for i in range(cols.width) if i not in picked]
+    cells = " OR ".join(f"regexp_matches(c{c}, '{_LEVEL2_CELL}')" for c, _ in cols.codes)
+    candidate = f"coalesce({cells}, false)" if level2_only(keep_code) else "true"
+    # contains(): a byte search, where a regex cost 0.1-0.2 s CPU more on UNC's 326 K rows.
+    con.execute(
+        """CREATE MACRO _breaks(c) AS CASE WHEN c IS NULL OR NOT (contains(c, chr(10)) OR contains(c, chr(13)))
+               THEN 0
+               ELSE len(c) * 2 - len(replace(c, chr(10), '')) - len(replace(c, chr(13), ''))
+                    - (len(c) - len(replace(c, chr(13) || chr(10), ''))) // 2 END"""
+    )
+    # Every record in file order (``k``: the record number - 1), with the line ends inside the fields
+    # not kept here (those inside kept fields are counted below, when the line count says there are any),
+    # and those of every record up to it (``before``: a streaming window, where a sort of the kept rows
+    # by record for an ASOF join cost 0.1-0.2 s CPU on UNC). A record ends on line k + 4 + before.
+    # Only records that may hold a kept code are stored (UNC: 126 K of 326 K), and the pipe's end line,
+    # whose ``k`` and ``before`` are the number of records and of those line ends.
+    con.execute(
+        f"""CREATE TABLE raw AS SELECT * EXCLUDE (candidate) FROM (
+            SELECT row_number() OVER () - 1 AS k,
+                   sum(breaks) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS before, *
+            FROM (SELECT {", ".join(picks)}, {" + ".join(["0"] + [f"_breaks(c{i})" for i in others])} AS breaks,
+                         coalesce(c0 = $end, false) AS fin, {candidate} AS candidate
+                  FROM read_csv($path, columns = {{{spec}}}, header = false, auto_detect = false, delim = ',',
+                                quote = '"', escape = '"', strict_mode = true, compression = 'none',
+                                parallel = false)))
+        WHERE candidate OR fin""",
+        {"path": path, "end": cols.end},
+    )
+    n_lines, records, n_breaks = lines(), *_end(con)
+    if n_lines is None:
+        raise TallRefused("the pipe gave way")
+    if n_lines != records + n_breaks:
+        # Line ends inside the kept columns of the records stored; the records not stored must have
+        # none there (those cells are gone), or the counts do not add up and the file gives way.
+        fields = [p.split(" AS ")[1] for p in picks if not p.startswith("NULL")]
+        kept_breaks = " + ".join(f"_breaks({f})" for f in fields)
+        con.execute(
+            f"""UPDATE raw SET before = raw.before + w.b FROM (
+                    SELECT k, sum({kept_breaks}) OVER (ORDER BY k) AS b FROM raw) w
+                WHERE raw.k = w.k"""
+        )
+        n_breaks += _one(con, f"SELECT coalesce(sum({kept_breaks}), 0) FROM raw")
+        if n_lines != records + n_breaks:
+            raise TallRefused(f"{n_lines} lines, {records} records and {n_breaks} line ends inside fields")
+    return n_breaks
+
+
+def _raw_scanned(
+    con: duckdb.DuckDBPyConnection,
+    path: str,
+    cols: TallColumns,
+    picks: list[str],
+    lines: Callable[[], int | None],
+) -> int:
+    """Table ``raw`` from the records the C scanner picked (each with its record number - 1 and line)."""
+    spec = ", ".join(["'k': 'BIGINT'", "'line': 'BIGINT'"] + [f"'c{i}': 'VARCHAR'" for i in cols.picked()])
+    con.execute(
+        f"""CREATE TABLE raw AS SELECT k, line - k - 4 AS before, {", ".join(picks)}
+            FROM read_csv($path, columns = {{{spec}}}, header = false, auto_detect = false, delim = ',',
+                          quote = '"', escape = '"', strict_mode = true, compression = 'none',
+                          parallel = false)""",
+        {"path": path},
+    )
+    if lines() is None:
+        raise TallRefused("the pipe gave way")
+    return 0
 
 
 def _end(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
