@@ -1,14 +1,19 @@
 /* A tall CSV's data records picked in C: only records with a code cell that may hold a Level II code.
  *
- * scan(data, start, final, width, codes, picks, record, line, limit) reads the complete records of data[start:]
- * as the csv module reads them (excel dialect: ',' '"', doubled quotes, line ends \r\n \r \n, line ends
- * inside quoted fields counted as lines) and returns (kept, consumed, record, line):
- *   kept      bytes: for each kept record "<k>,<line>" then ",<field>" for each field at a position where
- *             picks[position] is non-zero, as written (quoted or not), then "\n"; k = its record
- *             number - 1 and line = the csv module's line_num after reading it;
+ * scan(data, start, final, width, codes, picks, record, line, run, limit) reads the complete records of
+ * data[start:] as the csv module reads them (excel dialect: ',' '"', doubled quotes, line ends \r\n \r \n,
+ * line ends inside quoted fields counted as lines) and returns (kept, consumed, record, line, run):
+ *   kept      bytes: for each kept record "<k>,<line>,<run>,<first>" then ",<field>" for each field at a
+ *             position where picks[position] is non-zero, as written (quoted or not), then "\n"; k = its
+ *             record number - 1, line = the csv module's line_num after reading it. Fields where picks
+ *             is 2 are the item's (a tall CSV repeats them on each payer's row): a kept record whose
+ *             item fields are written as those of one of the last RING new items' first records is
+ *             in its run (numbered from run + 1 on), with first 0 and those fields empty; otherwise
+ *             it starts a new run, with first 1 and its item fields;
  *   consumed  where the first record not read starts (it is not complete: the caller joins the next
  *             chunk to it; with final true it is len(data));
- *   record, line  the counts after the records read, to pass to the next call.
+ *   record, line, run  the counts after the records read, to pass to the next call (a run does not
+ *             go on into the next call: one item may have several runs, as items far apart in the file).
  * A record is kept when one of its cells at a position where codes[position] is non-zero holds an
  * ASCII letter A-V/a-v (or U+0131, U+017F in UTF-8: they upper-case to I and S) then four digits: the
  * superset that store/hospital_tall.py's _LEVEL2_CELL is.
@@ -99,6 +104,7 @@ typedef struct {
     Py_ssize_t limit;
     long long record;
     long long line;
+    long long run;
     Py_ssize_t consumed;
 } Scan;
 
@@ -205,19 +211,39 @@ static int read_record(const Scan *s, Py_ssize_t at, Py_ssize_t *bounds, Py_ssiz
     }
 }
 
+/* Whether the item fields (picks 2) of the records at bounds a and b are written the same. */
+static int same_item(const Scan *s, const Py_ssize_t *a, const Py_ssize_t *b) {
+    for (Py_ssize_t f = 0; f < s->width; f++) {
+        if (s->picks[f] == 2) {
+            Py_ssize_t n = a[2 * f + 1] - a[2 * f];
+            if (n != b[2 * f + 1] - b[2 * f] || memcmp(s->data + a[2 * f], s->data + b[2 * f], (size_t)n) != 0) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* Kept records' items recently met: a tall CSV gives an item's rows together, often alternating
+ * between two or three items (inpatient, outpatient), so a short ring finds most repeats. */
+#define RING 8
+
 static int scan_records(Scan *s, Py_ssize_t start, Out *out) {
     Py_ssize_t at = start;
-    char prefix[64];
-    Py_ssize_t *bounds = PyMem_RawMalloc(sizeof(Py_ssize_t) * 2 * (size_t)s->width);
+    char prefix[96];
+    size_t row = 2 * (size_t)s->width;
+    Py_ssize_t *bounds = PyMem_RawMalloc(sizeof(Py_ssize_t) * row * (RING + 1));
     if (bounds == NULL) {
         return NO_MEMORY;
     }
-    int status = DONE;
+    Py_ssize_t *cur = bounds;
+    long long ring_run[RING];
+    int ring_len = 0, ring_next = 0, status = DONE;
     while (at < s->len) {
         Py_ssize_t next = 0;
         long long breaks = 0;
         int keep = 0;
-        int got = read_record(s, at, bounds, &next, &breaks, &keep);
+        int got = read_record(s, at, cur, &next, &breaks, &keep);
         if (got < 0) {
             status = got;
             break;
@@ -227,7 +253,22 @@ static int scan_records(Scan *s, Py_ssize_t start, Out *out) {
         }
         long long line = s->line + breaks + 1;
         if (keep) {
-            int size = snprintf(prefix, sizeof prefix, "%lld,%lld", s->record, line);
+            long long run = -1;
+            for (int back = 1; back <= ring_len && run < 0; back++) {
+                int slot = (ring_next - back + RING) % RING;
+                if (same_item(s, cur, bounds + row * (size_t)(slot + 1))) {
+                    run = ring_run[slot];
+                }
+            }
+            int first = run < 0;
+            if (first) {
+                run = ++s->run;
+                memcpy(bounds + row * (size_t)(ring_next + 1), cur, sizeof(Py_ssize_t) * row);
+                ring_run[ring_next] = run;
+                ring_next = (ring_next + 1) % RING;
+                ring_len += ring_len < RING;
+            }
+            int size = snprintf(prefix, sizeof prefix, "%lld,%lld,%lld,%d", s->record, line, run, first);
             if (size <= 0 || (size_t)size >= sizeof prefix) {
                 status = NOT_MINE;
                 break;
@@ -241,9 +282,12 @@ static int scan_records(Scan *s, Py_ssize_t start, Out *out) {
             out->len += (size_t)size;
             for (Py_ssize_t f = 0; f < s->width; f++) {
                 if (s->picks[f]) {
-                    size_t field = (size_t)(bounds[2 * f + 1] - bounds[2 * f]);
                     out->data[out->len++] = ',';
-                    memcpy(out->data + out->len, s->data + bounds[2 * f], field);
+                    if (s->picks[f] == 2 && !first) {
+                        continue; /* the run's first record has it */
+                    }
+                    size_t field = (size_t)(cur[2 * f + 1] - cur[2 * f]);
+                    memcpy(out->data + out->len, s->data + cur[2 * f], field);
                     out->len += field;
                 }
             }
@@ -263,19 +307,19 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     Py_buffer data, codes, picks;
     Py_ssize_t start, width, limit;
     int final;
-    long long record, line;
-    if (!PyArg_ParseTuple(args, "y*npny*y*LLn", &data, &start, &final, &width, &codes, &picks, &record, &line,
-                          &limit)) {
+    long long record, line, run;
+    if (!PyArg_ParseTuple(args, "y*npny*y*LLLn", &data, &start, &final, &width, &codes, &picks, &record, &line,
+                          &run, &limit)) {
         return NULL;
     }
     PyObject *result = NULL;
-    if (start < 0 || start > data.len || width < 1 || width > (1 << 20) || codes.len != width || picks.len != width || record < 0 || line < 0 ||
+    if (start < 0 || start > data.len || width < 1 || width > (1 << 20) || codes.len != width || picks.len != width || record < 0 || line < 0 || run < 0 ||
         limit < 0) {
         PyErr_SetString(PyExc_ValueError, "scan: arguments out of range");
         goto done;
     }
     Scan s = {(const unsigned char *)data.buf, data.len, final, width, (const unsigned char *)codes.buf,
-              (const unsigned char *)picks.buf, limit, record, line, start};
+              (const unsigned char *)picks.buf, limit, record, line, run, start};
     Out out = {NULL, 0, 0};
     int status;
     Py_BEGIN_ALLOW_THREADS
@@ -290,7 +334,7 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     } else {
         PyObject *kept = PyBytes_FromStringAndSize(out.len ? out.data : "", (Py_ssize_t)out.len);
         if (kept != NULL) {
-            result = Py_BuildValue("(NnLL)", kept, s.consumed, s.record, s.line);
+            result = Py_BuildValue("(NnLLL)", kept, s.consumed, s.record, s.line, s.run);
         }
     }
     free(out.data);

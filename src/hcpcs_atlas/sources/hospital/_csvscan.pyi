@@ -7,6 +7,7 @@ def scan(
     picks: bytes,
     record: int,
     line: int,
+    run: int,
     limit: int,
     /,
-) -> tuple[bytes, int, int, int] | bool | None: ...
+) -> tuple[bytes, int, int, int, int] | bool | None: ...

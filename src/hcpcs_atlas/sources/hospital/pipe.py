@@ -50,6 +50,10 @@ _SPACE_QUOTE = (b', "', b'\n "', b'\r "')
 _HEAD_LIMIT = 16 << 20  # three head rows longer than this: not a price file's head, leave it to csvfile
 
 
+#: The fields of a tall CSV's row that are the payer's; the others are the item's, repeated on its rows.
+PAYER_FIELDS = ("payer_name", "plan_name", "dollar", "percentage", "algorithm", "methodology")
+
+
 def _no_scan(level2_only: bool) -> bool:
     return False
 
@@ -62,8 +66,10 @@ class TallColumns:
 
     ``scan(level2_only)``, called once by ``load`` before it opens the pipe: True when the pipe writes
     what the C scanner picks instead of the data rows (when ``level2_only`` and the scanner is built):
-    per record that may hold a Level II code, its record number - 1 and the csv module's line number,
-    then its ``picked()`` fields as written; no end line. ``lines()`` is then the number of records."""
+    per record that may hold a Level II code, its record number - 1, the csv module's line number, its
+    run and whether it is the run's first record, then its ``picked()`` fields as written, those not
+    in PAYER_FIELDS (the item's) empty but in a run's first record; no end line. ``lines()`` is then
+    the number of records."""
 
     width: int
     codes: tuple[tuple[int, int | None], ...]
@@ -281,6 +287,10 @@ def _write_data(
     return ends + open_line
 
 
+#: What the scanner gives: (kept records, where the rest starts, records, lines, runs).
+_Scanned = tuple[bytes, int, int, int, int]
+
+
 def _write_scanned(
     first: bytearray,
     chunks: Iterator[bytearray],
@@ -297,10 +307,11 @@ def _write_scanned(
     A record cut by a chunk's end is carried into the next chunk's headroom (or, longer than that,
     joined to it) and read again whole."""
     codes = bytes(any(c == i for c, _ in columns.codes) for i in range(columns.width))
+    payer = {columns.columns[f] for f in PAYER_FIELDS if f in columns.columns}
     picked = set(columns.picked())
-    picks = bytes(i in picked for i in range(columns.width))
+    picks = bytes((i in picked) + (i in picked and i not in payer) for i in range(columns.width))
     width, limit = columns.width, csv.field_size_limit()
-    record, line, carry = 0, 3, b""
+    record, line, run, carry = 0, 3, 0, b""
     for buf, at in _buffers(first, chunks, stream, tick):
         data: bytes | bytearray = buf
         if len(carry) <= at:
@@ -308,21 +319,21 @@ def _write_scanned(
             at -= len(carry)
         else:
             data, at = carry + bytes(memoryview(buf)[at:]), 0
-        found = _scanned(scanner.scan(data, at, False, width, codes, picks, record, line, limit))
+        found = _scanned(scanner.scan(data, at, False, width, codes, picks, record, line, run, limit))
         if found is None:
             return None
-        kept, consumed, record, line = found
+        kept, consumed, record, line, run = found
         carry = bytes(memoryview(data)[consumed:])
         into.rows_seen = record
         _write_all(out, memoryview(kept))
-    found = _scanned(scanner.scan(carry, 0, True, width, codes, picks, record, line, limit))
+    found = _scanned(scanner.scan(carry, 0, True, width, codes, picks, record, line, run, limit))
     if found is None:
         return None
     _write_all(out, memoryview(found[0]))
     return found[2]
 
 
-def _scanned(found: tuple[bytes, int, int, int] | bool | None) -> tuple[bytes, int, int, int] | None:
+def _scanned(found: _Scanned | bool | None) -> _Scanned | None:
     if found is None or found is True:
         raise _NotMine
     return found or None
