@@ -99,7 +99,7 @@ def _scan(
     mine."""
     assert scanner is not None
     codes, picks, _ = _masks(header)
-    width, record, line, run, carry, kept = len(header), 0, 3, 0, b"", b""
+    width, record, line, run, carry, kept, items = len(header), 0, 3, 0, b"", b"", scanner.items()
     edges = [0, *sorted(set(cuts or [])), len(body)]
     for lo, hi in itertools.pairwise(edges):
         buf = bytearray(b"\0" * 64 + body[lo:hi])  # 64 bytes of headroom
@@ -111,14 +111,14 @@ def _scan(
         else:
             data, at = carry + body[lo:hi], 0
         found: tuple[bytes, int, int, int, int] | bool | None = scanner.scan(
-            data, at, False, width, codes, picks, record, line, run, LIMIT
+            data, at, False, width, codes, picks, record, line, run, LIMIT, items
         )
         if not isinstance(found, tuple):
             return found
         part, consumed, record, line, run = found
         kept += part
         carry = bytes(data[consumed:])
-    found = scanner.scan(carry, 0, True, width, codes, picks, record, line, run, LIMIT)
+    found = scanner.scan(carry, 0, True, width, codes, picks, record, line, run, LIMIT, items)
     if not isinstance(found, tuple):
         return found
     return kept + found[0], found[2], found[3]

@@ -1,19 +1,19 @@
 /* A tall CSV's data records picked in C: only records with a code cell that may hold a Level II code.
  *
- * scan(data, start, final, width, codes, picks, record, line, run, limit) reads the complete records of
- * data[start:] as the csv module reads them (excel dialect: ',' '"', doubled quotes, line ends \r\n \r \n,
- * line ends inside quoted fields counted as lines) and returns (kept, consumed, record, line, run):
+ * scan(data, start, final, width, codes, picks, record, line, run, limit, items) reads the complete
+ * records of data[start:] as the csv module reads them (excel dialect: ',' '"', doubled quotes, line ends
+ * \r\n \r \n, line ends inside quoted fields counted as lines) and returns (kept, consumed, record, line,
+ * run):
  *   kept      bytes: for each kept record "<k>,<line>,<run>,<first>" then ",<field>" for each field at a
  *             position where picks[position] is non-zero, as written (quoted or not), then "\n"; k = its
  *             record number - 1, line = the csv module's line_num after reading it. Fields where picks
- *             is 2 are the item's (a tall CSV repeats them on each payer's row): a kept record whose
- *             item fields are written as those of one of the last RING new items' first records is
- *             in its run (numbered from run + 1 on), with first 0 and those fields empty; otherwise
- *             it starts a new run, with first 1 and its item fields;
+ *             is 2 are the item's (a tall CSV repeats them on each payer's row): records whose item
+ *             fields are written the same share a run (numbered from run + 1 on, in ``items``, a table
+ *             from items() for one file, used by one call at a time); the first record of a run has
+ *             first 1 and its item fields, the others first 0 and those fields empty;
  *   consumed  where the first record not read starts (it is not complete: the caller joins the next
  *             chunk to it; with final true it is len(data));
- *   record, line, run  the counts after the records read, to pass to the next call (a run does not
- *             go on into the next call: one item may have several runs, as items far apart in the file).
+ *   record, line, run  the counts after the records read, to pass to the next call.
  * A record is kept when one of its cells at a position where codes[position] is non-zero holds an
  * ASCII letter A-V/a-v (or U+0131, U+017F in UTF-8: they upper-case to I and S) then four digits: the
  * superset that store/hospital_tall.py's _LEVEL2_CELL is.
@@ -92,6 +92,8 @@ static int text_before(const unsigned char *raw, Py_ssize_t n) {
     return 0;
 }
 
+typedef struct Items Items;
+
 enum { DONE = 0, NOT_MINE = -1, NO_MEMORY = -2, WRONG_WIDTH = -3 };
 
 typedef struct {
@@ -106,6 +108,7 @@ typedef struct {
     long long line;
     long long run;
     Py_ssize_t consumed;
+    Items *items;
 } Scan;
 
 /* One record from data[at:]: its end (just past its line end), its line ends and whether it is kept.
@@ -211,34 +214,168 @@ static int read_record(const Scan *s, Py_ssize_t at, Py_ssize_t *bounds, Py_ssiz
     }
 }
 
-/* Whether the item fields (picks 2) of the records at bounds a and b are written the same. */
-static int same_item(const Scan *s, const Py_ssize_t *a, const Py_ssize_t *b) {
-    for (Py_ssize_t f = 0; f < s->width; f++) {
-        if (s->picks[f] == 2) {
-            Py_ssize_t n = a[2 * f + 1] - a[2 * f];
-            if (n != b[2 * f + 1] - b[2 * f] || memcmp(s->data + a[2 * f], s->data + b[2 * f], (size_t)n) != 0) {
-                return 0;
-            }
-        }
+/* The items met so far in a file: their item fields as written -> their run. A tall CSV repeats an
+ * item's fields on each payer's row, and the rows of one item are far apart when the file is ordered by
+ * payer (UNC: 10.7 K items on 126 K kept records); an item's fields are written once, on its first
+ * record. Open addressing; the keys (each field's length, then its bytes) in one arena. Past
+ * ITEMS_LIMIT bytes of keys it starts again empty (a file of unique items keeps memory flat): an item
+ * met again after that is a new run, which the SQL puts together again by its values. */
+#define ITEMS_LIMIT ((size_t)64 << 20)
+#define ITEMS_CAPSULE "hcpcs_atlas.sources.hospital._csvscan.items"
+
+typedef struct {
+    unsigned long long hash;
+    size_t off;
+    size_t len;
+    long long run; /* 0: an empty slot */
+} Entry;
+
+struct Items {
+    Entry *slots;
+    size_t cap; /* a power of two */
+    size_t n;
+    unsigned char *arena;
+    size_t arena_len;
+    size_t arena_cap;
+};
+
+static void items_free(Items *t) {
+    if (t != NULL) {
+        free(t->slots);
+        free(t->arena);
+        free(t);
     }
-    return 1;
 }
 
-/* Kept records' items recently met: a tall CSV gives an item's rows together, often alternating
- * between two or three items (inpatient, outpatient), so a short ring finds most repeats. */
-#define RING 8
+static void items_clear(Items *t) {
+    memset(t->slots, 0, sizeof(Entry) * t->cap);
+    t->n = 0;
+    t->arena_len = 0;
+}
+
+static unsigned long long hash_bytes(const unsigned char *key, size_t len) {
+    unsigned long long h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ key[i]) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static int items_grow(Items *t) {
+    size_t cap = t->cap * 2;
+    Entry *slots = calloc(cap, sizeof(Entry));
+    if (slots == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->slots[i].run) {
+            size_t at = (size_t)t->slots[i].hash & (cap - 1);
+            while (slots[at].run) {
+                at = (at + 1) & (cap - 1);
+            }
+            slots[at] = t->slots[i];
+        }
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->cap = cap;
+    return 0;
+}
+
+/* The run of the item whose key is key[0:len]: *run found (> 0), or a new one from *counter (*first). */
+static int items_run(Items *t, const unsigned char *key, size_t len, long long *counter, long long *run, int *first) {
+    unsigned long long h = hash_bytes(key, len);
+    size_t at = (size_t)h & (t->cap - 1);
+    while (t->slots[at].run) {
+        Entry *e = &t->slots[at];
+        if (e->hash == h && e->len == len && memcmp(t->arena + e->off, key, len) == 0) {
+            *run = e->run;
+            *first = 0;
+            return 0;
+        }
+        at = (at + 1) & (t->cap - 1);
+    }
+    if (t->arena_len + len > ITEMS_LIMIT) {
+        items_clear(t);
+        at = (size_t)h & (t->cap - 1);
+    }
+    if (t->arena_len + len > t->arena_cap) {
+        size_t cap = t->arena_cap ? t->arena_cap : 1 << 16;
+        while (cap < t->arena_len + len) {
+            cap *= 2;
+        }
+        unsigned char *arena = realloc(t->arena, cap);
+        if (arena == NULL) {
+            return -1;
+        }
+        t->arena = arena;
+        t->arena_cap = cap;
+    }
+    memcpy(t->arena + t->arena_len, key, len);
+    Entry e = {h, t->arena_len, len, ++*counter};
+    t->arena_len += len;
+    t->slots[at] = e;
+    t->n++;
+    *run = e.run;
+    *first = 1;
+    if (t->n * 2 > t->cap && items_grow(t) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static void items_capsule_free(PyObject *capsule) {
+    items_free(PyCapsule_GetPointer(capsule, ITEMS_CAPSULE));
+}
+
+static PyObject *items(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    Items *t = calloc(1, sizeof(Items));
+    if (t == NULL) {
+        return PyErr_NoMemory();
+    }
+    t->cap = 1 << 12;
+    t->slots = calloc(t->cap, sizeof(Entry));
+    if (t->slots == NULL) {
+        items_free(t);
+        return PyErr_NoMemory();
+    }
+    PyObject *capsule = PyCapsule_New(t, ITEMS_CAPSULE, items_capsule_free);
+    if (capsule == NULL) {
+        items_free(t);
+    }
+    return capsule;
+}
+
+/* The item key of the record at bounds b: each item field's length (4 bytes) and bytes, into key. */
+static int item_key(const Scan *s, const Py_ssize_t *b, Out *key) {
+    key->len = 0;
+    for (Py_ssize_t f = 0; f < s->width; f++) {
+        if (s->picks[f] == 2) {
+            size_t n = (size_t)(b[2 * f + 1] - b[2 * f]);
+            if (n > 0xFFFFFFFFu || out_reserve(key, n + 4) < 0) {
+                return -1;
+            }
+            unsigned char size[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8),
+                                     (unsigned char)n};
+            memcpy(key->data + key->len, size, 4);
+            memcpy(key->data + key->len + 4, s->data + b[2 * f], n);
+            key->len += n + 4;
+        }
+    }
+    return 0;
+}
 
 static int scan_records(Scan *s, Py_ssize_t start, Out *out) {
     Py_ssize_t at = start;
     char prefix[96];
-    size_t row = 2 * (size_t)s->width;
-    Py_ssize_t *bounds = PyMem_RawMalloc(sizeof(Py_ssize_t) * row * (RING + 1));
-    if (bounds == NULL) {
+    Py_ssize_t *cur = PyMem_RawMalloc(sizeof(Py_ssize_t) * 2 * (size_t)s->width);
+    if (cur == NULL) {
         return NO_MEMORY;
     }
-    Py_ssize_t *cur = bounds;
-    long long ring_run[RING];
-    int ring_len = 0, ring_next = 0, status = DONE;
+    Out key = {NULL, 0, 0};
+    int status = DONE;
     while (at < s->len) {
         Py_ssize_t next = 0;
         long long breaks = 0;
@@ -253,20 +390,12 @@ static int scan_records(Scan *s, Py_ssize_t start, Out *out) {
         }
         long long line = s->line + breaks + 1;
         if (keep) {
-            long long run = -1;
-            for (int back = 1; back <= ring_len && run < 0; back++) {
-                int slot = (ring_next - back + RING) % RING;
-                if (same_item(s, cur, bounds + row * (size_t)(slot + 1))) {
-                    run = ring_run[slot];
-                }
-            }
-            int first = run < 0;
-            if (first) {
-                run = ++s->run;
-                memcpy(bounds + row * (size_t)(ring_next + 1), cur, sizeof(Py_ssize_t) * row);
-                ring_run[ring_next] = run;
-                ring_next = (ring_next + 1) % RING;
-                ring_len += ring_len < RING;
+            long long run = 0;
+            int first = 0;
+            if (item_key(s, cur, &key) < 0 ||
+                items_run(s->items, (const unsigned char *)key.data, key.len, &s->run, &run, &first) < 0) {
+                status = NO_MEMORY;
+                break;
             }
             int size = snprintf(prefix, sizeof prefix, "%lld,%lld,%lld,%d", s->record, line, run, first);
             if (size <= 0 || (size_t)size >= sizeof prefix) {
@@ -284,7 +413,7 @@ static int scan_records(Scan *s, Py_ssize_t start, Out *out) {
                 if (s->picks[f]) {
                     out->data[out->len++] = ',';
                     if (s->picks[f] == 2 && !first) {
-                        continue; /* the run's first record has it */
+                        continue; /* the item's first record has it */
                     }
                     size_t field = (size_t)(cur[2 * f + 1] - cur[2 * f]);
                     memcpy(out->data + out->len, s->data + cur[2 * f], field);
@@ -298,7 +427,8 @@ static int scan_records(Scan *s, Py_ssize_t start, Out *out) {
         at = next;
     }
     s->consumed = at;
-    PyMem_RawFree(bounds);
+    free(key.data);
+    PyMem_RawFree(cur);
     return status;
 }
 
@@ -308,18 +438,23 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     Py_ssize_t start, width, limit;
     int final;
     long long record, line, run;
-    if (!PyArg_ParseTuple(args, "y*npny*y*LLLn", &data, &start, &final, &width, &codes, &picks, &record, &line,
-                          &run, &limit)) {
+    PyObject *capsule;
+    if (!PyArg_ParseTuple(args, "y*npny*y*LLLnO", &data, &start, &final, &width, &codes, &picks, &record, &line,
+                          &run, &limit, &capsule)) {
         return NULL;
     }
     PyObject *result = NULL;
+    Items *table = PyCapsule_GetPointer(capsule, ITEMS_CAPSULE);
+    if (table == NULL) {
+        goto done;
+    }
     if (start < 0 || start > data.len || width < 1 || width > (1 << 20) || codes.len != width || picks.len != width || record < 0 || line < 0 || run < 0 ||
         limit < 0) {
         PyErr_SetString(PyExc_ValueError, "scan: arguments out of range");
         goto done;
     }
     Scan s = {(const unsigned char *)data.buf, data.len, final, width, (const unsigned char *)codes.buf,
-              (const unsigned char *)picks.buf, limit, record, line, run, start};
+              (const unsigned char *)picks.buf, limit, record, line, run, start, table};
     Out out = {NULL, 0, 0};
     int status;
     Py_BEGIN_ALLOW_THREADS
@@ -347,6 +482,7 @@ done:
 
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, "The kept records of a tall CSV's complete records, or None: not mine."},
+    {"items", items, METH_NOARGS, "A new table of the items met in one file, for scan (one call at a time)."},
     {NULL, NULL, 0, NULL},
 };
 

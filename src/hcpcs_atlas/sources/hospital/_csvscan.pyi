@@ -1,3 +1,8 @@
+from typing import NewType
+
+Items = NewType("Items", object)
+
+def items() -> Items: ...
 def scan(
     data: bytes | bytearray,
     start: int,
@@ -9,5 +14,6 @@ def scan(
     line: int,
     run: int,
     limit: int,
+    items: Items,
     /,
 ) -> tuple[bytes, int, int, int, int] | bool | None: ...

@@ -311,7 +311,7 @@ def _write_scanned(
     picked = set(columns.picked())
     picks = bytes((i in picked) + (i in picked and i not in payer) for i in range(columns.width))
     width, limit = columns.width, csv.field_size_limit()
-    record, line, run, carry = 0, 3, 0, b""
+    record, line, run, carry, items = 0, 3, 0, b"", scanner.items()
     for buf, at in _buffers(first, chunks, stream, tick):
         data: bytes | bytearray = buf
         if len(carry) <= at:
@@ -319,14 +319,14 @@ def _write_scanned(
             at -= len(carry)
         else:
             data, at = carry + bytes(memoryview(buf)[at:]), 0
-        found = _scanned(scanner.scan(data, at, False, width, codes, picks, record, line, run, limit))
+        found = _scanned(scanner.scan(data, at, False, width, codes, picks, record, line, run, limit, items))
         if found is None:
             return None
         kept, consumed, record, line, run = found
         carry = bytes(memoryview(data)[consumed:])
         into.rows_seen = record
         _write_all(out, memoryview(kept))
-    found = _scanned(scanner.scan(carry, 0, True, width, codes, picks, record, line, run, limit))
+    found = _scanned(scanner.scan(carry, 0, True, width, codes, picks, record, line, run, limit, items))
     if found is None:
         return None
     _write_all(out, memoryview(found[0]))
