@@ -174,6 +174,7 @@ READ = {
     "empty line in a field": QUIRKS.replace('"Two\r\nlines"', '"Two\r\n\r\nlines"'),
     "doubled quotes": QUIRKS.replace('"Comma, quoted"', '"Comma, ""quoted"""'),
     "a quote mid-field": QUIRKS.replace("Plain,", 'Pl"ain,'),
+    "quotes after spaces and text": QUIRKS.replace("Plain,", "  P" + '"a' * 50 + ","),
     "non-ASCII": QUIRKS.replace("Plain,", "Pl\u00e9ain \u0131\u2028,"),
     "dotless i code": QUIRKS.replace("Plain,J9032", "Plain,\u01319032"),
     "empty last field, no line end": QUIRKS + "\r\nX,J9330,HCPCS,,,,,,,,",

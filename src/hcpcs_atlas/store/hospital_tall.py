@@ -24,6 +24,8 @@ Lines: every record is numbered in file order (``k`` = record - 1); a record end
 the line ends inside fields up to it. Those are counted in the columns not kept as the rows stream, and in
 the kept ones (of the records stored) only when the pipe's line count says there are more; the counts must
 add up, or give way. The pipe's end line (:class:`TallColumns` ``end``) tells the number of records.
+With the C scanner's records instead (:func:`_load_scanned`), each comes with its line, and the item's
+fields are judged, trimmed and read once per item run, not per row.
 Items and charges go to Parquet (doubles as they are) in the staging folder; the store reads them in the
 file's transaction (:mod:`.hospital_staging`). Measured on UNC (benchmarks/hospital_ingest.py): see
 docs/formats.md.

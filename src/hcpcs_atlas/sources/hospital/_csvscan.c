@@ -180,6 +180,7 @@ static int read_record(const Scan *s, Py_ssize_t at, Py_ssize_t *bounds, Py_ssiz
                 return NOT_MINE; /* text after the closing quote */
             }
         } else {
+            int text = 0;
             while (i < n) {
                 while (i < n && !UNQUOTED[d[i]]) {
                     i++; /* the plain bytes of an unquoted field */
@@ -194,8 +195,11 @@ static int read_record(const Scan *s, Py_ssize_t at, Py_ssize_t *bounds, Py_ssiz
                 if (c == 0) {
                     return NOT_MINE;
                 }
-                if (c == '"' && !text_before(d + begin, i - begin)) {
-                    return NOT_MINE; /* DuckDB unquotes ' "b"', the csv module keeps it */
+                if (c == '"' && !text) {
+                    text = text_before(d + begin, i - begin); /* once a field: then it stays true */
+                    if (!text) {
+                        return NOT_MINE; /* DuckDB unquotes ' "b"', the csv module keeps it */
+                    }
                 }
                 i++;
             }

@@ -18,6 +18,11 @@ It gives way on anything it cannot match exactly:
   line in the data (the csv module counts it as a record, DuckDB's reader skips it) is one of these;
 - whatever ``load`` refuses (bytes that are not UTF-8: a cp1252 file; a row of the wrong width; an
   amount the package cannot read): the csv-module pass then names the row, or reads the file.
+
+With the C scanner built (``_csvscan.c``, optional) and only Level II codes kept, the pipe carries what
+it picks instead of the data rows (:class:`TallColumns` ``scan``); a file it does not read exactly is
+read again without it, and a record of another width goes to the csv-module path (DuckDB's reader takes
+a record with empty fields past the header's width).
 """
 
 from __future__ import annotations
