@@ -92,14 +92,14 @@ def _read_back(kept: bytes, header: list[str]) -> Picked:
 
 
 def _scan(
-    body: bytes, header: list[str], cuts: list[int] | None = None
+    body: bytes, header: list[str], cuts: list[int] | None = None, limit: int = 64 << 20
 ) -> tuple[bytes, int, int] | bool | None:
     """(kept, records, lines) as the pipe gets them: chunk by chunk, a cut record carried into the next
     chunk's headroom, then a final call on what is left; False: a record of another width; None: not
     mine."""
     assert scanner is not None
     codes, picks, _ = _masks(header)
-    width, record, line, run, carry, kept, items = len(header), 0, 3, 0, b"", b"", scanner.items()
+    width, record, line, run, carry, kept, items = len(header), 0, 3, 0, b"", b"", scanner.items(limit)
     edges = [0, *sorted(set(cuts or [])), len(body)]
     for lo, hi in itertools.pairwise(edges):
         buf = bytearray(b"\0" * 64 + body[lo:hi])  # 64 bytes of headroom
@@ -162,6 +162,33 @@ def test_unc_as_the_csv_module_reads_it(shared_data: Path) -> None:
     assert _read_back(whole[0], header) == _expected(body, header)
     cuts = list(range(1, len(body), 1 << 20))  # 1 MB chunks
     assert _same(_scan(body, header, cuts), whole, header)
+
+
+def test_a_full_table_of_items_starts_again(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its limit the table of items starts again empty: an item met again is a new run; the records
+    read and what is stored stay the same."""
+    import gzip
+
+    from hcpcs_atlas.sources.hospital import pipe
+
+    text = gzip.decompress((shared_data / f"{HPT}/real/unc-hospitals_standardcharges.csv.gz").read_bytes())
+    body, header = _split(text[:3_000_000])
+    body = body[: body.rindex(b"\n") + 1]
+    whole, small = _scan(body, header), _scan(body, header, limit=2000)
+    assert isinstance(whole, tuple) and isinstance(small, tuple)
+
+    def runs(kept: bytes) -> int:
+        return sum(r[3] == "1" for r in csv.reader(io.StringIO(kept.decode(), newline="")))
+
+    assert runs(small[0]) > runs(whole[0]) > 0
+    assert _same(small, whole, header)
+    assert _read_back(small[0], header) == _expected(body, header)
+    monkeypatch.setattr(pipe, "ITEMS_LIMIT", 2000)
+    path = tmp_path / "unc-head.csv"
+    path.write_bytes(text[: len(text[:3_000_000]) - len(_split(text[:3_000_000])[0])] + body)
+    assert _same_as_the_reader(path, is_level2, tmp_path) > 0
 
 
 #: Inputs the scanner must read, and the ones it must leave to the pure path.

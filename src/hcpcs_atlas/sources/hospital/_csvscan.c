@@ -242,10 +242,9 @@ static int read_record(const Scan *s, Py_ssize_t at, Py_ssize_t *bounds, Py_ssiz
 /* The items met so far in a file: their item fields as written -> their run. A tall CSV repeats an
  * item's fields on each payer's row, and the rows of one item are far apart when the file is ordered by
  * payer (UNC: 10.7 K items on 126 K kept records); an item's fields are written once, on its first
- * record. Open addressing; the keys (each field's length, then its bytes) in one arena. Past
- * ITEMS_LIMIT bytes of keys it starts again empty (a file of unique items keeps memory flat): an item
- * met again after that is a new run, which the SQL puts together again by its values. */
-#define ITEMS_LIMIT ((size_t)64 << 20)
+ * record. Open addressing; the keys (each field's length, then its bytes) in one arena. Past the
+ * table's limit of bytes of keys it starts again empty (a file of unique items keeps memory flat): an
+ * item met again after that is a new run, which the SQL puts together again by its values. */
 #define ITEMS_CAPSULE "hcpcs_atlas.sources.hospital._csvscan.items"
 
 typedef struct {
@@ -262,6 +261,7 @@ struct Items {
     unsigned char *arena;
     size_t arena_len;
     size_t arena_cap;
+    size_t limit;
 };
 
 static void items_free(Items *t) {
@@ -326,7 +326,7 @@ static int items_run(Items *t, const unsigned char *key, size_t len, long long *
         }
         at = (at + 1) & (t->cap - 1);
     }
-    if (t->arena_len + len > ITEMS_LIMIT) {
+    if (t->arena_len + len > t->limit) {
         items_clear(t);
         at = (size_t)h & (t->cap - 1);
     }
@@ -359,13 +359,21 @@ static void items_capsule_free(PyObject *capsule) {
     items_free(PyCapsule_GetPointer(capsule, ITEMS_CAPSULE));
 }
 
-static PyObject *items(PyObject *self, PyObject *unused) {
+static PyObject *items(PyObject *self, PyObject *arg) {
     (void)self;
-    (void)unused;
+    Py_ssize_t limit = PyLong_AsSsize_t(arg);
+    if (limit == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (limit < 0) {
+        PyErr_SetString(PyExc_ValueError, "items: a limit of bytes, not negative");
+        return NULL;
+    }
     Items *t = calloc(1, sizeof(Items));
     if (t == NULL) {
         return PyErr_NoMemory();
     }
+    t->limit = (size_t)limit;
     t->cap = 1 << 12;
     t->slots = calloc(t->cap, sizeof(Entry));
     if (t->slots == NULL) {
@@ -513,7 +521,7 @@ done:
 
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, "The kept records of a tall CSV's complete records, or None: not mine."},
-    {"items", items, METH_NOARGS, "A new table of the items met in one file, for scan (one call at a time)."},
+    {"items", items, METH_O, "A new table of the items met in one file (at most limit bytes of keys), for scan."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -2,7 +2,7 @@ from typing import NewType
 
 Items = NewType("Items", object)
 
-def items() -> Items: ...
+def items(limit: int, /) -> Items: ...
 def scan(
     data: bytes | bytearray,
     start: int,

@@ -292,6 +292,9 @@ def _write_data(
     return ends + open_line
 
 
+#: The bytes of item fields the scanner's table of items holds at most (then it starts again empty).
+ITEMS_LIMIT = 64 << 20
+
 #: What the scanner gives: (kept records, where the rest starts, records, lines, runs).
 _Scanned = tuple[bytes, int, int, int, int]
 
@@ -316,7 +319,7 @@ def _write_scanned(
     picked = set(columns.picked())
     picks = bytes((i in picked) + (i in picked and i not in payer) for i in range(columns.width))
     width, limit = columns.width, csv.field_size_limit()
-    record, line, run, carry, items = 0, 3, 0, b"", scanner.items()
+    record, line, run, carry, items = 0, 3, 0, b"", scanner.items(ITEMS_LIMIT)
     for buf, at in _buffers(first, chunks, stream, tick):
         data: bytes | bytearray = buf
         if len(carry) <= at:
