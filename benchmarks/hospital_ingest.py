@@ -11,7 +11,9 @@ Each measurement runs in a fresh interpreter, so its peak RSS (Linux ``VmHWM``) 
 
 - ``csv``: Python's csv module reading every row of the UNC file (gzip.open, UTF-8): the baseline;
 - ``ingest``: ``hcpcs-atlas ingest hospital`` on the same file, every Level II code kept, into a fresh
-  store (read, parse, resolve payers, store): target <= 1.5x the baseline;
+  store (read, parse, resolve payers, store): target <= 1.5x the baseline; with the C scanner
+  (``_csvscan``) when it is built, and ``ingest, pure Python``: the same with HCPCS_ATLAS_PURE_PYTHON=1
+  (UNC only; ``--no-pure`` leaves it out);
 - the same pair on MD Anderson's wide CSV (the csv-module path: 400 payer columns a row), no target;
 - ``json``: ``read_hospital_file`` on a >= 1 GB JSON file made by repeating UChicago's items (plain JSON,
   J9032/J9330 kept, ``--codes``); ``json-level2``: the same reader, every Level II code kept (charges
@@ -135,10 +137,14 @@ MEASURES = {
 }
 
 
+PURE = "-pure"  # a kind ending so: measured with the C accelerators switched off
+
+
 def run_child(kind: str, path: Path, pure: bool = False) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--measure", kind, str(path)]
+    measure = kind.removesuffix(PURE)
+    command = [sys.executable, __file__, "--measure", measure, str(path)]
     env = os.environ | {"PYTHONPATH": str(ROOT / "src")}
-    if pure:  # the JSON item search without its C accelerator (what a machine without a compiler runs)
+    if pure or kind != measure:  # what a machine without a C compiler runs
         env["HCPCS_ATLAS_PURE_PYTHON"] = "1"
     out = subprocess.run(command, check=True, capture_output=True, env=env)
     result: dict[str, Any] = orjson.loads(out.stdout)
@@ -152,24 +158,29 @@ def best_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return best
 
 
-def compare(label: str, path: Path, repeat: int, target: str) -> None:
-    """The csv module reading every row against ``ingest hospital``, interleaved (both see the same load);
-    each side's best wall time and, separately, its least CPU time."""
+def compare(label: str, path: Path, repeat: int, target: str, pure: bool = False) -> None:
+    """The csv module reading every row against ``ingest hospital`` (and, with ``pure``, the same with
+    the C accelerators off), interleaved (all see the same load); each side's best wall time and,
+    separately, its least CPU time."""
+    kinds = ("csv", "ingest", "ingest" + PURE) if pure else ("csv", "ingest")
     runs: list[tuple[str, dict[str, Any]]] = []
     for _ in range(repeat):
-        runs += [("csv", run_child("csv", path)), ("ingest", run_child("ingest", path))]
-    sides = {kind: [r for k, r in runs if k == kind] for kind in ("csv", "ingest")}
-    base, ingest = (min(sides[k], key=lambda r: float(r["seconds"])) for k in ("csv", "ingest"))
-    cpu = {k: min(float(r["cpu_seconds"]) for r in sides[k]) for k in sides}
+        runs += [(kind, run_child(kind, path)) for kind in kinds]
+    sides = {kind: [r for k, r in runs if k == kind] for kind in kinds}
+    best = {k: min(sides[k], key=lambda r: float(r["seconds"])) for k in kinds}
+    cpu = {k: min(float(r["cpu_seconds"]) for r in sides[k]) for k in kinds}
+    base = best["csv"]
     print(f"{label} ({path.stat().st_size / 1e6:.1f} MB gz, {base['rows']:,} CSV records), best of {repeat}")
-    for name, r, kind in (
-        ("csv module, every row", base, "csv"),
-        ("ingest hospital, Level II", ingest, "ingest"),
-    ):
-        rss = max(float(x["max_rss_mb"]) for x in sides[kind])
-        print(f"  {name:<26} {r['seconds']:6.2f} s wall {cpu[kind]:6.2f} s CPU  peak RSS {rss:5.0f} MB")
-    print(f"  ratio {ingest['seconds'] / base['seconds']:.2f}x wall, {cpu['ingest'] / cpu['csv']:.2f}x CPU"
-          f"{target}; {ingest['charges']:,} charges stored")  # fmt: skip
+    names = {"csv": "csv module, every row", "ingest": "ingest hospital, Level II",
+             "ingest" + PURE: "  the same, pure Python"}  # fmt: skip
+    for kind in kinds:
+        r, rss = best[kind], max(float(x["max_rss_mb"]) for x in sides[kind])
+        ratio = "" if kind == "csv" else (
+            f"  {r['seconds'] / base['seconds']:.2f}x wall, {cpu[kind] / cpu['csv']:.2f}x CPU{target}"
+        )  # fmt: skip
+        print(f"  {names[kind]:<26} {r['seconds']:6.2f} s wall {cpu[kind]:6.2f} s CPU  peak RSS {rss:5.0f} MB"
+              f"{ratio}")  # fmt: skip
+    print(f"  {best['ingest']['charges']:,} charges stored")
 
 
 def accel_built() -> bool:
@@ -216,6 +227,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json-only", action="store_true", help="skip the CSV comparisons")
     parser.add_argument("--kinds", default="json,json-level2,json-ingest", help="JSON measurements to run")
+    parser.add_argument("--no-pure", action="store_true", help="leave out the pure-Python ingest (UNC)")
+    parser.add_argument("--unc-only", action="store_true", help="the UNC comparison only")
     parser.add_argument("--measure", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -225,12 +238,11 @@ def main() -> None:
         sys.stdout.buffer.write(orjson.dumps(result))
         return
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    for label, path, target in (
-        ("UNC tall CSV", UNC, " (target <= 1.5x)"),
-        ("MD Anderson wide CSV", MDA, ""),
-    ):
-        if not args.json_only:
-            compare(label, path, args.repeat, target)
+    if not args.json_only:
+        compare("UNC tall CSV", UNC, args.repeat, " (target <= 1.5x)", pure=not args.no_pure)
+        if args.unc_only:
+            return
+        compare("MD Anderson wide CSV", MDA, args.repeat, "")
     compare_json(make_json(args.json_gb), args.repeat, args.kinds.split(","))
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

@@ -30,6 +30,7 @@ from hcpcs_atlas.store import Store
 from hcpcs_atlas.writer import write_publication
 
 from .helpers import table_counts
+from .test_hospital_staging import csv_mode  # noqa: F401  # each test with the C scanner and without
 
 REAL = "hospital_price_transparency/real"
 FILES = {

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hcpcs_atlas import accel
 from hcpcs_atlas.progress import Progress
 from hcpcs_atlas.sources import is_level2
 from hcpcs_atlas.sources.hospital import HospitalCharge, read_hospital_file
@@ -37,6 +39,26 @@ _ITEMS = """
 SELECT code, codes, code_types, description, billing_class, setting, drug_unit, drug_type, modifiers,
        gross_usd, discounted_cash_usd, minimum_usd, maximum_usd FROM core_hospital_items
 """
+
+
+SCANNER = "hcpcs_atlas.sources.hospital._csvscan"
+
+
+@pytest.fixture(scope="module", params=["c", "pure"], autouse=True)
+def csv_mode(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test of a module that has this fixture runs with the tall CSV's C scanner (when it is
+    built) and with HCPCS_ATLAS_PURE_PYTHON=1: the same results, refusals and messages."""
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "pure":
+            patch.setenv(accel.PURE_ENV, "1")
+        else:
+            patch.delenv(accel.PURE_ENV, raising=False)
+        yield str(request.param)
+
+
+def scanning() -> bool:
+    """Whether the C scanner is in use (built, and not switched off)."""
+    return accel.load(SCANNER) is not None
 
 
 def _item(c: HospitalCharge) -> tuple[Any, ...]:

@@ -24,6 +24,8 @@ Lines: every record is numbered in file order (``k`` = record - 1); a record end
 the line ends inside fields up to it. Those are counted in the columns not kept as the rows stream, and in
 the kept ones (of the records stored) only when the pipe's line count says there are more; the counts must
 add up, or give way. The pipe's end line (:class:`TallColumns` ``end``) tells the number of records.
+With the C scanner's records instead (:func:`_load_scanned`), each comes with its line, and the item's
+fields are judged, trimmed and read once per item run, not per row.
 Items and charges go to Parquet (doubles as they are) in the staging folder; the store reads them in the
 file's transaction (:mod:`.hospital_staging`). Measured on UNC (benchmarks/hospital_ingest.py): see
 docs/formats.md.
@@ -42,7 +44,7 @@ import orjson
 from ..sources import LEVEL2_CODE, is_level2
 from ..sources.hospital.csvfile import CodeJudge, amount
 from ..sources.hospital.model import split_list
-from ..sources.hospital.pipe import Loaded, TallColumns
+from ..sources.hospital.pipe import PAYER_FIELDS, Loaded, TallColumns
 
 __all__ = ["PARQUET_CHARGES", "PARQUET_ITEMS", "TallRefused", "load_tall"]
 
@@ -91,6 +93,8 @@ def load_tall(
         con.execute("SET threads = 1")  # 2 measured 0.2-0.6 s more CPU on UNC, and no shorter wall
         con.execute("SET enable_progress_bar = false")  # the command's own bar is on the terminal
         con.execute("SET temp_directory = ?", [str(folder / "duckdb.tmp")])
+        if cols.scan(level2_only(keep_code)):
+            return _load_scanned(con, path, cols, lines, keep_code, folder)
         return _load(con, path, cols, lines, keep_code, folder)
     finally:
         con.close()
@@ -110,54 +114,7 @@ def _load(
     picks += [f"c{t} AS t{i}" for i, t in enumerate(typed)]
     picks += [f"c{cols.columns[f]} AS f_{f}" if f in cols.columns else f"NULL::VARCHAR AS f_{f}"
               for f in (*_TEXT, "modifiers", *_NUMBERS)]  # fmt: skip
-    spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(cols.width))
-    picked = (
-        {c for c, _ in cols.codes} | {t for _, t in cols.codes if t is not None} | set(cols.columns.values())
-    )
-    others = [i for i in range(cols.width) if i not in picked]
-    cells = " OR ".join(f"regexp_matches(c{c}, '{_LEVEL2_CELL}')" for c, _ in cols.codes)
-    candidate = f"coalesce({cells}, false)" if level2_only(keep_code) else "true"
-    # contains(): a byte search, where a regex cost 0.1-0.2 s CPU more on UNC's 326 K rows.
-    con.execute(
-        """CREATE MACRO _breaks(c) AS CASE WHEN c IS NULL OR NOT (contains(c, chr(10)) OR contains(c, chr(13)))
-               THEN 0
-               ELSE len(c) * 2 - len(replace(c, chr(10), '')) - len(replace(c, chr(13), ''))
-                    - (len(c) - len(replace(c, chr(13) || chr(10), ''))) // 2 END"""
-    )
-    # Every record in file order (``k``: the record number - 1), with the line ends inside the fields
-    # not kept here (those inside kept fields are counted below, when the line count says there are any),
-    # and those of every record up to it (``before``: a streaming window, where a sort of the kept rows
-    # by record for an ASOF join cost 0.1-0.2 s CPU on UNC). A record ends on line k + 4 + before.
-    # Only records that may hold a kept code are stored (UNC: 126 K of 326 K), and the pipe's end line,
-    # whose ``k`` and ``before`` are the number of records and of those line ends.
-    con.execute(
-        f"""CREATE TABLE raw AS SELECT * EXCLUDE (candidate) FROM (
-            SELECT row_number() OVER () - 1 AS k,
-                   sum(breaks) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS before, *
-            FROM (SELECT {", ".join(picks)}, {" + ".join(["0"] + [f"_breaks(c{i})" for i in others])} AS breaks,
-                         coalesce(c0 = $end, false) AS fin, {candidate} AS candidate
-                  FROM read_csv($path, columns = {{{spec}}}, header = false, auto_detect = false, delim = ',',
-                                quote = '"', escape = '"', strict_mode = true, compression = 'none',
-                                parallel = false)))
-        WHERE candidate OR fin""",
-        {"path": path, "end": cols.end},
-    )
-    n_lines, records, n_breaks = lines(), *_end(con)
-    if n_lines is None:
-        raise TallRefused("the pipe gave way")
-    if n_lines != records + n_breaks:
-        # Line ends inside the kept columns of the records stored; the records not stored must have
-        # none there (those cells are gone), or the counts do not add up and the file gives way.
-        fields = [p.split(" AS ")[1] for p in picks if not p.startswith("NULL")]
-        kept_breaks = " + ".join(f"_breaks({f})" for f in fields)
-        con.execute(
-            f"""UPDATE raw SET before = raw.before + w.b FROM (
-                    SELECT k, sum({kept_breaks}) OVER (ORDER BY k) AS b FROM raw) w
-                WHERE raw.k = w.k"""
-        )
-        n_breaks += _one(con, f"SELECT coalesce(sum({kept_breaks}), 0) FROM raw")
-        if n_lines != records + n_breaks:
-            raise TallRefused(f"{n_lines} lines, {records} records and {n_breaks} line ends inside fields")
+    n_breaks = _raw_piped(con, path, cols, picks, lines, keep_code)
     key_list = ", ".join(f"coalesce({k}, '')" for k in keys)
     distinct = con.execute(f"SELECT DISTINCT {key_list} FROM raw")
     batches = iter(lambda: distinct.fetchmany(1 << 16), [])  # a file of unique CDM codes: flat memory
@@ -227,6 +184,201 @@ def _load(
         TO '{_quoted(folder / PARQUET_CHARGES)}' (FORMAT parquet)"""
     )
     return Loaded(n_breaks, charges)
+
+
+def _raw_piped(
+    con: duckdb.DuckDBPyConnection,
+    path: str,
+    cols: TallColumns,
+    picks: list[str],
+    lines: Callable[[], int | None],
+    keep_code: Callable[[str], bool],
+) -> int:
+    """Table ``raw`` from every data row as written, with the end line; the line ends inside fields."""
+    spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(cols.width))
+    picked = set(cols.picked())
+    others = [i for i in range(cols.width) if i not in picked]
+    cells = " OR ".join(f"regexp_matches(c{c}, '{_LEVEL2_CELL}')" for c, _ in cols.codes)
+    candidate = f"coalesce({cells}, false)" if level2_only(keep_code) else "true"
+    # contains(): a byte search, where a regex cost 0.1-0.2 s CPU more on UNC's 326 K rows.
+    con.execute(
+        """CREATE MACRO _breaks(c) AS CASE WHEN c IS NULL OR NOT (contains(c, chr(10)) OR contains(c, chr(13)))
+               THEN 0
+               ELSE len(c) * 2 - len(replace(c, chr(10), '')) - len(replace(c, chr(13), ''))
+                    - (len(c) - len(replace(c, chr(13) || chr(10), ''))) // 2 END"""
+    )
+    # Every record in file order (``k``: the record number - 1), with the line ends inside the fields
+    # not kept here (those inside kept fields are counted below, when the line count says there are any),
+    # and those of every record up to it (``before``: a streaming window, where a sort of the kept rows
+    # by record for an ASOF join cost 0.1-0.2 s CPU on UNC). A record ends on line k + 4 + before.
+    # Only records that may hold a kept code are stored (UNC: 126 K of 326 K), and the pipe's end line,
+    # whose ``k`` and ``before`` are the number of records and of those line ends.
+    con.execute(
+        f"""CREATE TABLE raw AS SELECT * EXCLUDE (candidate) FROM (
+            SELECT row_number() OVER () - 1 AS k,
+                   sum(breaks) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS before, *
+            FROM (SELECT {", ".join(picks)}, {" + ".join(["0"] + [f"_breaks(c{i})" for i in others])} AS breaks,
+                         coalesce(c0 = $end, false) AS fin, {candidate} AS candidate
+                  FROM read_csv($path, columns = {{{spec}}}, header = false, auto_detect = false, delim = ',',
+                                quote = '"', escape = '"', strict_mode = true, compression = 'none',
+                                parallel = false)))
+        WHERE candidate OR fin""",
+        {"path": path, "end": cols.end},
+    )
+    n_lines, records, n_breaks = lines(), *_end(con)
+    if n_lines is None:
+        raise TallRefused("the pipe gave way")
+    if n_lines != records + n_breaks:
+        # Line ends inside the kept columns of the records stored; the records not stored must have
+        # none there (those cells are gone), or the counts do not add up and the file gives way.
+        fields = [p.split(" AS ")[1] for p in picks if not p.startswith("NULL")]
+        kept_breaks = " + ".join(f"_breaks({f})" for f in fields)
+        con.execute(
+            f"""UPDATE raw SET before = raw.before + w.b FROM (
+                    SELECT k, sum({kept_breaks}) OVER (ORDER BY k) AS b FROM raw) w
+                WHERE raw.k = w.k"""
+        )
+        n_breaks += _one(con, f"SELECT coalesce(sum({kept_breaks}), 0) FROM raw")
+        if n_lines != records + n_breaks:
+            raise TallRefused(f"{n_lines} lines, {records} records and {n_breaks} line ends inside fields")
+    return n_breaks
+
+
+def _load_scanned(
+    con: duckdb.DuckDBPyConnection,
+    path: str,
+    cols: TallColumns,
+    lines: Callable[[], int | None],
+    keep_code: Callable[[str], bool],
+    folder: Path,
+) -> Loaded:
+    """The C scanner's records (:class:`TallColumns` ``scan``): each with its record number - 1 (``k``),
+    line, run (the records whose item fields are written the same) and whether it is its run's first;
+    the item's fields in a run's first record only.
+
+    What ``_load`` does per row for the item's fields (codes judged, text trimmed, amounts read,
+    modifiers split, the item's hash) is done here per run (UNC: 10.7 K runs of 126 K records); per row
+    only the payer's fields. The figures are the same to the bit: the same expressions, the same
+    ``item_id`` (the least ``ord`` of the item's charges is the least of its runs' first records)."""
+    typed = [t for _, t in cols.codes if t is not None]
+    keys = [f"k{i}" for i in range(len(cols.codes))] + [f"t{i}" for i in range(len(typed))]
+    item_fields = [f for f in (*_TEXT, "modifiers", *_NUMBERS) if f not in PAYER_FIELDS]
+    payer_fields = [f for f in (*_TEXT, *_NUMBERS) if f in PAYER_FIELDS]
+    item = [f"c{c} AS k{i}" for i, (c, _) in enumerate(cols.codes)]
+    item += [f"c{t} AS t{i}" for i, t in enumerate(typed)]
+    item += [
+        f"c{cols.columns[f]} AS f_{f}" if f in cols.columns else f"NULL::VARCHAR AS f_{f}"
+        for f in item_fields
+    ]
+    payer = [
+        f"c{cols.columns[f]} AS f_{f}" if f in cols.columns else f"NULL::VARCHAR AS f_{f}"
+        for f in payer_fields
+    ]
+    spec = ", ".join(
+        ["'k': 'BIGINT'", "'line': 'BIGINT'", "'run': 'BIGINT'", "'first': 'BOOLEAN'"]
+        + [f"'c{i}': 'VARCHAR'" for i in cols.picked()]
+    )
+    con.execute(
+        f"""CREATE TABLE raw AS SELECT * FROM read_csv($path, columns = {{{spec}}}, header = false,
+                auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true,
+                compression = 'none', parallel = false)""",
+        {"path": path},
+    )
+    if lines() is None:
+        raise TallRefused("the pipe gave way")
+    # A record ends on line k + 4 + before (as _load's), before = line - k - 4.
+    con.execute(
+        f"CREATE TABLE runs AS SELECT run, k, line - k - 4 AS before, {', '.join(item)} FROM raw WHERE first"
+    )
+    con.execute(f"CREATE TABLE rows AS SELECT run, k, line - k - 4 AS before, {', '.join(payer)} FROM raw")
+    con.execute("DROP TABLE raw")
+    key_list = ", ".join(f"coalesce({k}, '')" for k in keys)
+    distinct = con.execute(f"SELECT DISTINCT {key_list} FROM runs")
+    batches = iter(lambda: distinct.fetchmany(1 << 16), [])
+    _table(con, "judged", _judged((key for batch in batches for key in batch), cols, keys, keep_code), folder)
+    on = " AND ".join(f"coalesce(r.{k}, '') = j.{k}" for k in keys)
+    mods = con.execute("SELECT DISTINCT f_modifiers FROM runs WHERE f_modifiers IS NOT NULL").fetchall()
+    _table(con, "mods", _modifiers([str(r[0]) for r in mods]), folder)
+    texts = [f for f in _TEXT if f in item_fields]
+    numbers = [f for f in _NUMBERS if f in item_fields]
+    con.execute(
+        f"""CREATE TABLE kept AS
+        SELECT r.run, r.k * {_SPAN} + generate_subscripts(j.kept, 1) AS ord, r.k, r.before,
+               unnest(j.kept) AS code, j.cid, {_texts(texts)}, {_numbers(numbers)}, coalesce(m.mid, 0) AS mid
+        FROM runs r JOIN judged j ON {on} LEFT JOIN mods m ON m.v = r.f_modifiers""",
+        {"ws": WHITESPACE},
+    )
+    con.execute("DROP TABLE runs")
+    # The payer's fields of the rows of kept runs, each row once (a row with two kept codes: two charges).
+    p_texts = [f for f in _TEXT if f in payer_fields]
+    p_numbers = [f for f in _NUMBERS if f in payer_fields]
+    con.execute(
+        f"""CREATE TABLE payers AS SELECT r.run, r.k, r.before, {_texts(p_texts)}, {_numbers(p_numbers)}
+        FROM rows r WHERE r.run IN (SELECT run FROM kept)""",
+        {"ws": WHITESPACE},
+    )
+    con.execute("DROP TABLE rows")
+    odd = con.execute(
+        f"""SELECT DISTINCT v FROM (
+            SELECT unnest([{", ".join(f"odd_{f}" for f in numbers)}]) AS v FROM kept
+            UNION ALL SELECT unnest([{", ".join(f"odd_{f}" for f in p_numbers)}]) FROM payers)
+        WHERE v IS NOT NULL"""
+    )
+    odd_texts = [str(r[0]) for r in odd.fetchall()]
+    if odd_texts:
+        _table(con, "amounts", _amounts(odd_texts), folder)
+        for table, fields in (("kept", numbers), ("payers", p_numbers)):
+            sets = ", ".join(
+                f"{f} = coalesce({f}, (SELECT a.x FROM amounts a WHERE a.v = odd_{f}))" for f in fields
+            )
+            con.execute(f"UPDATE {table} SET {sets}")
+    con.execute("ALTER TABLE kept ADD COLUMN h UBIGINT")
+    con.execute(f"UPDATE kept SET h = hash({_ITEM_KEY})")
+    con.execute("CREATE TABLE ids AS SELECT h, min(ord) AS item_id FROM kept GROUP BY h")
+    if _one(con, "SELECT count(*) FROM ids") != _one(
+        con, f"SELECT count(*) FROM (SELECT DISTINCT {_ITEM_KEY} FROM kept)"
+    ):
+        raise TallRefused("two items share a hash")
+    charges = _one(con, "SELECT count(*) FROM payers p JOIN kept k USING (run)")
+    con.execute(
+        f"""COPY (SELECT i.item_id, k.code, c.codes, c.code_types, c.ndc, k.description, k.billing_class,
+                  k.setting, k.drug_unit, k.drug_type, coalesce(m.list, []::VARCHAR[]) AS modifiers,
+                  k.gross AS gross_usd, k.discounted_cash AS discounted_cash_usd, k.minimum AS minimum_usd,
+                  k.maximum AS maximum_usd, k.k + 4 + k.before AS source_row
+            FROM kept k JOIN ids i ON i.h = k.h
+            JOIN (SELECT DISTINCT ON (cid) cid, codes, code_types, ndc FROM judged) c ON c.cid = k.cid
+            LEFT JOIN (SELECT DISTINCT ON (mid) mid, list FROM mods) m ON m.mid = k.mid AND k.mid > 0
+            WHERE k.ord = i.item_id)
+        TO '{_quoted(folder / PARQUET_ITEMS)}' (FORMAT parquet)"""
+    )
+    con.execute(
+        f"""COPY (SELECT i.item_id, p.payer_name, p.plan_name, p.dollar AS negotiated_usd,
+                  p.percentage AS negotiated_pct, p.algorithm AS negotiated_algorithm, p.methodology,
+                  p.k + 4 + p.before AS source_row
+            FROM payers p JOIN kept k USING (run) JOIN ids i ON i.h = k.h
+            WHERE p.payer_name IS NOT NULL OR p.dollar IS NOT NULL OR p.percentage IS NOT NULL
+               OR p.algorithm IS NOT NULL)
+        TO '{_quoted(folder / PARQUET_CHARGES)}' (FORMAT parquet)"""
+    )
+    return Loaded(0, charges)
+
+
+def _texts(fields: list[str]) -> str:
+    """Text as ``str.strip()`` leaves it, empty as NULL (a cell of printable ASCII at both ends as is)."""
+    return ", ".join(
+        f"CASE WHEN ascii(r.f_{f}) BETWEEN 33 AND 126 AND ascii(right(r.f_{f}, 1)) BETWEEN 33 AND 126 "
+        f"THEN r.f_{f} ELSE nullif(trim(r.f_{f}, $ws), '') END AS {f}"
+        for f in fields
+    )
+
+
+def _numbers(fields: list[str]) -> str:
+    """An amount of digits cast (both round correctly); any other text aside (odd_*) for amount()."""
+    return ", ".join(
+        f"CASE WHEN regexp_full_match(r.f_{f}, '{_PLAIN}') THEN CAST(r.f_{f} AS DOUBLE) END AS {f}, "
+        f"CASE WHEN NOT regexp_full_match(r.f_{f}, '{_PLAIN}') THEN r.f_{f} END AS odd_{f}"
+        for f in fields
+    )
 
 
 def _end(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:

@@ -18,6 +18,11 @@ It gives way on anything it cannot match exactly:
   line in the data (the csv module counts it as a record, DuckDB's reader skips it) is one of these;
 - whatever ``load`` refuses (bytes that are not UTF-8: a cp1252 file; a row of the wrong width; an
   amount the package cannot read): the csv-module pass then names the row, or reads the file.
+
+With the C scanner built (``_csvscan.c``, optional) and only Level II codes kept, the pipe carries what
+it picks instead of the data rows (:class:`TallColumns` ``scan``); a file it does not read exactly is
+read again without it, and a record of another width goes to the csv-module path (DuckDB's reader takes
+a record with empty fields past the header's width).
 """
 
 from __future__ import annotations
@@ -28,10 +33,12 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO
+from types import ModuleType
+from typing import IO, Any
 
+from ... import accel
 from ...errors import AtlasError
 from ...progress import Progress
 from ..tic.scan import HEADROOM
@@ -48,16 +55,37 @@ _SPACE_QUOTE = (b', "', b'\n "', b'\r "')
 _HEAD_LIMIT = 16 << 20  # three head rows longer than this: not a price file's head, leave it to csvfile
 
 
+#: The fields of a tall CSV's row that are the payer's; the others are the item's, repeated on its rows.
+PAYER_FIELDS = ("payer_name", "plan_name", "dollar", "percentage", "algorithm", "methodology")
+
+
+def _no_scan(level2_only: bool) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class TallColumns:
     """Where a tall CSV's fields are: ``codes`` (code column, its type column), ``columns`` field -> column;
     ``end``: the first field of the line the pipe writes after the data (a nonce, the rest empty), so a
-    reader that keeps only some records still learns the number of records and where the data ended."""
+    reader that keeps only some records still learns the number of records and where the data ended.
+
+    ``scan(level2_only)``, called once by ``load`` before it opens the pipe: True when the pipe writes
+    what the C scanner picks instead of the data rows (when ``level2_only`` and the scanner is built):
+    per record that may hold a Level II code, its record number - 1, the csv module's line number, its
+    run and whether it is the run's first record, then its ``picked()`` fields as written, those not
+    in PAYER_FIELDS (the item's) empty but in a run's first record; no end line. ``lines()`` is then
+    the number of records."""
 
     width: int
     codes: tuple[tuple[int, int | None], ...]
     columns: dict[str, int]
     end: str
+    scan: Callable[[bool], bool] = _no_scan
+
+    def picked(self) -> list[int]:
+        """The columns ``load`` reads: the code and type cells and the fields it knows, in file order."""
+        found = {c for c, _ in self.codes} | {t for _, t in self.codes if t is not None}
+        return sorted(found | set(self.columns.values()))
 
 
 @dataclass(frozen=True)
@@ -75,6 +103,13 @@ class _GiveWay(Exception):
     """The file is for the csv-module path."""
 
 
+class _NotMine(Exception):
+    """The C scanner met something it does not read exactly as the csv module: the pure path reads it."""
+
+
+_SCANNER = "hcpcs_atlas.sources.hospital._csvscan"
+
+
 def pipe_tall_csv(
     source: str | Path,
     load: Load,
@@ -85,7 +120,21 @@ def pipe_tall_csv(
     ``load(path, columns, lines)`` runs on another thread and reads the pipe at ``path`` to its end;
     ``lines()`` is then the number of data lines piped (None: giving way). An exception from ``load``
     (any) means give way. Errors of the stream itself (a truncated gzip) are raised, as the csv-module
-    path raises them."""
+    path raises them. With the C scanner built, ``load`` may take its pick of the records instead
+    (:class:`TallColumns` ``scan``); when the scanner finds the file is not one it reads exactly, the
+    file is read again without it, so the outcome is the pure-Python path's."""
+    scanner = accel.load(_SCANNER)
+    if scanner is not None:
+        try:
+            return _pipe_tall_csv(source, load, progress, scanner)
+        except _NotMine:
+            pass
+    return _pipe_tall_csv(source, load, progress, None)
+
+
+def _pipe_tall_csv(
+    source: str | Path, load: Load, progress: Progress | None, scanner: ModuleType | None
+) -> HospitalFile | None:
     label = str(source)
     with ChunkStream(source, HEADROOM) as stream:
         chunks = iter(stream)
@@ -103,7 +152,11 @@ def pipe_tall_csv(
         except (_GiveWay, AtlasError, csv.Error):
             return None
         tick = _ticker(stream, into, progress)
-        loaded = _pipe(head[start:], head[start - 1 : start], chunks, stream, columns, load, tick)
+        offer = _Offer(scanner)
+        columns = replace(columns, scan=offer.take)
+        loaded = _pipe(
+            head[start:], head[start - 1 : start], chunks, stream, columns, load, tick, offer, into
+        )
         if loaded is None:
             return None
         into.rows_seen, into.n_charges = loaded
@@ -147,6 +200,18 @@ def _head(label: str, head: bytearray, into: HospitalFile) -> tuple[TallColumns,
     return TallColumns(layout.width, layout.codes, layout.columns, end), start
 
 
+class _Offer:
+    """The C scanner offered to ``load`` (:class:`TallColumns` ``scan``), and whether it took it."""
+
+    def __init__(self, scanner: ModuleType | None) -> None:
+        self.scanner, self.taken, self.answered = scanner, False, threading.Event()
+
+    def take(self, level2_only: bool) -> bool:
+        self.taken = self.scanner is not None and level2_only
+        self.answered.set()
+        return self.taken
+
+
 def _pipe(
     first: bytearray,
     before: bytes | bytearray,
@@ -155,8 +220,11 @@ def _pipe(
     columns: TallColumns,
     load: Load,
     tick: Callable[[], None],
+    offer: _Offer,
+    into: HospitalFile,
 ) -> tuple[int, int] | None:
-    """Write the data bytes into a pipe ``load`` reads; count line ends, watch for a space before a quote."""
+    """Write the data bytes into a pipe ``load`` reads; count line ends, watch for a space before a quote.
+    Or, when ``load`` takes the scanner's offer, write what it picks."""
     read_end, write_end = os.pipe()
     outcome: list[Loaded | BaseException] = []
     counted = threading.Event()
@@ -172,40 +240,111 @@ def _pipe(
         except BaseException as exc:  # any: give way
             outcome.append(exc)
         finally:
+            offer.answered.set()  # a load that failed before answering: the writer goes on to EPIPE
             os.close(read_end)  # a writer still writing gets EPIPE
 
     thread = threading.Thread(target=run, name="hospital-pipe", daemon=True)
     thread.start()
-    ends, gave_way, last, tail = 0, False, bytes(before[-1:]), bytes(before[-2:])
+    if offer.scanner is not None:
+        offer.answered.wait()
     try:
         with os.fdopen(write_end, "wb", buffering=0) as out:
             try:
-                for buf, at in _buffers(first, chunks, stream, tick):
-                    if _space_quote(buf, at, tail):
-                        gave_way = True
-                        break
-                    tail = bytes(buf[-2:])
-                    ends += buf.count(b"\n", at)
-                    if buf.find(b"\r", at) >= 0 or last == b"\r":  # Windows or old Mac line ends
-                        ends += buf.count(b"\r", at) - buf.count(b"\r\n", at)
-                        ends -= last == b"\r" and buf[at : at + 1] == b"\n"
-                    _write_all(out, memoryview(buf)[at:])
-                    last = bytes(buf[-1:])
-                if not gave_way:
-                    open_line = last not in (b"\r", b"\n", b"")  # a last line without its line end
-                    end = ("\n" if open_line else "") + columns.end + "," * (columns.width - 1) + "\n"
-                    _write_all(out, memoryview(end.encode()))
-                    lines[0] = ends + open_line
+                if offer.taken:  # _NotMine passes up once the load has stopped
+                    lines[0] = _write_scanned(first, chunks, stream, tick, columns, offer.scanner, out, into)
+                else:
+                    lines[0] = _write_data(first, before, chunks, stream, tick, columns, out)
             except BrokenPipeError:
-                gave_way = True  # load stopped early: it has failed
-                lines[0] = None
+                lines[0] = None  # load stopped early: it has failed
     finally:
         counted.set()
         thread.join()
     result = outcome[0] if outcome else None
-    if gave_way or lines[0] is None or not isinstance(result, Loaded):
+    if lines[0] is None or not isinstance(result, Loaded):
         return None
-    return lines[0] - result.breaks, result.charges
+    return (lines[0] if offer.taken else lines[0] - result.breaks), result.charges
+
+
+def _write_data(
+    first: bytearray,
+    before: bytes | bytearray,
+    chunks: Iterator[bytearray],
+    stream: ChunkStream,
+    tick: Callable[[], None],
+    columns: TallColumns,
+    out: IO[bytes],
+) -> int | None:
+    """Write the data bytes, then the end line; the number of lines, or None: give way."""
+    ends, last, tail = 0, bytes(before[-1:]), bytes(before[-2:])
+    for buf, at in _buffers(first, chunks, stream, tick):
+        if _space_quote(buf, at, tail):
+            return None
+        tail = bytes(buf[-2:])
+        ends += buf.count(b"\n", at)
+        if buf.find(b"\r", at) >= 0 or last == b"\r":  # Windows or old Mac line ends
+            ends += buf.count(b"\r", at) - buf.count(b"\r\n", at)
+            ends -= last == b"\r" and buf[at : at + 1] == b"\n"
+        _write_all(out, memoryview(buf)[at:])
+        last = bytes(buf[-1:])
+    open_line = last not in (b"\r", b"\n", b"")  # a last line without its line end
+    end = ("\n" if open_line else "") + columns.end + "," * (columns.width - 1) + "\n"
+    _write_all(out, memoryview(end.encode()))
+    return ends + open_line
+
+
+#: The bytes of item fields the scanner's table of items holds at most (then it starts again empty).
+ITEMS_LIMIT = 64 << 20
+
+#: What the scanner gives: (kept records, where the rest starts, records, lines, runs).
+_Scanned = tuple[bytes, int, int, int, int]
+
+
+def _write_scanned(
+    first: bytearray,
+    chunks: Iterator[bytearray],
+    stream: ChunkStream,
+    tick: Callable[[], None],
+    columns: TallColumns,
+    scanner: Any,
+    out: IO[bytes],
+    into: HospitalFile,
+) -> int | None:
+    """Write the records the C scanner picks; the number of records, None for a record of another width
+    (the csv-module path names it), or raise _NotMine.
+
+    A record cut by a chunk's end is carried into the next chunk's headroom (or, longer than that,
+    joined to it) and read again whole."""
+    codes = bytes(any(c == i for c, _ in columns.codes) for i in range(columns.width))
+    payer = {columns.columns[f] for f in PAYER_FIELDS if f in columns.columns}
+    picked = set(columns.picked())
+    picks = bytes((i in picked) + (i in picked and i not in payer) for i in range(columns.width))
+    width, limit = columns.width, csv.field_size_limit()
+    record, line, run, carry, items = 0, 3, 0, b"", scanner.items(ITEMS_LIMIT)
+    for buf, at in _buffers(first, chunks, stream, tick):
+        data: bytes | bytearray = buf
+        if len(carry) <= at:
+            buf[at - len(carry) : at] = carry
+            at -= len(carry)
+        else:
+            data, at = carry + bytes(memoryview(buf)[at:]), 0
+        found = _scanned(scanner.scan(data, at, False, width, codes, picks, record, line, run, limit, items))
+        if found is None:
+            return None
+        kept, consumed, record, line, run = found
+        carry = bytes(memoryview(data)[consumed:])
+        into.rows_seen = record
+        _write_all(out, memoryview(kept))
+    found = _scanned(scanner.scan(carry, 0, True, width, codes, picks, record, line, run, limit, items))
+    if found is None:
+        return None
+    _write_all(out, memoryview(found[0]))
+    return found[2]
+
+
+def _scanned(found: _Scanned | bool | None) -> _Scanned | None:
+    if found is None or found is True:
+        raise _NotMine
+    return found or None
 
 
 def _space_quote(buf: bytearray, at: int, tail: bytes) -> bool:
