@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from ... import accel
 from ...errors import InputError
 
 __all__ = [
@@ -62,6 +63,8 @@ MAX_DEPTH = 1024
 TOO_DEEP = "depth limit exceeded"
 #: orjson's message when a complete value is followed by more data: the end we are looking for.
 TRAILING = "unexpected content after document"
+#: the C accelerator (``_hits.c``): passes over unwanted hits in C; None: ``bytes.find`` and the regex
+_HITS = accel.load("hcpcs_atlas.sources.tic._hits")
 
 
 class NeedLookback(Exception):
@@ -290,6 +293,9 @@ class ObjectFinder:
         #: ``divert(buf, start, hint)``: takes the bytes of a wanted object whose end the hint tells, to be
         #: parsed elsewhere, and returns that end; None leaves the object to be parsed here
         self.divert: Callable[[bytearray, int, int], int | None] | None = None
+        #: ``want``'s rule as data (:attr:`.rows.ItemCollector.code_rule`): with the C accelerator, hits
+        #: of codes not wanted are passed over in C; None (another ``want``) leaves every hit to Python
+        self.code_rule: tuple[set[str] | frozenset[str] | None] | None = None
 
     @property
     def end(self) -> int:
@@ -384,6 +390,9 @@ class ObjectFinder:
     def _find_hits(self, limit: int) -> None:
         """Sparse keys: ``bytes.find`` (several GB/s), then the value regex at each hit. Locals only in
         the loop: it runs once per in_network item."""
+        if _HITS is not None and self.code_rule is not None and self.want is not None:
+            self._next_hits(limit, self.code_rule[0])
+            return
         buf, base, key, find = self.buf, self.base, self.key, self.buf.find
         want, value_at = self.want, self.value_re.match
         index, last = find(key, self.pos - base), -1
@@ -401,6 +410,34 @@ class ObjectFinder:
                         index = peek[1]
                         continue
             index = find(key, after)
+        if last >= 0:
+            self.last_hit = max(self.last_hit, base + last)
+        self.pos = base + index if index >= 0 else max(self.pos, self.end - len(key) + 1)
+
+    def _next_hits(self, limit: int, codes: set[str] | frozenset[str] | None) -> None:
+        """:meth:`_find_hits` with the C accelerator: it passes over the hits of codes ``want`` would
+        refuse and hands back the others, which are read here exactly as there."""
+        assert _HITS is not None
+        buf, base, key, next_hit = self.buf, self.base, self.key, _HITS.next_hit
+        want, value_at = self.want, self.value_re.match
+        assert want is not None
+        index, last = self.pos - base, -1
+        while True:
+            index, seen, resume = next_hit(buf, key, index, limit - base, self.done_until - base, codes)
+            if seen >= 0:
+                last = seen
+            if index < 0:
+                index = resume
+                break
+            after, last = index + len(key), index
+            if base + index >= self.done_until:
+                match = value_at(buf, index)  # None for a string value equal to the key's name
+                if match is not None and want(match.group(1)):
+                    self.pos, self.last_hit = base + after, base + index
+                    self._peek = None
+                    if not self._locate(index):
+                        return
+            index = after
         if last >= 0:
             self.last_hit = max(self.last_hit, base + last)
         self.pos = base + index if index >= 0 else max(self.pos, self.end - len(key) + 1)
