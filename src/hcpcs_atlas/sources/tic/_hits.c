@@ -83,15 +83,17 @@ static int verdict(const unsigned char *token, Py_ssize_t n, PyObject *codes) {
     return found < 0 ? -2 : found;
 }
 
-/* next_hit(buf, key, start, stop, done, codes) -> (index, last, resume)
+/* next_hit(buf, key, start, stop, done, codes) -> (index, last, resume, wanted)
    index: the first hit at or after start and before stop that Python must look at (a wanted code, or a
    value read by its regex), or -1: none before stop; ``resume`` is then the first hit at or after stop
-   (-1 if none). last: the last hit passed over, -1 if none. Hits before ``done`` (inside an object
+   (-1 if none). last: the last hit passed over, -1 if none. wanted: 1 when the hit at index is a wanted
+   code as read here (Python need not read it again), 0 when Python must read it. Hits before ``done`` (inside an object
    handed over) are passed over, as _find_hits does. ``codes``: a set of codes, or None for any Level II
    code. */
 static PyObject *next_hit(PyObject *self, PyObject *args) {
     Py_buffer buf, key;
     Py_ssize_t start, stop, done, index = -1, last = -1, resume = -1;
+    int wanted = 0;
     PyObject *codes;
     const unsigned char *data, *k;
     Py_ssize_t len, klen, at;
@@ -132,6 +134,7 @@ static PyObject *next_hit(PyObject *self, PyObject *args) {
                 if (got == -2) goto fail;
                 if (got != 0) {
                     index = at;
+                    wanted = got == 1;
                     break;
                 }
             }
@@ -141,7 +144,7 @@ static PyObject *next_hit(PyObject *self, PyObject *args) {
     }
     PyBuffer_Release(&buf);
     PyBuffer_Release(&key);
-    return Py_BuildValue("(nnn)", index, last, resume);
+    return Py_BuildValue("(nnni)", index, last, resume, wanted);
 fail:
     PyBuffer_Release(&buf);
     PyBuffer_Release(&key);
@@ -150,7 +153,7 @@ fail:
 
 static PyMethodDef methods[] = {
     {"next_hit", next_hit, METH_VARARGS,
-     "next_hit(buf, key, start, stop, done, codes) -> (index, last, resume)"},
+     "next_hit(buf, key, start, stop, done, codes) -> (index, last, resume, wanted)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -423,7 +423,9 @@ class ObjectFinder:
         assert want is not None
         index, last = self.pos - base, -1
         while True:
-            index, seen, resume = next_hit(buf, key, index, limit - base, self.done_until - base, codes)
+            index, seen, resume, wanted = next_hit(
+                buf, key, index, limit - base, self.done_until - base, codes
+            )
             if seen >= 0:
                 last = seen
             if index < 0:
@@ -431,8 +433,10 @@ class ObjectFinder:
                 break
             after, last = index + len(key), index
             if base + index >= self.done_until:
-                match = value_at(buf, index)  # None for a string value equal to the key's name
-                if match is not None and want(match.group(1)):
+                if not wanted:  # a value C does not read exactly: the regex and want, as _find_hits
+                    match = value_at(buf, index)  # None for a string value equal to the key's name
+                    wanted = match is not None and want(match.group(1))
+                if wanted:
                     self.pos, self.last_hit = base + after, base + index
                     self._peek = None
                     if not self._locate(index):
