@@ -281,6 +281,9 @@ def test_hits_in_c_agree_with_the_regex(tmp_path: Path, chunk: int, keep: Any) -
         BASE.replace(b'"d"', b'"x\\"billing_code"'),
         BASE.replace(b'"description": "d"', b'"bundled_codes": [{"billing_code": "J9032"}]'),
         BASE.replace(b'"HCPCS"', b'"CPT"').replace(b'"J9032"', b'"99213"'),
+        BASE.replace(b'"name": "n"', b'"name": "a{b"'),  # a brace in a string before the key
+        BASE.replace(b'"name": "n"', b'"name": "a\\"{"'),
+        BASE.replace(b'"name": "n"', b'"name": ["{"], "x": {"y": "}"}'),
     ]
     plain = [item for item in odd if b": J9032" not in item]  # one bad item stops a document
     for doc in (path.read_bytes(), _document(plain * 40), _document([BASE] * 30 + odd)):

@@ -151,9 +151,80 @@ fail:
     return NULL;
 }
 
+/* locate(buf, index, floor, key) -> (start, after, brace)
+   scan.py's object_start for its two fast cases and _next_start, in one call. start: the '{' opening
+   the object that holds the key at index (the key is its first member, or only flat, complete strings
+   lie between the last '{' and the key), or -1: Python's exact backward scan must say. after: the next
+   hit of key after this one (-1: none in buf); brace: the last '{' between the two (-1: none). */
+static PyObject *locate(PyObject *self, PyObject *args) {
+    Py_buffer buf, key;
+    Py_ssize_t index, floor, start = -1, after = -1, brace = -1, i, quotes = 0, lo;
+    const unsigned char *data;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*nny*", &buf, &index, &floor, &key)) return NULL;
+    data = (const unsigned char *)buf.buf;
+    if (index < 0 || index > buf.len || floor < 0) {
+        PyBuffer_Release(&buf);
+        PyBuffer_Release(&key);
+        PyErr_SetString(PyExc_IndexError, "index out of the buffer");
+        return NULL;
+    }
+    i = index - 1;
+    while (i >= floor && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r')) i--;
+    if (i >= floor && data[i] == '{') {
+        start = i;
+    } else {
+        for (lo = index - 1; lo >= floor && data[lo] != '{'; lo--) {
+        }
+        if (lo >= floor) {
+            int flat = 1;
+            for (i = lo; i < index; i++) {
+                unsigned char ch = data[i];
+                if (ch == '"') quotes++;
+                else if (ch == '\\' || ch == '[' || ch == ']' || ch == '}') {
+                    flat = 0;
+                    break;
+                }
+            }
+            if (flat && quotes % 2 == 0) start = lo;
+        }
+    }
+    if (key.len > 0 && index + key.len <= buf.len) {
+        const unsigned char *found =
+            memmem(data + index + key.len, (size_t)(buf.len - index - key.len), key.buf, (size_t)key.len);
+        if (found != NULL) {
+            after = found - data;
+            for (i = after - 1; i >= index && data[i] != '{'; i--) {
+            }
+            brace = i >= index ? i : -1;
+        }
+    }
+    PyBuffer_Release(&buf);
+    PyBuffer_Release(&key);
+    return Py_BuildValue("(nnn)", start, after, brace);
+}
+
+/* balanced(buf, start, stop) -> bool: as many '{' as '}' in buf[start:stop] (split.py's check that
+   bytes handed to the helper hold one whole object), in one pass. */
+static PyObject *balanced(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    Py_ssize_t start, stop, i, depth = 0;
+    const unsigned char *data;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*nn", &buf, &start, &stop)) return NULL;
+    data = (const unsigned char *)buf.buf;
+    if (start < 0) start = 0;
+    if (stop > buf.len) stop = buf.len;
+    for (i = start; i < stop; i++) depth += (data[i] == '{') - (data[i] == '}');
+    PyBuffer_Release(&buf);
+    return PyBool_FromLong(depth == 0);
+}
+
 static PyMethodDef methods[] = {
     {"next_hit", next_hit, METH_VARARGS,
      "next_hit(buf, key, start, stop, done, codes) -> (index, last, resume, wanted)"},
+    {"locate", locate, METH_VARARGS, "locate(buf, index, floor, key) -> (start, after, brace)"},
+    {"balanced", balanced, METH_VARARGS, "balanced(buf, start, stop) -> bool"},
     {NULL, NULL, 0, NULL},
 };
 

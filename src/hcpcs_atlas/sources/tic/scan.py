@@ -463,6 +463,19 @@ class ObjectFinder:
     def _locate(self, index: int) -> bool:
         """Find and parse the object holding the wanted key at buf[index]; False while it is incomplete."""
         hit = self.base + index
+        if _HITS is not None:  # object_start's fast cases and _next_start in one C call
+            start, after, brace = _HITS.locate(self.buf, index, self.lo, self.key)
+            self._peek = (index + len(self.key), after)
+            hint = brace if brace >= 0 else None
+        else:
+            start, hint = -1, None
+        if start < 0:
+            start = self._object_start(index, hit)
+            if _HITS is None:
+                hint = self._next_start(index)
+        return self._hand_over(self.base + start, hit, hint)
+
+    def _object_start(self, index: int, hit: int) -> int:
         try:
             start = object_start(self.buf, index, self.lo)
         except ValueError as exc:
@@ -471,7 +484,7 @@ class ObjectFinder:
             if self.at_start:
                 raise InputError(self.source, "invalid JSON: a key outside any object", byte=hit)
             raise NeedLookback(hit)
-        return self._hand_over(self.base + start, hit, self._next_start(index))
+        return start
 
     def _next_start(self, index: int) -> int | None:
         """Where the object holding the next hit probably starts: the last ``{`` before it (the next
