@@ -288,3 +288,22 @@ def test_hits_in_c_agree_with_the_regex(tmp_path: Path, chunk: int, keep: Any) -
     plain = [item for item in odd if b": J9032" not in item]  # one bad item stops a document
     for doc in (path.read_bytes(), _document(plain * 40), _document([BASE] * 30 + odd)):
         assert _finder_run(doc, chunk, True, keep) == _finder_run(doc, chunk, False, keep)
+
+
+def test_rates_of_up_to_17_digits_read_as_msgspec_reads_them(tmp_path: Path) -> None:
+    """The C pass converts a rate with CPython's correctly rounded conversion; msgspec must agree."""
+    rng = random.Random(17)
+    pair = Pair(tmp_path)
+    for _ in range(40):
+        rates = []
+        for _ in range(50):
+            digits = str(rng.randint(1, 9)) + "".join(
+                rng.choice("0123456789") for _ in range(rng.randint(0, 16))
+            )
+            cut = rng.randint(1, len(digits))
+            rates.append(digits if cut == len(digits) else f"{digits[:cut]}.{digits[cut:]}")
+        prices = b", ".join(
+            b'{"negotiated_type": "negotiated", "negotiated_rate": %s}' % r.encode() for r in rates
+        )
+        pair.feed(BASE.replace(b'"negotiated_prices": [{', b'"negotiated_prices": [' + prices + b", {", 1))
+    pair.check()
