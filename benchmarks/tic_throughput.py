@@ -5,6 +5,7 @@ Run from the repository root (a few minutes; the big file is generated once into
     python benchmarks/tic_throughput.py                  # a 1 GB (uncompressed) realistic file + HealthSCOPE
     python benchmarks/tic_throughput.py --size-gb 2
     python benchmarks/tic_throughput.py --also-src ../main/src   # + the ingest of another checkout
+    python benchmarks/tic_throughput.py --pure                   # + the ingest without the C accelerator
 
 The realistic file is :mod:`hcpcs_atlas.synth` with ``profile="realistic"``: filler items shaped like the
 real HealthSCOPE Benefits file (Level II share, rates per item, prices per rate, one provider reference per
@@ -18,7 +19,8 @@ measurement runs in a fresh process; peak RSS is that process's (or its children
 - ``hcpcs-atlas ingest tic FILE`` with the default code set (every Level II code), into a fresh store:
   the whole command, interpreter start-up included; its row count is checked against the generator's.
   Once as a user runs it (``--jobs`` = the cores: one file is read by the main process and a helper
-  process, see sources/tic/split.py) and once with ``--jobs 1`` (one process).
+  process, see sources/tic/split.py) and once with ``--jobs 1`` (one process). With ``--pure`` both again
+  under ``HCPCS_ATLAS_PURE_PYTHON=1``: what a machine without a C compiler runs (sources/tic/_flatten.c).
 
 rapidgzip and cms-mrf-extractor are installed into a benchmark-only venv (benchmarks/_work/peer-venv) with
 pip; they are not project dependencies. If that install fails, their lines say so.
@@ -172,7 +174,12 @@ class Line:
 
 
 def run_file(
-    path: Path, peer: Path | None, peer_note: str, expected_rows: int | None, also: Path | None = None
+    path: Path,
+    peer: Path | None,
+    peer_note: str,
+    expected_rows: int | None,
+    also: Path | None = None,
+    pure: bool = False,
 ) -> list[Line]:
     lines = [
         Line(
@@ -216,13 +223,14 @@ def run_file(
     sources = [(ROOT / "src", "")] + (
         [(also, f" [{also.resolve().parent.name}]")] if also is not None else []
     )
-    runs = [(src, f"{tag}{label}", extra) for src, tag in sources
+    modes = [("", "0")] + ([(", pure Python", "1")] if pure else [])
+    runs = [(src, f"{tag}{label}{kind}", extra, flag) for src, tag in sources for kind, flag in modes
             for label, extra in (("", []), (", --jobs 1", ["--jobs", "1"]))]  # fmt: skip
-    for src, label, extra in runs:
+    for src, label, extra, flag in runs:
         with tempfile.TemporaryDirectory(dir=WORK) as tmp:
-            env = f"PYTHONPATH={src}"
+            env = f"PYTHONPATH={src} HCPCS_ATLAS_PURE_PYTHON={flag}"
             db = f"{tmp}/atlas.duckdb"
-            run = measure(["env", env, sys.executable, "-m", "hcpcs_atlas", "--db", db, "ingest", "tic",
+            run = measure(["env", *env.split(), sys.executable, "-m", "hcpcs_atlas", "--db", db, "ingest", "tic",
                            *extra, str(path)])  # fmt: skip
             rows = _rows(run["out"])
             note = _failed(run) or f"{rows:,} rows"
@@ -271,6 +279,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-peers", action="store_true", help="skip the benchmark venv (offline)")
     parser.add_argument("--also-src", type=Path, help="also time the ingest of this src folder (a baseline)")
+    parser.add_argument("--pure", action="store_true", help="also time the ingest without the C accelerator")
+    parser.add_argument("--skip-real", action="store_true", help="the realistic file only (not HealthSCOPE)")
     args = parser.parse_args()
     peer, note = (None, "skipped (--no-peers)") if args.no_peers else peer_python()
     print(f"machine: {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
@@ -280,13 +290,15 @@ def main() -> None:
     title = (f"realistic: {path.name}: {meta['bytes'] / 1e6:,.0f} MB uncompressed, {path.stat().st_size / 1e6:,.0f} MB "
              f"gzip, {meta['items']:,} items")  # fmt: skip
     print(
-        report(title, int(meta["bytes"]), run_file(path, peer, note, int(meta["rows"]), args.also_src)),
+        report(
+            title, int(meta["bytes"]), run_file(path, peer, note, int(meta["rows"]), args.also_src, args.pure)
+        ),
         flush=True,
     )
-    if HEALTHSCOPE.is_file():
+    if HEALTHSCOPE.is_file() and not args.skip_real:
         size = uncompressed_size(HEALTHSCOPE)
         title = f"real: {HEALTHSCOPE.name}: {size / 1e6:,.0f} MB uncompressed, {HEALTHSCOPE.stat().st_size / 1e6:,.1f} MB gzip"
-        print(report(title, size, run_file(HEALTHSCOPE, peer, note, None, args.also_src)))
+        print(report(title, size, run_file(HEALTHSCOPE, peer, note, None, args.also_src, args.pure)))
     print(
         f"(whole run {time.perf_counter() - started:,.0f} s; load average at the end {os.getloadavg()[0]:.1f})"
     )

@@ -159,3 +159,20 @@ def json_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
         if accel.load("hcpcs_atlas.sources.hospital._jsonitems") is None:
             pytest.skip("the C item search is not built (no C compiler at install?)")
     return str(request.param)
+
+
+@pytest.fixture(params=["accel", "pure"])
+def tic_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a TiC test with the C accelerator (when built) and again in pure Python, as a machine without
+    a C compiler runs it: the same rows, refusals and byte offsets either way."""
+    from hcpcs_atlas import accel
+    from hcpcs_atlas.sources.tic import columns, scan, split
+
+    if request.param == "pure":
+        monkeypatch.setenv(accel.PURE_ENV, "1")  # worker and helper processes load no accelerator
+        monkeypatch.setattr(columns, "_FLATTEN", None)
+        monkeypatch.setattr(scan, "_HITS", None)
+        monkeypatch.setattr(split, "_BALANCED", None)
+    elif columns._FLATTEN is None or scan._HITS is None:
+        pytest.skip("the TiC accelerators are not built")
+    return str(request.param)

@@ -28,6 +28,9 @@ from hcpcs_atlas.store import Store
 from hcpcs_atlas.store.tic import ingest_tic
 from hcpcs_atlas.synth import SynthResult, TicSynthOptions, write_in_network
 
+#: every test twice: with the C accelerator and in pure Python (conftest.tic_path)
+pytestmark = pytest.mark.usefixtures("tic_path")
+
 V1 = "tic/cms_guide_v1.6.2/examples/in-network-rates"
 V2 = "tic/cms_guide_v2.2.0/examples/in-network-rates"
 HISTORY = "tic/cms_guide_history/examples/in-network-rates"

@@ -15,6 +15,9 @@ from hcpcs_atlas.store import Store
 from hcpcs_atlas.store.tic import ingest_tic
 from hcpcs_atlas.synth import TicSynthOptions, write_in_network
 
+#: every test twice: with the C accelerator and in pure Python (conftest.tic_path)
+pytestmark = pytest.mark.usefixtures("tic_path")
+
 COLUMNS = (
     "billing_code, billing_code_type, negotiation_arrangement, negotiated_type, negotiated_rate, "
     "expiration_date, billing_class, setting, service_codes, modifiers, additional_information, "

@@ -17,6 +17,9 @@ from click.testing import CliRunner
 from hcpcs_atlas.cli import main
 from hcpcs_atlas.store import Store
 
+#: every test twice: with the C accelerator and in pure Python (conftest.tic_path)
+pytestmark = pytest.mark.usefixtures("tic_path")
+
 HEALTHSCOPE = "tic/real/healthscope-benefits_in-network-rates_2023-02-01.json.gz"
 CAREFIRST = "tic/real/carefirst-bcbs_in-network-rates_2020-08-27.json.gz"
 

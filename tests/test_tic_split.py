@@ -16,6 +16,9 @@ from hcpcs_atlas.sources.tic.net import ReadOptions
 from hcpcs_atlas.store.tic import staged_files
 from hcpcs_atlas.synth import TicSynthOptions, write_in_network
 
+#: every test twice: with the C accelerator and in pure Python (conftest.tic_path)
+pytestmark = pytest.mark.usefixtures("tic_path")
+
 HEALTHSCOPE = "tic/real/healthscope-benefits_in-network-rates_2023-02-01.json.gz"
 SPLIT = ReadOptions(split_after_bytes=0)
 ALONE = ReadOptions(split_after_bytes=None)

@@ -26,6 +26,7 @@ import msgspec
 import orjson
 from msgspec.structs import astuple
 
+from ... import accel
 from .groups import GroupTable, Provider
 from .groups import provider as _provider
 from .groups import text as _text
@@ -58,6 +59,8 @@ _ProviderSet = tuple[bytes | None, tuple[tuple[str, str], ...]]
 _NULL = msgspec.Raw(b"null")
 _LIST_TEXTS = attrgetter(*LIST_FIELDS)
 _PRICES = itemgetter(1)
+#: the C accelerator (``_flatten.c``): a kept item's bytes straight to the columns; None: msgspec alone
+_FLATTEN = accel.load("hcpcs_atlas.sources.tic._flatten")
 
 
 class _Price(msgspec.Struct, gc=False):
@@ -254,6 +257,9 @@ class ColumnCollector(ItemCollector):
         self._writer = pq.ParquetWriter(staged.prices_part(part), self._schema, compression="none",
                                         use_dictionary=strings, write_statistics=False)  # fmt: skip
         self._prices: list[_Price] = []
+        #: with the C accelerator, the batch's scalar price fields as one list per field instead of
+        #: ``_prices`` (no Python object per price but its values)
+        self._cols: list[list[Any]] | None = [[] for _ in PRICE_FIELDS] if _FLATTEN is not None else None
         self._raw_refs: dict[bytes, tuple[tuple[str, str], ...]] = {}
         #: (groups, references) as JSON text -> provider set: one lookup per rate (as many keys as sets)
         self._pset_texts: dict[tuple[bytes, bytes], int] = {}
@@ -318,6 +324,10 @@ class ColumnCollector(ItemCollector):
 
     def decoded(self, data: bytes) -> bool:
         """Keep the item ``data`` holds, by the typed decoder; False if the dict path must take it."""
+        if self._cols is not None:
+            flat = self._flattened(data)
+            if flat is not None:
+                return flat
         if not data.isascii():
             try:  # msgspec checks the UTF-8 of the strings it decodes, not of those it skips
                 data.decode("utf-8")
@@ -343,7 +353,7 @@ class ColumnCollector(ItemCollector):
         self._kept += 1
         self._item_rows.append((code, str(item.billing_code_type), item.negotiation_arrangement))
         index = len(self._item_rows) - 1
-        self._prices += kept
+        self._add_prices(kept)
         self._price_lists += list_ids
         items, psets, counts = self._rates
         for (_, prices), pset in zip(priced, rate_psets, strict=True):
@@ -352,9 +362,78 @@ class ColumnCollector(ItemCollector):
             psets.append(pset)
             counts.append(count)
             self._pset_prices[pset - self._base] += count
-        if len(self._prices) >= self._batch_size:
+        if self._pending() >= self._batch_size:
             self._flush()
         return True
+
+    def _flattened(self, data: bytes) -> bool | None:
+        """:meth:`decoded` by the C accelerator; None when it leaves the item to msgspec (anything but
+        the plain shape it reads). Its values go straight to the batch's lists, taken back unless kept."""
+        assert _FLATTEN is not None and self._cols is not None
+        if len(self._raw_lists) > 100_000:  # as _list_ids: bounded
+            self._raw_lists.clear()
+        cols, ids = self._cols, self._price_lists
+        size, listed = len(cols[0]), len(ids)
+        flat = _FLATTEN.flatten(data, cols, ids, self._raw_lists)
+        if flat is None:  # not the plain shape: msgspec reads the item
+            outcome: bool | None = None
+        else:
+            code, kind, arrangement, rates, misses = flat
+            code = normalize_code(code)
+            outcome = rates is not None and normalize_code(kind) in MATCHED_TYPES and self.keep_code(code)
+            if outcome:
+                assert rates is not None
+                try:  # in the order of decoded: provider sets, then the new lists (1e400 raises)
+                    rate_psets = [self._pset_of((groups, refs)) for groups, refs, _ in rates]
+                    if misses:
+                        self._intern_lists(ids, listed)
+                except orjson.JSONDecodeError:
+                    return self._take_back(size, listed, False)  # the dict path names the byte
+        if not outcome:  # None: msgspec's turn; False: not kept (True, as decoded says)
+            return self._take_back(size, listed, None if outcome is None else True)
+        assert flat is not None and rates is not None
+        self._kept += 1
+        self._item_rows.append((code, str(kind), arrangement))
+        index = len(self._item_rows) - 1
+        items, psets, counts = self._rates
+        for (_, _, count), pset in zip(rates, rate_psets, strict=True):
+            items.append(index)
+            psets.append(pset)
+            counts.append(count)
+            self._pset_prices[pset - self._base] += count
+        if len(cols[0]) >= self._batch_size:
+            self._flush()
+        return True
+
+    def _take_back(self, size: int, listed: int, outcome: bool | None) -> bool | None:
+        """Drop what the accelerator appended for an item that is not kept."""
+        assert self._cols is not None
+        for column in self._cols:
+            del column[size:]
+        del self._price_lists[listed:]
+        return outcome
+
+    def _intern_lists(self, ids: list[Any], start: int) -> None:
+        """The code lists the accelerator did not know (left as their text in ``ids``), interned as
+        :meth:`_list_ids` does."""
+        known = self._raw_lists
+        for at in range(start, len(ids)):
+            text = ids[at]
+            if isinstance(text, bytes):
+                if text not in known:
+                    known[text] = self._lists.setdefault(_codes(text), self._base + len(self._lists))
+                ids[at] = known[text]
+
+    def _pending(self) -> int:
+        """Prices in the batch."""
+        return len(self._prices) if self._cols is None else len(self._cols[0])
+
+    def _add_prices(self, prices: list[_Price]) -> None:
+        if self._cols is None:
+            self._prices += prices
+        elif prices:
+            for column, values in zip(self._cols, zip(*map(astuple, prices), strict=True), strict=False):
+                column += values
 
     def _pset_of(self, texts: tuple[bytes, bytes]) -> int:
         pset = self._pset_texts.get(texts)
@@ -387,7 +466,7 @@ class ColumnCollector(ItemCollector):
         for rate, refs in zip(rates, self._reference_ids(rates, raw), strict=True):
             if isinstance(rate, dict):
                 self._add_rate(item, rate, refs)
-        if len(self._prices) >= self._batch_size:
+        if self._pending() >= self._batch_size:
             self._flush()
 
     def _add_rate(self, item: int, rate: dict[str, Any], refs: tuple[tuple[str, str], ...]) -> None:
@@ -397,7 +476,7 @@ class ColumnCollector(ItemCollector):
         pset = self._pset(rate.get("provider_groups"), refs)
         count = len(prices)
         converted = list(map(_from_dict, prices))
-        self._prices += converted
+        self._add_prices(converted)
         self._price_lists += self._list_ids(converted)
         items, psets, counts = self._rates
         items.append(item)
@@ -466,16 +545,22 @@ class ColumnCollector(ItemCollector):
         return found
 
     def _flush(self) -> None:
-        if not self._prices:
+        count = self._pending()
+        if not count:
             return
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        scalars = self._columns(self._prices)
+        if self._cols is None:
+            scalars = self._columns(self._prices)
+        else:
+            scalars = [
+                pa.array(c, getattr(pa, kind)())
+                for c, (_, kind) in zip(self._cols, PRICE_FIELDS, strict=True)
+            ]
         lists = [
             pa.array(self._price_lists[n :: len(LIST_FIELDS)], pa.int32()) for n in range(len(LIST_FIELDS))
         ]
-        count = len(self._prices)
         seq = pa.array(range(self._seq, self._seq + count), pa.int64())
         # each price's rate, from the rates' price counts (no per-price Python work)
         rate_items, rate_psets, counts = self._rates
@@ -491,6 +576,8 @@ class ColumnCollector(ItemCollector):
         self._writer.write_batch(kept)
         self._seq += count
         self._prices.clear()
+        for column in self._cols or ():
+            column.clear()
         self._item_rows.clear()
         self._price_lists.clear()
         for column in self._rates:

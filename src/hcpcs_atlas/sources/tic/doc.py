@@ -222,6 +222,7 @@ class InNetworkScan:
             source, BILLING_CODE, collector.want, collector.on_object, recycle=recycle, max_object=max_object
         )
         self.finder.divert = None if deep else collector.divert
+        self.finder.code_rule = collector.code_rule
         self.checks = DocumentChecks(
             source, (IN_NETWORK, REFERENCES_KEY), (NEGOTIATED_RATES, PROVIDER_GROUP_ID)
         )

@@ -204,6 +204,7 @@ class Resolver:
         )
         finder.want, finder.on_object, finder.hold = self.want, self.on_object, None
         finder.divert = None  # references are parsed here
+        finder.code_rule = None  # another want
 
     def scan_spool(self, sections: ReferenceSections) -> None:
         """Search the copy of the sections made while streaming (URL sources)."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from .. import is_level2
 from .groups import GroupTable, Provider
 from .groups import provider as _provider
 from .groups import text as _text
@@ -104,6 +105,16 @@ class ItemCollector:
     def helper_failed(self) -> bool:
         """After an error here: True if a helper failed first (the file is then read again alone)."""
         return False
+
+    @property
+    def code_rule(self) -> tuple[set[str] | frozenset[str] | None] | None:
+        """``keep_code`` as data, for the scanner's C accelerator to apply :meth:`want`'s rule itself:
+        ``(codes,)`` for a set's membership, ``(None,)`` for any Level II code, None for another callable."""
+        keep = self.keep_code
+        codes = getattr(keep, "__self__", None)
+        if isinstance(codes, (set, frozenset)) and getattr(keep, "__name__", "") == "__contains__":
+            return (codes,)
+        return (None,) if keep is is_level2 else None
 
     def want(self, token: bytes) -> bool:
         """Cheap pre-filter on the raw ``billing_code`` token; cached, as codes repeat across items."""

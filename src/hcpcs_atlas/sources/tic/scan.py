@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from ... import accel
 from ...errors import InputError
 
 __all__ = [
@@ -62,6 +63,8 @@ MAX_DEPTH = 1024
 TOO_DEEP = "depth limit exceeded"
 #: orjson's message when a complete value is followed by more data: the end we are looking for.
 TRAILING = "unexpected content after document"
+#: the C accelerator (``_hits.c``): passes over unwanted hits in C; None: ``bytes.find`` and the regex
+_HITS = accel.load("hcpcs_atlas.sources.tic._hits")
 
 
 class NeedLookback(Exception):
@@ -290,6 +293,9 @@ class ObjectFinder:
         #: ``divert(buf, start, hint)``: takes the bytes of a wanted object whose end the hint tells, to be
         #: parsed elsewhere, and returns that end; None leaves the object to be parsed here
         self.divert: Callable[[bytearray, int, int], int | None] | None = None
+        #: ``want``'s rule as data (:attr:`.rows.ItemCollector.code_rule`): with the C accelerator, hits
+        #: of codes not wanted are passed over in C; None (another ``want``) leaves every hit to Python
+        self.code_rule: tuple[set[str] | frozenset[str] | None] | None = None
 
     @property
     def end(self) -> int:
@@ -384,6 +390,9 @@ class ObjectFinder:
     def _find_hits(self, limit: int) -> None:
         """Sparse keys: ``bytes.find`` (several GB/s), then the value regex at each hit. Locals only in
         the loop: it runs once per in_network item."""
+        if _HITS is not None and self.code_rule is not None and self.want is not None:
+            self._next_hits(limit, self.code_rule[0])
+            return
         buf, base, key, find = self.buf, self.base, self.key, self.buf.find
         want, value_at = self.want, self.value_re.match
         index, last = find(key, self.pos - base), -1
@@ -405,6 +414,38 @@ class ObjectFinder:
             self.last_hit = max(self.last_hit, base + last)
         self.pos = base + index if index >= 0 else max(self.pos, self.end - len(key) + 1)
 
+    def _next_hits(self, limit: int, codes: set[str] | frozenset[str] | None) -> None:
+        """:meth:`_find_hits` with the C accelerator: it passes over the hits of codes ``want`` would
+        refuse and hands back the others, which are read here exactly as there."""
+        assert _HITS is not None
+        buf, base, key, next_hit = self.buf, self.base, self.key, _HITS.next_hit
+        want, value_at = self.want, self.value_re.match
+        assert want is not None
+        index, last = self.pos - base, -1
+        while True:
+            index, seen, resume, wanted = next_hit(
+                buf, key, index, limit - base, self.done_until - base, codes
+            )
+            if seen >= 0:
+                last = seen
+            if index < 0:
+                index = resume
+                break
+            after, last = index + len(key), index
+            if base + index >= self.done_until:
+                if not wanted:  # a value C does not read exactly: the regex and want, as _find_hits
+                    match = value_at(buf, index)  # None for a string value equal to the key's name
+                    wanted = match is not None and want(match.group(1))
+                if wanted:
+                    self.pos, self.last_hit = base + after, base + index
+                    self._peek = None
+                    if not self._locate(index):
+                        return
+            index = after
+        if last >= 0:
+            self.last_hit = max(self.last_hit, base + last)
+        self.pos = base + index if index >= 0 else max(self.pos, self.end - len(key) + 1)
+
     def _search_hits(self, limit: int) -> None:
         """Dense keys: the regex engine skips unwanted values itself."""
         assert self.search is not None
@@ -422,6 +463,19 @@ class ObjectFinder:
     def _locate(self, index: int) -> bool:
         """Find and parse the object holding the wanted key at buf[index]; False while it is incomplete."""
         hit = self.base + index
+        if _HITS is not None:  # object_start's fast cases and _next_start in one C call
+            start, after, brace = _HITS.locate(self.buf, index, self.lo, self.key)
+            self._peek = (index + len(self.key), after)
+            hint = brace if brace >= 0 else None
+        else:
+            start, hint = -1, None
+        if start < 0:
+            start = self._object_start(index, hit)
+            if _HITS is None:
+                hint = self._next_start(index)
+        return self._hand_over(self.base + start, hit, hint)
+
+    def _object_start(self, index: int, hit: int) -> int:
         try:
             start = object_start(self.buf, index, self.lo)
         except ValueError as exc:
@@ -430,7 +484,7 @@ class ObjectFinder:
             if self.at_start:
                 raise InputError(self.source, "invalid JSON: a key outside any object", byte=hit)
             raise NeedLookback(hit)
-        return self._hand_over(self.base + start, hit, self._next_start(index))
+        return start
 
     def _next_start(self, index: int) -> int | None:
         """Where the object holding the next hit probably starts: the last ``{`` before it (the next

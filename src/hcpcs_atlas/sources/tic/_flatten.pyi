@@ -1,0 +1,3 @@
+def flatten(
+    data: bytes, columns: list[list[object]], ids: list[object], known: dict[bytes, int]
+) -> tuple[str | None, str | None, str | None, list[tuple[bytes, bytes, int]] | None, bool] | None: ...

@@ -1,0 +1,309 @@
+"""The TiC C accelerator (sources/tic/_flatten.c) gives what msgspec's typed decoder gives, item by item.
+
+Two collectors, one with the accelerator and one without, are fed the same item bytes: real items, hostile
+variants and random mutations of a real item. Each item's outcome (kept, not kept, dict path) and, at
+the end, the staged files and the collectors' provider sets and lists must be identical.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from hcpcs_atlas.errors import InputError
+from hcpcs_atlas.sources import is_level2
+from hcpcs_atlas.sources.tic import columns
+from hcpcs_atlas.sources.tic.columns import ColumnCollector
+from hcpcs_atlas.sources.tic.model import StagedRates
+from hcpcs_atlas.sources.tic.scan import HEADROOM, ObjectFinder, hinted_end
+
+FLATTEN = columns._FLATTEN
+pytestmark = pytest.mark.skipif(FLATTEN is None, reason="the TiC accelerator is not built")
+HEALTHSCOPE = Path("tic/real/healthscope-benefits_in-network-rates_2023-02-01.json.gz")
+
+
+def items_of(data: bytes, limit: int = 10**9) -> list[bytes]:
+    """The in_network items' bytes as the scanner hands them over (to the end hint)."""
+    found: list[bytes] = []
+
+    def divert(buf: bytearray, start: int, hint: int) -> int:
+        end = hinted_end(buf, start, hint)
+        found.append(bytes(buf[start:end]))
+        return end
+
+    finder = ObjectFinder("t", b'"billing_code"', None, lambda obj, start, raw: found.append(bytes(raw)))
+    finder.divert = divert
+    at = data.find(b'"in_network"')
+    finder.feed(bytearray(HEADROOM) + data[at:limit], HEADROOM)
+    return [item for item in found if b'"negotiated_rates"' in item]
+
+
+class Pair:
+    """An accelerated and a pure collector fed alike."""
+
+    def __init__(self, folder: Path, keep: Any = is_level2) -> None:
+        self.accel = self._collector(folder / "accel", keep)
+        saved = columns._FLATTEN
+        columns._FLATTEN = None
+        try:
+            self.pure = self._collector(folder / "pure", keep)
+        finally:
+            columns._FLATTEN = saved
+        assert self.accel._cols is not None and self.pure._cols is None
+
+    @staticmethod
+    def _collector(folder: Path, keep: Any) -> ColumnCollector:
+        folder.mkdir(parents=True)
+        return ColumnCollector(keep, StagedRates(folder))
+
+    def feed(self, data: bytes) -> bool | str:
+        outcome = self._outcome(self.accel, data)
+        assert outcome == self._outcome(self.pure, data), data[:300]
+        return outcome
+
+    @staticmethod
+    def _outcome(collector: ColumnCollector, data: bytes) -> bool | str:
+        try:
+            return collector.decoded(data)
+        except RecursionError as exc:  # msgspec's own limit (2,000 levels), with or without the accelerator
+            return repr(exc)
+
+    def check(self) -> None:
+        for collector in (self.accel, self.pure):
+            collector.finish({})
+        a, p = self.accel, self.pure
+        assert (a.kept, a.prices_skipped, dict(a.skipped_by)) == (
+            p.kept,
+            p.prices_skipped,
+            dict(p.skipped_by),
+        )
+        assert (a._psets, a._inline, a._pset_prices, a._lists) == (
+            p._psets,
+            p._inline,
+            p._pset_prices,
+            p._lists,
+        )
+        assert a.wanted_ids == p.wanted_ids
+        assert a.staged.rows == p.staged.rows
+        for name in ("prices.parquet", "providers.parquet", "lists.parquet"):
+            left = pq.read_table(a.staged.directory / name)
+            assert left.equals(pq.read_table(p.staged.directory / name)), name
+
+
+def test_real_items_agree_and_most_take_the_accelerator(shared_data: Path, tmp_path: Path) -> None:
+    data = gzip.decompress((shared_data / HEALTHSCOPE).read_bytes())
+    items = items_of(data, 12 << 20)
+    assert len(items) > 1000
+    pair = Pair(tmp_path, keep=lambda code: True)
+    for item in items:
+        assert pair.feed(item) is True
+    pair.check()
+    assert FLATTEN is not None
+    mine = sum(FLATTEN.flatten(item, [[] for _ in range(6)], [], {}) is not None for item in items)
+    assert mine >= 0.99 * len(items)  # the plain shape is the real one
+
+
+def test_synthetic_realistic_items_agree(tmp_path: Path) -> None:
+    from hcpcs_atlas.synth import TicSynthOptions, write_in_network
+
+    path = tmp_path / "r.json"
+    write_in_network(path, TicSynthOptions(seed=3, size_bytes=3 << 20, profile="realistic"))
+    pair = Pair(tmp_path)
+    for item in items_of(path.read_bytes()):
+        pair.feed(item)
+    assert pair.accel.kept > 0
+    pair.check()
+
+
+def _item(**changes: Any) -> dict[str, Any]:
+    price = {"negotiated_type": "negotiated", "negotiated_rate": 41.07, "expiration_date": "9999-12-31",
+             "service_code": ["11", "22"], "billing_class": "professional", "billing_code_modifier": ["26"],
+             "additional_information": "x"}  # fmt: skip
+    rate = {
+        "provider_references": [690.64462, 77],
+        "negotiated_prices": [price, dict(price, service_code=["02"])],
+    }
+    item = {"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "HCPCS", "billing_code": "J9032",
+            "description": "d", "negotiated_rates": [rate, {"provider_groups": [{"npi": [1], "tin": {"type": "ein",
+            "value": "1"}}], "negotiated_prices": [price]}]}  # fmt: skip
+    return item | changes
+
+
+BASE = json.dumps(_item()).encode()
+HOSTILE = [
+    BASE,
+    json.dumps(_item(), indent=2).encode(),  # pretty-printed: raw texts with blanks
+    json.dumps(dict(reversed(list(_item().items())))).encode(),  # keys in another order
+    BASE[:-1],  # truncated
+    BASE[: len(BASE) // 2],  # cut mid-way
+    BASE.replace(b'"d"', b'"d'),  # cut mid-string
+    BASE.replace(b'"d"', b'"\\"d\\\\"'),  # escapes
+    BASE.replace(b'"x"', b'"\\u0041"'),
+    BASE.replace(b'"J9032"', b'"J\\u00390032"'),
+    BASE.replace(b'"d"', '"é"'.encode()),  # non-ASCII
+    BASE.replace(b'"d"', b'"\xff"'),  # bad UTF-8
+    BASE.replace(b'"x"', b'"\xc3"'),
+    BASE.replace(b'"d"', b"[" * 70 + b"]" * 70),  # deep nesting
+    BASE.replace(b'"d"', b"[" * 2000 + b"]" * 2000),
+    BASE.replace(b"41.07", b"1e400"),
+    BASE.replace(b"41.07", b"123456789012345678901234567890"),
+    BASE.replace(b"41.07", b"12345678901234567"),
+    BASE.replace(b"41.07", b"0.1000000000000000055511151231257827"),
+    BASE.replace(b"41.07", b"-0"),
+    BASE.replace(b"41.07", b"-0.0"),
+    BASE.replace(b"41.07", b"4.107e1"),
+    BASE.replace(b"41.07", b"041.07"),
+    BASE.replace(b"41.07", b"41."),
+    BASE.replace(b"41.07", b'"41.07"'),
+    BASE.replace(b"41.07", b"true"),
+    BASE.replace(b"41.07", b"null"),
+    BASE.replace(b"41.07", b"0"),
+    BASE.replace(b"690.64462", b"1e400"),
+    BASE.replace(b'["11", "22"]', b"[1e400]"),
+    BASE.replace(b'["11", "22"]', b'"11"'),
+    BASE.replace(b'["11", "22"]', b"null"),
+    BASE.replace(b'["11", "22"]', b"[]"),
+    BASE.replace(b'"d"', b"1e400"),
+    BASE.replace(b'"J9032"', b"9032"),
+    BASE.replace(b'"J9032"', b"null"),
+    BASE.replace(b'"HCPCS"', b'"CPT"'),
+    BASE.replace(
+        b'"negotiated_type": "negotiated"', b'"negotiated_type": "negotiated", "negotiated_type": "x"'
+    ),
+    BASE.replace(b'"name": "n"', b'"name": "n", "name": 1'),
+    BASE.replace(b'"negotiated_prices": [{', b'"negotiated_prices": [], "x": [{'),
+    BASE.replace(b'"negotiated_prices": [{', b'"negotiated_prices": null, "x": [{'),
+    BASE.replace(b'"negotiated_rates": [', b'"negotiated_rates": [null, '),
+    BASE.replace(b'"negotiated_rates": [', b'"negotiated_rates": [[], '),
+    BASE.replace(b'"negotiated_rates": [', b'"negotiated_rates": [{}, '),
+    json.dumps(_item(negotiated_rates=[])).encode(),
+    json.dumps(_item(negotiated_rates=None)).encode(),
+    BASE + b" ",
+    BASE + b"x",
+    BASE + b"{}",
+    b" " + BASE,
+    b"[" + BASE + b"]",
+    b"{}",
+    b"",
+    BASE.replace(b", ", b",\t\r\n "),
+    BASE.replace(b": ", b" :"),
+    BASE.replace(b'"d"', b'"a\tb"'),  # a raw control character in a string
+    BASE.replace(b'"d"', b"tru"),
+    BASE.replace(b'"d"', b"nul"),
+    BASE.replace(b'"d"', b"{,}"),
+    BASE.replace(b'"d"', b"[1,]"),
+    BASE.replace(b'"d"', b'{"a" 1}'),
+]
+
+
+def test_hostile_items_agree(tmp_path: Path) -> None:
+    pair = Pair(tmp_path)
+    for case in HOSTILE:
+        pair.feed(case)
+    pair.check()
+
+
+def test_random_mutations_of_a_real_item_agree(tmp_path: Path) -> None:
+    """A few hundred mutations (fixed seed): bytes changed, removed or doubled at random places."""
+    rng = random.Random(20261130)
+    alphabet = b'{}[]",:\\ 0123456789.eE-+ntrufalsx\xc3\xa9\xff\t'
+    pair = Pair(tmp_path)
+    for _ in range(600):
+        data = bytearray(BASE)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(data))
+            kind = rng.random()
+            if kind < 0.4:
+                data[at] = rng.choice(alphabet)
+            elif kind < 0.7:
+                del data[at]
+            else:
+                data[at:at] = data[at : at + rng.randint(1, 12)]
+        pair.feed(bytes(data))
+    pair.check()
+
+
+def _finder_run(
+    doc: bytes, chunk: int, accelerated: bool, keep: Any
+) -> tuple[list[tuple[int, bytes]], int, int]:
+    """What an ObjectFinder hands over from ``doc`` fed in chunks, with or without ``_hits``."""
+    from hcpcs_atlas.sources.tic import scan
+    from hcpcs_atlas.sources.tic.rows import ItemCollector
+
+    got: list[tuple[int, bytes]] = []
+    collector = ItemCollector(keep)
+    assert collector.code_rule is not None
+    finder = ObjectFinder(
+        "t", b'"billing_code"', collector.want, lambda o, at, raw: got.append((at, bytes(raw)))
+    )
+    finder.code_rule = collector.code_rule
+    saved = scan._HITS
+    scan._HITS = saved if accelerated else None
+    try:
+        for at in range(0, len(doc), chunk):
+            finder.feed(bytearray(HEADROOM) + doc[at : at + chunk], HEADROOM)
+        finder.finish()
+    except InputError as exc:  # the same error at the same byte
+        got.append((-1, str(exc).encode()))
+    finally:
+        scan._HITS = saved
+    return got, finder.last_hit, finder.pos
+
+
+def _document(items: list[bytes]) -> bytes:
+    return b'{"version": "1", "in_network": [' + b", ".join(items) + b"]}"
+
+
+@pytest.mark.parametrize("keep", [is_level2, {"J9032", "A0001", "99213"}.__contains__], ids=["level2", "set"])
+@pytest.mark.parametrize("chunk", [4500, 9000, 1 << 20])
+def test_hits_in_c_agree_with_the_regex(tmp_path: Path, chunk: int, keep: Any) -> None:
+    from hcpcs_atlas.synth import TicSynthOptions, write_in_network
+
+    path = tmp_path / "r.json"
+    write_in_network(path, TicSynthOptions(seed=5, size_bytes=1 << 20, profile="realistic"))
+    odd = [
+        BASE.replace(b'"J9032"', b'"J\\u00390032"'),  # an escape in the value: read by the regex
+        BASE.replace(b'"J9032"', b'"J90\\"32"'),
+        BASE.replace(b'"billing_code": "J9032"', b'"billing_code" :\n "J9032"'),
+        BASE.replace(b'"billing_code": "J9032"', b'"billing_code": J9032'),
+        BASE.replace(b'"billing_code": "J9032"', b'"billing_code":"A0001"'),
+        BASE.replace(b'"billing_code": "J9032"', b'"billing_code": " j9032\\t"'),
+        BASE.replace(b'"billing_code": "J9032"', b'"billing_code": "J9032\x1f "'),
+        BASE.replace(b'"billing_code": "J9032"', '"billing_code": "J9032\u00a0"'.encode()),
+        BASE.replace(b'"billing_code": "J9032"', b'"billing_code": 12345'),
+        BASE.replace(b'"d"', b'"billing_code"'),  # the key's name as a value
+        BASE.replace(b'"d"', b'"x\\"billing_code"'),
+        BASE.replace(b'"description": "d"', b'"bundled_codes": [{"billing_code": "J9032"}]'),
+        BASE.replace(b'"HCPCS"', b'"CPT"').replace(b'"J9032"', b'"99213"'),
+        BASE.replace(b'"name": "n"', b'"name": "a{b"'),  # a brace in a string before the key
+        BASE.replace(b'"name": "n"', b'"name": "a\\"{"'),
+        BASE.replace(b'"name": "n"', b'"name": ["{"], "x": {"y": "}"}'),
+    ]
+    plain = [item for item in odd if b": J9032" not in item]  # one bad item stops a document
+    for doc in (path.read_bytes(), _document(plain * 40), _document([BASE] * 30 + odd)):
+        assert _finder_run(doc, chunk, True, keep) == _finder_run(doc, chunk, False, keep)
+
+
+def test_rates_of_up_to_17_digits_read_as_msgspec_reads_them(tmp_path: Path) -> None:
+    """The C pass converts a rate with CPython's correctly rounded conversion; msgspec must agree."""
+    rng = random.Random(17)
+    pair = Pair(tmp_path)
+    for _ in range(40):
+        rates = []
+        for _ in range(50):
+            digits = str(rng.randint(1, 9)) + "".join(
+                rng.choice("0123456789") for _ in range(rng.randint(0, 16))
+            )
+            cut = rng.randint(1, len(digits))
+            rates.append(digits if cut == len(digits) else f"{digits[:cut]}.{digits[cut:]}")
+        prices = b", ".join(
+            b'{"negotiated_type": "negotiated", "negotiated_rate": %s}' % r.encode() for r in rates
+        )
+        pair.feed(BASE.replace(b'"negotiated_prices": [{', b'"negotiated_prices": [' + prices + b", {", 1))
+    pair.check()
