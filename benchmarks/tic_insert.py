@@ -7,6 +7,8 @@ Run from the repository root, after ``tic_throughput.py`` made the 1 GB realisti
     python benchmarks/tic_insert.py --against 92bbf22 --rounds 5
     python benchmarks/tic_insert.py --levers                 # DuckDB settings and shapes of the insert
     python benchmarks/tic_insert.py --shape                  # the rows' shape and each column's cost
+    python benchmarks/tic_insert.py --levers --staged benchmarks/_work/insert/healthscope \\
+        --source ../shared/data/tic/real/healthscope-benefits_in-network-rates_2023-02-01.json.gz
 
 The file is staged once (this tree's reader, the default code set of a fresh store: every Level II code)
 into ``benchmarks/_work/insert/``; every measurement then reads those same Parquet files. The earlier
@@ -135,20 +137,20 @@ LEVERS = (
 )
 
 
-def stage(folder: Path) -> int:
-    """Stage the realistic file once (this tree's reader); returns the rows the join will make."""
+def stage(folder: Path, source: Path = REALISTIC) -> int:
+    """Stage ``source`` once (this tree's reader); returns the rows the join will make."""
     marker = folder / "rows.json"
     if marker.is_file():
         rows: int = json.loads(marker.read_text())["rows"]
         return rows
-    if not REALISTIC.is_file():
-        sys.exit(f"{REALISTIC} is missing: run benchmarks/tic_throughput.py once to generate it")
+    if not source.is_file():
+        sys.exit(f"{source} is missing: run benchmarks/tic_throughput.py once to generate it")
     from hcpcs_atlas.sources import is_level2
     from hcpcs_atlas.sources.tic import stage_in_network
 
-    print(f"staging {REALISTIC.name} into {folder} ...", flush=True)
+    print(f"staging {source.name} into {folder} ...", flush=True)
     folder.mkdir(parents=True, exist_ok=True)
-    tic = stage_in_network(str(REALISTIC), is_level2, folder)
+    tic = stage_in_network(str(source), is_level2, folder)
     assert tic.staged is not None
     marker.write_text(json.dumps({"rows": tic.staged.rows}))
     return tic.staged.rows
@@ -240,10 +242,11 @@ def main() -> None:
     parser.add_argument("--against", default="main", help="the earlier commit (default: main)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--staged", type=Path, default=STAGED, help="a staged file's folder")
+    parser.add_argument("--source", type=Path, default=REALISTIC, help="the file to stage there if new")
     parser.add_argument("--levers", action="store_true", help="this tree with one change each")
     parser.add_argument("--shape", action="store_true", help="the rows' shape and each column's cost")
     args = parser.parse_args()
-    rows = stage(args.staged)
+    rows = stage(args.staged, args.source)
     print(f"{os.cpu_count()} cores (shared), {args.staged}: {rows:,} rows; load {os.getloadavg()[0]:.1f}")
     if args.shape:
         shape(args.staged)
