@@ -177,3 +177,13 @@ def test_realistic_known_answers_with_targets(tmp_path: Path) -> None:
             level2 += len(rate["negotiated_prices"]) * refs
     assert made.level2_rows == level2 > 0
     assert made.rows and {r.billing_code for r in made.rows} == set(TARGETS)
+
+
+def test_realistic_references_after_the_items(tmp_path: Path) -> None:
+    """References last: the file is padded with unreferenced one-NPI groups past the real 53."""
+    options = TicSynthOptions(seed=4, size_bytes=1_500_000, profile="realistic", refs="after")
+    made = write_in_network(tmp_path / "r.json", options)
+    doc = orjson.loads(made.path.read_bytes())
+    assert made.uncompressed_bytes >= 1_500_000 and len(doc["provider_references"]) >= 53
+    with pytest.raises(ValueError, match="realistic"):
+        write_in_network(tmp_path / "x.json", TicSynthOptions(profile="realistic", refs="none"))

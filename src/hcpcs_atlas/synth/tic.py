@@ -179,6 +179,8 @@ def write_in_network(path: Path, options: TicSynthOptions | None = None) -> Synt
 def _check(opts: TicSynthOptions) -> None:
     if opts.v2 and (opts.inline_groups or opts.refs == "none"):
         raise ValueError("v2 in-network files carry provider groups only in provider_references")
+    if opts.profile == "realistic" and (opts.refs == "none" or opts.inline_groups):
+        raise ValueError("the realistic profile's rates point at provider_references, as the real file's do")
     if opts.refs == "none" and opts.remote_base_url:
         raise ValueError("remote locations need top-level provider_references")
 
@@ -329,7 +331,8 @@ class _Writer:
         if self.opts.profile == "realistic":  # reference index - 1 of the real file, NPIs as measured
             entries = tuple(
                 self._realistic_entry(rng, count, tin_level=index == TIN_LEVEL_GROUP)
-                for count in REALISTIC["references"][index - 1]
+                # past the 53: the unreferenced groups that pad a file whose references come last
+                for count in (REALISTIC["references"] + ((1,),) * index)[index - 1]
             )
         else:
             entries = tuple(
