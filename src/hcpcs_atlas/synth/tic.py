@@ -17,6 +17,7 @@ as large as the file needs without holding it in memory.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import random
 import statistics
 import zipfile
@@ -94,6 +95,15 @@ REALISTIC: dict[str, Any] = {
     "pos_lists": (17, 32, 49),
     "modifier_share": {True: 0.323, False: 0.165},  # one modifier, never more
 }  # fmt: skip
+#: Bumped when the realistic items are drawn differently from the same ``REALISTIC``.
+REALISTIC_REVISION = 2
+
+
+def realistic_fingerprint() -> str:
+    """Changes with ``REALISTIC`` or its revision: a cached realistic file of another one is stale."""
+    return hashlib.sha256(repr((REALISTIC_REVISION, REALISTIC)).encode()).hexdigest()[:12]
+
+
 SPECIAL_ID = 320.25975  # a non-integer provider_group_id seen in real files
 TIN_LEVEL_GROUP, SPECIAL_GROUP, FIRST_REMOTE, MISSING_REMOTE = 2, 3, 4, 6
 
@@ -344,9 +354,12 @@ class _Writer:
         missing = remote and self.opts.missing_remote and index == MISSING_REMOTE
         location = f"{base}/provider-refs/{'missing-' if missing else ''}{index}.json" if remote else None
         id_json: int | float = SPECIAL_ID if index == SPECIAL_GROUP else index
-        # realistic groups are few (53) but hold 27,642 NPIs, and every rate fragment asks for its group
-        self._groups[index] = _Group(id_json, network, entries, location, missing)
-        return self._groups[index]
+        group = _Group(id_json, network, entries, location, missing)
+        if (
+            self.opts.profile == "realistic" and index <= self.n_groups
+        ):  # 27,642 NPIs, asked for by every rate
+            self._groups[index] = group
+        return group
 
     @staticmethod
     def _realistic_entry(rng: random.Random, count: int, tin_level: bool) -> _Entry:
