@@ -8,7 +8,9 @@ Run from the repository root (a few minutes; the big file is generated once into
 
 The realistic file is :mod:`hcpcs_atlas.synth` with ``profile="realistic"``: filler items shaped like the
 real HealthSCOPE Benefits file (Level II share, rates per item, prices per rate, one provider reference per
-rate, place-of-service lists of 17/32/49 codes, modifiers; see ``REALISTIC`` in synth/tic.py). Each
+rate, its 53 references as measured: 124 NPIs a row, place-of-service lists of 17/32/49 codes, modifiers;
+see ``REALISTIC`` in synth/tic.py and benchmarks/tic_shape.py). The file is generated once and regenerated
+when the profile changes (its fingerprint is in the ``.answers.json`` beside it). Each
 measurement runs in a fresh process; peak RSS is that process's (or its children's) high-water mark:
 
 - stdlib ``gzip`` decompress (read all, discard): the baseline every ratio is against;
