@@ -9,7 +9,9 @@ Run from the repository root (a few minutes; the big file is generated once into
 
 The realistic file is :mod:`hcpcs_atlas.synth` with ``profile="realistic"``: filler items shaped like the
 real HealthSCOPE Benefits file (Level II share, rates per item, prices per rate, one provider reference per
-rate, place-of-service lists of 17/32/49 codes, modifiers; see ``REALISTIC`` in synth/tic.py). Each
+rate, its 53 references as measured: 124 NPIs a row, place-of-service lists of 17/32/49 codes, modifiers;
+see ``REALISTIC`` in synth/tic.py and benchmarks/tic_shape.py). The file is generated once and regenerated
+when the profile changes (its fingerprint is in the ``.answers.json`` beside it). Each
 measurement runs in a fresh process; peak RSS is that process's (or its children's) high-water mark:
 
 - stdlib ``gzip`` decompress (read all, discard): the baseline every ratio is against;
@@ -126,16 +128,22 @@ def measure(command: list[str]) -> dict[str, Any]:
 def make_realistic(size_gb: float, seed: int) -> tuple[Path, dict[str, Any]]:
     """The realistic file and its known answers (rows the default codes keep), generated once."""
     from hcpcs_atlas.synth import TicSynthOptions, write_in_network
+    from hcpcs_atlas.synth.tic import realistic_fingerprint
 
     WORK.mkdir(parents=True, exist_ok=True)
     path = WORK / f"tic-realistic-{size_gb:g}gb-seed{seed}.json.gz"
     sidecar = path.with_suffix(".answers.json")
-    if path.is_file() and sidecar.is_file():
+    profile = realistic_fingerprint()  # a file made by another profile is regenerated, not measured
+    if path.is_file() and sidecar.is_file() and json.loads(sidecar.read_text()).get("profile") == profile:
         return path, json.loads(sidecar.read_text())
+    for stale in (path, sidecar):
+        if stale.is_symlink():  # never write through a link into another checkout's file
+            stale.unlink()
     print(f"writing {path.relative_to(ROOT)} ...", file=sys.stderr, flush=True)
     options = TicSynthOptions(seed=seed, size_bytes=int(size_gb * GB), profile="realistic")
     made = write_in_network(path, options)
-    meta = {"rows": made.level2_rows + len(made.rows), "items": made.items, "bytes": made.uncompressed_bytes}
+    meta = {"rows": made.level2_rows + len(made.rows), "items": made.items, "bytes": made.uncompressed_bytes,
+            "profile": profile}  # fmt: skip
     sidecar.write_text(json.dumps(meta))
     return path, meta
 

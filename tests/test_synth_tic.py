@@ -89,3 +89,101 @@ def test_plan_name_and_rate_ranges(tmp_path: Path) -> None:
 def test_v2_has_no_inline_groups() -> None:
     with pytest.raises(ValueError, match="provider_references"):
         write_in_network(Path("unused.json"), TicSynthOptions(version="2.0.0", inline_groups=True))
+
+
+#: The real HealthSCOPE file's shape as ``measure_shape`` gives it (benchmarks/tic_shape.py prints it):
+#: the numbers ``REALISTIC`` quotes. The first test proves them on the real file.
+REAL_SHAPE = {
+    "references": 53,
+    "groups": 120,
+    "npis_per_group_median": 1,
+    "npis_per_group_mean": 230.35,
+    "npis_per_group_max": 10_181,
+    "groups_of_1000_npis": 5,
+    "items": 17_759,
+    "level2_item_share": 0.3565,
+    "rates_per_item_mean": 5.168,
+    "prices_per_rate_mean": 2.309,
+    "level2_price_share": 0.2575,
+    "npis_per_row_mean": 124.3,
+    "level2_npis_per_row_mean": 124.3,
+    "level2_rows_per_item": 9.821,
+    "level2_heavy_row_share": 0.5337,
+    "level2_rows": 62_178,
+    "level2_npis": 7_725_956,
+    "inline_rate_share": 0.0,
+    "references_per_rate_mean": 1.0,
+    "tin_ein_share": 1.0,
+}
+#: How far a generated file may stray from the real one, relative (a small file is a sample of the profile:
+#: item kinds and rate sets are drawn per item, so the row statistics carry a few per cent of noise).
+TOLERANCE = {
+    "references": 0.0,
+    "groups": 0.0,
+    "npis_per_group_median": 0.0,
+    "npis_per_group_mean": 0.0,
+    "npis_per_group_max": 0.0,
+    "groups_of_1000_npis": 0.0,
+    "level2_item_share": 0.05,
+    "rates_per_item_mean": 0.05,
+    "prices_per_rate_mean": 0.05,
+    "level2_price_share": 0.08,
+    "npis_per_row_mean": 0.08,
+    "level2_npis_per_row_mean": 0.08,
+    "level2_rows_per_item": 0.08,
+    "level2_heavy_row_share": 0.08,
+    "inline_rate_share": 0.0,
+    "references_per_rate_mean": 0.0,
+    "tin_ein_share": 0.0,
+}
+
+
+def test_real_shape_is_what_the_profile_quotes(shared_data: Path) -> None:
+    from hcpcs_atlas.synth import measure_shape
+
+    path = shared_data / "tic/real/healthscope-benefits_in-network-rates_2023-02-01.json.gz"
+    shape = measure_shape(orjson.loads(gzip.decompress(path.read_bytes())))
+    for key, value in REAL_SHAPE.items():
+        assert shape[key] == pytest.approx(value, rel=1e-3), key
+
+
+def test_realistic_profile_has_the_real_shape(tmp_path: Path) -> None:
+    """A small realistic file: the real NPI tail (groups of thousands of NPIs, 124 NPIs a row), shares."""
+    from hcpcs_atlas.synth import measure_shape
+
+    options = TicSynthOptions(seed=2, size_bytes=12_000_000, profile="realistic", target_codes=())
+    made = write_in_network(tmp_path / "r.json.gz", options)
+    shape = measure_shape(orjson.loads(gzip.decompress(made.path.read_bytes())))
+    for key, tolerance in TOLERANCE.items():
+        assert shape[key] == pytest.approx(REAL_SHAPE[key], rel=tolerance, abs=1e-9), key
+    assert made.level2_rows == shape["level2_rows"]  # the known answer counts the same rows
+
+
+def test_realistic_known_answers_with_targets(tmp_path: Path) -> None:
+    """Targets in a realistic file: their rows plus the Level II filler rows are what a reader keeps."""
+    options = TicSynthOptions(seed=3, size_bytes=2_000_000, profile="realistic")
+    made = write_in_network(tmp_path / "r.json", options)
+    doc = orjson.loads(made.path.read_bytes())
+    groups = {
+        orjson.dumps(r["provider_group_id"]): len(r["provider_groups"]) for r in doc["provider_references"]
+    }
+    level2 = 0
+    for item in doc["in_network"]:
+        code = item["billing_code"].strip().upper()
+        if item["billing_code_type"] != "HCPCS" or code in TARGETS:
+            continue
+        for rate in item["negotiated_rates"]:
+            refs = sum(groups[orjson.dumps(i)] for i in rate["provider_references"])
+            level2 += len(rate["negotiated_prices"]) * refs
+    assert made.level2_rows == level2 > 0
+    assert made.rows and {r.billing_code for r in made.rows} == set(TARGETS)
+
+
+def test_realistic_references_after_the_items(tmp_path: Path) -> None:
+    """References last: the file is padded with unreferenced one-NPI groups past the real 53."""
+    options = TicSynthOptions(seed=4, size_bytes=1_500_000, profile="realistic", refs="after")
+    made = write_in_network(tmp_path / "r.json", options)
+    doc = orjson.loads(made.path.read_bytes())
+    assert made.uncompressed_bytes >= 1_500_000 and len(doc["provider_references"]) >= 53
+    with pytest.raises(ValueError, match="realistic"):
+        write_in_network(tmp_path / "x.json", TicSynthOptions(profile="realistic", refs="none"))

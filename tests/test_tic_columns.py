@@ -278,3 +278,25 @@ def test_a_number_out_of_range_in_a_price_names_its_byte(tmp_path: Path, field: 
     assert "JSONDecodeError" not in err and "Traceback" not in err
     with Store(tmp_path / "atlas.duckdb", read_only=True) as store:
         assert store.con.execute("SELECT count(*) FROM source_files").fetchone() == (0,)
+
+
+def test_the_staged_insert_counts_the_rows_it_adds(tmp_path: Path) -> None:
+    """The insert's count (the INSERT's own): a file's rows of some codes, then of the others."""
+    from hcpcs_atlas.sources.tic.reader import stage_in_network
+    from hcpcs_atlas.store.db import FileRecord
+    from hcpcs_atlas.store.tic import _insert_staged
+
+    source = write_in_network(tmp_path / "f.json.gz", TicSynthOptions(seed=3, size_bytes=400_000)).path
+    (tmp_path / "s").mkdir()
+    staged = stage_in_network(source, {"J9032", "J9330"}.__contains__, tmp_path / "s").staged
+    assert staged is not None and staged.rows > 0
+    record = FileRecord("tic", "f.json.gz", str(source), "0" * 64, None, "json", None, None, {})
+    with Store(tmp_path / "atlas.duckdb") as store, store.transaction():
+        file_id = store.add_file(record, staged.rows)
+        first = _insert_staged(store, staged, file_id, "P", skip=frozenset({"J9330"}))
+        rest = _insert_staged(store, staged, file_id, "P", skip=frozenset({"J9032"}))
+        counts = dict(
+            store.con.execute("SELECT billing_code, count(*) FROM core_tic_rate_rows GROUP BY 1").fetchall()
+        )
+    assert (first, rest) == (counts["J9032"], counts["J9330"])
+    assert first + rest == staged.rows

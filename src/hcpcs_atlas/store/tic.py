@@ -467,19 +467,16 @@ def staged_files(staged: StagedRates) -> dict[str, Any]:
 def _run_insert(
     store: Store, staged: StagedRates, file_id: int, payer: str, skip: frozenset[str] | None
 ) -> int:
-    before = _rate_count(store, file_id)
     intern_lists(store, "read_parquet($lists)", {"lists": str(staged.lists)})
     query = _INSERT_STAGED
     if skip is not None:
         query = query.rstrip() + "\nWHERE NOT list_contains($skip, p.billing_code)\n"
     params = {"file_id": file_id, "payer": payer, **staged_files(staged)}
     forget_summaries(store, "read_parquet($prices)", {"prices": staged.prices})
-    store.con.execute(query, params | ({"skip": sorted(skip)} if skip is not None else {}))
-    return _rate_count(store, file_id) - before
-
-
-def _rate_count(store: Store, file_id: int) -> int:
-    row = store.con.execute("SELECT count(*) FROM core_tic_rate_rows WHERE file_id = ?", [file_id]).fetchone()
+    # The INSERT's own count: counting the file's rows before and after scanned its file_id in every row
+    # group of a compacted store when the file had rows already (more codes of a file ingested before):
+    # 0.4 CPU-s each at 100 M rows.
+    row = store.con.execute(query, params | ({"skip": sorted(skip)} if skip is not None else {})).fetchone()
     return int(row[0]) if row else 0
 
 

@@ -6,6 +6,6 @@ a correct reader must produce from it, so a test can compare exactly instead of 
 
 from __future__ import annotations
 
-from .tic import SynthResult, TicSynthOptions, write_in_network
+from .tic import SynthResult, TicSynthOptions, measure_shape, write_in_network
 
-__all__ = ["SynthResult", "TicSynthOptions", "write_in_network"]
+__all__ = ["SynthResult", "TicSynthOptions", "measure_shape", "write_in_network"]

@@ -17,8 +17,11 @@ as large as the file needs without holding it in memory.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import random
+import statistics
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +32,7 @@ import orjson
 
 from ..sources.tic import RateRow
 
-__all__ = ["SynthResult", "TicSynthOptions", "write_in_network"]
+__all__ = ["SynthResult", "TicSynthOptions", "measure_shape", "write_in_network"]
 
 NEGOTIATED_TYPES = ("negotiated", "derived", "fee schedule", "percentage", "per diem")
 BILLING_CLASSES = ("professional", "institutional", "both")
@@ -44,20 +47,63 @@ INFO_TEXTS = (
     'path C:\\rates\\2025 and a fake "billing_code": "J9032"',
     "Per 1 mg\nsee attachment B",
 )
-#: The shape of the real HealthSCOPE Benefits file (MANIFEST §12), measured with json over all of it:
-#: 17,759 items: 61.8% CPT, 35.7% HCPCS Level II, 2.5% RC; 5.2 negotiated rates per item; every rate has
-#: exactly one provider reference (no inline groups), 53 groups, most of one NPI; prices per rate 2 (84%),
-#: 6 (8%), 1 (6%), 4, 3, 7; 97% "negotiated", 3% "percentage"; 99.8% professional; place-of-service lists
-#: of 17 or 32 codes (48.5% each) or 49 (3%); modifiers: none on 79% of prices, one on 21% (Level II: 32%).
+#: The shape of the real HealthSCOPE Benefits file (MANIFEST §12), measured with json over all of it by
+#: ``benchmarks/tic_shape.py`` (``measure_shape``): 17,759 items: 10,976 CPT, 6,331 HCPCS Level II (35.6%),
+#: 451 RC, 1 other. Every rate has exactly one provider reference (no inline groups). 53 references hold
+#: 120 groups (one TIN each, all "ein", 9 digits): 42 references of one group, 6 of two, 5 of 3 to 22;
+#: NPIs per group: median 1, mean 230, p90 119, max 10,181 (five groups of 1,000 to 10,181 NPIs, in two
+#: references that almost no rate points at). Rates point at 12 of the 53 references: an item has either
+#: one rate (reference 36, 422 NPIs; RC items: reference 20) or one rate per reference of a fixed set
+#: (7: {17, 26, 29, 35, 36, 49, 51}, 4: {35, 36, 49, 51}, ...) in shuffled order; so rates per item are
+#: 1 (30%), 7 (62%), 8 (5%), 4 (2%), mean 5.2. Those references hold 1 to 422 NPIs, so a row (price x group)
+#: carries 124 NPIs on average (Level II: 62,178 rows, 7.73 M NPIs). Prices per rate: 1 on single-rate
+#: items, else mostly 2 (then 6, 4; reference 36 also 1, 3, 7); 211,905 prices, 26% of them Level II.
+#: Level II prices: 7.4% "percentage" (others 1.5%), each with the 49-code place-of-service list, the
+#: rest 17 or 32 codes half and half; one modifier on 32% (others 17%), never more; all professional
+#: except RC items (institutional, no service_code); expiration 9999-12-31, additional_information "".
+_SET7, _SET4 = (17, 26, 29, 35, 36, 49, 51), (35, 36, 49, 51)
 REALISTIC: dict[str, Any] = {
-    "item_kinds": (("CPT", 0.618), ("HCPCS", 0.357), ("RC", 0.025)),
-    "rates_per_item": (1, 9),
-    "prices_per_rate": ((2, 0.84), (6, 0.08), (1, 0.06), (4, 0.011), (3, 0.005), (7, 0.004)),
-    "percentage_share": 0.03,
-    "pos_lists": ((17, 0.485), (32, 0.485), (49, 0.03)),
-    "modifier_counts": ((0, 0.79), (1, 0.19), (2, 0.015), (3, 0.004), (4, 0.001)),
-    "groups": 53,
-}
+    # counts as measured (rng.choices takes them as weights)
+    "item_kinds": (("CPT", 10_976), ("HCPCS", 6_331), ("RC", 451)),
+    # NPIs per group of each provider reference, by provider_group_id 0..52
+    "references": (
+        (1, 1), (1,), (1,), (1,), (2,), (1,), (91,), *[(1,)] * 11,
+        (1, 20, 10, 10, 4, 2859, 1, 6, 7631, 1, 35, 11, 2628), (1,) * 22,
+        (10181, 288, 5, 80, 4, 428, 1, 3, 1016, 52, 119, 231, 185, 27, 45, 5, 94, 1, 6, 55, 211),
+        (1,), (1,), (1,), (1, 1, 1), (1,), (28,), (1,), (1,), (117,), (1,), (1, 1), (1,), (382,), (1, 1),
+        (115, 4), (422,), *[(1,)] * 6, (1, 1), (2, 1, 1, 1, 1, 1, 3), *[(1,)] * 4, (31,), (1,), (117,),
+        (1, 1),
+    ),
+    # the references an item's rates point at (one rate each, shuffled), per item kind
+    "rate_sets": {
+        "HCPCS": (((36,), 3_159), (_SET7, 2_814), (_SET4, 342), ((17, 26, 29, 35, 49, 51), 9),
+                  ((*_SET7, 44), 3), ((17, 26, 29, 36), 3), ((26, 29, 35, 36, 49, 51), 1)),
+        "CPT": ((_SET7, 8_199), ((36,), 1_764), ((*_SET7, 44), 953), (_SET4, 49), ((36, 44), 9),
+                ((44,), 1), ((6, 19, 20), 1)),
+        "RC": (((20,), 451),),
+    },
+    # prices per rate: items of one rate have one price; rates of a set, by Level II and reference
+    "prices_per_rate": {
+        (True, 36): ((1, 235), (2, 2_265), (3, 349), (4, 10), (5, 1), (6, 17), (7, 283), (9, 3)),
+        (True, 44): ((2, 3),),
+        (True, 0): ((2, 16_112), (4, 66), (6, 1_800), (8, 18)),
+        (False, 36): ((1, 59), (2, 8_115), (3, 100), (4, 127), (6, 810)),
+        (False, 44): ((2, 925), (6, 37)),
+        (False, 0): ((1, 9), (2, 49_439), (4, 762), (6, 4_860)),
+    },
+    "percentage_share": {True: 0.074, False: 0.015},  # of the prices; these carry the 49-code list
+    "pos_lists": (17, 32, 49),
+    "modifier_share": {True: 0.323, False: 0.165},  # one modifier, never more
+}  # fmt: skip
+#: Bumped when the realistic items are drawn differently from the same ``REALISTIC``.
+REALISTIC_REVISION = 2
+
+
+def realistic_fingerprint() -> str:
+    """Changes with ``REALISTIC`` or its revision: a cached realistic file of another one is stale."""
+    return hashlib.sha256(repr((REALISTIC_REVISION, REALISTIC)).encode()).hexdigest()[:12]
+
+
 SPECIAL_ID = 320.25975  # a non-integer provider_group_id seen in real files
 TIN_LEVEL_GROUP, SPECIAL_GROUP, FIRST_REMOTE, MISSING_REMOTE = 2, 3, 4, 6
 
@@ -143,6 +189,8 @@ def write_in_network(path: Path, options: TicSynthOptions | None = None) -> Synt
 def _check(opts: TicSynthOptions) -> None:
     if opts.v2 and (opts.inline_groups or opts.refs == "none"):
         raise ValueError("v2 in-network files carry provider groups only in provider_references")
+    if opts.profile == "realistic" and (opts.refs == "none" or opts.inline_groups):
+        raise ValueError("the realistic profile's rates point at provider_references, as the real file's do")
     if opts.refs == "none" and opts.remote_base_url:
         raise ValueError("remote locations need top-level provider_references")
 
@@ -229,9 +277,11 @@ class _Writer:
         self.sep = b",\n" if opts.pretty else b","
         share = opts.provider_share if opts.refs != "none" else 0.0
         self.n_groups = max(12, int(opts.size_bytes * share / 420))
+        self._groups: dict[int, _Group] = {}
         if opts.profile == "realistic":
-            self.n_groups = REALISTIC["groups"]
-            self.fragments, self.fragment_rows = self._realistic_fragments()
+            self.n_groups = len(REALISTIC["references"])
+            self._price_lists: dict[tuple[bool, int], list[tuple[bytes, int]]] = {}
+            self.fragments = []
         else:
             self.fragments = [self._rate_fragment() for _ in range(512)]
         self.written = 0
@@ -285,23 +335,40 @@ class _Writer:
 
     # -- provider groups -----------------------------------------------------------------------------------
     def group(self, index: int) -> _Group:
+        if (cached := self._groups.get(index)) is not None:
+            return cached
         rng = random.Random(f"{self.opts.seed}:group:{index}")
-        realistic = self.opts.profile == "realistic"  # most real groups: one TIN, one NPI
-        count = (1 if rng.random() < 0.8 else rng.randint(2, 3)) if realistic else rng.randint(1, 3)
-        entries = tuple(
-            self._entry(rng, tin_level=index == TIN_LEVEL_GROUP, realistic=realistic) for _ in range(count)
-        )
+        if self.opts.profile == "realistic":  # reference index - 1 of the real file, NPIs as measured
+            entries = tuple(
+                self._realistic_entry(rng, count, tin_level=index == TIN_LEVEL_GROUP)
+                # past the 53: the unreferenced groups that pad a file whose references come last
+                for count in (REALISTIC["references"] + ((1,),) * index)[index - 1]
+            )
+        else:
+            entries = tuple(
+                self._entry(rng, tin_level=index == TIN_LEVEL_GROUP) for _ in range(rng.randint(1, 3))
+            )
         network = (f"Synthetic Network {rng.choice('ABC')}",) if self.opts.v2 else ()
         base = self.opts.remote_base_url
         remote = base is not None and FIRST_REMOTE <= index <= MISSING_REMOTE
         missing = remote and self.opts.missing_remote and index == MISSING_REMOTE
         location = f"{base}/provider-refs/{'missing-' if missing else ''}{index}.json" if remote else None
         id_json: int | float = SPECIAL_ID if index == SPECIAL_GROUP else index
-        return _Group(id_json, network, entries, location, missing)
+        group = _Group(id_json, network, entries, location, missing)
+        if (
+            self.opts.profile == "realistic" and index <= self.n_groups
+        ):  # 27,642 NPIs, asked for by every rate
+            self._groups[index] = group
+        return group
 
     @staticmethod
-    def _entry(rng: random.Random, tin_level: bool, realistic: bool = False) -> _Entry:
-        many = (1 if rng.random() < 0.85 else rng.randint(2, 10)) if realistic else rng.randint(1, 6)
+    def _realistic_entry(rng: random.Random, count: int, tin_level: bool) -> _Entry:
+        npis = (0,) if tin_level else tuple(rng.randint(1_000_000_000, 1_999_999_999) for _ in range(count))
+        return _Entry(npis, "ein", str(rng.randint(100_000_000, 999_999_999)))
+
+    @staticmethod
+    def _entry(rng: random.Random, tin_level: bool) -> _Entry:
+        many = rng.randint(1, 6)
         npis = (0,) if tin_level else tuple(rng.randint(1_000_000_000, 1_999_999_999) for _ in range(many))
         if rng.random() < 0.8:
             return _Entry(npis, "ein", f"{rng.randint(10, 99)}-{rng.randint(1_000_000, 9_999_999)}")
@@ -377,30 +444,40 @@ class _Writer:
         )
 
     # -- the realistic profile ---------------------------------------------------------------------------
-    def _realistic_fragments(self) -> tuple[list[bytes], list[int]]:
-        """Rate fragments, and how many rows (price x provider entry) each makes for a reader."""
-        rng, shape = random.Random(f"{self.opts.seed}:realistic"), REALISTIC
-        pos_lists = {n: rng.sample([str(n) for n in range(1, 100)], n) for n, _ in shape["pos_lists"]}
-        fragments, rows = [], []
-        for _ in range(1024):
-            group = rng.randint(1, self.n_groups)
-            prices = []
-            for _ in range(_weighted(rng, shape["prices_per_rate"])):
-                percentage = rng.random() < shape["percentage_share"]
-                price: dict[str, Any] = {
-                    "negotiated_rate": float(rng.choice((45, 60, 80))) if percentage else round(rng.uniform(5, 3000), 2),
-                    "service_code": pos_lists[_weighted(rng, shape["pos_lists"])],  # a few fixed lists
-                    "negotiated_type": "percentage" if percentage else "negotiated",
-                    "expiration_date": "9999-12-31",
-                    "billing_class": "professional" if rng.random() < 0.998 else "institutional",
-                    "billing_code_modifier": rng.sample(MODIFIERS, _weighted(rng, shape["modifier_counts"])),
-                    "additional_information": "",
-                }  # fmt: skip
-                prices.append(price)
-            rate = {"provider_references": [self.group(group).id_json], "negotiated_prices": prices}
-            fragments.append(orjson.dumps(rate))
-            rows.append(len(prices) * len(self.group(group).entries))
-        return fragments, rows
+    def _price_list(self, level2: bool, reference: int, single: bool) -> tuple[bytes, int]:
+        """A ``negotiated_prices`` array drawn from a pool per (Level II, role), and its length."""
+        shape = REALISTIC["prices_per_rate"]
+        role = reference if (level2, reference) in shape else 0
+        pool = self._price_lists.setdefault((level2, -1 if single else role), [])
+        if len(pool) < 1024:  # a pool, so most items reuse bytes already made: generation stays I/O bound
+            rng = self.rng
+            count = 1 if single else _weighted(rng, shape[(level2, role)])
+            prices = [self._realistic_price(rng, level2, institutional=reference == 20) for _ in range(count)]
+            pool.append((orjson.dumps(prices), count))
+            return pool[-1]
+        return pool[self.rng.randrange(len(pool))]
+
+    def _realistic_price(self, rng: random.Random, level2: bool, institutional: bool) -> dict[str, Any]:
+        shape = REALISTIC
+        percentage = not institutional and rng.random() < shape["percentage_share"][level2]
+        pos = 49 if percentage else rng.choice(shape["pos_lists"][:2])
+        modifiers = [rng.choice(MODIFIERS)] if rng.random() < shape["modifier_share"][level2] else []
+        return {
+            "negotiated_rate": float(rng.choice((45, 60, 80))) if percentage else round(rng.uniform(5, 3000), 2),
+            "service_code": [] if institutional else self._pos_lists[pos],
+            "negotiated_type": "percentage" if percentage else "negotiated",
+            "expiration_date": "9999-12-31",
+            "billing_class": "institutional" if institutional else "professional",
+            "billing_code_modifier": modifiers,
+            "additional_information": "",
+        }  # fmt: skip
+
+    @property
+    def _pos_lists(self) -> dict[int, list[str]]:
+        if not hasattr(self, "_pos"):
+            rng = random.Random(f"{self.opts.seed}:pos")
+            self._pos = {n: rng.sample([str(k) for k in range(1, 100)], n) for n in REALISTIC["pos_lists"]}
+        return self._pos
 
     def _realistic_item(self) -> bytes:
         rng = self.rng
@@ -411,9 +488,18 @@ class _Writer:
             code = self._other_code(lambda: f"{rng.choice('ABCEGHJKLMPQRSV')}{rng.randint(0, 9999):04d}")
         else:
             code = f"0{rng.randint(100, 999)}"
-        picks = [rng.randrange(len(self.fragments)) for _ in range(rng.randint(*REALISTIC["rates_per_item"]))]
-        if code_type == "HCPCS":
-            self.result.level2_rows += sum(self.fragment_rows[i] for i in picks)
+        level2 = code_type == "HCPCS"
+        references = list(_weighted(rng, REALISTIC["rate_sets"][code_type]))
+        rng.shuffle(references)
+        rates = []
+        for reference in references:
+            group = self.group(reference + 1)
+            prices, count = self._price_list(level2, reference, single=len(references) == 1)
+            rates.append(
+                b'{"provider_references":[%s],"negotiated_prices":%s}' % (group.id_text.encode(), prices)
+            )
+            if level2:
+                self.result.level2_rows += count * len(group.entries)
         head = {
             "negotiation_arrangement": "ffs",
             "name": f"SERVICE {code} {'X' * rng.randint(10, 40)}",
@@ -422,8 +508,7 @@ class _Writer:
             "billing_code": code,
             "description": f"Description of {code}: " + "lorem ipsum " * rng.randint(4, 20),
         }
-        rates = b",".join(self.fragments[i] for i in picks)
-        return orjson.dumps(head)[:-1] + b',"negotiated_rates":[' + rates + b"]}"
+        return orjson.dumps(head)[:-1] + b',"negotiated_rates":[' + b",".join(rates) + b"]}"
 
     def _other_hcpcs(self, rng: random.Random) -> str:
         return self._other_code(lambda: f"{rng.choice('ABCDEGHJKLMPQRSTV')}{rng.randint(0, 9999):04d}")
@@ -589,3 +674,89 @@ def _row(
         npis=entry.npis if entry else (),
         network_names=network,
     )
+
+
+def measure_shape(doc: Mapping[str, Any]) -> dict[str, float]:
+    """The shape statistics ``REALISTIC`` reproduces, of a parsed in-network document (real or generated).
+
+    A row is what a reader keeps: one price x one provider group (TIN entry); Level II: a HCPCS item whose
+    code starts with a letter. Shares are fractions; NPIs of a TIN-level group (``[0]``) count as one.
+    """
+    references = {orjson.dumps(r["provider_group_id"]): r.get("provider_groups", []) for r in doc.get("provider_references", [])}  # fmt: skip
+    npis = sorted(len(g["npi"]) for groups in references.values() for g in groups)
+    out: dict[str, float] = {
+        "references": len(references),
+        "groups": len(npis),
+        "groups_per_reference_mean": len(npis) / max(len(references), 1),
+        "references_of_one_group": sum(len(g) == 1 for g in references.values()) / max(len(references), 1),
+        "npis_per_group_mean": statistics.fmean(npis) if npis else 0.0,
+        "npis_per_group_median": statistics.median(npis) if npis else 0.0,
+        "npis_per_group_p90": npis[int(0.9 * (len(npis) - 1))] if npis else 0,
+        "npis_per_group_max": npis[-1] if npis else 0,
+        "groups_of_1000_npis": sum(n >= 1000 for n in npis),
+        "tin_ein_share": statistics.fmean(
+            [g["tin"]["type"] == "ein" for groups in references.values() for g in groups] or [0]
+        ),
+    }
+    kinds: Counter[str] = Counter()
+    rates_per_item: Counter[int] = Counter()
+    prices_per_rate: Counter[int] = Counter()
+    pointed: set[bytes] = set()
+    count = Counter[str]()
+    for item in doc["in_network"]:
+        code_type, code = item["billing_code_type"].strip().upper(), item["billing_code"].strip()
+        level2 = code_type == "HCPCS" and code[:1].isalpha()
+        kinds["level2" if level2 else code_type] += 1
+        rates_per_item[len(item["negotiated_rates"])] += 1
+        for rate in item["negotiated_rates"]:
+            prices = rate["negotiated_prices"]
+            prices_per_rate[len(prices)] += 1
+            if "provider_groups" in rate:
+                count["inline_rates"] += 1
+                groups = rate["provider_groups"]
+            else:
+                ids = [orjson.dumps(i) for i in rate["provider_references"]]
+                pointed.update(ids)
+                count["references_per_rate"] += len(ids)
+                groups = [g for i in ids for g in references.get(i, [])]
+            n_npis = sum(len(g["npi"]) for g in groups)
+            for key in ("", "level2_") if level2 else ("",):
+                count[key + "prices"] += len(prices)
+                count[key + "rows"] += len(prices) * len(groups)
+                count[key + "npis"] += len(prices) * n_npis
+                count[key + "heavy_rows"] += len(prices) * sum(len(g["npi"]) >= 100 for g in groups)
+            for price in prices:
+                tag = "level2_" if level2 else "other_"
+                count[tag + "percentage"] += price["negotiated_type"] == "percentage"
+                count[tag + "modified"] += len(price.get("billing_code_modifier", [])) > 0
+                count[tag + "pos49"] += len(price.get("service_code", [])) == 49
+    items = sum(kinds.values())
+    rates = sum(prices_per_rate.values())
+    other_prices = count["prices"] - count["level2_prices"]
+    out |= {
+        "items": items,
+        "level2_item_share": kinds["level2"] / items,
+        "cpt_item_share": kinds["CPT"] / items,
+        "rc_item_share": kinds["RC"] / items,
+        "rates_per_item_mean": rates / items,
+        **{f"rates_per_item_{n}_share": rates_per_item[n] / items for n in (1, 4, 7, 8)},
+        "prices_per_rate_mean": count["prices"] / rates,
+        **{f"prices_per_rate_{n}_share": prices_per_rate[n] / rates for n in (1, 2, 6)},
+        "inline_rate_share": count["inline_rates"] / rates,
+        "references_per_rate_mean": count["references_per_rate"] / max(rates - count["inline_rates"], 1),
+        "references_pointed_at": len(pointed),
+        "level2_price_share": count["level2_prices"] / count["prices"],
+        "level2_row_share": count["level2_rows"] / max(count["rows"], 1),
+        "npis_per_row_mean": count["npis"] / max(count["rows"], 1),
+        "level2_npis_per_row_mean": count["level2_npis"] / max(count["level2_rows"], 1),
+        "level2_rows_per_item": count["level2_rows"] / max(kinds["level2"], 1),
+        "level2_heavy_row_share": count["level2_heavy_rows"] / max(count["level2_rows"], 1),
+        "level2_percentage_share": count["level2_percentage"] / max(count["level2_prices"], 1),
+        "other_percentage_share": count["other_percentage"] / max(other_prices, 1),
+        "level2_modifier_share": count["level2_modified"] / max(count["level2_prices"], 1),
+        "other_modifier_share": count["other_modified"] / max(other_prices, 1),
+        "level2_pos49_share": count["level2_pos49"] / max(count["level2_prices"], 1),
+        "level2_rows": count["level2_rows"],
+        "level2_npis": count["level2_npis"],
+    }
+    return out
