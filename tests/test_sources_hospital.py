@@ -318,3 +318,29 @@ def test_json_modifier_codes(value: Any, expected: tuple[str, ...]) -> None:
             "standard_charges": [{"modifier_code": value, "gross_charge": 10}]}  # fmt: skip
     [(head, _payers)] = item_parts(item)
     assert head[6] == expected
+
+
+@pytest.mark.parametrize("depth", [2000, 1010])
+def test_json_item_nested_too_deep_names_its_byte(shared_data: Path, tmp_path: Path, depth: int) -> None:
+    """A kept item 2,000 levels deep is refused by orjson at the level it overflows (no RecursionError:
+    no msgspec on this path); 1,010 levels in a field the item does not use are read."""
+    doc = json.loads((shared_data / f"{HPT}/examples/JSON/v3_json_format_example.json").read_bytes())
+    items = doc["standard_charge_information"]
+    kept = dict(items[0], code_information=[{"code": "J9032", "type": "HCPCS"}])
+    deep = b"[" * depth + b"]" * depth
+    bad = json.dumps(kept).encode()[:-1] + b', "x": ' + deep + b"}"
+    filler = [json.dumps(items[0]).encode()] * 3000  # over 4 MB: the item is found by the byte scan
+    doc["standard_charge_information"] = []
+    head, tail = json.dumps(doc).encode().split(b'"standard_charge_information": []')
+    data = head + b'"standard_charge_information": [' + b", ".join([*filler, bad, *filler]) + b"]" + tail
+    path = tmp_path / "deep.json"
+    path.write_bytes(data)
+    if depth < 1024:
+        assert read_hospital_file(path, keep_targets).n_charges > 0
+        return
+    with pytest.raises(InputError) as caught:
+        read_hospital_file(path, keep_targets)
+    message = str(caught.value)
+    at = data.index(bad) + bad.index(deep) + 1024  # the bracket that opens the 1026th level
+    assert "\n" not in message and "deep.json" in message and "nested deeper than 1024" in message
+    assert caught.value.byte == at, message

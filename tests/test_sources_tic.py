@@ -10,6 +10,7 @@ import threading
 import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import accumulate
 from pathlib import Path
 
 import orjson
@@ -601,3 +602,95 @@ def test_zip_without_members_and_missing_file(tmp_path: Path) -> None:
 def test_not_an_in_network_file(shared_data: Path) -> None:
     path = shared_data / "tic/cms_guide_v1.6.2/examples/provider-reference/provider-reference.json"
     assert "no in_network" in _error(path).message
+
+
+# -- items nested deeper than the decoders take: one line naming the byte, through the CLI -----------------
+
+
+def _payer_item(code: str, deep: bytes = b"") -> bytes:
+    """An item whose first rate's provider_groups starts with ``deep`` (a value only the dict path writes
+    back, by orjson, which writes 254 levels at most); ``deep`` empty: a plain item."""
+    group = b'{"npi":[1234567890],"tin":{"type":"ein","value":"11-1111111"}}'
+    groups = b"[" + (deep + b"," if deep else b"") + group + b"]"
+    price = (b'{"negotiated_type":"negotiated","negotiated_rate":61.5,"expiration_date":"9999-12-31",'
+             b'"billing_class":"professional","service_code":["11"]}')  # fmt: skip
+    return (b'{"negotiation_arrangement":"ffs","billing_code_type":"HCPCS","billing_code":"' + code.encode()
+            + b'","negotiated_rates":[{"provider_groups":' + groups + b',"negotiated_prices":[' + price
+            + b"]}]}")  # fmt: skip
+
+
+def _payer_file(items: list[bytes]) -> bytes:
+    head = b'{"reporting_entity_name":"Deep Health","reporting_entity_type":"issuer","last_updated_on":'
+    return head + b'"2025-10-01","version":"1.3.1","in_network":[' + b",".join(items) + b"]}"
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from hcpcs_atlas.cli import main
+
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False, prog_name="hcpcs-atlas")
+    return result.exit_code, result.stderr
+
+
+#: (depth, where, expected): past orjson's 1024 levels (msgspec raised RecursionError first, in the main
+#: process and in the helper), inside Python's recursion limit but past orjson's writer, and under both
+DEEP_CASES = [
+    (2000, "x", "nested deeper than 1024 levels"),
+    (2000, "groups", "nested deeper than 1024 levels"),
+    (1010, "groups", "an object nested too deep to read"),
+    (300, "groups", None),
+    (300, "groups last", None),  # no next item: the dict path reads it (it wrote the groups by orjson)
+]
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["alone", "helper"])
+@pytest.mark.parametrize(("depth", "where", "expected"), DEEP_CASES, ids=lambda v: str(v)[:12])
+def test_deeply_nested_item_is_one_line_naming_the_byte(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    split: bool,
+    depth: int,
+    where: str,
+    expected: str | None,
+) -> None:
+    from hcpcs_atlas.sources.tic import net
+    from hcpcs_atlas.sources.tic.split import Helper
+
+    started: list[bool] = []
+    start = Helper._start
+
+    def counted(self: Helper) -> None:
+        started.append(True)
+        start(self)
+
+    monkeypatch.setattr(Helper, "_start", counted)
+    monkeypatch.setattr(net, "SPLIT_AFTER_BYTES", 0 if split else None)
+    db = str(tmp_path / "atlas.duckdb")
+    good = tmp_path / "good.json"
+    good.write_bytes(_payer_file([_payer_item("J9032")]))
+    assert _cli("--db", db, "ingest", "tic", str(good), "--codes", "J9032", "--jobs", "2")[0] == 0
+    before = _cli("--db", db, "files")
+    deep = b"[" * depth + b"]" * depth
+    plain = _payer_item("J9032")
+    bad = plain[:-1] + b',"x":' + deep + b"}" if where == "x" else _payer_item("J9032", deep)
+    filler = [_payer_item("99213")] * (9_000_000 // len(_payer_item("99213")))  # over one 4 MB chunk
+    # a next item, whose start tells where the deep one ends, sends it to the typed decoder (or the helper)
+    data = _payer_file([*filler, bad, *([] if where.endswith("last") else filler)])
+    path = tmp_path / "deep.json"
+    path.write_bytes(data)
+    at = data.index(bad)
+
+    code, err = _cli("--db", db, "ingest", "tic", str(path), "--codes", "J9032", "--jobs", "2")
+
+    # the helper process took the deep item (then the file is read alone); the last item it is never handed
+    assert bool(started) == (split and not where.endswith("last"))
+    if expected is None:  # under every limit: read alike by the typed and the dict path
+        assert code == 0, err
+        return
+    if "1024" in expected:  # orjson stops at the bracket that opens the 1026th level (the item is the 1st)
+        levels = accumulate((c in b"[{") - (c in b"]}") for c in bad)
+        expected, at = f"invalid JSON: {expected}", at + next(i for i, n in enumerate(levels) if n > 1025)
+    assert code == 2 and err == f"error: {path}, byte {at}: {expected}\n", err
+    assert "Traceback" not in err
+    assert _cli("--db", db, "files") == before

@@ -17,6 +17,7 @@ numeric code, an object where a list is due) or bytes it cannot take as one obje
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from itertools import accumulate, chain, compress, repeat
 from operator import attrgetter, is_, itemgetter
@@ -97,6 +98,20 @@ class _Item(msgspec.Struct, gc=False):
 
 _DECODE = msgspec.json.Decoder(_Item).decode
 assert _Price.__struct_fields__ == (*(name for name, _ in PRICE_FIELDS), *LIST_FIELDS)  # the flush's order
+
+
+#: what sends a typed item to the dict path, which then names the byte: JSON the decoder skipped (1e400),
+#: or values nested deeper than orjson writes (254 levels) or Python recurses (about 1000)
+_REREAD = (orjson.JSONDecodeError, orjson.JSONEncodeError, RecursionError)
+
+
+def _dumps(value: Any) -> bytes:
+    """JSON text of a parsed value; the stdlib writes what orjson refuses (more than 254 levels), as the
+    typed path, which keys by the raw text, takes it."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value).encode()
 
 
 def _from_dict(raw: Any) -> _Price:
@@ -335,7 +350,7 @@ class ColumnCollector(ItemCollector):
                 return False
         try:
             item = _DECODE(data)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # too deep for msgspec: orjson's limit names the byte
             return False
         rates = item.negotiated_rates
         if rates is None or normalize_code(item.billing_code_type) not in MATCHED_TYPES:
@@ -348,7 +363,7 @@ class ColumnCollector(ItemCollector):
         try:  # before anything is kept: JSON the decoder skipped is then reported by the dict path
             rate_psets = [self._pset_of(_pset_texts(rate)) for rate, _ in priced]
             list_ids = self._list_ids(kept)
-        except orjson.JSONDecodeError:
+        except _REREAD:
             return False
         self._kept += 1
         self._item_rows.append((code, str(item.billing_code_type), item.negotiation_arrangement))
@@ -387,7 +402,7 @@ class ColumnCollector(ItemCollector):
                     rate_psets = [self._pset_of((groups, refs)) for groups, refs, _ in rates]
                     if misses:
                         self._intern_lists(ids, listed)
-                except orjson.JSONDecodeError:
+                except _REREAD:
                     return self._take_back(size, listed, False)  # the dict path names the byte
         if not outcome:  # None: msgspec's turn; False: not kept (True, as decoded says)
             return self._take_back(size, listed, None if outcome is None else True)
@@ -531,7 +546,7 @@ class ColumnCollector(ItemCollector):
         return [next(found) if holder else () for holder in holders]
 
     def _pset(self, groups: Any, refs: tuple[tuple[str, str], ...]) -> int:
-        key = (orjson.dumps(groups) if isinstance(groups, list) else None, refs)
+        key = (_dumps(groups) if isinstance(groups, list) else None, refs)
         found = self._psets.get(key)
         return self._new_pset(key, groups) if found is None else found
 

@@ -514,5 +514,10 @@ class ObjectFinder:
         obj, end = parsed
         self._pending, self._window = None, FIRST_WINDOW
         self.done_until = self.base + end
-        self.on_object(obj, start, self.buf[local:end])
+        try:
+            self.on_object(obj, start, self.buf[local:end])
+        except (RecursionError, orjson.JSONEncodeError):
+            # values nested hundreds of levels deep (orjson parses 1024, but writes 254 and Python's
+            # recursion stops near 1000): a traceback otherwise, where the rule is a line naming the byte
+            raise InputError(self.source, "an object nested too deep to read", byte=start) from None
         return True
