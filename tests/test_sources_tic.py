@@ -694,3 +694,21 @@ def test_deeply_nested_item_is_one_line_naming_the_byte(
     assert code == 2 and err == f"error: {path}, byte {at}: {expected}\n", err
     assert "Traceback" not in err
     assert _cli("--db", db, "files") == before
+
+
+@pytest.mark.parametrize("items", [1, 40_000], ids=["parsed whole", "streamed"])
+@pytest.mark.parametrize("depth", [300, 1010])
+def test_reporting_plans_too_deep_to_write_is_one_line(tmp_path: Path, items: int, depth: int) -> None:
+    """orjson parses 1,024 levels but writes 254, and the store keeps reporting_plans as JSON text: a
+    deeper one is refused while reading, at its key, not by a traceback when the store writes it."""
+    deep = b"[" * depth + b"]" * depth
+    body = _payer_file([_payer_item("99213")] * items + [_payer_item("J9032")])
+    data = body.replace(
+        b'"in_network"', b'"reporting_plans":[{"plan_name":"p","x":' + deep + b'}],"in_network"'
+    )
+    path = tmp_path / "plans.json"
+    path.write_bytes(data)
+    db = str(tmp_path / "atlas.duckdb")
+    code, err = _cli("--db", db, "ingest", "tic", str(path), "--codes", "J9032")
+    at = data.index(b'"reporting_plans"')
+    assert code == 2 and err == f"error: {path}, byte {at}: reporting_plans nested too deep to read\n", err

@@ -130,13 +130,27 @@ class DocumentChecks:
             return
         if isinstance(head, dict):
             self.top_keys.update(head)
-            self._merge(top_fields(head))
+            self._merge(self._writable(top_fields(head), text, self._brace))
 
     def scan_window(self, window: bytes | bytearray) -> None:
         """Scalar top-level fields between big arrays (after the window's last ``]``), by regex."""
         window = window[window.rfind(b"]") + 1 :]
         for match in _SCALAR_FIELD.finditer(window):
             self.fields.setdefault(match.group(1).decode(), orjson.loads(match.group(2)))
+
+    def _writable(self, fields: dict[str, Any], data: bytes | bytearray, base: int) -> dict[str, Any]:
+        """The fields, once ``reporting_plans`` is known to be writable by orjson (the store keeps it as
+        JSON text): orjson parses 1,024 levels but writes 254, and a traceback is no answer to bad input."""
+        plans = fields.get("reporting_plans")
+        if plans is not None:
+            try:
+                orjson.dumps(plans)
+            except orjson.JSONEncodeError:
+                at = max(data.rfind(b'"reporting_plans"'), 0)
+                raise InputError(
+                    self.source, "reporting_plans nested too deep to read", byte=base + at
+                ) from None
+        return fields
 
     def _merge(self, fields: dict[str, Any]) -> None:
         for key, value in fields.items():
@@ -169,7 +183,7 @@ class DocumentChecks:
             raise InputError(self.source, f"invalid JSON: {exc.msg}", byte=offset) from None
         if isinstance(doc, dict):
             self.top_keys.update(doc)
-            self.fields = top_fields(doc) | self.fields
+            self.fields = self._writable(top_fields(doc), buf, 0) | self.fields
 
     def _check_tail(self, buf: bytes, base: int, end: int) -> None:
         """The last element of the last array parses and is followed only by a valid closing."""
@@ -202,7 +216,7 @@ class DocumentChecks:
         if not isinstance(trailing, dict):
             raise InputError(self.source, "invalid JSON after the last array", byte=base + rest_at + 1)
         self.top_keys.update(trailing)
-        self._merge(top_fields(trailing))
+        self._merge(self._writable(top_fields(trailing), buf, base))
 
 
 class InNetworkScan:
