@@ -307,3 +307,27 @@ def test_rates_of_up_to_17_digits_read_as_msgspec_reads_them(tmp_path: Path) -> 
         )
         pair.feed(BASE.replace(b'"negotiated_prices": [{', b'"negotiated_prices": [' + prices + b", {", 1))
     pair.check()
+
+
+def test_ctrl_c_while_an_item_is_kept_propagates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """C appends an item's values before Python looks up its provider sets: a KeyboardInterrupt there
+    must reach the user as itself, not as a failed file ('Arrays were not all the same length')."""
+    from hcpcs_atlas.sources.tic import stage_in_network
+    from hcpcs_atlas.synth import TicSynthOptions, write_in_network
+
+    source = tmp_path / "r.json"
+    write_in_network(source, TicSynthOptions(seed=3, size_bytes=3 << 20, profile="realistic"))
+    calls = 0
+    real = columns.ColumnCollector._pset_of
+
+    def interrupted(self: columns.ColumnCollector, texts: tuple[bytes, bytes]) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 40:
+            raise KeyboardInterrupt
+        return real(self, texts)
+
+    monkeypatch.setattr(columns.ColumnCollector, "_pset_of", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        stage_in_network(source, is_level2, tmp_path)
+    assert calls == 40

@@ -389,21 +389,27 @@ class ColumnCollector(ItemCollector):
             self._raw_lists.clear()
         cols, ids = self._cols, self._price_lists
         size, listed = len(cols[0]), len(ids)
-        flat = _FLATTEN.flatten(data, cols, ids, self._raw_lists)
-        if flat is None:  # not the plain shape: msgspec reads the item
-            outcome: bool | None = None
-        else:
-            code, kind, arrangement, rates, misses = flat
-            code = normalize_code(code)
-            outcome = rates is not None and normalize_code(kind) in MATCHED_TYPES and self.keep_code(code)
-            if outcome:
-                assert rates is not None
-                try:  # in the order of decoded: provider sets, then the new lists (1e400 raises)
+        try:
+            flat = _FLATTEN.flatten(data, cols, ids, self._raw_lists)
+            if flat is None:  # not the plain shape: msgspec reads the item
+                outcome: bool | None = None
+            else:
+                code, kind, arrangement, rates, misses = flat
+                code = normalize_code(code)
+                outcome = rates is not None and normalize_code(kind) in MATCHED_TYPES and self.keep_code(code)
+                if outcome:
+                    assert rates is not None
+                    # in the order of decoded: provider sets, then the new lists (1e400 raises)
                     rate_psets = [self._pset_of((groups, refs)) for groups, refs, _ in rates]
                     if misses:
                         self._intern_lists(ids, listed)
-                except _REREAD:
-                    return self._take_back(size, listed, False)  # the dict path names the byte
+        except _REREAD:
+            return self._take_back(size, listed, False)  # the dict path names the byte
+        except BaseException:
+            # C appended the item's values before this Python ran: a Ctrl-C (raised at the first Python
+            # instruction after flatten) must not leave half an item in the batch for close() to flush
+            self._take_back(size, listed, None)
+            raise
         if not outcome:  # None: msgspec's turn; False: not kept (True, as decoded says)
             return self._take_back(size, listed, None if outcome is None else True)
         assert flat is not None and rates is not None
@@ -645,14 +651,16 @@ class ColumnCollector(ItemCollector):
         for pset in dropped["pset"].to_pylist():
             self._pset_prices[pset - self._base] -= 1
 
-    def close(self) -> None:
-        """Flush and close the prices file (also on failure: the directory is then discarded whole)."""
+    def close(self, flush: bool = True) -> None:
+        """Flush (unless the read failed: the directory is then discarded whole, and a batch cut short
+        by the failure must not raise over it) and close the prices file."""
         try:
             if self.helper is not None:
                 self.helper.stop()
         finally:
             try:
-                self._flush()
+                if flush:
+                    self._flush()
             finally:
                 self._writer.close()
                 # the bound method held by the instance is a cycle, and the cyclic GC is off while the

@@ -131,6 +131,7 @@ def _read_in_network(
     # a batch of kept prices holds cost more than the parsing (measured: a third of the time).
     paused = gc.isenabled()
     gc.disable()
+    read = False
     try:
         stream = ChunkStream(source, HEADROOM, options=options)
         with stream, ReferenceSections(is_url(source), deep) as sections:
@@ -147,12 +148,13 @@ def _read_in_network(
                 raise InputError(label, "no in_network array: not an in-network rate file", byte=0)
             tic = _tic_file(label, stream, fields, scan, collector)
             _resolve_rest(source, scan, sections, resolver)
+        read = True
     except (InputError, NeedLookback):
         if collector.helper_failed():  # its item came first: the read alone reports it, or succeeds
             raise SplitFailed from None
         raise
     finally:
-        collector.close()
+        collector.close(flush=read)
         if paused:
             gc.enable()
     tic.remote_refs_fetched, tic.remote_refs_failed = _fetch_remote(

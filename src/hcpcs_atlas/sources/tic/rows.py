@@ -90,8 +90,9 @@ class ItemCollector:
     def kept(self) -> int:
         return len(self.items)
 
-    def close(self) -> None:
-        """Release what the collector holds open (nothing here; see ColumnCollector)."""
+    def close(self, flush: bool = True) -> None:
+        """Release what the collector holds open, writing what it holds unless ``flush`` is False (the read
+        failed). Nothing here; see ColumnCollector."""
 
     #: hands wanted objects' bytes to a helper process (see :mod:`.split`); None: all are parsed here
     divert: Callable[[bytearray, int, int], int | None] | None = None
