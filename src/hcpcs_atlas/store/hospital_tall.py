@@ -173,10 +173,9 @@ def _raw_piped(
                ELSE len(c) * 2 - len(replace(c, chr(10), '')) - len(replace(c, chr(13), ''))
                     - (len(c) - len(replace(c, chr(13) || chr(10), ''))) // 2 END"""
     )
-    con.execute(
-        "CREATE MACRO _commas(c) AS CASE WHEN c IS NULL OR NOT contains(c, ',') THEN 0 "
-        "ELSE len(c) - len(replace(c, ',', '')) END"
-    )
+    # Bytes of the record's fields put together, with and without commas: on UNC 0.1 s CPU less than a
+    # count per field (0.2 s against 0.3 s over reading the columns alone).
+    con.execute("CREATE MACRO _commas(c) AS strlen(c) - strlen(replace(c, ',', ''))")
     # Every record in file order (``k``: the record number - 1), with the line ends inside the fields
     # not kept here (those inside kept fields are counted below, when the line count says there are any),
     # and those of every record up to it (``before``: a streaming window, where a sort of the kept rows
@@ -190,7 +189,7 @@ def _raw_piped(
             SELECT row_number() OVER () - 1 AS k,
                    sum(breaks) OVER upto AS before, sum(inside) OVER upto AS commas, *
             FROM (SELECT {", ".join(picks)}, {" + ".join(["0"] + [f"_breaks(c{i})" for i in others])} AS breaks,
-                         {" + ".join(f"_commas(c{i})" for i in range(cols.width))} AS inside,
+                         _commas(concat({", ".join(f"c{i}" for i in range(cols.width))})) AS inside,
                          coalesce(c0 = $end, false) AS fin, {candidate} AS candidate
                   FROM read_csv($path, columns = {{{spec}}}, header = false, auto_detect = false, delim = ',',
                                 quote = '"', escape = '"', strict_mode = true, compression = 'none',
