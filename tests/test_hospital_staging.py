@@ -126,6 +126,21 @@ def test_quirks_stored_as_read(tmp_path: Path) -> None:
     assert _same_as_the_reader(path, is_level2, tmp_path) == 8
 
 
+@pytest.mark.parametrize("keep", ["level2", "all"])
+def test_empty_fields_past_the_header_refused_with_the_row(tmp_path: Path, keep: str) -> None:
+    """A record with a field more than the header, the extra one empty (DuckDB's reader takes it, fields
+    shifted): refused naming the row, with the scanner and without it, keeping Level II codes or all."""
+    path = tmp_path / "wider.csv"
+    text = QUIRKS.replace(
+        "Plain,J9032,HCPCS,,,,100,Aetna,PPO,55.09,", "Plain,,J9032,HCPCS,,,,100,Aetna,PPO,55.09,"
+    )
+    path.write_bytes(text.encode())
+    with Store(tmp_path / "atlas.duckdb") as store:
+        summary = ingest_hospital(store, [str(path)], is_level2 if keep == "level2" else lambda code: True)
+        assert summary.failed == [f"{path}, row 4: 12 fields, the header has 11"]
+        assert store.con.execute("SELECT count(*) FROM core_hospital_charges").fetchone() == (0,)
+
+
 def test_amount_not_a_number_is_refused_with_row_and_column(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_bytes(QUIRKS.replace("0.1,", "0.1,about 5").encode())

@@ -62,7 +62,6 @@ _TEXT = ("description", "billing_class", "setting", "drug_type", "payer_name", "
 _NUMBERS = ("drug_unit", "gross", "discounted_cash", "minimum", "maximum", "dollar", "percentage")
 _ITEM_KEY = ("code, cid, description, billing_class, setting, drug_unit, drug_type, mid, gross, discounted_cash, "
              "minimum, maximum")  # fmt: skip
-_KEY_K = ", ".join(f"k.{c}" for c in _ITEM_KEY.split(", "))
 #: ``ord`` = record * _SPAN + position of the code among the row's kept codes.
 _SPAN = 4096
 #: The worker's DuckDB: spills past this (a multi-GB file keeps memory flat).
@@ -108,13 +107,9 @@ def _load(
     keep_code: Callable[[str], bool],
     folder: Path,
 ) -> Loaded:
-    typed = [t for _, t in cols.codes if t is not None]
-    keys = [f"k{i}" for i in range(len(cols.codes))] + [f"t{i}" for i in range(len(typed))]
-    picks = [f"c{c} AS k{i}" for i, (c, _) in enumerate(cols.codes)]
-    picks += [f"c{t} AS t{i}" for i, t in enumerate(typed)]
-    picks += [f"c{cols.columns[f]} AS f_{f}" if f in cols.columns else f"NULL::VARCHAR AS f_{f}"
-              for f in (*_TEXT, "modifiers", *_NUMBERS)]  # fmt: skip
-    n_breaks = _raw_piped(con, path, cols, picks, lines, keep_code)
+    keys, picks = _code_cells(cols)
+    picks += _fields(cols, [*_TEXT, "modifiers", *_NUMBERS])
+    n_breaks, commas = _raw_piped(con, path, cols, picks, lines, keep_code)
     key_list = ", ".join(f"coalesce({k}, '')" for k in keys)
     distinct = con.execute(f"SELECT DISTINCT {key_list} FROM raw")
     batches = iter(lambda: distinct.fetchmany(1 << 16), [])  # a file of unique CDM codes: flat memory
@@ -122,22 +117,11 @@ def _load(
     on = " AND ".join(f"coalesce(r.{k}, '') = j.{k}" for k in keys)
     mods = con.execute("SELECT DISTINCT f_modifiers FROM raw WHERE f_modifiers IS NOT NULL").fetchall()
     _table(con, "mods", _modifiers([str(r[0]) for r in mods]), folder)
-    text = ", ".join(
-        f"CASE WHEN ascii(r.f_{f}) BETWEEN 33 AND 126 AND ascii(right(r.f_{f}, 1)) BETWEEN 33 AND 126 "
-        f"THEN r.f_{f} ELSE nullif(trim(r.f_{f}, $ws), '') END AS {f}"
-        for f in _TEXT
-    )
-    # An amount of digits is cast here; any other text is kept aside (odd_*) for amount() below.
-    nums = ", ".join(
-        f"CASE WHEN regexp_full_match(r.f_{f}, '{_PLAIN}') THEN CAST(r.f_{f} AS DOUBLE) END AS {f}, "
-        f"CASE WHEN NOT regexp_full_match(r.f_{f}, '{_PLAIN}') THEN r.f_{f} END AS odd_{f}"
-        for f in _NUMBERS
-    )
     con.execute(
         f"""CREATE TABLE kept AS
         SELECT r.k * {_SPAN} + generate_subscripts(j.kept, 1) AS ord, r.k, r.before,
                unnest(j.kept) AS code,
-               j.cid, {text}, {nums}, coalesce(m.mid, 0) AS mid
+               j.cid, {_texts(list(_TEXT))}, {_numbers(list(_NUMBERS))}, coalesce(m.mid, 0) AS mid
         FROM raw r JOIN judged j ON {on} LEFT JOIN mods m ON m.v = r.f_modifiers""",
         {"ws": WHITESPACE},
     )
@@ -153,37 +137,18 @@ def _load(
             f"{f} = coalesce({f}, (SELECT a.x FROM amounts a WHERE a.v = odd_{f}))" for f in _NUMBERS
         )
         con.execute(f"UPDATE kept SET {sets}")
-    # Items by the key's hash: a hash aggregate, where a window over twelve columns sorts. Exact only
-    # when no two keys share a hash: as many distinct hashes as distinct keys, checked.
-    con.execute(
-        f"CREATE TABLE ids AS SELECT hash({_ITEM_KEY}) AS h, min(ord) AS item_id FROM kept GROUP BY h"
-    )
-    if _one(con, "SELECT count(*) FROM ids") != _one(
-        con, f"SELECT count(*) FROM (SELECT DISTINCT {_ITEM_KEY} FROM kept)"
-    ):
-        raise TallRefused("two items share a hash")
+    _items(con, folder)
     charges = _one(con, "SELECT count(*) FROM kept")
-    line = "k.k + 4 + k.before AS source_row"
-    con.execute(
-        f"""COPY (SELECT i.item_id, k.code, c.codes, c.code_types, c.ndc, k.description, k.billing_class,
-                  k.setting, k.drug_unit, k.drug_type, coalesce(m.list, []::VARCHAR[]) AS modifiers,
-                  k.gross AS gross_usd, k.discounted_cash AS discounted_cash_usd, k.minimum AS minimum_usd,
-                  k.maximum AS maximum_usd, {line}
-            FROM kept k JOIN ids i ON i.h = hash({_KEY_K})
-            JOIN (SELECT DISTINCT ON (cid) cid, codes, code_types, ndc FROM judged) c ON c.cid = k.cid
-            LEFT JOIN (SELECT DISTINCT ON (mid) mid, list FROM mods) m ON m.mid = k.mid AND k.mid > 0
-            WHERE k.ord = i.item_id)
-        TO '{_quoted(folder / PARQUET_ITEMS)}' (FORMAT parquet)"""
-    )
     con.execute(
         f"""COPY (SELECT i.item_id, k.payer_name, k.plan_name, k.dollar AS negotiated_usd,
-                  k.percentage AS negotiated_pct, k.algorithm AS negotiated_algorithm, k.methodology, {line}
-            FROM kept k JOIN ids i ON i.h = hash({_KEY_K})
+                  k.percentage AS negotiated_pct, k.algorithm AS negotiated_algorithm, k.methodology,
+                  k.k + 4 + k.before AS source_row
+            FROM kept k JOIN ids i ON i.h = k.h
             WHERE k.payer_name IS NOT NULL OR k.dollar IS NOT NULL OR k.percentage IS NOT NULL
                OR k.algorithm IS NOT NULL)
         TO '{_quoted(folder / PARQUET_CHARGES)}' (FORMAT parquet)"""
     )
-    return Loaded(n_breaks, charges)
+    return Loaded(n_breaks, charges, commas)
 
 
 def _raw_piped(
@@ -193,8 +158,9 @@ def _raw_piped(
     picks: list[str],
     lines: Callable[[], int | None],
     keep_code: Callable[[str], bool],
-) -> int:
-    """Table ``raw`` from every data row as written, with the end line; the line ends inside fields."""
+) -> tuple[int, int]:
+    """Table ``raw`` from every data row as written, with the end line; the line ends inside fields and
+    the commas the reader met (between fields and inside them)."""
     spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(cols.width))
     picked = set(cols.picked())
     others = [i for i in range(cols.width) if i not in picked]
@@ -207,25 +173,32 @@ def _raw_piped(
                ELSE len(c) * 2 - len(replace(c, chr(10), '')) - len(replace(c, chr(13), ''))
                     - (len(c) - len(replace(c, chr(13) || chr(10), ''))) // 2 END"""
     )
+    # Bytes of the record's fields put together, with and without commas: on UNC 0.1 s CPU less than a
+    # count per field (0.2 s against 0.3 s over reading the columns alone).
+    con.execute("CREATE MACRO _commas(c) AS strlen(c) - strlen(replace(c, ',', ''))")
     # Every record in file order (``k``: the record number - 1), with the line ends inside the fields
     # not kept here (those inside kept fields are counted below, when the line count says there are any),
     # and those of every record up to it (``before``: a streaming window, where a sort of the kept rows
     # by record for an ASOF join cost 0.1-0.2 s CPU on UNC). A record ends on line k + 4 + before.
     # Only records that may hold a kept code are stored (UNC: 126 K of 326 K), and the pipe's end line,
-    # whose ``k`` and ``before`` are the number of records and of those line ends.
+    # whose ``k`` and ``before`` are the number of records and of those line ends, and ``commas`` the
+    # commas inside every field up to it: DuckDB's reader takes a record with empty fields past the
+    # header's width (``a,b,c,`` for three columns), which only the pipe's count of commas shows.
     con.execute(
-        f"""CREATE TABLE raw AS SELECT * EXCLUDE (candidate) FROM (
+        f"""CREATE TABLE raw AS SELECT * EXCLUDE (candidate, inside) FROM (
             SELECT row_number() OVER () - 1 AS k,
-                   sum(breaks) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS before, *
+                   sum(breaks) OVER upto AS before, sum(inside) OVER upto AS commas, *
             FROM (SELECT {", ".join(picks)}, {" + ".join(["0"] + [f"_breaks(c{i})" for i in others])} AS breaks,
+                         _commas(concat({", ".join(f"c{i}" for i in range(cols.width))})) AS inside,
                          coalesce(c0 = $end, false) AS fin, {candidate} AS candidate
                   FROM read_csv($path, columns = {{{spec}}}, header = false, auto_detect = false, delim = ',',
                                 quote = '"', escape = '"', strict_mode = true, compression = 'none',
-                                parallel = false)))
+                                parallel = false))
+            WINDOW upto AS (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
         WHERE candidate OR fin""",
         {"path": path, "end": cols.end},
     )
-    n_lines, records, n_breaks = lines(), *_end(con)
+    n_lines, (records, n_breaks, inside) = lines(), _end(con)
     if n_lines is None:
         raise TallRefused("the pipe gave way")
     if n_lines != records + n_breaks:
@@ -241,7 +214,7 @@ def _raw_piped(
         n_breaks += _one(con, f"SELECT coalesce(sum({kept_breaks}), 0) FROM raw")
         if n_lines != records + n_breaks:
             raise TallRefused(f"{n_lines} lines, {records} records and {n_breaks} line ends inside fields")
-    return n_breaks
+    return n_breaks, (records + 1) * (cols.width - 1) + inside  # the end line's too
 
 
 def _load_scanned(
@@ -260,20 +233,11 @@ def _load_scanned(
     modifiers split, the item's hash) is done here per run (UNC: 10.7 K runs of 126 K records); per row
     only the payer's fields. The figures are the same to the bit: the same expressions, the same
     ``item_id`` (the least ``ord`` of the item's charges is the least of its runs' first records)."""
-    typed = [t for _, t in cols.codes if t is not None]
-    keys = [f"k{i}" for i in range(len(cols.codes))] + [f"t{i}" for i in range(len(typed))]
     item_fields = [f for f in (*_TEXT, "modifiers", *_NUMBERS) if f not in PAYER_FIELDS]
     payer_fields = [f for f in (*_TEXT, *_NUMBERS) if f in PAYER_FIELDS]
-    item = [f"c{c} AS k{i}" for i, (c, _) in enumerate(cols.codes)]
-    item += [f"c{t} AS t{i}" for i, t in enumerate(typed)]
-    item += [
-        f"c{cols.columns[f]} AS f_{f}" if f in cols.columns else f"NULL::VARCHAR AS f_{f}"
-        for f in item_fields
-    ]
-    payer = [
-        f"c{cols.columns[f]} AS f_{f}" if f in cols.columns else f"NULL::VARCHAR AS f_{f}"
-        for f in payer_fields
-    ]
+    keys, item = _code_cells(cols)
+    item += _fields(cols, item_fields)
+    payer = _fields(cols, payer_fields)
     spec = ", ".join(
         ["'k': 'BIGINT'", "'line': 'BIGINT'", "'run': 'BIGINT'", "'first': 'BOOLEAN'"]
         + [f"'c{i}': 'VARCHAR'" for i in cols.picked()]
@@ -332,6 +296,42 @@ def _load_scanned(
                 f"{f} = coalesce({f}, (SELECT a.x FROM amounts a WHERE a.v = odd_{f}))" for f in fields
             )
             con.execute(f"UPDATE {table} SET {sets}")
+    _items(con, folder)
+    charges = _one(con, "SELECT count(*) FROM payers p JOIN kept k USING (run)")
+    con.execute(
+        f"""COPY (SELECT i.item_id, p.payer_name, p.plan_name, p.dollar AS negotiated_usd,
+                  p.percentage AS negotiated_pct, p.algorithm AS negotiated_algorithm, p.methodology,
+                  p.k + 4 + p.before AS source_row
+            FROM payers p JOIN kept k USING (run) JOIN ids i ON i.h = k.h
+            WHERE p.payer_name IS NOT NULL OR p.dollar IS NOT NULL OR p.percentage IS NOT NULL
+               OR p.algorithm IS NOT NULL)
+        TO '{_quoted(folder / PARQUET_CHARGES)}' (FORMAT parquet)"""
+    )
+    return Loaded(0, charges)
+
+
+def _code_cells(cols: TallColumns) -> tuple[list[str], list[str]]:
+    """The names of the code cells then their type cells (k0.., t0..), and their picks from the raw
+    columns."""
+    typed = [t for _, t in cols.codes if t is not None]
+    keys = [f"k{i}" for i in range(len(cols.codes))] + [f"t{i}" for i in range(len(typed))]
+    picks = [f"c{c} AS k{i}" for i, (c, _) in enumerate(cols.codes)]
+    return keys, picks + [f"c{t} AS t{i}" for i, t in enumerate(typed)]
+
+
+def _fields(cols: TallColumns, fields: list[str]) -> list[str]:
+    """The picks of the fields (f_<name>) from the raw columns, NULL for one the file has not."""
+    return [
+        f"c{cols.columns[f]} AS f_{f}" if f in cols.columns else f"NULL::VARCHAR AS f_{f}" for f in fields
+    ]
+
+
+def _items(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """Table ``ids`` (the item key's hash -> item_id, the least ``ord`` of its rows in ``kept``) and the
+    items' Parquet file: one row per item, from its first row.
+
+    Items by the key's hash: a hash aggregate, where a window over twelve columns sorts. Exact only when
+    no two keys share a hash: as many distinct hashes as distinct keys, checked."""
     con.execute("ALTER TABLE kept ADD COLUMN h UBIGINT")
     con.execute(f"UPDATE kept SET h = hash({_ITEM_KEY})")
     con.execute("CREATE TABLE ids AS SELECT h, min(ord) AS item_id FROM kept GROUP BY h")
@@ -339,7 +339,6 @@ def _load_scanned(
         con, f"SELECT count(*) FROM (SELECT DISTINCT {_ITEM_KEY} FROM kept)"
     ):
         raise TallRefused("two items share a hash")
-    charges = _one(con, "SELECT count(*) FROM payers p JOIN kept k USING (run)")
     con.execute(
         f"""COPY (SELECT i.item_id, k.code, c.codes, c.code_types, c.ndc, k.description, k.billing_class,
                   k.setting, k.drug_unit, k.drug_type, coalesce(m.list, []::VARCHAR[]) AS modifiers,
@@ -351,16 +350,6 @@ def _load_scanned(
             WHERE k.ord = i.item_id)
         TO '{_quoted(folder / PARQUET_ITEMS)}' (FORMAT parquet)"""
     )
-    con.execute(
-        f"""COPY (SELECT i.item_id, p.payer_name, p.plan_name, p.dollar AS negotiated_usd,
-                  p.percentage AS negotiated_pct, p.algorithm AS negotiated_algorithm, p.methodology,
-                  p.k + 4 + p.before AS source_row
-            FROM payers p JOIN kept k USING (run) JOIN ids i ON i.h = k.h
-            WHERE p.payer_name IS NOT NULL OR p.dollar IS NOT NULL OR p.percentage IS NOT NULL
-               OR p.algorithm IS NOT NULL)
-        TO '{_quoted(folder / PARQUET_CHARGES)}' (FORMAT parquet)"""
-    )
-    return Loaded(0, charges)
 
 
 def _texts(fields: list[str]) -> str:
@@ -381,14 +370,17 @@ def _numbers(fields: list[str]) -> str:
     )
 
 
-def _end(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
-    """The number of records and of line ends inside fields not kept, from the pipe's end line, which
-    must be the last record (data ending inside a quoted field would have swallowed it); then dropped."""
-    found = con.execute("SELECT k, before, k = (SELECT max(k) FROM raw) FROM raw WHERE fin").fetchall()
-    if len(found) != 1 or not found[0][2]:
+def _end(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int]:
+    """The number of records, of line ends inside fields not kept and of commas inside fields, from the
+    pipe's end line, which must be the last record (data ending inside a quoted field would have
+    swallowed it); then dropped."""
+    found = con.execute(
+        "SELECT k, before, commas, k = (SELECT max(k) FROM raw) FROM raw WHERE fin"
+    ).fetchall()
+    if len(found) != 1 or not found[0][3]:
         raise TallRefused("the pipe's end line is not the last record")
     con.execute("DELETE FROM raw WHERE fin")
-    return int(found[0][0]), int(found[0][1])
+    return int(found[0][0]), int(found[0][1]), int(found[0][2])
 
 
 def level2_only(keep_code: Callable[[str], bool]) -> bool:

@@ -145,6 +145,9 @@ static int read_record(const Scan *s, Py_ssize_t at, Py_ssize_t *bounds, Py_ssiz
                 while (i < n && !IN_QUOTES[d[i]]) {
                     i++; /* the plain bytes of a quoted field */
                 }
+                if (i - begin > s->limit) {
+                    return NOT_MINE; /* checked as it grows: a record carried to the next chunk stays bounded */
+                }
                 if (i >= n) {
                     continue;
                 }
@@ -184,6 +187,9 @@ static int read_record(const Scan *s, Py_ssize_t at, Py_ssize_t *bounds, Py_ssiz
             while (i < n) {
                 while (i < n && !UNQUOTED[d[i]]) {
                     i++; /* the plain bytes of an unquoted field */
+                }
+                if (i - begin > s->limit) {
+                    return NOT_MINE;
                 }
                 if (i >= n) {
                     break;

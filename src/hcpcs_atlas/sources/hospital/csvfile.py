@@ -80,19 +80,22 @@ def read_csv(label: str, lines: TextIO, keep_code: Callable[[str], bool], into: 
     width, code_cells, judge = layout.width, layout.code_cells(), CodeJudge(layout.codes, keep_code)
     build = _Builder(label, layout)
     keep, rows, last, kept = into.keep, 0, None, _NOTHING
-    for row in reader:
-        rows += 1
-        if len(row) != width:
-            if len(row) <= 1 and not any(row):
-                continue  # a blank line
-            raise InputError(label, f"{len(row)} fields, the header has {width}", row=reader.line_num)
-        key = code_cells(row)
-        if key != last:
-            last, kept = key, judge(key)
-        if kept[0]:
-            keep(build(row, reader.line_num, kept))
-        if not rows & 0xFFFF:
-            into.rows_seen = rows
+    try:
+        for row in reader:
+            rows += 1
+            if len(row) != width:
+                if len(row) <= 1 and not any(row):
+                    continue  # a blank line
+                raise InputError(label, f"{len(row)} fields, the header has {width}", row=reader.line_num)
+            key = code_cells(row)
+            if key != last:
+                last, kept = key, judge(key)
+            if kept[0]:
+                keep(build(row, reader.line_num, kept))
+            if not rows & 0xFFFF:
+                into.rows_seen = rows
+    except csv.Error as exc:  # a field past the size limit, data ending inside quotes: a one-line refusal
+        raise InputError(label, str(exc), row=reader.line_num) from None
     into.rows_seen = rows
 
 

@@ -16,6 +16,9 @@ It gives way on anything it cannot match exactly:
 - line counts that do not add up: the pipe counts the lines it writes, ``load`` the records and the line
   ends inside fields (the csv module's line numbers count those), and lines = records + those; an empty
   line in the data (the csv module counts it as a record, DuckDB's reader skips it) is one of these;
+- commas that do not add up: the pipe counts those it writes, ``load`` (:class:`Loaded` ``commas``)
+  those between and inside the fields it read; DuckDB's reader takes a record with empty fields past
+  the header's width, which the csv-module path refuses naming its row;
 - whatever ``load`` refuses (bytes that are not UTF-8: a cp1252 file; a row of the wrong width; an
   amount the package cannot read): the csv-module pass then names the row, or reads the file.
 
@@ -90,10 +93,14 @@ class TallColumns:
 
 @dataclass(frozen=True)
 class Loaded:
-    """What ``load`` read: line ends inside fields, and charges kept (one per kept row and kept code)."""
+    """What ``load`` read: line ends inside fields, and charges kept (one per kept row and kept code);
+    ``commas``, when it reads the data rows: the commas its reader met, between fields and inside them,
+    the end line's included (the pipe gives way unless it wrote as many: DuckDB's reader takes a record
+    with empty fields past the header's width)."""
 
     breaks: int
     charges: int
+    commas: int | None = None
 
 
 Load = Callable[[str, TallColumns, Callable[[], "int | None"]], Loaded]
@@ -229,6 +236,7 @@ def _pipe(
     outcome: list[Loaded | BaseException] = []
     counted = threading.Event()
     lines: list[int | None] = [None]
+    commas = [0]
 
     def line_count() -> int | None:
         counted.wait()
@@ -245,23 +253,25 @@ def _pipe(
 
     thread = threading.Thread(target=run, name="hospital-pipe", daemon=True)
     thread.start()
-    if offer.scanner is not None:
-        offer.answered.wait()
+    out = os.fdopen(write_end, "wb", buffering=0)
     try:
-        with os.fdopen(write_end, "wb", buffering=0) as out:
-            try:
-                if offer.taken:  # _NotMine passes up once the load has stopped
-                    lines[0] = _write_scanned(first, chunks, stream, tick, columns, offer.scanner, out, into)
-                else:
-                    lines[0] = _write_data(first, before, chunks, stream, tick, columns, out)
-            except BrokenPipeError:
-                lines[0] = None  # load stopped early: it has failed
+        if offer.scanner is not None:
+            offer.answered.wait()  # in the try: an interrupt here still closes the pipe, so the load ends
+        if offer.taken:  # _NotMine passes up once the load has stopped
+            lines[0] = _write_scanned(first, chunks, stream, tick, columns, offer.scanner, out, into)
+        else:
+            lines[0] = _write_data(first, before, chunks, stream, tick, columns, out, commas)
+    except BrokenPipeError:
+        lines[0] = None  # load stopped early: it has failed
     finally:
         counted.set()
+        out.close()  # the load reads the pipe's end
         thread.join()
     result = outcome[0] if outcome else None
     if lines[0] is None or not isinstance(result, Loaded):
         return None
+    if not offer.taken and result.commas is not None and result.commas != commas[0]:
+        return None  # a record with more fields than the header: the csv-module path names it
     return (lines[0] if offer.taken else lines[0] - result.breaks), result.charges
 
 
@@ -273,14 +283,17 @@ def _write_data(
     tick: Callable[[], None],
     columns: TallColumns,
     out: IO[bytes],
+    commas: list[int],
 ) -> int | None:
-    """Write the data bytes, then the end line; the number of lines, or None: give way."""
+    """Write the data bytes, then the end line; the number of lines, or None: give way. ``commas[0]``:
+    the commas written."""
     ends, last, tail = 0, bytes(before[-1:]), bytes(before[-2:])
     for buf, at in _buffers(first, chunks, stream, tick):
         if _space_quote(buf, at, tail):
             return None
         tail = bytes(buf[-2:])
         ends += buf.count(b"\n", at)
+        commas[0] += buf.count(b",", at)
         if buf.find(b"\r", at) >= 0 or last == b"\r":  # Windows or old Mac line ends
             ends += buf.count(b"\r", at) - buf.count(b"\r\n", at)
             ends -= last == b"\r" and buf[at : at + 1] == b"\n"
@@ -289,6 +302,7 @@ def _write_data(
     open_line = last not in (b"\r", b"\n", b"")  # a last line without its line end
     end = ("\n" if open_line else "") + columns.end + "," * (columns.width - 1) + "\n"
     _write_all(out, memoryview(end.encode()))
+    commas[0] += columns.width - 1
     return ends + open_line
 
 
