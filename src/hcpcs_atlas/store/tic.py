@@ -249,8 +249,8 @@ def _store_file(
 
 
 #: The staged prices as they are, each with its provider set's id (numbered after the file's sets stored
-#: before, ``$first_pset``): copying each set's groups into every price of it was 90% of the insert (7.9
-#: against 0.87 CPU-s, 386 against 8 MB of store on the 1 GB realistic file; docs/formats.md). A price
+#: before, ``$first_pset``): copying each set's groups into every price of it was 90% of the insert (8.2
+#: against 0.93 CPU-s, 386 against 8 MB of store on the 1 GB realistic file; docs/formats.md). A price
 #: whose set has no group makes no row, as the join of price and group never did. A staged list id (per
 #: file) becomes the store's id of the same list (core_tic_lists, filled first by intern_lists).
 _INSERT_STAGED = """
