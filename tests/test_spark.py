@@ -210,7 +210,7 @@ def test_an_attached_dataset_counts_as_one_file_toward_compaction(
     with Store(tail) as store:
         ingest_tic(store, [str(inputs["real"])], set(CODES).__contains__)  # one file of tail
         summary = attach_tic_parquet(store, out)  # and the dataset: two, every row in the tail
-        rows = store.con.execute("SELECT count(*) FROM core_tic_rates").fetchone()
+        rows = store.con.execute("SELECT count(*) FROM core_tic_rate_rows").fetchone()
         assert rows is not None and summary.compacted == rows[0] > 0
 
 

@@ -116,7 +116,7 @@ def test_ingest_keeps_rates_in_code_order_and_lists_once(tmp_path: Path) -> None
         _add_by_hand(store, "by-hand.json")  # one more file: not due yet (under a quarter of the rows)
         assert not needs_compaction(store) and not _in_code_order(store)
         assert_tic_facts_match_raw_rows(store)
-        count = store.con.execute("SELECT count(*) FROM core_tic_rates").fetchone()
+        count = store.con.execute("SELECT count(*) FROM core_tic_rate_rows").fetchone()
         assert count is not None and compact_rates(store) == count[0]
         assert _in_code_order(store)
         assert_tic_facts_match_raw_rows(store)

@@ -467,8 +467,8 @@ def appended_in_order(store: Store, files: int, had_rows: bool) -> None:
 
 
 def compact_rates(store: Store) -> int:
-    """Rewrite every rate row in billing-code order, in one transaction; returns how many rows (of the
-    core_tic_rates view, as an ingest counts them).
+    """Rewrite every rate row in billing-code order, in one transaction; returns how many (prices: a row
+    of core_tic_rate_rows; the core_tic_rates view has one per price and provider group).
 
     Each file's rows arrive in its own order, after those of the files before: a code's rows sit in a
     row group of every file (~1 ms each to look at, at 100 M rows). In code order they sit in one or two,
@@ -482,8 +482,9 @@ def compact_rates(store: Store) -> int:
         _rewrite_in_code_order(store, "core_tic_rate_rows_old", "store")
         store.con.execute("DROP TABLE core_tic_rate_rows_old")
         _mark_in_order(store)
-    # the rows as an ingest counts them (price x provider group), not the prices rewritten
-    row = store.con.execute("SELECT count(*) FROM core_tic_rates").fetchone()
+    # the prices rewritten: counting the view's rows (price x provider group) took 12 CPU-s and 556 MB at
+    # 100 M rows, for a number the user only reads
+    row = store.con.execute("SELECT count(*) FROM core_tic_rate_rows").fetchone()
     return int(row[0]) if row else 0
 
 
