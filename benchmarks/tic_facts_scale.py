@@ -13,7 +13,7 @@ a store is reused when there)::
 Rows are generated directly in SQL (no JSON): ``--files`` files of 4 payers appended one after another as
 ``ingest tic`` appends them, each file's rows in code order, ``--codes`` Level II codes, rates, TINs, NPIs,
 list ids of one or two modifiers and short place-of-service lists (real files carry 17-32 codes per
-price). A store built so has every code in a row group of every file; ``--compact`` rewrites it in code
+price), each row naming one of its file's ``SETS`` provider sets (a TIN and an NPI each). A store built so has every code in a row group of every file; ``--compact`` rewrites it in code
 order (``store.tic.compact_rates``, what an ingest does when due) and prints its wall, CPU and peak RSS.
 
 Measured, each as the median of warm runs after one cold run (wall and CPU: the CPU of every thread of
@@ -53,14 +53,23 @@ _RATES = """
 INSERT INTO core_tic_rate_rows
 SELECT f, payer, code, 'HCPCS', 'ffs', CASE WHEN h % 50 = 0 THEN 'percentage' ELSE 'negotiated' END,
        round((h % 200000) / 100.0 + 5, 2), '9999-12-31', 'professional', NULL, h % 3 + 1,
-       CASE WHEN h % 5 = 0 THEN 4 ELSE 5 END, NULL, (h % 53)::VARCHAR, 'ein', 'T' || (h % 20000),
-       [1000000000 + h % 500000], []
+       CASE WHEN h % 5 = 0 THEN 4 ELSE 5 END, NULL, (h // 7) % $sets
 FROM (
     SELECT i // $per_file + 1 AS f, $payers[(i // $per_file) % 4 + 1] AS payer,
            'J' || lpad((((i % $per_file) * $codes) // $per_file)::VARCHAR, 4, '0') AS code,
            hash(i) AS h
     FROM range($rows) t(i)
 )
+"""
+
+#: Each file's provider sets (``SETS`` of one group each): a TIN and an NPI, as the rows named before the
+#: store kept sets apart (schema 4).
+SETS = 5000
+_SETS = """
+INSERT INTO core_tic_provider_sets
+SELECT f, s, (h % 53)::VARCHAR, 'ein', 'T' || (h % 20000), [1000000000 + h % 500000], []
+FROM (SELECT f, s, hash(f * 1000003 + s) AS h FROM range(1, $files + 1) a(f), range($sets) b(s))
+ORDER BY f, s
 """
 
 
@@ -82,8 +91,16 @@ def build(path: Path, rows: int, codes: int, files: int) -> None:
         )
         per_file = rows // files
         con.execute(_LISTS)
+        con.execute(_SETS, {"files": files, "sets": SETS})
         con.execute(
-            _RATES, {"rows": per_file * files, "per_file": per_file, "codes": codes, "payers": list(PAYERS)}
+            _RATES,
+            {
+                "rows": per_file * files,
+                "per_file": per_file,
+                "codes": codes,
+                "payers": list(PAYERS),
+                "sets": SETS,
+            },
         )
         con.execute("CHECKPOINT")
     print(f"built {path.name}: {rows:,} rows in {time.perf_counter() - started:,.0f} s, "

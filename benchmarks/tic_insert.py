@@ -18,9 +18,9 @@ child's own (user + system, every DuckDB thread) over the insert and its commit,
 peak RSS the child's VmHWM (imports and the store's opening included).
 
 ``--levers`` runs the same insert on this tree with one change each (DuckDB threads, insertion order,
-memory limit, compression methods, allocator, write buffer, no MATERIALIZED CTE), plus ``normalized``:
-the rows of the prices only, carrying their provider set's id, and the provider sets in a table of their
-own (what a normalized layout would write; not the store's schema). ``--shape`` prints how many NPIs a
+memory limit, compression methods, allocator, write buffer). Since schema 4 the store keeps each
+provider set once (core_tic_provider_sets) and a price row names it: ``--against`` a commit before it
+(e.g. 4ec2ee3) shows the two layouts side by side. ``--shape`` prints how many NPIs a
 provider group names, how large the rows are, and what inserting each column alone costs.
 """
 
@@ -63,23 +63,6 @@ SETTINGS = {
     "allocator_background_threads": "SET allocator_background_threads = true",
     "write_buffer_row_group_count=1": "SET write_buffer_row_group_count = 1",
 }
-NO_CTE = tic._INSERT_STAGED.replace(
-    "WITH ids AS MATERIALIZED (", "WITH ids AS NOT MATERIALIZED ("
-)
-NORMALIZED = '''
-INSERT INTO bench_price_rows
-WITH ids AS MATERIALIZED (
-    SELECT x.id, l.list_id FROM read_parquet($lists) x JOIN core_tic_lists l ON l.codes = x.codes
-)
-SELECT $file_id, $payer, p.billing_code, p.billing_code_type, p.negotiation_arrangement, p.negotiated_type,
-       p.negotiated_rate, p.expiration_date, p.billing_class, p.setting, s.list_id, m.list_id,
-       p.additional_information, p.pset
-FROM read_parquet($prices) p JOIN ids s ON s.id = p.service_code JOIN ids m ON m.id = p.billing_code_modifier
-'''
-PROVIDERS = '''
-INSERT INTO bench_provider_sets SELECT $file_id, pset, provider_group_id, tin_type, tin_value, npis,
-       network_names FROM read_parquet($providers)
-'''
 
 
 def cpu():
@@ -89,15 +72,6 @@ def cpu():
 
 with Store(db) as store:
     con = store.con
-    if lever == "normalized":
-        con.execute(
-            "CREATE TABLE bench_price_rows AS SELECT * EXCLUDE (provider_group_id, tin_type, tin_value, npis, "
-            "network_names), 0::INTEGER AS pset FROM core_tic_rate_rows LIMIT 0"
-        )
-        con.execute(
-            "CREATE TABLE bench_provider_sets (file_id INTEGER, pset INTEGER, provider_group_id VARCHAR, "
-            "tin_type VARCHAR, tin_value VARCHAR, npis BIGINT[], network_names VARCHAR[])"
-        )
     record = FileRecord("tic", folder.name, str(folder), "0" * 64, None, "json", None, None, {})
     wall, used = time.perf_counter(), cpu()
     with store.transaction():
@@ -108,18 +82,11 @@ with Store(db) as store:
             tic._insert_staged(store, staged, file_id, "Bench payer")
         else:
             with tic.memory_limit(store, tic.INSERT_MEMORY):
-                tic.intern_lists(store, "read_parquet($lists)", {"lists": str(staged.lists)})
-                params = {"file_id": file_id, "payer": "Bench payer", **tic.staged_files(staged)}
-                if lever == "normalized":
-                    con.execute(NORMALIZED, {k: v for k, v in params.items() if k != "providers"})
-                    con.execute(PROVIDERS, {"file_id": file_id, "providers": params["providers"]})
-                else:
-                    if SETTINGS.get(lever):
-                        con.execute(SETTINGS[lever])
-                    con.execute(NO_CTE if lever == "no MATERIALIZED CTE" else tic._INSERT_STAGED, params)
+                if SETTINGS.get(lever):
+                    con.execute(SETTINGS[lever])
+                tic._run_insert(store, staged, file_id, "Bench payer", None)
     wall, used = time.perf_counter() - wall, cpu() - used
-    table = "bench_price_rows" if lever == "normalized" else "core_tic_rate_rows"
-    stored = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    stored = con.execute("SELECT count(*) FROM core_tic_rates").fetchone()[0]
 hwm = [int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:")][0]
 print(json.dumps({"wall": wall, "cpu": used, "rows": stored, "peak": hwm, "size": os.path.getsize(db)}))
 """
@@ -132,8 +99,6 @@ LEVERS = (
     "uncompressed",
     "allocator_background_threads",
     "write_buffer_row_group_count=1",
-    "no MATERIALIZED CTE",
-    "normalized",
 )
 
 
@@ -199,15 +164,12 @@ def shape(folder: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="tic-insert-") as tmp:
         con = duckdb.connect(str(Path(tmp) / "s.duckdb"))
         con.execute(f"SET memory_limit = '{tic.INSERT_MEMORY}'")
-        con.execute("CREATE TABLE core_tic_lists (list_id INTEGER NOT NULL, codes VARCHAR[] NOT NULL)")
-        tic_lists = tic._INTERN.format(source="read_parquet($lists)")
-        con.execute(tic_lists, {"lists": params["lists"]})
-        select = tic._INSERT_STAGED.split("\n", 2)[2]
-        select = select.replace("$file_id,", "$file_id AS file_id,").replace("$payer,", "$payer AS payer,")
-        select = select.replace(
-            "s.list_id, m.list_id,", "s.list_id AS service_codes_id, m.list_id AS modifiers_id,"
+        # the rows as the view makes them (price x provider group): what schema 3 stored per row
+        select = (
+            "SELECT p.* EXCLUDE (pset), g.* EXCLUDE (pset, ordinal) FROM read_parquet($prices) p "
+            "JOIN read_parquet($providers) g ON g.pset = p.pset"
         )
-        con.execute(f"CREATE TEMP TABLE rows_in AS {select}", params)
+        con.execute(f"CREATE TEMP TABLE rows_in AS {select}", {k: params[k] for k in ("prices", "providers")})
         (prices,) = con.execute("SELECT count(*) FROM read_parquet($p)", {"p": staged.prices}).fetchall()[0]
         groups = con.execute(
             "SELECT count(*), avg(len(npis)), max(len(npis)), avg(len(network_names)) FROM read_parquet($g)",

@@ -281,7 +281,8 @@ def test_a_number_out_of_range_in_a_price_names_its_byte(tmp_path: Path, field: 
 
 
 def test_the_staged_insert_counts_the_rows_it_adds(tmp_path: Path) -> None:
-    """The insert's count (the INSERT's own): a file's rows of some codes, then of the others."""
+    """The insert's count (price x provider group, as the core_tic_rates view has them): a file's rows
+    of some codes, then of the others, whose provider sets come after the first ones'."""
     from hcpcs_atlas.sources.tic.reader import stage_in_network
     from hcpcs_atlas.store.db import FileRecord
     from hcpcs_atlas.store.tic import _insert_staged
@@ -296,7 +297,11 @@ def test_the_staged_insert_counts_the_rows_it_adds(tmp_path: Path) -> None:
         first = _insert_staged(store, staged, file_id, "P", skip=frozenset({"J9330"}))
         rest = _insert_staged(store, staged, file_id, "P", skip=frozenset({"J9032"}))
         counts = dict(
-            store.con.execute("SELECT billing_code, count(*) FROM core_tic_rate_rows GROUP BY 1").fetchall()
+            store.con.execute("SELECT billing_code, count(*) FROM core_tic_rates GROUP BY 1").fetchall()
         )
+        sets = store.con.execute(
+            "SELECT count(DISTINCT pset), count(*) FROM core_tic_provider_sets WHERE file_id = ?", [file_id]
+        ).fetchone()
     assert (first, rest) == (counts["J9032"], counts["J9330"])
     assert first + rest == staged.rows
+    assert sets is not None and 0 < sets[0] <= sets[1]  # each set's groups stored once, not per price

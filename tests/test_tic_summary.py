@@ -116,7 +116,7 @@ def test_ingest_keeps_rates_in_code_order_and_lists_once(tmp_path: Path) -> None
         _add_by_hand(store, "by-hand.json")  # one more file: not due yet (under a quarter of the rows)
         assert not needs_compaction(store) and not _in_code_order(store)
         assert_tic_facts_match_raw_rows(store)
-        count = store.con.execute("SELECT count(*) FROM core_tic_rates").fetchone()
+        count = store.con.execute("SELECT count(*) FROM core_tic_rate_rows").fetchone()
         assert count is not None and compact_rates(store) == count[0]
         assert _in_code_order(store)
         assert_tic_facts_match_raw_rows(store)
@@ -165,6 +165,7 @@ def _as_schema_1(db: Path) -> None:
     con = duckdb.connect(str(db))
     con.execute("CREATE TABLE rates_v1 AS FROM core_tic_rates ORDER BY file_id")
     con.execute("DROP VIEW core_tic_rates; DROP TABLE core_tic_rate_rows; DROP TABLE core_tic_lists")
+    con.execute("DROP TABLE core_tic_provider_sets")
     con.execute("DROP TABLE core_tic_code_summaries")
     con.execute("ALTER TABLE rates_v1 RENAME TO core_tic_rates")
     con.execute("UPDATE atlas_meta SET value = '1' WHERE key = 'schema_version'")
@@ -180,7 +181,7 @@ def test_a_schema_1_store_is_migrated_when_opened_for_writing(tmp_path: Path) ->
         _add_by_hand(store, "by-hand.json")
         rows = sorted(map(repr, store.con.execute("FROM core_tic_rates").fetchall()))
     _as_schema_1(db)
-    with pytest.raises(StoreError, match="store schema 1 is not 3; any load or ingest upgrades it"):
+    with pytest.raises(StoreError, match="store schema 1 is not 4; any load or ingest upgrades it"):
         Store(db, read_only=True)
     with Store(db) as store:
         assert sorted(map(repr, store.con.execute("FROM core_tic_rates").fetchall())) == rows
@@ -244,24 +245,67 @@ def test_stored_summaries_equal_live_ones_and_are_never_stale(
         assert_tic_facts_match_raw_rows(store)  # now from the stored summaries where the amount is None
 
 
-def test_a_schema_2_store_gets_the_summaries_table_when_opened_for_writing(tmp_path: Path) -> None:
+#: Schema 3's view: the provider groups in every rate row.
+_VIEW_3 = """
+CREATE VIEW core_tic_rates AS
+SELECT r.file_id, r.payer, r.billing_code, r.billing_code_type, r.negotiation_arrangement, r.negotiated_type,
+       r.negotiated_rate, r.expiration_date, r.billing_class, r.setting, s.codes AS service_codes,
+       m.codes AS modifiers, r.additional_information, r.provider_group_id, r.tin_type, r.tin_value, r.npis,
+       r.network_names
+FROM core_tic_rate_rows r
+LEFT JOIN core_tic_lists s ON s.list_id = r.service_codes_id
+LEFT JOIN core_tic_lists m ON m.list_id = r.modifiers_id
+"""
+
+
+def _as_schema_3(db: Path, version: str = "3") -> None:
+    """Turn a store back into schema 3 (or 2, without stored summaries): each rate row with its provider
+    group's columns, in the store's order, and no provider sets."""
     import duckdb
 
+    con = duckdb.connect(str(db))
+    con.execute(
+        "CREATE TABLE rows_v3 AS SELECT r.* EXCLUDE (pset), g.* EXCLUDE (file_id, pset) "
+        "FROM core_tic_rate_rows r JOIN core_tic_provider_sets g USING (file_id, pset) ORDER BY r.rowid"
+    )
+    con.execute("DROP VIEW core_tic_rates; DROP TABLE core_tic_rate_rows; DROP TABLE core_tic_provider_sets")
+    con.execute("ALTER TABLE rows_v3 RENAME TO core_tic_rate_rows")
+    con.execute(_VIEW_3)
+    if version == "2":
+        con.execute("DROP TABLE core_tic_code_summaries")
+    con.execute("UPDATE atlas_meta SET value = ? WHERE key = 'schema_version'", [version])
+    con.close()
+
+
+@pytest.mark.parametrize("version", ["2", "3"])
+def test_a_schema_2_or_3_store_gets_provider_sets_when_opened_for_writing(
+    tmp_path: Path, version: str
+) -> None:
+    """Schema 3 kept each provider group's columns in every rate row (2: also no stored summaries); opened
+    for writing, its rows name sets of their file, the view's rows and the figures unchanged."""
     db = tmp_path / "atlas.duckdb"
     files = [_synthetic(tmp_path, seed, "Aetna Life", "2025-10-01") for seed in (1, 2)]
     assert run(db, "ingest", "tic", *files, "--codes", "J9032,J9330")[0] == 0
-    con = duckdb.connect(str(db))
-    con.execute("DROP TABLE core_tic_code_summaries")
-    con.execute("UPDATE atlas_meta SET value = '2' WHERE key = 'schema_version'")
-    con.close()
-    with pytest.raises(StoreError, match="store schema 2 is not 3; any load or ingest upgrades it"):
+    with Store(db) as store:
+        _add_by_hand(store, "by-hand.json")
+        rows = sorted(map(repr, store.con.execute("FROM core_tic_rates").fetchall()))
+    _as_schema_3(db, version)
+    with pytest.raises(StoreError, match=f"store schema {version} is not 4; any load or ingest upgrades it"):
         Store(db, read_only=True)
     with Store(db) as store:
-        assert _stored_codes(store) == set()  # facts computes live until the next ingest writes them
+        assert sorted(map(repr, store.con.execute("FROM core_tic_rates").fetchall())) == rows
+        assert _in_code_order(store) and not needs_compaction(store)
+        if version == "2":
+            assert _stored_codes(store) == set()  # facts computes live until the next ingest writes them
         assert_tic_facts_match_raw_rows(store)
+        sets = store.con.execute(
+            "SELECT count(*), count(DISTINCT (file_id, provider_group_id, tin_type, tin_value, npis, "
+            "network_names)) FROM core_tic_provider_sets"
+        ).fetchone()
+        assert sets is not None and sets[0] == sets[1] > 0  # each group of a file stored once
     with Store(db, read_only=True) as store:
         row = store.con.execute("SELECT value FROM atlas_meta WHERE key = 'schema_version'").fetchone()
-        assert row == ("3",)
+        assert row == ("4",)
 
 
 def test_a_failed_summary_write_leaves_every_code_whole(

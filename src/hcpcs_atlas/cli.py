@@ -516,7 +516,7 @@ def _report(summary: IngestSummary | AttachSummary, what: str, also_ingested: in
     for name in summary.unchanged:
         click.echo(f"{name}: already ingested; nothing changed")
     if summary.compacted:
-        click.echo(f"store: {summary.compacted:,} rate rows put in billing-code order (compaction)")
+        click.echo(f"store: {summary.compacted:,} prices put in billing-code order (compaction)")
     if summary.compaction_error:
         click.echo(
             f"warning: store: compaction failed ({summary.compaction_error}); the files are stored, "

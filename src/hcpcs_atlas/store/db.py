@@ -36,11 +36,12 @@ __all__ = [
     "writing",
 ]
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 #: Earlier schemas a store opened for writing is brought from (one transaction): version -> what changed.
 MIGRATIONS = {
     "1": "TiC rate rows carry list ids (core_tic_lists), in billing-code order",
     "2": "stored per-code TiC summaries (core_tic_code_summaries), written by the next ingest tic",
+    "3": "TiC rate rows name a provider set of their file (core_tic_provider_sets), in billing-code order",
 }
 DEFAULT_DB = "atlas.duckdb"
 
@@ -175,16 +176,19 @@ class Store:
         return None if row is None else str(row[0])
 
     def _migrate(self) -> None:
-        """A store of schema 1 rewrites its TiC rates once (minutes at 100 M rows; docs/scale.md); one of
-        schema 2 gets the empty table of stored summaries (facts computes live until they are written)."""
+        """A store of schema 1, 2 or 3 rewrites its TiC rates once (minutes at 100 M rows; docs/scale.md);
+        one of schema 2 also gets the empty table of stored summaries (facts computes live until they are
+        written)."""
         version = self._stored_version()
         if version not in MIGRATIONS:
             return
-        from .tic import migrate_list_ids
+        from .tic import migrate_list_ids, migrate_provider_sets
 
         with self.transaction():
             if version == "1":
                 migrate_list_ids(self, schema_sql())
+            else:
+                migrate_provider_sets(self, schema_sql())
             self.con.execute(schema_sql())
             self.con.execute("UPDATE atlas_meta SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION])
 

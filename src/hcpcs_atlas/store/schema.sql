@@ -132,8 +132,10 @@ CREATE TABLE IF NOT EXISTS core_tic_lists (
     codes VARCHAR[] NOT NULL
 );
 
--- One row per negotiated price and provider group. Kept in billing-code order (each file's rows sorted at
--- the insert, the whole table by compaction), so one code's rows sit in few row groups.
+-- One row per negotiated price: its provider groups are a set of its file (core_tic_provider_sets), so a
+-- group's NPI list is stored once per set, not once per price (124 NPIs a row in the real HealthSCOPE file;
+-- docs/formats.md). Kept in billing-code order (each file's rows sorted at the insert, the whole table by
+-- compaction), so one code's rows sit in few row groups.
 CREATE TABLE IF NOT EXISTS core_tic_rate_rows (
     file_id INTEGER NOT NULL,
     payer VARCHAR NOT NULL,
@@ -148,6 +150,13 @@ CREATE TABLE IF NOT EXISTS core_tic_rate_rows (
     service_codes_id INTEGER,           -- core_tic_lists; NULL: no list
     modifiers_id INTEGER,               -- core_tic_lists; NULL: no list
     additional_information VARCHAR,
+    pset INTEGER NOT NULL               -- core_tic_provider_sets of the same file_id
+);
+
+-- The provider groups a price names, one row per group of a set; a set's id counts within its file.
+CREATE TABLE IF NOT EXISTS core_tic_provider_sets (
+    file_id INTEGER NOT NULL,
+    pset INTEGER NOT NULL,
     provider_group_id VARCHAR,
     tin_type VARCHAR,
     tin_value VARCHAR,
@@ -170,13 +179,15 @@ CREATE TABLE IF NOT EXISTS core_tic_code_summaries (
     npis BIGINT[]
 );
 
--- The rate rows with their lists, as they were read: what tests, exports and ad-hoc SQL read.
+-- The rate rows with their lists and provider groups (price x group), as they were read: what tests,
+-- exports and ad-hoc SQL read.
 CREATE OR REPLACE VIEW core_tic_rates AS
 SELECT r.file_id, r.payer, r.billing_code, r.billing_code_type, r.negotiation_arrangement, r.negotiated_type,
        r.negotiated_rate, r.expiration_date, r.billing_class, r.setting, s.codes AS service_codes,
-       m.codes AS modifiers, r.additional_information, r.provider_group_id, r.tin_type, r.tin_value, r.npis,
-       r.network_names
+       m.codes AS modifiers, r.additional_information, g.provider_group_id, g.tin_type, g.tin_value, g.npis,
+       g.network_names
 FROM core_tic_rate_rows r
+JOIN core_tic_provider_sets g ON g.file_id = r.file_id AND g.pset = r.pset
 LEFT JOIN core_tic_lists s ON s.list_id = r.service_codes_id
 LEFT JOIN core_tic_lists m ON m.list_id = r.modifiers_id;
 

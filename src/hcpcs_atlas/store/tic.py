@@ -31,6 +31,7 @@ from .payers import resolve_payer
 from .tic_summary import forget_summaries
 
 __all__ = [
+    "SET_OF_ROW",
     "IngestSummary",
     "PayerSourceRow",
     "RateObservationRow",
@@ -41,6 +42,7 @@ __all__ = [
     "codes_with_rates",
     "compact_if_due",
     "compact_rates",
+    "drop_new_sets",
     "expand_sources",
     "file_row",
     "file_sources",
@@ -55,7 +57,9 @@ __all__ = [
     "keep_codes",
     "lists_of",
     "migrate_list_ids",
+    "migrate_provider_sets",
     "needs_compaction",
+    "new_provider_sets",
     "parse_date",
     "payer_codes",
     "payer_of",
@@ -244,8 +248,11 @@ def _store_file(
     return file_id
 
 
-#: Rows are price x provider: one join makes them from the staged prices and provider sets. A staged list
-#: id (per file) becomes the store's id of the same list (core_tic_lists, filled first by intern_lists).
+#: The staged prices as they are, each with its provider set's id (numbered after the file's sets stored
+#: before, ``$first_pset``): copying each set's groups into every price of it was 90% of the insert (8.2
+#: against 0.93 CPU-s, 386 against 8 MB of store on the 1 GB realistic file; docs/formats.md). A price
+#: whose set has no group makes no row, as the join of price and group never did. A staged list id (per
+#: file) becomes the store's id of the same list (core_tic_lists, filled first by intern_lists).
 _INSERT_STAGED = """
 INSERT INTO core_tic_rate_rows
 WITH ids AS MATERIALIZED (
@@ -253,14 +260,28 @@ WITH ids AS MATERIALIZED (
 )
 SELECT $file_id, $payer, p.billing_code, p.billing_code_type, p.negotiation_arrangement, p.negotiated_type,
        p.negotiated_rate, p.expiration_date, p.billing_class, p.setting,
-       s.list_id, m.list_id, p.additional_information, g.provider_group_id, g.tin_type, g.tin_value, g.npis,
-       g.network_names
+       s.list_id, m.list_id, p.additional_information, p.pset + $first_pset
 FROM read_parquet($prices) p
-JOIN read_parquet($providers) g ON g.pset = p.pset
 JOIN ids s ON s.id = p.service_code
 JOIN ids m ON m.id = p.billing_code_modifier
-
+WHERE p.pset IN (SELECT pset FROM read_parquet($providers)){skip}
 """
+
+#: The staged provider sets the inserted prices name (with ``skip``, only those of the prices kept).
+_INSERT_STAGED_SETS = """
+INSERT INTO core_tic_provider_sets
+SELECT $file_id, g.pset + $first_pset, g.provider_group_id, g.tin_type, g.tin_value, g.npis, g.network_names
+FROM read_parquet($providers) g{used}
+"""
+
+#: The rows the view makes of the prices inserted (price x group), counted on the staged pset columns: a
+#: count of the store's rows of the file would scan its file_id in every row group of a compacted store.
+_STAGED_COUNT = """
+SELECT count(*) FROM read_parquet($prices) p JOIN read_parquet($providers) g ON g.pset = p.pset{skip}
+"""
+
+_SKIP = "\nAND NOT list_contains($skip, p.billing_code)"
+_USED = "\nWHERE g.pset IN (SELECT pset FROM read_parquet($prices) p WHERE NOT list_contains($skip, p.billing_code))"
 
 #: Lists not stored yet get the next ids (one writer at a time: the store's lock).
 _INTERN = """
@@ -271,17 +292,64 @@ WHERE NOT EXISTS (SELECT 1 FROM core_tic_lists l WHERE l.codes = n.codes)
 """
 
 
-#: Rate rows that carry their lists (the core_tic_rates view's columns) into the table of list ids.
-_FROM_LISTED = """
+#: The provider groups of rows that carry them (the core_tic_rates view's columns): each distinct group of a
+#: file is a set of its own, numbered after the file's sets stored before (more codes of a file ingested
+#: again), in the groups' order, so the same rows always give the same ids.
+_NEW_SETS = """
+CREATE OR REPLACE TEMP TABLE tic_new_sets AS
+SELECT n.file_id, (coalesce(o.last, -1) + row_number() OVER (
+           PARTITION BY n.file_id ORDER BY n.provider_group_id, n.tin_type, n.tin_value, n.npis, n.network_names
+       ))::INTEGER AS pset,
+       n.provider_group_id, n.tin_type, n.tin_value, n.npis, n.network_names
+FROM (SELECT DISTINCT file_id, provider_group_id, tin_type, tin_value, npis, network_names FROM {source}) n
+LEFT JOIN (SELECT file_id, max(pset) AS last FROM core_tic_provider_sets GROUP BY file_id) o USING (file_id)
+"""
+
+#: A row's set among tic_new_sets: equal groups, a missing value equal to a missing one.
+SET_OF_ROW = """JOIN temp.tic_new_sets g ON g.file_id = r.file_id
+    AND g.provider_group_id IS NOT DISTINCT FROM r.provider_group_id AND g.tin_type IS NOT DISTINCT FROM r.tin_type
+    AND g.tin_value IS NOT DISTINCT FROM r.tin_value AND g.npis IS NOT DISTINCT FROM r.npis
+    AND g.network_names IS NOT DISTINCT FROM r.network_names"""
+
+#: Rate rows that carry their lists and provider groups (the core_tic_rates view's columns) into the table
+#: of list and set ids (tic_new_sets made first: :func:`new_provider_sets`).
+_FROM_LISTED = f"""
 INSERT INTO core_tic_rate_rows
 SELECT r.file_id, r.payer, r.billing_code, r.billing_code_type, r.negotiation_arrangement, r.negotiated_type,
        r.negotiated_rate, r.expiration_date, r.billing_class, r.setting, s.list_id, m.list_id,
-       r.additional_information, r.provider_group_id, r.tin_type, r.tin_value, r.npis, r.network_names
-FROM {source} r
+       r.additional_information, g.pset
+FROM {{source}} r
+{SET_OF_ROW}
 LEFT JOIN core_tic_lists s ON s.codes = r.service_codes
 LEFT JOIN core_tic_lists m ON m.codes = r.modifiers
-{order}
+{{order}}
 """
+
+#: Rate rows of schema 2 and 3 (list ids, provider groups in each row) into the table of set ids.
+_FROM_PROVIDED = f"""
+INSERT INTO core_tic_rate_rows
+SELECT r.file_id, r.payer, r.billing_code, r.billing_code_type, r.negotiation_arrangement, r.negotiated_type,
+       r.negotiated_rate, r.expiration_date, r.billing_class, r.setting, r.service_codes_id, r.modifiers_id,
+       r.additional_information, g.pset
+FROM {{source}} r
+{SET_OF_ROW}
+{{order}}
+"""
+
+
+def new_provider_sets(store: Store, source: str, params: list[Any] | dict[str, Any] | None = None) -> None:
+    """Store the provider groups of ``source`` (a table expression with ``file_id`` and the five provider
+    columns of core_tic_rates) as sets of one group, and keep them in temp.tic_new_sets for the insert
+    of its rows (:data:`_FROM_LISTED`); :func:`drop_new_sets` after."""
+    store.con.execute(_NEW_SETS.format(source=source), params)
+    store.con.execute(
+        "INSERT INTO core_tic_provider_sets SELECT file_id, pset, provider_group_id, tin_type, tin_value, npis, "
+        "network_names FROM temp.tic_new_sets ORDER BY file_id, pset"
+    )
+
+
+def drop_new_sets(store: Store) -> None:
+    store.con.execute("DROP TABLE IF EXISTS temp.tic_new_sets")
 
 
 def lists_of(source: str) -> str:
@@ -293,11 +361,14 @@ def insert_listed(store: Store, source: str, params: list[Any] | dict[str, Any] 
     """Insert the rows of ``source`` (a table expression with the core_tic_rates view's columns)."""
     intern_lists(store, lists_of(source), params)
     forget_summaries(store, source, params)
+    new_provider_sets(store, source, params)
     insert_interned(store, source, params)
+    drop_new_sets(store)
 
 
 def insert_interned(store: Store, source: str, params: list[Any] | dict[str, Any] | None = None) -> None:
-    """:func:`insert_listed` once the lists of ``source`` are interned and its codes' summaries forgotten."""
+    """:func:`insert_listed` once the lists of ``source`` are interned, its codes' summaries forgotten and
+    its provider groups stored (:func:`new_provider_sets`)."""
     store.con.execute(_FROM_LISTED.format(source=source, order=""), params)
 
 
@@ -323,32 +394,48 @@ def code_ranges(counts: Iterable[tuple[str, int]], rows: int = REWRITE_ROWS) -> 
     return ranges
 
 
-def _rewrite_in_code_order(store: Store, source: str, listed: bool) -> None:
-    """Append the rows of table ``source`` to core_tic_rate_rows in (billing_code, file_id) order; with
-    ``listed`` its rows carry lists (core_tic_rates' columns), already interned."""
+def _rewrite_in_code_order(store: Store, source: str, rows_of: str) -> None:
+    """Append the rows of table ``source`` to core_tic_rate_rows in (billing_code, file_id) order. Its rows
+    are ``rows_of`` "store" (core_tic_rate_rows' columns), "listed" (core_tic_rates' columns, lists
+    already interned) or "provided" (schema 3's rate rows: list ids, provider groups); of the last two
+    the provider groups are stored first, as sets of one group."""
     counts = store.con.execute(
         f"SELECT billing_code, count(*) FROM {source} GROUP BY 1 ORDER BY 1"
     ).fetchall()
     rows = f"(SELECT * FROM {source} WHERE billing_code BETWEEN $first AND $last)"
     order = "ORDER BY r.billing_code, r.file_id"
-    if listed:
-        query = _FROM_LISTED.format(source=rows, order=order)
-    else:
+    if rows_of == "store":
         query = f"INSERT INTO core_tic_rate_rows SELECT r.* FROM {rows} r {order}"
+    else:
+        query = (_FROM_LISTED if rows_of == "listed" else _FROM_PROVIDED).format(source=rows, order=order)
     # Minutes of statements of a few seconds each: DuckDB's own progress bar would draw one per range.
     with settings(store, memory_limit=REWRITE_MEMORY, enable_progress_bar=False):
+        if rows_of != "store":
+            new_provider_sets(store, source)
         for first, last in code_ranges((str(c), int(n)) for c, n in counts):
             store.con.execute(query, {"first": first, "last": last})
+    drop_new_sets(store)
 
 
 def migrate_list_ids(store: Store, schema: str) -> None:
-    """Schema 1 -> 2: the rows of the old core_tic_rates table (lists in every row) into
-    core_tic_rate_rows (list ids), in billing-code order; the old table's name becomes the view's."""
+    """Schema 1 -> 4: the rows of the old core_tic_rates table (lists and provider groups in every
+    row) into core_tic_rate_rows (list and provider set ids), in billing-code order; the old table's name becomes the view's."""
     store.con.execute("ALTER TABLE core_tic_rates RENAME TO core_tic_rates_v1")
     store.con.execute(schema)
     intern_lists(store, lists_of("core_tic_rates_v1"))
-    _rewrite_in_code_order(store, "core_tic_rates_v1", listed=True)
+    _rewrite_in_code_order(store, "core_tic_rates_v1", "listed")
     store.con.execute("DROP TABLE core_tic_rates_v1")
+    _mark_in_order(store)
+
+
+def migrate_provider_sets(store: Store, schema: str) -> None:
+    """Schema 2 or 3 -> 4: the rows of core_tic_rate_rows (provider groups in every row) into rate rows
+    naming a provider set of their file (core_tic_provider_sets), in billing-code order."""
+    store.con.execute("DROP VIEW IF EXISTS core_tic_rates")
+    store.con.execute("ALTER TABLE core_tic_rate_rows RENAME TO core_tic_rate_rows_v3")
+    store.con.execute(schema)
+    _rewrite_in_code_order(store, "core_tic_rate_rows_v3", "provided")
+    store.con.execute("DROP TABLE core_tic_rate_rows_v3")
     _mark_in_order(store)
 
 
@@ -380,7 +467,8 @@ def appended_in_order(store: Store, files: int, had_rows: bool) -> None:
 
 
 def compact_rates(store: Store) -> int:
-    """Rewrite every rate row in billing-code order, in one transaction; returns how many rows.
+    """Rewrite every rate row in billing-code order, in one transaction; returns how many (prices: a row
+    of core_tic_rate_rows; the core_tic_rates view has one per price and provider group).
 
     Each file's rows arrive in its own order, after those of the files before: a code's rows sit in a
     row group of every file (~1 ms each to look at, at 100 M rows). In code order they sit in one or two,
@@ -391,9 +479,11 @@ def compact_rates(store: Store) -> int:
     with store.transaction():
         store.con.execute("ALTER TABLE core_tic_rate_rows RENAME TO core_tic_rate_rows_old")
         store.con.execute(schema_sql())
-        _rewrite_in_code_order(store, "core_tic_rate_rows_old", listed=False)
+        _rewrite_in_code_order(store, "core_tic_rate_rows_old", "store")
         store.con.execute("DROP TABLE core_tic_rate_rows_old")
         _mark_in_order(store)
+    # the prices rewritten: counting the view's rows (price x provider group) took 12 CPU-s and 556 MB at
+    # 100 M rows, for a number the user only reads
     row = store.con.execute("SELECT count(*) FROM core_tic_rate_rows").fetchone()
     return int(row[0]) if row else 0
 
@@ -467,16 +557,33 @@ def staged_files(staged: StagedRates) -> dict[str, Any]:
 def _run_insert(
     store: Store, staged: StagedRates, file_id: int, payer: str, skip: frozenset[str] | None
 ) -> int:
+    """Insert the staged prices and the sets they name; returns the rows they make (price x group)."""
     intern_lists(store, "read_parquet($lists)", {"lists": str(staged.lists)})
-    query = _INSERT_STAGED
-    if skip is not None:
-        query = query.rstrip() + "\nWHERE NOT list_contains($skip, p.billing_code)\n"
-    params = {"file_id": file_id, "payer": payer, **staged_files(staged)}
+    files = staged_files(staged)
     forget_summaries(store, "read_parquet($prices)", {"prices": staged.prices})
-    # The INSERT's own count: counting the file's rows before and after scanned its file_id in every row
-    # group of a compacted store when the file had rows already (more codes of a file ingested before):
-    # 0.4 CPU-s each at 100 M rows.
-    row = store.con.execute(query, params | ({"skip": sorted(skip)} if skip is not None else {})).fetchone()
+    first = 0
+    if skip is not None:  # more codes of a file stored before: its new sets come after its old ones
+        row = store.con.execute(
+            "SELECT coalesce(max(pset), -1) + 1 FROM core_tic_provider_sets WHERE file_id = ?", [file_id]
+        ).fetchone()
+        first = int(row[0]) if row else 0
+    skipping = {"skip": sorted(skip)} if skip is not None else {}
+    con = store.con
+    con.execute(
+        _INSERT_STAGED_SETS.format(used=_USED if skip is not None else ""),
+        {"file_id": file_id, "first_pset": first, "providers": files["providers"]}
+        | ({"prices": files["prices"]} | skipping if skip is not None else {}),
+    )
+    con.execute(
+        _INSERT_STAGED.format(skip=_SKIP if skip is not None else ""),
+        {"file_id": file_id, "payer": payer, "first_pset": first, **files, **skipping},
+    )
+    if skip is None:
+        return staged.rows
+    row = con.execute(
+        _STAGED_COUNT.format(skip=_SKIP.replace("AND", "WHERE")),
+        {"prices": files["prices"], "providers": files["providers"], **skipping},
+    ).fetchone()
     return int(row[0]) if row else 0
 
 

@@ -1,7 +1,7 @@
 """Attach a TiC Parquet dataset written by the Spark engine (hcpcs_atlas.spark.ingest) to the store.
 
 The dataset's files manifest becomes source_files + core_tic_files rows and its rates become
-core_tic_rate_rows (lists as store-wide ids, as a local ingest stores them), so facts, build and serve
+core_tic_rate_rows (lists as store-wide ids, each distinct provider group of a file a provider set of its own), so facts, build and serve
 read them as if ingested locally. One transaction for the
 whole dataset; a file already in the store (same sha256) is left alone, as a local re-ingest would; a
 file listed twice (a shared in-network file) is taken once. Rows are read by DuckDB straight from the
@@ -31,13 +31,16 @@ from ..sources.tic.model import StagedRates
 from .db import FileRecord, Store, memory_limit, settings
 from .tic import (
     INSERT_MEMORY,
+    SET_OF_ROW,
     appended_in_order,
     code_ranges,
     compact_if_due,
+    drop_new_sets,
     has_rate_rows,
     insert_interned,
     intern_lists,
     lists_of,
+    new_provider_sets,
     staged_files,
 )
 from .tic_summary import forget_summaries
@@ -120,17 +123,22 @@ JOIN core_tic_lists c ON c.codes = l.codes
 """
 
 #: A range of the dataset's rows into the store, lists by id: the joins are on integers, and the rows'
-#: own lists are not read.
+#: own lists are not read. Each row names the set of its provider group (stored first:
+#: store.tic.new_provider_sets over the whole dataset).
 _INSERT_BY_ID = f"""
 INSERT INTO core_tic_rate_rows
-SELECT f.file_id, f.payer, r.billing_code, r.billing_code_type, r.negotiation_arrangement, r.negotiated_type,
+SELECT r.file_id, r.payer, r.billing_code, r.billing_code_type, r.negotiation_arrangement, r.negotiated_type,
        r.negotiated_rate, r.expiration_date, r.billing_class, r.setting, s.list_id, m.list_id,
-       r.additional_information, r.provider_group_id, r.tin_type, r.tin_value, r.npis, r.network_names
-FROM {_PARTS} r
-JOIN {_NEW_FILES} f ON r.sha256 = f.sha256 AND r.location = f.location
-LEFT JOIN temp.attach_list_ids s ON s.file_id = f.file_id AND s.id = r.service_codes_id
-LEFT JOIN temp.attach_list_ids m ON m.file_id = f.file_id AND m.id = r.modifiers_id
-{_IN_RANGE}
+       r.additional_information, g.pset
+FROM (
+    SELECT f.file_id, f.payer, r.billing_code, {_RATE_COLUMNS}, r.service_codes_id, r.modifiers_id
+    FROM {_PARTS} r
+    JOIN {_NEW_FILES} f ON r.sha256 = f.sha256 AND r.location = f.location
+    {_IN_RANGE}
+) r
+{SET_OF_ROW}
+LEFT JOIN temp.attach_list_ids s ON s.file_id = r.file_id AND s.id = r.service_codes_id
+LEFT JOIN temp.attach_list_ids m ON m.file_id = r.file_id AND m.id = r.modifiers_id
 """
 
 
@@ -218,6 +226,7 @@ def _insert_rates(
     counts = store.con.execute(f"SELECT billing_code, count(*) FROM {dataset} GROUP BY 1 ORDER BY 1", params)
     codes = [(str(code), int(n)) for code, n in counts.fetchall()]
     forget_summaries(store, "(SELECT unnest($codes) AS billing_code)", {"codes": [c for c, _ in codes]})
+    new_provider_sets(store, dataset, params)
     had_rows = has_rate_rows(store)
     by_group: dict[str, list[str]] = {}
     for part in parts:
@@ -233,6 +242,7 @@ def _insert_rates(
                     insert_interned(store, _DATASET_RATES.format(where=_IN_RANGE), values)
     if by_id:
         store.con.execute("DROP TABLE temp.attach_list_ids")
+    drop_new_sets(store)
     appended_in_order(store, len(new), had_rows)
 
 

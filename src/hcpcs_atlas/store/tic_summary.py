@@ -85,6 +85,19 @@ FROM (SELECT i.id, coalesce(l.codes, []) AS codes
       LEFT JOIN core_tic_lists l ON l.list_id = i.id)
 """
 
+#: The provider groups of the codes' rows: their sets first (a few thousand ids), then those sets' groups;
+#: the sets table is in (file_id, pset) order, so the ids' min and max, pushed into its scan, skip the row
+#: groups of other files.
+_CODE_SETS = """
+CREATE OR REPLACE TEMP TABLE tic_code_sets AS
+WITH ids AS MATERIALIZED (
+    SELECT DISTINCT file_id, pset FROM core_tic_rate_rows
+    WHERE billing_code BETWEEN $first AND $last AND billing_code IN (SELECT billing_code FROM tic_code_want)
+)
+SELECT g.file_id, g.pset, g.tin_value, g.npis
+FROM core_tic_provider_sets g JOIN ids USING (file_id, pset)
+"""
+
 #: The codes' rows, each with what makes it an observation and its kind. Whether a row is suspect depends
 #: on its rate alone, so rows are classified before they are merged.
 _CODE_ROWS = """
@@ -95,9 +108,10 @@ SELECT r.billing_code, r.file_id, r.payer, coalesce(t.plan_label, t.reporting_en
             WHEN NOT coalesce($low * w.medicare <= r.negotiated_rate
                               AND r.negotiated_rate <= $high * w.medicare, true) THEN 'suspect'
             ELSE 'dollar' END AS kind,
-       lower(r.negotiated_type) AS negotiated_type, r.tin_value, r.billing_class, r.negotiated_rate AS rate,
-       m.modifiers_key AS modifiers, s.service_key, list_filter(coalesce(r.npis, []), lambda n: n <> 0) AS npis
+       lower(r.negotiated_type) AS negotiated_type, g.tin_value, r.billing_class, r.negotiated_rate AS rate,
+       m.modifiers_key AS modifiers, s.service_key, list_filter(coalesce(g.npis, []), lambda n: n <> 0) AS npis
 FROM core_tic_rate_rows r JOIN core_tic_files t USING (file_id)
+JOIN tic_code_sets g ON g.file_id = r.file_id AND g.pset = r.pset
 JOIN tic_code_want w USING (billing_code)
 JOIN tic_code_keys m ON m.id = coalesce(r.modifiers_id, -1)
 JOIN tic_code_keys s ON s.id = coalesce(r.service_codes_id, -1)
@@ -187,6 +201,7 @@ def _read_codes(store: Store, medicare: Mapping[str, float | None], rules: CodeR
         "FROM tic_code_parts p JOIN core_tic_files t USING (file_id)"
     ).fetchall()
     expired = [(e, f) for e, f, updated in pairs if rules.expired(e, updated)]
+    con.execute(_CODE_SETS, bounds)
     con.execute(
         _CODE_ROWS,
         {**bounds, "dollar": sorted(rules.dollar_types), "low": rules.suspect[0], "high": rules.suspect[1],
@@ -205,7 +220,7 @@ def _summary_params(rules: CodeRules) -> dict[str, object]:
 def _drop(store: Store) -> None:
     store.con.execute(
         "DROP TABLE IF EXISTS tic_code_want; DROP TABLE IF EXISTS tic_code_parts; "
-        "DROP TABLE IF EXISTS tic_code_keys; DROP TABLE IF EXISTS tic_code_rows"
+        "DROP TABLE IF EXISTS tic_code_keys; DROP TABLE IF EXISTS tic_code_sets; DROP TABLE IF EXISTS tic_code_rows"
     )
 
 

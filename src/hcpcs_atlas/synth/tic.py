@@ -52,7 +52,7 @@ INFO_TEXTS = (
 #: 451 RC, 1 other. Every rate has exactly one provider reference (no inline groups). 53 references hold
 #: 120 groups (one TIN each, all "ein", 9 digits): 42 references of one group, 6 of two, 5 of 3 to 22;
 #: NPIs per group: median 1, mean 230, p90 119, max 10,181 (five groups of 1,000 to 10,181 NPIs, in two
-#: references that almost no rate points at). Rates point at 12 of the 53 references: an item has either
+#: references that almost no rate points at). Rates point at 11 of the 53 references: an item has either
 #: one rate (reference 36, 422 NPIs; RC items: reference 20) or one rate per reference of a fixed set
 #: (7: {17, 26, 29, 35, 36, 49, 51}, 4: {35, 36, 49, 51}, ...) in shuffled order; so rates per item are
 #: 1 (30%), 7 (62%), 8 (5%), 4 (2%), mean 5.2. Those references hold 1 to 422 NPIs, so a row (price x group)
@@ -65,7 +65,7 @@ _SET7, _SET4 = (17, 26, 29, 35, 36, 49, 51), (35, 36, 49, 51)
 REALISTIC: dict[str, Any] = {
     # counts as measured (rng.choices takes them as weights)
     "item_kinds": (("CPT", 10_976), ("HCPCS", 6_331), ("RC", 451)),
-    # NPIs per group of each provider reference, by provider_group_id 0..52
+    # NPIs per group of each provider reference, by provider_group_id 0..52 (written as id + 1)
     "references": (
         (1, 1), (1,), (1,), (1,), (2,), (1,), (91,), *[(1,)] * 11,
         (1, 20, 10, 10, 4, 2859, 1, 6, 7631, 1, 35, 11, 2628), (1,) * 22,
