@@ -384,10 +384,9 @@ static int price(Cursor *c, Out *out) {
     return 1;
 }
 
-/* negotiated_prices: null, or an array of price objects. *count: prices appended. */
-static int prices(Cursor *c, Out *out, Py_ssize_t *count) {
+/* An array whose elements element() reads, from its '['. 1: read; 0: not mine; -1: a Python error. */
+static int array_of(Cursor *c, Out *out, int (*element)(Cursor *, Out *, void *), void *arg) {
     int got;
-    if (c->s < c->end && *c->s == 'n') return literal(c, "null", 4);
     if (c->s >= c->end || *c->s != '[') return 0;
     c->s++;
     blanks(c);
@@ -397,9 +396,8 @@ static int prices(Cursor *c, Out *out, Py_ssize_t *count) {
     }
     for (;;) {
         blanks(c);
-        got = price(c, out);
+        got = element(c, out, arg);
         if (got <= 0) return got;
-        ++*count;
         blanks(c);
         if (c->s >= c->end) return 0;
         if (*c->s == ']') {
@@ -409,6 +407,18 @@ static int prices(Cursor *c, Out *out, Py_ssize_t *count) {
         if (*c->s != ',') return 0;
         c->s++;
     }
+}
+
+static int counted_price(Cursor *c, Out *out, void *count) {
+    int got = price(c, out);
+    if (got > 0) ++*(Py_ssize_t *)count;
+    return got;
+}
+
+/* negotiated_prices: null, or an array of price objects. *count: prices appended. */
+static int prices(Cursor *c, Out *out, Py_ssize_t *count) {
+    if (c->s < c->end && *c->s == 'n') return literal(c, "null", 4);
+    return array_of(c, out, counted_price, count);
 }
 
 static PyObject *span_bytes(const Span *s) { return PyBytes_FromStringAndSize((const char *)s->a, s->n); }
@@ -447,32 +457,15 @@ static int rate(Cursor *c, Out *out, PyObject *rates) {
     return got < 0 ? -1 : 1;
 }
 
+static int rate_into(Cursor *c, Out *out, void *rates) { return rate(c, out, (PyObject *)rates); }
+
 /* negotiated_rates: null (*rates stays NULL) or an array of rate objects. */
 static int rates_of(Cursor *c, Out *out, PyObject **rates) {
-    int got;
     if (c->s < c->end && *c->s == 'n') return literal(c, "null", 4);
     if (c->s >= c->end || *c->s != '[') return 0;
     *rates = PyList_New(0);
     if (*rates == NULL) return -1;
-    c->s++;
-    blanks(c);
-    if (c->s < c->end && *c->s == ']') {
-        c->s++;
-        return 1;
-    }
-    for (;;) {
-        blanks(c);
-        got = rate(c, out, *rates);
-        if (got <= 0) return got;
-        blanks(c);
-        if (c->s >= c->end) return 0;
-        if (*c->s == ']') {
-            c->s++;
-            return 1;
-        }
-        if (*c->s != ',') return 0;
-        c->s++;
-    }
+    return array_of(c, out, rate_into, *rates);
 }
 
 static const char *const ITEM_KEYS[3] = {"billing_code", "billing_code_type", "negotiation_arrangement"};
