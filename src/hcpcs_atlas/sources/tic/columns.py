@@ -18,7 +18,7 @@ numeric code, an object where a list is due) or bytes it cannot take as one obje
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import accumulate, chain, compress, repeat
 from operator import attrgetter, is_, itemgetter
 from typing import Any, cast
@@ -365,18 +365,12 @@ class ColumnCollector(ItemCollector):
             list_ids = self._list_ids(kept)
         except _REREAD:
             return False
-        self._kept += 1
-        self._item_rows.append((code, str(item.billing_code_type), item.negotiation_arrangement))
-        index = len(self._item_rows) - 1
         self._add_prices(kept)
         self._price_lists += list_ids
-        items, psets, counts = self._rates
-        for (_, prices), pset in zip(priced, rate_psets, strict=True):
-            count = len(prices)
-            items.append(index)
-            psets.append(pset)
-            counts.append(count)
-            self._pset_prices[pset - self._base] += count
+        self._keep_item(
+            (code, str(item.billing_code_type), item.negotiation_arrangement),
+            zip(rate_psets, (len(prices) for _, prices in priced), strict=True),
+        )
         if self._pending() >= self._batch_size:
             self._flush()
         return True
@@ -413,18 +407,24 @@ class ColumnCollector(ItemCollector):
         if not outcome:  # None: msgspec's turn; False: not kept (True, as decoded says)
             return self._take_back(size, listed, None if outcome is None else True)
         assert flat is not None and rates is not None
+        self._keep_item(
+            (code, str(kind), arrangement), zip(rate_psets, (n for _, _, n in rates), strict=True)
+        )
+        if len(cols[0]) >= self._batch_size:
+            self._flush()
+        return True
+
+    def _keep_item(self, row: tuple[str, str, str | None], rates: Iterable[tuple[int, int]]) -> None:
+        """Count a kept item (``row``: code, type, arrangement) and its rates: (provider set, prices)."""
         self._kept += 1
-        self._item_rows.append((code, str(kind), arrangement))
+        self._item_rows.append(row)
         index = len(self._item_rows) - 1
         items, psets, counts = self._rates
-        for (_, _, count), pset in zip(rates, rate_psets, strict=True):
+        for pset, count in rates:
             items.append(index)
             psets.append(pset)
             counts.append(count)
             self._pset_prices[pset - self._base] += count
-        if len(cols[0]) >= self._batch_size:
-            self._flush()
-        return True
 
     def _take_back(self, size: int, listed: int, outcome: bool | None) -> bool | None:
         """Drop what the accelerator appended for an item that is not kept."""
