@@ -403,8 +403,9 @@ def ingest_tic_command(
     with Store(db) as opened:  # closed while files are read: others may read or load meanwhile
         keep = keep_codes(opened, wanted)
     opener = functools.partial(Store, db)  # opened for each file's transaction only
-    summary = ingest_tic(opener, sources, keep, payer, Progress, jobs, plan_filter, max_files, options)
-    _write_summaries(opener, summary)
+    summary = ingest_tic(
+        opener, sources, keep, payer, Progress, jobs, plan_filter, max_files, options, _write_summaries
+    )
     _report(summary, "rate rows")
 
 

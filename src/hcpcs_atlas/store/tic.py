@@ -652,9 +652,12 @@ def ingest_tic(
     plan_filter: str | None = None,
     max_files: int | None = None,
     options: ReadOptions = DEFAULT_OPTIONS,
+    after: Callable[[Store, IngestSummary], None] | None = None,
 ) -> IngestSummary:
     """Read the files in ``jobs`` worker processes (``keep`` must then pickle: a set's ``__contains__``
-    or a module function); this process alone writes, one transaction per file, in the order given."""
+    or a module function); this process alone writes, one transaction per file, in the order given.
+    When anything was stored, the store is compacted if due and ``after`` (the CLI's payer summaries) runs
+    in the same opening: each opening of a store given as an opener costs ~0.04-0.08 s."""
     summary = IngestSummary()
     targets = expand_sources(sources, summary, options)
     summary.failed += [t.refused for t in targets if t.refused is not None]
@@ -674,7 +677,10 @@ def ingest_tic(
     if bar is not None:
         bar.close()
     if summary.ingested:
-        summary.compacted, summary.compaction_error = compact_if_due(store)
+        with writing(store) as writer:
+            summary.compacted, summary.compaction_error = compact_if_due(writer)
+            if after is not None:
+                after(writer, summary)
     return summary
 
 
