@@ -712,3 +712,25 @@ def test_reporting_plans_too_deep_to_write_is_one_line(tmp_path: Path, items: in
     code, err = _cli("--db", db, "ingest", "tic", str(path), "--codes", "J9032")
     at = data.index(b'"reporting_plans"')
     assert code == 2 and err == f"error: {path}, byte {at}: reporting_plans nested too deep to read\n", err
+
+
+@pytest.mark.parametrize("depth", [300, 1010])
+def test_table_of_contents_plans_too_deep_to_write_is_one_line(tmp_path: Path, depth: int) -> None:
+    """A table of contents whose reporting_plans nest past what orjson writes: one line naming the
+    structure's byte, no traceback when the store would write them, the store unchanged."""
+    deep = b"[" * depth + b"]" * depth
+    data = (
+        b'{"reporting_entity_name":"X","reporting_entity_type":"x","reporting_structure":[{"reporting_plans":'
+        b'[{"plan_name":"p","x":'
+        + deep
+        + b'}],"in_network_files":[{"description":"d","location":"n.json"}]}]}'
+    )
+    path = tmp_path / "toc.json"
+    path.write_bytes(data)
+    db = str(tmp_path / "atlas.duckdb")
+    code, err = _cli("--db", db, "ingest", "tic", "--allow-local-refs", str(path))
+    at = data.index(b'{"reporting_plans"')
+    assert code == 2 and f"error: {path}, byte {at}: reporting_plans nested too deep to read\n" in err, err
+    assert "Traceback" not in err
+    with Store(db, read_only=True) as store:
+        assert store.con.execute("SELECT count(*) FROM source_files").fetchone() == (0,)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import orjson
+
 from ...errors import InputError
 from ...progress import Progress
 from .columns import ColumnCollector, StagedRates, system_memory_pool
@@ -250,8 +252,12 @@ def read_table_of_contents(source: str | Path, options: ReadOptions = DEFAULT_OP
 
     descriptions: dict[str, str] = {}
 
-    def on_structure(obj: dict[str, Any], _start: int, _raw: bytes | bytearray) -> None:
+    def on_structure(obj: dict[str, Any], start: int, _raw: bytes | bytearray) -> None:
         entry = _structure(obj)
+        try:  # the store keeps the plans as JSON text: orjson parses 1,024 levels but writes 254
+            orjson.dumps(entry.plans)
+        except orjson.JSONEncodeError:
+            raise InputError(label, "reporting_plans nested too deep to read", byte=start) from None
         plans.extend(entry.plans)
         urls.update(dict.fromkeys(entry.files))
         descriptions.update(_descriptions(obj))
