@@ -6,6 +6,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import wait
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -657,8 +658,8 @@ def ingest_tic(
 ) -> IngestSummary:
     """Read the files in ``jobs`` worker processes (``keep`` must then pickle: a set's ``__contains__``
     or a module function); this process alone writes, one transaction per file, in the order given.
-    When anything was stored, the store is compacted if due and ``after`` (the CLI's payer summaries) runs
-    in the same opening: each opening of a store given as an opener costs ~0.04-0.08 s."""
+    When anything was stored, the store is compacted if due and ``after`` (the CLI's payer summaries) runs,
+    in the last file's opening: each opening of a store given as an opener costs ~0.04-0.2 s."""
     summary = IngestSummary()
     targets = expand_sources(sources, summary, options)
     summary.failed += [t.refused for t in targets if t.refused is not None]
@@ -669,16 +670,24 @@ def ingest_tic(
     sizes = [t.size for t in targets]
     label = file_name(targets[0].location) if len(targets) == 1 else f"0/{len(targets)} files"
     bar = progress(label, sum(s or 0 for s in sizes) or None) if progress else None
-    with Readers(jobs, len(targets), keep, options) as readers:
-        for done, (target, outcome) in enumerate(readers.read(targets, bar), start=1):
-            with writing(store) as writer:
-                _commit(writer, target, outcome, payer, summary, selection(keep))
-            if bar is not None and len(targets) > 1:
-                bar.label = f"{done}/{len(targets)} files"
-    if bar is not None:
-        bar.close()
-    if summary.ingested:
-        with writing(store) as writer:
+    with ExitStack() as held:
+        opened: Store | None = None
+        with Readers(jobs, len(targets), keep, options) as readers:
+            for done, (target, outcome) in enumerate(readers.read(targets, bar), start=1):
+                if isinstance(outcome, str):  # a failed file: nothing to write
+                    summary.failed.append(outcome)
+                elif done < len(targets):  # the store stays closed while the next file is read
+                    with writing(store) as writer:
+                        _commit(writer, target, outcome, payer, summary, selection(keep))
+                else:  # the last file's opening serves what follows
+                    opened = held.enter_context(writing(store))
+                    _commit(opened, target, outcome, payer, summary, selection(keep))
+                if bar is not None and len(targets) > 1:
+                    bar.label = f"{done}/{len(targets)} files"
+        if bar is not None:
+            bar.close()
+        if summary.ingested:
+            writer = opened or held.enter_context(writing(store))
             summary.compacted, summary.compaction_error = compact_if_due(writer)
             if after is not None:
                 after(writer, summary)
@@ -688,16 +697,13 @@ def ingest_tic(
 def _commit(
     store: Store,
     target: TocTarget,
-    outcome: TicFile | str,
+    outcome: TicFile,
     payer: str | None,
     summary: IngestSummary,
     codes: frozenset[str] | None,
 ) -> None:
     """Store one file read. A file is known by its sha256 and the codes it was ingested for: the same
     file again for codes it did not keep adds those codes' rows (never the same rows twice)."""
-    if isinstance(outcome, str):
-        summary.failed.append(outcome)
-        return
     summary.refs_failed += len(outcome.remote_refs_failed)
     if outcome.prices_skipped_by:
         summary.prices_skipped[outcome.file_name] = outcome.prices_skipped_by
