@@ -732,4 +732,5 @@ def test_table_of_contents_plans_too_deep_to_write_is_one_line(tmp_path: Path, d
     at = data.index(b'{"reporting_plans"')
     assert code == 2 and f"error: {path}, byte {at}: reporting_plans nested too deep to read\n" in err, err
     assert "Traceback" not in err
-    assert not Path(db).exists()  # an ingest that stores nothing makes no store
+    with Store(db, read_only=True) as store:
+        assert store.con.execute("SELECT count(*) FROM source_files").fetchone() == (0,)

@@ -400,13 +400,8 @@ def ingest_tic_command(
         _report(attached, "rate rows")
         return
     db = ctx.obj["db"]
-    if not Path(db).exists() and Path(db).parent.is_dir():
-        # nothing to check or read: the first file stored makes the store (an opening that creates one
-        # costs 0.1 s), and an ingest storing nothing leaves none
-        keep = keep_codes(None, wanted)
-    else:  # a store there is checked (schema, lock) before hours of reading, not after
-        with Store(db) as opened:  # closed while files are read: others may read or load meanwhile
-            keep = keep_codes(opened, wanted)
+    with Store(db) as opened:  # closed while files are read: others may read or load meanwhile
+        keep = keep_codes(opened, wanted)
     opener = functools.partial(Store, db)  # opened for each file's transaction only
     summary = ingest_tic(
         opener, sources, keep, payer, Progress, jobs, plan_filter, max_files, options, _write_summaries

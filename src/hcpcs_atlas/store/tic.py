@@ -120,15 +120,14 @@ class TocTarget:
         )
 
 
-def wanted_codes(store: Store | None, codes: Iterable[str] | None) -> set[str] | None:
-    """The codes to keep: those given, else every HCPCS code in the store (None: no store yet); None: any
-    Level II code."""
+def wanted_codes(store: Store, codes: Iterable[str] | None) -> set[str] | None:
+    """The codes to keep: those given, else every HCPCS code in the store; None: any Level II code."""
     if codes is not None:
         return {c.strip().upper() for c in codes if c.strip()}
-    return (set(store.distinct_codes("hcpcs")) if store is not None else set()) or None
+    return set(store.distinct_codes("hcpcs")) or None
 
 
-def keep_codes(store: Store | None, codes: Iterable[str] | None) -> Callable[[str], bool]:
+def keep_codes(store: Store, codes: Iterable[str] | None) -> Callable[[str], bool]:
     wanted = wanted_codes(store, codes)
     return wanted.__contains__ if wanted is not None else is_level2
 
