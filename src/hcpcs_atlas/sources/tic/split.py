@@ -300,11 +300,11 @@ def _work(keep_code: Callable[[str], bool], directory: str, inbox: Any, outbox: 
                 ends = array("q")
                 head = len(_BATCH) + _HEADER.size  # as _send frames it: kind, count, ends, items
                 ends.frombytes(message[head : head + ends.itemsize * count])
-                blob = message[head + ends.itemsize * count :]
-                begin = 0
+                blob = head + ends.itemsize * count  # items are cut from the message: one copy each
+                begin = blob
                 for end in ends:
-                    item = blob[begin:end]
-                    begin = end
+                    item = message[begin : blob + end]
+                    begin = blob + end
                     if collector.decoded(item):
                         continue
                     try:
