@@ -30,6 +30,18 @@ pytestmark = pytest.mark.skipif(HITS is None, reason="the scan accelerator is no
 NEEDLES = (b'"negotiated_rates"', b'"billing_code"', b'"a"', b"ab", b"a", b'"x"x"')
 
 
+@pytest.fixture(params=[0, 1, 2], ids=["memmem", "sse2", "avx2"])
+def simd(request: pytest.FixtureRequest) -> Iterator[int]:
+    """Each key search C may use (as far as this machine has it): every test runs through each."""
+    assert HITS is not None
+    used = HITS.simd(request.param)
+    if used != request.param:
+        HITS.simd(9)
+        pytest.skip(f"this build or CPU has no search level {request.param}")
+    yield used
+    HITS.simd(9)  # the best there is, as at import
+
+
 def _random_bytes(rng: random.Random, size: int) -> bytearray:
     alphabet = b'"negotiated_rs{}[] billng_cod\\:,x'
     data = bytearray(rng.choice(alphabet) for _ in range(size))
@@ -39,7 +51,7 @@ def _random_bytes(rng: random.Random, size: int) -> bytearray:
     return data
 
 
-def test_count_is_bytearray_count() -> None:
+def test_count_is_bytearray_count(simd: int) -> None:
     """Non-overlapping, and the same clamping of start and stop (negative, past the end)."""
     assert HITS is not None
     rng = random.Random(9)
@@ -156,7 +168,7 @@ def _realistic(tmp_path: Path, size: int = 400_000, seed: int = 5) -> bytes:
 
 
 @pytest.mark.parametrize("keep", [is_level2, {"J9032", "A0001", "99213"}.__contains__], ids=["level2", "set"])
-def test_scan_in_c_agrees_on_odd_items_at_every_chunk_edge(keep: Any) -> None:
+def test_scan_in_c_agrees_on_odd_items_at_every_chunk_edge(keep: Any, simd: int) -> None:
     """Chunk sizes that cut the keys, values and braces of the odd items at many places."""
     data = _document([_item(), *ODD, _item("A0001"), *ODD[::-1], _item()], refs=True)
     for chunk in [*range(4097, 4097 + 64, 7), 5000, 6143, len(data)]:
@@ -165,7 +177,7 @@ def test_scan_in_c_agrees_on_odd_items_at_every_chunk_edge(keep: Any) -> None:
     assert expected[0] and expected[1] == data.count(b'"negotiated_rates"')  # a nested one counts too
 
 
-def test_scan_in_c_agrees_on_a_realistic_file(tmp_path: Path) -> None:
+def test_scan_in_c_agrees_on_a_realistic_file(tmp_path: Path, simd: int) -> None:
     data = _realistic(tmp_path)
     for chunk in (4500, 65_536 + 17, 1 << 20):
         expected = _scan(data, chunk, True)
@@ -173,7 +185,7 @@ def test_scan_in_c_agrees_on_a_realistic_file(tmp_path: Path) -> None:
         assert _scan(data, chunk, False) == expected
 
 
-def test_random_mutations_scan_alike(tmp_path: Path) -> None:
+def test_random_mutations_scan_alike(tmp_path: Path, simd: int) -> None:
     """A few hundred documents (fixed seed): bytes of a realistic file changed, removed or doubled at
     random places; whatever the scan makes of them (items, counts, refusals and their bytes), C agrees."""
     rng = random.Random(20261130)
