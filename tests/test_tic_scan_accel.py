@@ -73,28 +73,36 @@ def test_count_is_bytearray_count(simd: int) -> None:
         )
 
 
-def test_balanced_is_two_counts() -> None:
+def test_whole_end_is_pythons() -> None:
+    """The helper's check that handed bytes hold one object (end, closing brace, brace tallies)."""
     assert HITS is not None
     rng = random.Random(10)
     for size in [*range(0, 70), 4095, 4096, 4097, 255 * 16 + 3, 70_000]:
         for _ in range(20):
-            data = bytearray(rng.choice(b"{}ab") for _ in range(size))
-            start, stop = rng.randrange(0, size + 1), rng.randrange(0, size + 40)
-            expected = data.count(b"{", start, stop) == data.count(b"}", start, stop)
-            assert HITS.balanced(data, start, stop) is expected
-    deep = bytearray(b"{" * 70_000 + b"}" * 70_000)  # tallies wrap a byte every 256 blocks
-    assert HITS.balanced(deep, 0, len(deep)) and not HITS.balanced(deep, 1, len(deep))
+            data = bytearray(rng.choice(b"{}ab ,\n") for _ in range(size))
+            if size and rng.random() < 0.5:  # mostly whole: a closing brace, then blanks and a comma
+                data[rng.randrange(size) :] = b"}" + b" ,\n"[: rng.randrange(4)]
+            hint = rng.randrange(0, len(data) + 1)
+            start = rng.randrange(0, hint + 1)
+            assert HITS.whole_end(data, start, hint) == split.whole_end(data, start, hint), (
+                data,
+                start,
+                hint,
+            )
+    deep = bytearray(b"{" * 70_000 + b"}" * 70_000 + b", ")  # tallies wrap a byte every 256 blocks
+    assert HITS.whole_end(deep, 0, len(deep)) == 140_000 == split.whole_end(deep, 0, len(deep))
+    assert HITS.whole_end(deep, 1, len(deep)) == -1 == split.whole_end(deep, 1, len(deep))
 
 
 @contextmanager
 def _pure(pure: bool) -> Iterator[None]:
-    saved = scan._HITS, doc._count_key, split._BALANCED
+    saved = scan._HITS, doc._count_key, split._WHOLE_END
     if pure:
-        scan._HITS, doc._count_key, split._BALANCED = None, bytearray.count, None
+        scan._HITS, doc._count_key, split._WHOLE_END = None, bytearray.count, None
     try:
         yield
     finally:
-        scan._HITS, doc._count_key, split._BALANCED = saved
+        scan._HITS, doc._count_key, split._WHOLE_END = saved
 
 
 def _scan(data: bytes, chunk: int, pure: bool, keep: Any = is_level2) -> tuple[Any, ...]:

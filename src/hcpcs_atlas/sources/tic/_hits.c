@@ -334,18 +334,31 @@ static Py_ssize_t brace_depth(const unsigned char *data, Py_ssize_t n) {
     return depth;
 }
 
-/* balanced(buf, start, stop) -> bool: as many '{' as '}' in buf[start:stop] (split.py's check that
-   bytes handed to the helper hold one whole object), in one pass. */
-static PyObject *balanced(PyObject *self, PyObject *args) {
+static int is_blank(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/* whole_end(buf, start, hint) -> int: split.py's whole_end in one call: the end of the object at
+   buf[start] if the hint (the next object's start) is right, i.e. the hint less blanks and one comma,
+   when the bytes up to there end in '}' (less blanks) with as many '{' as '}'; else -1. */
+static PyObject *whole_end(PyObject *self, PyObject *args) {
     Py_buffer buf;
-    Py_ssize_t start, stop, depth = 0;
+    Py_ssize_t start, hint, end, last, result = -1;
+    const unsigned char *data;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*nn", &buf, &start, &stop)) return NULL;
-    if (start < 0) start = 0;
-    if (stop > buf.len) stop = buf.len;
-    if (start < stop) depth = brace_depth((const unsigned char *)buf.buf + start, stop - start);
+    if (!PyArg_ParseTuple(args, "y*nn", &buf, &start, &hint)) return NULL;
+    if (start < 0 || hint > buf.len) {
+        PyBuffer_Release(&buf);
+        PyErr_SetString(PyExc_IndexError, "start or hint out of the buffer");
+        return NULL;
+    }
+    data = (const unsigned char *)buf.buf;
+    end = hint;
+    while (end > start && is_blank(data[end - 1])) end--;
+    if (end > start && data[end - 1] == ',') end--;
+    last = end;
+    while (last > start && is_blank(data[last - 1])) last--;
+    if (last > start && data[last - 1] == '}' && brace_depth(data + start, last - start) == 0) result = end;
     PyBuffer_Release(&buf);
-    return PyBool_FromLong(depth == 0);
+    return PyLong_FromSsize_t(result);
 }
 
 /* simd(level) -> int: the key search used from now on: 0 memmem, 1 SSE2, 2 AVX2, each as far as this
@@ -375,7 +388,7 @@ static PyMethodDef methods[] = {
      "next_wanted(buf, key, start, stop, done, codes, floor) -> (index, last, resume, wanted, begin, after, brace)"},
     {"count", count, METH_VARARGS, "count(buf, needle, start, stop) -> int"},
     {"locate", locate, METH_VARARGS, "locate(buf, index, floor, key) -> (start, after, brace)"},
-    {"balanced", balanced, METH_VARARGS, "balanced(buf, start, stop) -> bool"},
+    {"whole_end", whole_end, METH_VARARGS, "whole_end(buf, start, hint) -> int"},
     {"simd", simd, METH_VARARGS, "simd(level) -> int"},
     {NULL, NULL, 0, NULL},
 };
