@@ -312,6 +312,13 @@ static const char *const PRICE_KEYS[N_SCALARS + 2] = {
 };
 static const Span NULL_SPAN = {(const unsigned char *)"null", 4};
 
+/* A rate with prices: its groups and references as JSON text (spans of the item) and its price count. */
+typedef struct {
+    Span groups;
+    Span references;
+    Py_ssize_t count;
+} RateSpan;
+
 typedef struct {
     PyObject *columns[N_SCALARS];
     PyObject *ids;
@@ -319,6 +326,9 @@ typedef struct {
     StrCache strings[N_SCALARS];
     ListCache lists[2];
     int misses;
+    int has_rates; /* negotiated_rates is an array (null or absent: the item holds no rates) */
+    RateSpan *rates;
+    Py_ssize_t nrates, capacity;
 } Out;
 
 /* One negotiated price object, appended to the columns. 1 done, 0 not mine, -1 Python error. */
@@ -423,13 +433,12 @@ static int prices(Cursor *c, Out *out, Py_ssize_t *count) {
 
 static PyObject *span_bytes(const Span *s) { return PyBytes_FromStringAndSize((const char *)s->a, s->n); }
 
-/* One negotiated rate; a rate with prices adds (groups text, references text, price count) to rates. */
-static int rate(Cursor *c, Out *out, PyObject *rates) {
+/* One negotiated rate; a rate with prices is added to out->rates. */
+static int rate(Cursor *c, Out *out) {
     Span groups = NULL_SPAN, references = NULL_SPAN, key;
     unsigned seen = 0;
     int first = 1, got, k;
     Py_ssize_t count = 0;
-    PyObject *entry;
     if (c->s >= c->end || *c->s != '{') return 0;
     c->s++;
     while ((got = next_key(c, &first, &key)) == 1) {
@@ -450,27 +459,44 @@ static int rate(Cursor *c, Out *out, PyObject *rates) {
     }
     if (got < 0) return 0;
     if (count == 0) return 1;
-    entry = Py_BuildValue("(NNn)", span_bytes(&groups), span_bytes(&references), count);
-    if (entry == NULL) return -1;
-    got = PyList_Append(rates, entry);
-    Py_DECREF(entry);
-    return got < 0 ? -1 : 1;
+    if (out->nrates == out->capacity) {
+        Py_ssize_t size = out->capacity ? 2 * out->capacity : 16;
+        RateSpan *grown;
+        if (size > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(RateSpan)) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        grown = PyMem_Realloc(out->rates, (size_t)size * sizeof(RateSpan));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        out->rates = grown;
+        out->capacity = size;
+    }
+    out->rates[out->nrates].groups = groups;
+    out->rates[out->nrates].references = references;
+    out->rates[out->nrates].count = count;
+    out->nrates++;
+    return 1;
 }
 
-static int rate_into(Cursor *c, Out *out, void *rates) { return rate(c, out, (PyObject *)rates); }
+static int rate_into(Cursor *c, Out *out, void *unused) {
+    (void)unused;
+    return rate(c, out);
+}
 
-/* negotiated_rates: null (*rates stays NULL) or an array of rate objects. */
-static int rates_of(Cursor *c, Out *out, PyObject **rates) {
+/* negotiated_rates: null (out->has_rates stays 0) or an array of rate objects. */
+static int rates_of(Cursor *c, Out *out) {
     if (c->s < c->end && *c->s == 'n') return literal(c, "null", 4);
     if (c->s >= c->end || *c->s != '[') return 0;
-    *rates = PyList_New(0);
-    if (*rates == NULL) return -1;
-    return array_of(c, out, rate_into, *rates);
+    out->has_rates = 1;
+    return array_of(c, out, rate_into, NULL);
 }
 
 static const char *const ITEM_KEYS[3] = {"billing_code", "billing_code_type", "negotiation_arrangement"};
 
-static int item(Cursor *c, Out *out, Span head[3], PyObject **rates) {
+static int item(Cursor *c, Out *out, Span head[3]) {
     Span key;
     unsigned seen = 0;
     int first = 1, got, k;
@@ -489,7 +515,7 @@ static int item(Cursor *c, Out *out, Span head[3], PyObject **rates) {
         if (k < 3) {
             if (!optional_string(c, &head[k])) return 0;
         } else {
-            got = rates_of(c, out, rates);
+            got = rates_of(c, out);
             if (got <= 0) return got;
         }
     }
@@ -498,36 +524,75 @@ static int item(Cursor *c, Out *out, Span head[3], PyObject **rates) {
     return c->s == c->end; /* exactly one object */
 }
 
+/* Sets up ``out`` on the caller's lists; 0 with a Python error on a bad argument. */
+static int open_out(Out *out, PyObject *columns, PyObject *ids, PyObject *known) {
+    int i;
+    memset(out, 0, sizeof(*out));
+    if (!PyList_Check(columns) || PyList_GET_SIZE(columns) != N_SCALARS) {
+        PyErr_SetString(PyExc_ValueError, "columns: one list per scalar price field");
+        return 0;
+    }
+    for (i = 0; i < N_SCALARS; i++) {
+        out->columns[i] = PyList_GET_ITEM(columns, i);
+        if (!PyList_Check(out->columns[i])) {
+            PyErr_SetString(PyExc_TypeError, "columns: lists expected");
+            return 0;
+        }
+    }
+    if (!PyList_Check(ids) || !PyDict_Check(known)) {
+        PyErr_SetString(PyExc_TypeError, "ids: a list; known: a dict");
+        return 0;
+    }
+    out->ids = ids;
+    out->known = known;
+    return 1;
+}
+
+static void close_out(Out *out) {
+    int i, j;
+    for (i = 0; i < N_SCALARS; i++) clear_cache(&out->strings[i]);
+    for (i = 0; i < 2; i++) {
+        for (j = 0; j < CACHE; j++) Py_CLEAR(out->lists[i].id[j]);
+    }
+    PyMem_Free(out->rates);
+    out->rates = NULL;
+}
+
+/* Reads one item into ``out`` (the head in head[]): 1 read, 0 not mine, -1 a Python error. */
+static int read_item(Py_buffer *data, Out *out, Span head[3]) {
+    Cursor c;
+    int i;
+    for (i = 0; i < 3; i++) head[i].n = -1;
+    c.s = (const unsigned char *)data->buf;
+    c.end = c.s + data->len;
+    return item(&c, out, head);
+}
+
 static PyObject *flatten(PyObject *self, PyObject *args) {
     Py_buffer data;
     PyObject *columns, *ids, *known, *rates = NULL, *result = NULL;
     Span head[3];
-    Cursor c;
     Out out;
-    int i, got;
+    Py_ssize_t r;
+    int got;
     (void)self;
     if (!PyArg_ParseTuple(args, "y*O!O!O!", &data, &PyList_Type, &columns, &PyList_Type, &ids, &PyDict_Type, &known))
         return NULL;
-    if (PyList_GET_SIZE(columns) != N_SCALARS) {
+    if (!open_out(&out, columns, ids, known)) {
         PyBuffer_Release(&data);
-        PyErr_SetString(PyExc_ValueError, "columns: one list per scalar price field");
         return NULL;
     }
-    memset(&out, 0, sizeof(out));
-    for (i = 0; i < N_SCALARS; i++) {
-        out.columns[i] = PyList_GET_ITEM(columns, i);
-        if (!PyList_Check(out.columns[i])) {
-            PyBuffer_Release(&data);
-            PyErr_SetString(PyExc_TypeError, "columns: lists expected");
-            return NULL;
+    got = read_item(&data, &out, head);
+    if (got > 0 && out.has_rates) {
+        rates = PyList_New(out.nrates);
+        for (r = 0; rates != NULL && r < out.nrates; r++) {
+            PyObject *entry = Py_BuildValue("(NNn)", span_bytes(&out.rates[r].groups),
+                                            span_bytes(&out.rates[r].references), out.rates[r].count);
+            if (entry == NULL) Py_CLEAR(rates);
+            else PyList_SET_ITEM(rates, r, entry);
         }
+        if (rates == NULL) got = -1;
     }
-    out.ids = ids;
-    out.known = known;
-    for (i = 0; i < 3; i++) head[i].n = -1;
-    c.s = (const unsigned char *)data.buf;
-    c.end = c.s + data.len;
-    got = item(&c, &out, head, &rates);
     if (got > 0) {
         result = Py_BuildValue("(NNNOO)", make_str(NULL, &head[0]), make_str(NULL, &head[1]),
                                make_str(NULL, &head[2]), rates != NULL ? rates : Py_None,
@@ -536,11 +601,287 @@ static PyObject *flatten(PyObject *self, PyObject *args) {
         result = Py_NewRef(Py_None);
     }
     Py_XDECREF(rates);
-    for (i = 0; i < N_SCALARS; i++) clear_cache(&out.strings[i]);
-    for (i = 0; i < 2; i++) {
-        int j;
-        for (j = 0; j < CACHE; j++) Py_CLEAR(out.lists[i].id[j]);
+    close_out(&out);
+    PyBuffer_Release(&data);
+    return result;
+}
+
+/* ---- keep: the whole C path of a kept item (ColumnCollector._flattened) ---- */
+
+enum {
+    S_COLUMNS, S_IDS, S_KNOWN, S_PSET_TEXTS, S_RATE_ITEMS, S_RATE_PSETS, S_RATE_COUNTS, S_PSET_PRICES,
+    S_ITEM_ROWS, S_BASE, S_TYPES, S_RULE, S_SIZE
+};
+
+static PyObject *str_kept, *str_pset_of, *str_intern_lists, *str_empty, *one;
+
+/* normalize_code (rows.py) of an ASCII span without control characters: str.strip() then removes
+   spaces only, and str.upper() changes a-z only; null is "". */
+static PyObject *normalized(const Span *s) {
+    Py_ssize_t a = 0, b, i;
+    PyObject *made;
+    unsigned char *to;
+    if (s->n < 0) return Py_NewRef(str_empty);
+    b = s->n;
+    while (a < b && s->a[a] == ' ') a++;
+    while (b > a && s->a[b - 1] == ' ') b--;
+    made = PyUnicode_New(b - a, 127);
+    if (made == NULL) return NULL;
+    to = PyUnicode_1BYTE_DATA(made);
+    for (i = a; i < b; i++) {
+        unsigned char ch = s->a[i];
+        to[i - a] = (ch >= 'a' && ch <= 'z') ? (unsigned char)(ch - 'a' + 'A') : ch;
     }
+    return made;
+}
+
+/* sources.is_level2 (^[A-V][0-9]{4}$) of a normalized ASCII code (no newline in it to match $ before). */
+static int level2(PyObject *code) {
+    const unsigned char *t = PyUnicode_1BYTE_DATA(code);
+    int i;
+    if (PyUnicode_GET_LENGTH(code) != 5 || t[0] < 'A' || t[0] > 'V') return 0;
+    for (i = 1; i < 5; i++) {
+        if (t[i] < '0' || t[i] > '9') return 0;
+    }
+    return 1;
+}
+
+/* keep_code(code) by the collector's rule: a set's membership, None for is_level2, else the callable. */
+static int wanted(PyObject *rule, PyObject *code) {
+    PyObject *verdict;
+    int yes;
+    if (rule == Py_None) return level2(code);
+    if (PyAnySet_Check(rule)) return PySet_Contains(rule, code);
+    verdict = PyObject_CallOneArg(rule, code);
+    if (verdict == NULL) return -1;
+    yes = PyObject_IsTrue(verdict);
+    Py_DECREF(verdict);
+    return yes;
+}
+
+static void cut_list(PyObject *list, Py_ssize_t size) {
+    if (PyList_GET_SIZE(list) > size) (void)PyList_SetSlice(list, size, PyList_GET_SIZE(list), NULL);
+}
+
+/* The lists' lengths before the item, to take back what was appended for an item not kept. */
+typedef struct {
+    PyObject *lists[N_SCALARS + 5];
+    Py_ssize_t sizes[N_SCALARS + 5];
+    int n;
+} Marks;
+
+static void mark(Marks *m, PyObject *list) {
+    m->lists[m->n] = list;
+    m->sizes[m->n] = PyList_GET_SIZE(list);
+    m->n++;
+}
+
+static void take_back(const Marks *m) {
+    PyObject *type, *value, *traceback;
+    int i;
+    PyErr_Fetch(&type, &value, &traceback);
+    for (i = 0; i < m->n; i++) cut_list(m->lists[i], m->sizes[i]);
+    PyErr_Restore(type, value, traceback);
+}
+
+/* The provider set of each rate (new references in psets[]): from pset_texts, a miss through
+   collector._pset_of((groups, references)) as Python does it. 0, or -1 with a Python error. */
+static int rate_psets(const Out *out, PyObject *pset_texts, PyObject *collector, PyObject **psets) {
+    Py_ssize_t r, q;
+    for (r = 0; r < out->nrates; r++) {
+        const RateSpan *now = &out->rates[r];
+        PyObject *key, *found;
+        psets[r] = NULL;
+        for (q = r - 1; q >= 0 && q >= r - CACHE; q--) { /* rates of an item often share their set */
+            const RateSpan *was = &out->rates[q];
+            if (was->groups.n == now->groups.n && was->references.n == now->references.n &&
+                memcmp(was->groups.a, now->groups.a, (size_t)now->groups.n) == 0 &&
+                memcmp(was->references.a, now->references.a, (size_t)now->references.n) == 0) {
+                psets[r] = Py_NewRef(psets[q]);
+                break;
+            }
+        }
+        if (psets[r] != NULL) continue;
+        key = Py_BuildValue("(NN)", span_bytes(&now->groups), span_bytes(&now->references));
+        if (key == NULL) return -1;
+        found = PyDict_GetItemWithError(pset_texts, key);
+        if (found != NULL) {
+            psets[r] = Py_NewRef(found);
+        } else if (!PyErr_Occurred()) {
+            psets[r] = PyObject_CallMethodOneArg(collector, str_pset_of, key);
+        }
+        Py_DECREF(key);
+        if (psets[r] == NULL) return -1;
+        if (!PyLong_Check(psets[r])) {
+            PyErr_SetString(PyExc_TypeError, "a provider set is an int");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Adds each rate's price count to pset_prices[pset - base]; on failure puts back what it changed. */
+static int add_pset_prices(const Out *out, PyObject *pset_prices, PyObject *base, PyObject **psets, PyObject **olds,
+                           Py_ssize_t *at) {
+    Py_ssize_t r, q;
+    for (r = 0; r < out->nrates; r++) {
+        PyObject *offset = PyNumber_Subtract(psets[r], base), *count, *sum = NULL;
+        Py_ssize_t index = offset != NULL ? PyLong_AsSsize_t(offset) : -1;
+        Py_XDECREF(offset);
+        if (index < 0 || index >= PyList_GET_SIZE(pset_prices)) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_IndexError, "a provider set without its price count");
+        } else {
+            olds[r] = Py_NewRef(PyList_GET_ITEM(pset_prices, index));
+            at[r] = index;
+            count = PyLong_FromSsize_t(out->rates[r].count);
+            if (count != NULL) {
+                sum = PyNumber_Add(olds[r], count);
+                Py_DECREF(count);
+            }
+            if (sum != NULL) {
+                PyList_SetItem(pset_prices, index, sum); /* the list's old reference is dropped: olds[r] holds one */
+                continue;
+            }
+            Py_CLEAR(olds[r]);
+        }
+        for (q = r - 1; q >= 0; q--) { /* in reverse, so a set counted twice gets its first value back */
+            PyList_SetItem(pset_prices, at[q], olds[q]);
+            olds[q] = NULL;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *keep(PyObject *self, PyObject *args) {
+    Py_buffer data;
+    PyObject *state, *collector, *result = NULL, *code = NULL, *kind = NULL, *row = NULL, *index = NULL;
+    PyObject *kept = NULL, *more = NULL, **psets = NULL, **olds = NULL;
+    PyObject *items, *rate_ids, *counts, *pset_prices, *item_rows;
+    Py_ssize_t *at = NULL, r;
+    Span head[3];
+    Out out;
+    Marks marks;
+    int got, i, changed = 0;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*O!O", &data, &PyTuple_Type, &state, &collector)) return NULL;
+    memset(&out, 0, sizeof(out));
+    if (PyTuple_GET_SIZE(state) != S_SIZE) {
+        PyErr_SetString(PyExc_ValueError, "state: a tuple of the collector's batch lists");
+        goto done;
+    }
+    items = PyTuple_GET_ITEM(state, S_RATE_ITEMS);
+    rate_ids = PyTuple_GET_ITEM(state, S_RATE_PSETS);
+    counts = PyTuple_GET_ITEM(state, S_RATE_COUNTS);
+    pset_prices = PyTuple_GET_ITEM(state, S_PSET_PRICES);
+    item_rows = PyTuple_GET_ITEM(state, S_ITEM_ROWS);
+    if (!open_out(&out, PyTuple_GET_ITEM(state, S_COLUMNS), PyTuple_GET_ITEM(state, S_IDS),
+                  PyTuple_GET_ITEM(state, S_KNOWN)))
+        goto done;
+    if (!PyDict_Check(PyTuple_GET_ITEM(state, S_PSET_TEXTS)) || !PyList_Check(items) || !PyList_Check(rate_ids) ||
+        !PyList_Check(counts) || !PyList_Check(pset_prices) || !PyList_Check(item_rows) ||
+        !PyLong_Check(PyTuple_GET_ITEM(state, S_BASE)) || !PyAnySet_Check(PyTuple_GET_ITEM(state, S_TYPES))) {
+        PyErr_SetString(PyExc_TypeError, "state: the collector's batch lists");
+        goto done;
+    }
+    marks.n = 0;
+    for (i = 0; i < N_SCALARS; i++) mark(&marks, out.columns[i]);
+    mark(&marks, out.ids);
+    mark(&marks, items);
+    mark(&marks, rate_ids);
+    mark(&marks, counts);
+    mark(&marks, item_rows);
+
+    got = read_item(&data, &out, head);
+    if (got <= 0) {
+        if (got == 0) result = Py_NewRef(Py_None); /* msgspec reads it */
+        goto back;
+    }
+    /* the rule of decoded(): rates, a matched type, a wanted code (keep_code called last, as there) */
+    if (!out.has_rates) goto not_kept;
+    kind = normalized(&head[1]);
+    if (kind == NULL) goto back;
+    got = PySet_Contains(PyTuple_GET_ITEM(state, S_TYPES), kind);
+    Py_CLEAR(kind);
+    if (got <= 0) goto not_kept_or_error;
+    code = normalized(&head[0]);
+    if (code == NULL) goto back;
+    got = wanted(PyTuple_GET_ITEM(state, S_RULE), code);
+    if (got <= 0) goto not_kept_or_error;
+
+    /* in the order of decoded: provider sets, then the new code lists (1e400 raises there) */
+    if (out.nrates > 0) {
+        psets = PyMem_Calloc((size_t)out.nrates, sizeof(PyObject *));
+        olds = PyMem_Calloc((size_t)out.nrates, sizeof(PyObject *));
+        at = PyMem_Calloc((size_t)out.nrates, sizeof(Py_ssize_t));
+        if (psets == NULL || olds == NULL || at == NULL) {
+            PyErr_NoMemory();
+            goto back;
+        }
+    }
+    if (rate_psets(&out, PyTuple_GET_ITEM(state, S_PSET_TEXTS), collector, psets) < 0) goto back;
+    if (out.misses) {
+        PyObject *start = PyLong_FromSsize_t(marks.sizes[N_SCALARS]);
+        PyObject *none = start == NULL ? NULL
+                                      : PyObject_CallMethodObjArgs(collector, str_intern_lists, out.ids, start, NULL);
+        Py_XDECREF(start);
+        if (none == NULL) goto back;
+        Py_DECREF(none);
+    }
+
+    /* kept: the item's row and its rates, then the price counts, then the collector's count */
+    kind = make_str(NULL, &head[1]);
+    row = kind == NULL ? NULL : Py_BuildValue("(OON)", code, kind, make_str(NULL, &head[2]));
+    index = PyLong_FromSsize_t(PyList_GET_SIZE(item_rows));
+    if (row == NULL || index == NULL || PyList_Append(item_rows, row) < 0) goto back;
+    for (r = 0; r < out.nrates; r++) {
+        PyObject *count = PyLong_FromSsize_t(out.rates[r].count);
+        int failed = count == NULL || PyList_Append(items, index) < 0 || PyList_Append(rate_ids, psets[r]) < 0 ||
+                     PyList_Append(counts, count) < 0;
+        Py_XDECREF(count);
+        if (failed) goto back;
+    }
+    if (add_pset_prices(&out, pset_prices, PyTuple_GET_ITEM(state, S_BASE), psets, olds, at) < 0) goto back;
+    changed = 1;
+    kept = PyObject_GetAttr(collector, str_kept);
+    more = kept == NULL ? NULL : PyNumber_Add(kept, one);
+    if (more == NULL || PyObject_SetAttr(collector, str_kept, more) < 0) goto back;
+    changed = 0;
+    result = Py_NewRef(Py_True);
+    goto done;
+
+not_kept_or_error:
+    if (got < 0) goto back;
+not_kept:
+    result = Py_NewRef(Py_False);
+back:
+    if (changed) { /* the price counts go back to what they were */
+        for (r = out.nrates - 1; r >= 0; r--) {
+            PyObject *type, *value, *traceback;
+            PyErr_Fetch(&type, &value, &traceback);
+            PyList_SetItem(pset_prices, at[r], olds[r]);
+            olds[r] = NULL;
+            PyErr_Restore(type, value, traceback);
+        }
+    }
+    take_back(&marks);
+done:
+    if (psets != NULL) {
+        for (r = 0; r < out.nrates; r++) Py_XDECREF(psets[r]);
+    }
+    if (olds != NULL) {
+        for (r = 0; r < out.nrates; r++) Py_XDECREF(olds[r]);
+    }
+    PyMem_Free(psets);
+    PyMem_Free(olds);
+    PyMem_Free(at);
+    Py_XDECREF(code);
+    Py_XDECREF(kind);
+    Py_XDECREF(row);
+    Py_XDECREF(index);
+    Py_XDECREF(kept);
+    Py_XDECREF(more);
+    close_out(&out);
     PyBuffer_Release(&data);
     return result;
 }
@@ -548,6 +889,8 @@ static PyObject *flatten(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"flatten", flatten, METH_VARARGS,
      "flatten(data, columns, ids, known) -> (code, type, arrangement, rates, misses) | None"},
+    {"keep", keep, METH_VARARGS,
+     "keep(data, state, collector) -> True (kept) | False (not kept) | None (not mine); see columns.py"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -556,5 +899,11 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_flatten", NULL, -1,
 
 PyMODINIT_FUNC PyInit__flatten(void) {
     init_stop();
+    str_kept = PyUnicode_InternFromString("_kept");
+    str_pset_of = PyUnicode_InternFromString("_pset_of");
+    str_intern_lists = PyUnicode_InternFromString("_intern_lists");
+    str_empty = PyUnicode_InternFromString("");
+    one = PyLong_FromLong(1);
+    if (str_kept == NULL || str_pset_of == NULL || str_intern_lists == NULL || str_empty == NULL || one == NULL) return NULL;
     return PyModule_Create(&module);
 }

@@ -288,6 +288,13 @@ class ColumnCollector(ItemCollector):
         self._pset_prices: list[int] = []
         self._ref_lists: dict[bytes, tuple[tuple[str, str], ...]] = {}
         self._int_refs: dict[tuple[int, ...], tuple[tuple[str, str], ...]] = {}
+        rule = self.code_rule
+        #: what _flatten.keep appends to and looks up in (the order of its S_* indices): the same objects
+        #: for the collector's life (the batch's lists are cleared in place)
+        self._state = (
+            self._cols, self._price_lists, self._raw_lists, self._pset_texts, *self._rates, self._pset_prices,
+            self._item_rows, self._base, MATCHED_TYPES, self.keep_code if rule is None else rule[0],
+        )  # fmt: skip
 
     @property
     def kept(self) -> int:
@@ -377,40 +384,20 @@ class ColumnCollector(ItemCollector):
 
     def _flattened(self, data: bytes) -> bool | None:
         """:meth:`decoded` by the C accelerator; None when it leaves the item to msgspec (anything but
-        the plain shape it reads). Its values go straight to the batch's lists, taken back unless kept."""
+        the plain shape it reads). C does all of a kept item's bookkeeping (the rule of :meth:`decoded`,
+        provider sets by their text, the batch's lists, ``_kept``), calling back :meth:`_pset_of` and
+        :meth:`_intern_lists` only for a set or code list not seen before; an item not kept, or an
+        exception (1e400 in a code list, a Ctrl-C in a call back), leaves the batch as it was."""
         assert _FLATTEN is not None and self._cols is not None
         if len(self._raw_lists) > 100_000:  # as _list_ids: bounded
             self._raw_lists.clear()
-        cols, ids = self._cols, self._price_lists
-        size, listed = len(cols[0]), len(ids)
         try:
-            flat = _FLATTEN.flatten(data, cols, ids, self._raw_lists)
-            if flat is None:  # not the plain shape: msgspec reads the item
-                outcome: bool | None = None
-            else:
-                code, kind, arrangement, rates, misses = flat
-                code = normalize_code(code)
-                outcome = rates is not None and normalize_code(kind) in MATCHED_TYPES and self.keep_code(code)
-                if outcome:
-                    assert rates is not None
-                    # in the order of decoded: provider sets, then the new lists (1e400 raises)
-                    rate_psets = [self._pset_of((groups, refs)) for groups, refs, _ in rates]
-                    if misses:
-                        self._intern_lists(ids, listed)
+            kept = _FLATTEN.keep(data, self._state, self)
         except _REREAD:
-            return self._take_back(size, listed, False)  # the dict path names the byte
-        except BaseException:
-            # C appended the item's values before this Python ran: a Ctrl-C (raised at the first Python
-            # instruction after flatten) must not leave half an item in the batch for close() to flush
-            self._take_back(size, listed, None)
-            raise
-        if not outcome:  # None: msgspec's turn; False: not kept (True, as decoded says)
-            return self._take_back(size, listed, None if outcome is None else True)
-        assert flat is not None and rates is not None
-        self._keep_item(
-            (code, str(kind), arrangement), zip(rate_psets, (n for _, _, n in rates), strict=True)
-        )
-        if len(cols[0]) >= self._batch_size:
+            return False  # the dict path names the byte
+        if kept is None:  # not the plain shape: msgspec reads the item
+            return None
+        if kept and len(self._cols[0]) >= self._batch_size:
             self._flush()
         return True
 
