@@ -448,3 +448,21 @@ def test_random_items_of_many_rates_agree(tmp_path: Path, keep: Any) -> None:
         pair.feed(_random_item(rng))
     assert pair.accel.kept > 20
     pair.check()
+
+
+def test_a_price_cut_short_by_an_error_leaves_the_batch_whole() -> None:
+    """Batch.extend fails on the third field of a price: the fields already written are taken back."""
+    assert FLATTEN is not None
+    batch = FLATTEN.Batch()
+    good = ("negotiated", 1.5, "9999-12-31", None, "é", "x")
+    batch.extend([good], [1, 2])
+    with pytest.raises(TypeError):
+        batch.extend([good, ("negotiated", 2.5, 7, None, None, None)], [1, 2, 3, 4])
+    with pytest.raises(TypeError):
+        batch.extend([("negotiated", "2.5", None, None, None, None)], [1, 2])
+    assert len(batch) == 1
+    batch.extend([good], [5, 6])
+    scalars, lists = columns._arrays(*batch.take())
+    assert [a.to_pylist() for a in scalars] == [list(v) for v in zip(good, good, strict=True)]
+    assert [a.to_pylist() for a in lists] == [[1, 5], [2, 6]]
+    assert len(batch) == 0 and columns._arrays(*batch.take())[0][0].to_pylist() == []

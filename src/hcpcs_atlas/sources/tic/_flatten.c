@@ -289,8 +289,8 @@ static int batch_reset(Batch *b) {
 static void batch_cut(Batch *b, Py_ssize_t n) {
     int i;
     int32_t end;
-    if (n >= b->n) return;
-    b->n = n;
+    if (n > b->n) return;
+    b->n = n; /* n == b->n too: a price cut short by an error leaves values past n in some columns */
     for (i = 0; i < N_SCALARS; i++) {
         b->bits[i].len = (n + 7) / 8;
         if (i == RATE) {
@@ -465,7 +465,6 @@ static PyObject *Batch_extend(Batch *b, PyObject *args) {
     }
     Py_RETURN_NONE;
 fail:
-    b->n = Py_MAX(b->n, start);
     batch_cut(b, start);
     return NULL;
 }

@@ -359,7 +359,12 @@ class ColumnCollector(ItemCollector):
             if end is not None:
                 return end
         end = hinted_end(buf, start, hint)
-        return end if self.decoded(bytes(memoryview(buf)[start:end])) else None
+        if self._batch is not None:  # the accelerator reads the item in place (no copy of its bytes)
+            with memoryview(buf) as whole, whole[start:end] as view:
+                flat = self._flattened(view)
+            if flat is not None:
+                return end if flat else None
+        return end if self._typed(bytes(memoryview(buf)[start:end])) else None
 
     def decoded(self, data: bytes) -> bool:
         """Keep the item ``data`` holds, by the typed decoder; False if the dict path must take it."""
@@ -367,6 +372,10 @@ class ColumnCollector(ItemCollector):
             flat = self._flattened(data)
             if flat is not None:
                 return flat
+        return self._typed(data)
+
+    def _typed(self, data: bytes) -> bool:
+        """:meth:`decoded` by msgspec's typed decoder (without the accelerator, or an item it leaves)."""
         if not data.isascii():
             try:  # msgspec checks the UTF-8 of the strings it decodes, not of those it skips
                 data.decode("utf-8")
@@ -398,7 +407,7 @@ class ColumnCollector(ItemCollector):
             self._flush()
         return True
 
-    def _flattened(self, data: bytes) -> bool | None:
+    def _flattened(self, data: bytes | memoryview) -> bool | None:
         """:meth:`decoded` by the C accelerator; None when it leaves the item to msgspec (anything but
         the plain shape it reads). C does all of a kept item's bookkeeping (the rule of :meth:`decoded`,
         provider sets by their text, the batch's lists, ``_kept``), calling back :meth:`_pset_of` and
