@@ -190,6 +190,17 @@ static int span_is(const Span *s, const char *word) {
     return (size_t)s->n == n && memcmp(s->a, word, n) == 0;
 }
 
+/* The index of a key among n words of the given lengths (n if none): lengths and first bytes first. */
+static int key_index(const Span *key, const char *const *words, const Py_ssize_t *lengths, int n) {
+    int k;
+    for (k = 0; k < n; k++) {
+        if (key->n == lengths[k] && key->a[0] == (unsigned char)words[k][0] &&
+            memcmp(key->a, words[k], (size_t)key->n) == 0)
+            return k;
+    }
+    return n;
+}
+
 /* Walks the members of an object: 1 with the next key in *key (the cursor at its value), 0 at the
    end (the cursor after '}'), -1 on bad syntax. *first is 1 before the first member. */
 static int next_key(Cursor *c, int *first, Span *key) {
@@ -523,6 +534,7 @@ static const char *const PRICE_KEYS[N_SCALARS + 2] = {
     "negotiated_type", "negotiated_rate", "expiration_date", "billing_class",
     "setting", "additional_information", "service_code", "billing_code_modifier",
 };
+static Py_ssize_t PRICE_KEY_LENGTHS[N_SCALARS + 2]; /* set at import */
 static const Span NULL_SPAN = {(const unsigned char *)"null", 4};
 
 /* A rate with prices: its groups and references as JSON text (spans of the item) and its price count. */
@@ -592,6 +604,31 @@ got:
     return put_list(out->batch, field, id);
 }
 
+/* A plain rate of at most 15 digits (no sign, no exponent) as the correctly rounded double, without
+   strtod: its digits as an integer below 2^53 and a power of ten up to 10^22 are both exact doubles, so
+   one IEEE division rounds once, to the double nearest the decimal (Clinger's fast path). 0 otherwise. */
+static int exact_rate(const Span *s, double *rate) {
+    static const double TENS[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    int64_t digits = 0;
+    int count = 0, fraction = -1;
+    Py_ssize_t i;
+    for (i = 0; i < s->n; i++) {
+        unsigned char ch = s->a[i];
+        if (ch == '.') {
+            if (fraction >= 0) return 0;
+            fraction = 0;
+            continue;
+        }
+        if (ch < '0' || ch > '9' || ++count > 15) return 0;
+        digits = digits * 10 + (ch - '0');
+        if (fraction >= 0) fraction++;
+    }
+    if (count == 0) return 0;
+    *rate = fraction > 0 ? (double)digits / TENS[fraction] : (double)digits;
+    return 1;
+}
+
 /* One negotiated price object, appended to the batch. 1 done, 0 not mine, -1 Python error. */
 static int price(Cursor *c, Out *out) {
     Span values[N_SCALARS + 2], key;
@@ -603,8 +640,7 @@ static int price(Cursor *c, Out *out) {
     if (c->s >= c->end || *c->s != '{') return 0;
     c->s++;
     while ((got = next_key(c, &first, &key)) == 1) {
-        for (k = 0; k < N_SCALARS + 2 && !span_is(&key, PRICE_KEYS[k]); k++) {
-        }
+        k = key_index(&key, PRICE_KEYS, PRICE_KEY_LENGTHS, N_SCALARS + 2);
         if (k == N_SCALARS + 2) {
             if (!skip_value(c, &key)) return 0;
             continue;
@@ -628,6 +664,7 @@ static int price(Cursor *c, Out *out) {
         char text[32];
         char *stop = NULL;
         if (values[1].n >= (Py_ssize_t)sizeof(text)) return 0;
+        if (exact_rate(&values[1], &rate)) goto converted;
         memcpy(text, values[1].a, (size_t)values[1].n);
         text[values[1].n] = '\0';
         rate = PyOS_string_to_double(text, &stop, NULL);
@@ -637,6 +674,7 @@ static int price(Cursor *c, Out *out) {
         }
         if (stop == NULL || *stop != '\0' || !isfinite(rate)) return 0;
     }
+converted:
     for (i = 0; i < N_SCALARS; i++) {
         got = i == RATE ? put_rate(out->batch, values[1].n >= 0, rate)
                         : put_string(out->batch, i, (const char *)values[i].a, values[i].n);
@@ -1110,7 +1148,9 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_flatten", NULL, -1,
                                     NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__flatten(void) {
+    int k;
     init_stop();
+    for (k = 0; k < N_SCALARS + 2; k++) PRICE_KEY_LENGTHS[k] = (Py_ssize_t)strlen(PRICE_KEYS[k]);
     str_kept = PyUnicode_InternFromString("_kept");
     str_pset_of = PyUnicode_InternFromString("_pset_of");
     str_intern_list = PyUnicode_InternFromString("_intern_list");
