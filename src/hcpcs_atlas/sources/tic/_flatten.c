@@ -284,15 +284,31 @@ typedef struct {
     Buf lists[2];
 } Batch;
 
+/* An emptied buffer grown past this is given back (one batch of long strings must not hold memory). */
+#define KEEP_CAPACITY (1 << 22)
+
+static void drop_large(Buf *b) {
+    if (b->cap > KEEP_CAPACITY) {
+        PyMem_Free(b->p);
+        b->p = NULL;
+        b->cap = 0;
+    }
+}
+
 static int batch_reset(Batch *b) {
     int i;
     const int32_t zero = 0;
     b->n = 0;
     for (i = 0; i < N_SCALARS; i++) {
+        drop_large(&b->bits[i]);
+        drop_large(&b->offsets[i]);
+        drop_large(&b->data[i]);
         b->bits[i].len = b->data[i].len = b->offsets[i].len = 0;
         if (i != RATE && put(&b->offsets[i], &zero, 4) < 0) return -1;
     }
     b->lists[0].len = b->lists[1].len = 0;
+    drop_large(&b->lists[0]);
+    drop_large(&b->lists[1]);
     return 0;
 }
 
@@ -421,15 +437,15 @@ fail:
     return NULL;
 }
 
-/* nbytes() -> the largest string column's bytes (a batch is flushed before an int32 offset overflows). */
+/* nbytes() -> the bytes of the batch's strings (the caller writes a large batch out early). */
 static PyObject *Batch_nbytes(Batch *b, PyObject *unused) {
-    Py_ssize_t most = 0;
+    Py_ssize_t total = 0;
     int i;
     (void)unused;
     for (i = 0; i < N_SCALARS; i++) {
-        if (i != RATE && b->data[i].len > most) most = b->data[i].len;
+        if (i != RATE) total += b->data[i].len;
     }
-    return PyLong_FromSsize_t(most);
+    return PyLong_FromSsize_t(total);
 }
 
 /* extend(rows, ids): prices the typed decoder or the dict path made (a tuple of the fields in the
@@ -485,7 +501,7 @@ static PySequenceMethods Batch_sequence = {.sq_length = (lenfunc)Batch_len};
 static PyMethodDef Batch_methods[] = {
     {"take", (PyCFunction)Batch_take, METH_NOARGS, "take() -> (n, columns, lists); the batch is then empty"},
     {"extend", (PyCFunction)Batch_extend, METH_VARARGS, "extend(rows, ids): prices made in Python"},
-    {"nbytes", (PyCFunction)Batch_nbytes, METH_NOARGS, "nbytes() -> the largest string column's bytes"},
+    {"nbytes", (PyCFunction)Batch_nbytes, METH_NOARGS, "nbytes() -> the bytes of the batch's strings"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -55,8 +55,9 @@ PRICE_FIELDS = (
     ("billing_class", "string"), ("setting", "string"), ("additional_information", "string"),
 )  # fmt: skip
 _INT = frozenset({int})
-#: a batch's string field is written out before its bytes reach Arrow's int32 offsets (2 GB)
-_STRING_BYTES = 1 << 30
+#: with the accelerator, a batch is also written out once its strings pass this size: memory stays flat
+#: whatever the prices' strings (Arrow's int32 offsets would stop a string field at 2 GB)
+_STRING_BYTES = 1 << 26
 LIST_FIELDS = ("service_code", "billing_code_modifier")
 _ProviderSet = tuple[bytes | None, tuple[tuple[str, str], ...]]
 _NULL = msgspec.Raw(b"null")
@@ -403,7 +404,7 @@ class ColumnCollector(ItemCollector):
             (code, str(item.billing_code_type), item.negotiation_arrangement),
             zip(rate_psets, (len(prices) for _, prices in priced), strict=True),
         )
-        if self._pending() >= self._batch_size:
+        if self._full():
             self._flush()
         return True
 
@@ -422,7 +423,7 @@ class ColumnCollector(ItemCollector):
             return False  # the dict path names the byte
         if kept is None:  # not the plain shape: msgspec reads the item
             return None
-        if kept and (len(self._batch) >= self._batch_size or self._batch.nbytes() > _STRING_BYTES):
+        if kept and self._full():
             self._flush()
         return True
 
@@ -445,6 +446,12 @@ class ColumnCollector(ItemCollector):
         if text not in known:
             known[text] = self._lists.setdefault(_codes(text), self._base + len(self._lists))
         return known[text]
+
+    def _full(self) -> bool:
+        """Time to write the batch out: BATCH prices, or (with the accelerator) _STRING_BYTES of strings."""
+        if self._batch is None:
+            return len(self._prices) >= self._batch_size
+        return len(self._batch) >= self._batch_size or self._batch.nbytes() > _STRING_BYTES
 
     def _pending(self) -> int:
         """Prices in the batch."""
@@ -489,7 +496,7 @@ class ColumnCollector(ItemCollector):
         for rate, refs in zip(rates, self._reference_ids(rates, raw), strict=True):
             if isinstance(rate, dict):
                 self._add_rate(item, rate, refs)
-        if self._pending() >= self._batch_size:
+        if self._full():
             self._flush()
 
     def _add_rate(self, item: int, rate: dict[str, Any], refs: tuple[tuple[str, str], ...]) -> None:
