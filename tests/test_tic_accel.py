@@ -494,3 +494,18 @@ def test_a_batch_of_long_strings_is_written_out_early(tmp_path: Path) -> None:
     assert pair.accel._pending() < 9 * 3  # written out before the ninth item
     assert pair.pure._pending() == 9 * 3  # pure Python keeps its BATCH rule
     pair.check()
+
+
+@pytest.mark.parametrize(
+    "odd", [b'\\"', b"\\\\", b"\\u0041", b"\x1f", b"\x00", "é".encode(), b"\xff", b"\x7f", b'"']
+)
+def test_odd_bytes_at_every_place_of_a_string_agree(tmp_path: Path, odd: bytes) -> None:
+    """C reads strings eight bytes at a time: an odd byte at each place of a block, in a skipped field and
+    in a kept one, is seen as the byte-by-byte reading sees it."""
+    pair = Pair(tmp_path)
+    for at in range(20):
+        text = b"a" * at + odd + b"b" * (19 - at)
+        pair.feed(BASE.replace(b'"d"', b'"' + text + b'"'))
+        pair.feed(BASE.replace(b'"x"', b'"' + text + b'"'))
+        pair.feed(BASE.replace(b'"professional"', b'"' + text + b'"'))
+    pair.check()

@@ -13,6 +13,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <string.h>
 
 #define MAX_DEPTH 64
@@ -49,6 +50,18 @@ static int string_span(Cursor *c, Span *out) {
     const unsigned char *p;
     if (c->s >= c->end || *c->s != '"') return 0;
     p = c->s + 1;
+    /* eight plain bytes at a time (no quote, backslash, control or non-ASCII byte among them); the
+       bytes of the first block that may hold one are then read one by one */
+    while (c->end - p >= 8) {
+        uint64_t x, quote, slash;
+        memcpy(&x, p, 8);
+        quote = x ^ 0x2222222222222222ULL;
+        slash = x ^ 0x5c5c5c5c5c5c5c5cULL;
+        if ((x | ((x - 0x2020202020202020ULL) & ~x) | ((quote - 0x0101010101010101ULL) & ~quote) |
+             ((slash - 0x0101010101010101ULL) & ~slash)) & 0x8080808080808080ULL)
+            break;
+        p += 8;
+    }
     while (p < c->end && !STOP[*p]) p++;
     if (p >= c->end || *p != '"') return 0;
     out->a = c->s + 1;
