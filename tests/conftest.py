@@ -172,7 +172,7 @@ def tic_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
         monkeypatch.setenv(accel.PURE_ENV, "1")  # worker and helper processes load no accelerator
         monkeypatch.setattr(columns, "_FLATTEN", None)
         monkeypatch.setattr(scan, "_HITS", None)
-        monkeypatch.setattr(split, "_BALANCED", None)
+        monkeypatch.setattr(split, "_WHOLE_END", None)
     elif columns._FLATTEN is None or scan._HITS is None:
         pytest.skip("the TiC accelerators are not built")
     return str(request.param)

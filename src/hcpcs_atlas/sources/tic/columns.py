@@ -55,6 +55,9 @@ PRICE_FIELDS = (
     ("billing_class", "string"), ("setting", "string"), ("additional_information", "string"),
 )  # fmt: skip
 _INT = frozenset({int})
+#: with the accelerator, a batch is also written out once its strings pass this size: memory stays flat
+#: whatever the prices' strings (Arrow's int32 offsets would stop a string field at 2 GB)
+_STRING_BYTES = 1 << 26
 LIST_FIELDS = ("service_code", "billing_code_modifier")
 _ProviderSet = tuple[bytes | None, tuple[tuple[str, str], ...]]
 _NULL = msgspec.Raw(b"null")
@@ -229,6 +232,20 @@ class _ProviderWriter:
             self.writer.close()
 
 
+def _arrays(count: int, columns: list[tuple[bytes, bytes | None, bytes]], lists: list[bytes]) -> Any:
+    """The accelerator's batch (``_flatten.Batch.take``) as Arrow arrays over its buffers (no copy)."""
+    import pyarrow as pa
+
+    scalars = [
+        pa.Array.from_buffers(
+            getattr(pa, kind)(), count, [pa.py_buffer(bits), *([] if offsets is None else [pa.py_buffer(offsets)]),
+                                         pa.py_buffer(data)]
+        )
+        for (bits, offsets, data), (_, kind) in zip(columns, PRICE_FIELDS, strict=True)
+    ]  # fmt: skip
+    return scalars, [pa.Array.from_buffers(pa.int32(), count, [None, pa.py_buffer(ids)]) for ids in lists]
+
+
 class ColumnCollector(ItemCollector):
     """Same filter as :class:`ItemCollector` (it inherits ``want``); keeps prices as staged columns."""
 
@@ -272,9 +289,10 @@ class ColumnCollector(ItemCollector):
         self._writer = pq.ParquetWriter(staged.prices_part(part), self._schema, compression="none",
                                         use_dictionary=strings, write_statistics=False)  # fmt: skip
         self._prices: list[_Price] = []
-        #: with the C accelerator, the batch's scalar price fields as one list per field instead of
-        #: ``_prices`` (no Python object per price but its values)
-        self._cols: list[list[Any]] | None = [[] for _ in PRICE_FIELDS] if _FLATTEN is not None else None
+        #: with the C accelerator, the batch's prices as Arrow buffers (``_flatten.Batch``: validity bits,
+        #: offsets and bytes per field, the code list ids) instead of ``_prices`` and ``_price_lists``: no
+        #: Python object per price or value
+        self._batch = _FLATTEN.Batch() if _FLATTEN is not None else None
         self._raw_refs: dict[bytes, tuple[tuple[str, str], ...]] = {}
         #: (groups, references) as JSON text -> provider set: one lookup per rate (as many keys as sets)
         self._pset_texts: dict[tuple[bytes, bytes], int] = {}
@@ -288,6 +306,13 @@ class ColumnCollector(ItemCollector):
         self._pset_prices: list[int] = []
         self._ref_lists: dict[bytes, tuple[tuple[str, str], ...]] = {}
         self._int_refs: dict[tuple[int, ...], tuple[tuple[str, str], ...]] = {}
+        rule = self.code_rule
+        #: what _flatten.keep appends to and looks up in (the order of its S_* indices): the same objects
+        #: for the collector's life (the batch's lists are cleared in place)
+        self._state = (
+            self._batch, self._raw_lists, self._pset_texts, *self._rates, self._pset_prices, self._item_rows,
+            self._base, MATCHED_TYPES, self.keep_code if rule is None else rule[0],
+        )  # fmt: skip
 
     @property
     def kept(self) -> int:
@@ -335,14 +360,23 @@ class ColumnCollector(ItemCollector):
             if end is not None:
                 return end
         end = hinted_end(buf, start, hint)
-        return end if self.decoded(bytes(memoryview(buf)[start:end])) else None
+        if self._batch is not None:  # the accelerator reads the item in place (no copy of its bytes)
+            with memoryview(buf) as whole, whole[start:end] as view:
+                flat = self._flattened(view)
+            if flat is not None:
+                return end if flat else None
+        return end if self._typed(bytes(memoryview(buf)[start:end])) else None
 
     def decoded(self, data: bytes) -> bool:
         """Keep the item ``data`` holds, by the typed decoder; False if the dict path must take it."""
-        if self._cols is not None:
+        if self._batch is not None:
             flat = self._flattened(data)
             if flat is not None:
                 return flat
+        return self._typed(data)
+
+    def _typed(self, data: bytes) -> bool:
+        """:meth:`decoded` by msgspec's typed decoder (without the accelerator, or an item it leaves)."""
         if not data.isascii():
             try:  # msgspec checks the UTF-8 of the strings it decodes, not of those it skips
                 data.decode("utf-8")
@@ -365,52 +399,31 @@ class ColumnCollector(ItemCollector):
             list_ids = self._list_ids(kept)
         except _REREAD:
             return False
-        self._add_prices(kept)
-        self._price_lists += list_ids
+        self._append(kept, list_ids)
         self._keep_item(
             (code, str(item.billing_code_type), item.negotiation_arrangement),
             zip(rate_psets, (len(prices) for _, prices in priced), strict=True),
         )
-        if self._pending() >= self._batch_size:
+        if self._full():
             self._flush()
         return True
 
-    def _flattened(self, data: bytes) -> bool | None:
+    def _flattened(self, data: bytes | memoryview) -> bool | None:
         """:meth:`decoded` by the C accelerator; None when it leaves the item to msgspec (anything but
-        the plain shape it reads). Its values go straight to the batch's lists, taken back unless kept."""
-        assert _FLATTEN is not None and self._cols is not None
+        the plain shape it reads). C does all of a kept item's bookkeeping (the rule of :meth:`decoded`,
+        provider sets by their text, the batch's lists, ``_kept``), calling back :meth:`_pset_of` and
+        :meth:`_intern_list` only for a set or code list not seen before; an item not kept, or an
+        exception (1e400 in a code list, a Ctrl-C in a call back), leaves the batch as it was."""
+        assert _FLATTEN is not None and self._batch is not None
         if len(self._raw_lists) > 100_000:  # as _list_ids: bounded
             self._raw_lists.clear()
-        cols, ids = self._cols, self._price_lists
-        size, listed = len(cols[0]), len(ids)
         try:
-            flat = _FLATTEN.flatten(data, cols, ids, self._raw_lists)
-            if flat is None:  # not the plain shape: msgspec reads the item
-                outcome: bool | None = None
-            else:
-                code, kind, arrangement, rates, misses = flat
-                code = normalize_code(code)
-                outcome = rates is not None and normalize_code(kind) in MATCHED_TYPES and self.keep_code(code)
-                if outcome:
-                    assert rates is not None
-                    # in the order of decoded: provider sets, then the new lists (1e400 raises)
-                    rate_psets = [self._pset_of((groups, refs)) for groups, refs, _ in rates]
-                    if misses:
-                        self._intern_lists(ids, listed)
+            kept = _FLATTEN.keep(data, self._state, self)
         except _REREAD:
-            return self._take_back(size, listed, False)  # the dict path names the byte
-        except BaseException:
-            # C appended the item's values before this Python ran: a Ctrl-C (raised at the first Python
-            # instruction after flatten) must not leave half an item in the batch for close() to flush
-            self._take_back(size, listed, None)
-            raise
-        if not outcome:  # None: msgspec's turn; False: not kept (True, as decoded says)
-            return self._take_back(size, listed, None if outcome is None else True)
-        assert flat is not None and rates is not None
-        self._keep_item(
-            (code, str(kind), arrangement), zip(rate_psets, (n for _, _, n in rates), strict=True)
-        )
-        if len(cols[0]) >= self._batch_size:
+            return False  # the dict path names the byte
+        if kept is None:  # not the plain shape: msgspec reads the item
+            return None
+        if kept and self._full():
             self._flush()
         return True
 
@@ -426,35 +439,31 @@ class ColumnCollector(ItemCollector):
             counts.append(count)
             self._pset_prices[pset - self._base] += count
 
-    def _take_back(self, size: int, listed: int, outcome: bool | None) -> bool | None:
-        """Drop what the accelerator appended for an item that is not kept."""
-        assert self._cols is not None
-        for column in self._cols:
-            del column[size:]
-        del self._price_lists[listed:]
-        return outcome
-
-    def _intern_lists(self, ids: list[Any], start: int) -> None:
-        """The code lists the accelerator did not know (left as their text in ``ids``), interned as
+    def _intern_list(self, text: bytes) -> int:
+        """The id of a code list the accelerator did not know (its JSON text), interned as
         :meth:`_list_ids` does."""
         known = self._raw_lists
-        for at in range(start, len(ids)):
-            text = ids[at]
-            if isinstance(text, bytes):
-                if text not in known:
-                    known[text] = self._lists.setdefault(_codes(text), self._base + len(self._lists))
-                ids[at] = known[text]
+        if text not in known:
+            known[text] = self._lists.setdefault(_codes(text), self._base + len(self._lists))
+        return known[text]
+
+    def _full(self) -> bool:
+        """Time to write the batch out: BATCH prices, or (with the accelerator) _STRING_BYTES of strings."""
+        if self._batch is None:
+            return len(self._prices) >= self._batch_size
+        return len(self._batch) >= self._batch_size or self._batch.nbytes() > _STRING_BYTES
 
     def _pending(self) -> int:
         """Prices in the batch."""
-        return len(self._prices) if self._cols is None else len(self._cols[0])
+        return len(self._prices) if self._batch is None else len(self._batch)
 
-    def _add_prices(self, prices: list[_Price]) -> None:
-        if self._cols is None:
+    def _append(self, prices: list[_Price], list_ids: list[int]) -> None:
+        """Prices the typed decoder or the dict path made, and their code lists' ids, to the batch."""
+        if self._batch is None:
             self._prices += prices
+            self._price_lists += list_ids
         elif prices:
-            for column, values in zip(self._cols, zip(*map(astuple, prices), strict=True), strict=False):
-                column += values
+            self._batch.extend(list(map(astuple, prices)), list_ids)
 
     def _pset_of(self, texts: tuple[bytes, bytes]) -> int:
         pset = self._pset_texts.get(texts)
@@ -487,7 +496,7 @@ class ColumnCollector(ItemCollector):
         for rate, refs in zip(rates, self._reference_ids(rates, raw), strict=True):
             if isinstance(rate, dict):
                 self._add_rate(item, rate, refs)
-        if self._pending() >= self._batch_size:
+        if self._full():
             self._flush()
 
     def _add_rate(self, item: int, rate: dict[str, Any], refs: tuple[tuple[str, str], ...]) -> None:
@@ -497,8 +506,7 @@ class ColumnCollector(ItemCollector):
         pset = self._pset(rate.get("provider_groups"), refs)
         count = len(prices)
         converted = list(map(_from_dict, prices))
-        self._add_prices(converted)
-        self._price_lists += self._list_ids(converted)
+        self._append(converted, self._list_ids(converted))
         items, psets, counts = self._rates
         items.append(item)
         psets.append(pset)
@@ -572,16 +580,14 @@ class ColumnCollector(ItemCollector):
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if self._cols is None:
+        if self._batch is None:
             scalars = self._columns(self._prices)
-        else:
-            scalars = [
-                pa.array(c, getattr(pa, kind)())
-                for c, (_, kind) in zip(self._cols, PRICE_FIELDS, strict=True)
+            lists = [
+                pa.array(self._price_lists[n :: len(LIST_FIELDS)], pa.int32())
+                for n in range(len(LIST_FIELDS))
             ]
-        lists = [
-            pa.array(self._price_lists[n :: len(LIST_FIELDS)], pa.int32()) for n in range(len(LIST_FIELDS))
-        ]
+        else:
+            scalars, lists = _arrays(*self._batch.take())
         seq = pa.array(range(self._seq, self._seq + count), pa.int64())
         # each price's rate, from the rates' price counts (no per-price Python work)
         rate_items, rate_psets, counts = self._rates
@@ -597,8 +603,6 @@ class ColumnCollector(ItemCollector):
         self._writer.write_batch(kept)
         self._seq += count
         self._prices.clear()
-        for column in self._cols or ():
-            column.clear()
         self._item_rows.clear()
         self._price_lists.clear()
         for column in self._rates:

@@ -415,33 +415,36 @@ class ObjectFinder:
         self.pos = base + index if index >= 0 else max(self.pos, self.end - len(key) + 1)
 
     def _next_hits(self, limit: int, codes: set[str] | frozenset[str] | None) -> None:
-        """:meth:`_find_hits` with the C accelerator: it passes over the hits of codes ``want`` would
-        refuse and hands back the others, which are read here exactly as there."""
-        assert _HITS is not None
-        buf, base, key, next_hit = self.buf, self.base, self.key, _HITS.next_hit
-        want, value_at = self.want, self.value_re.match
-        assert want is not None
+        """:meth:`_find_hits` with the C accelerator: one call per hit handed back. It passes over the
+        hits of codes ``want`` would refuse; for a wanted one it also locates its object and the next hit
+        (:meth:`_locate`), where the following search starts: the bytes between two wanted hits are
+        searched once. A value C does not read exactly is read here as there."""
+        assert _HITS is not None and self.want is not None
+        buf, base, key, klen = self.buf, self.base, self.key, len(self.key)
+        next_wanted, stop, lo = _HITS.next_wanted, limit - base, self.lo
         index, last = self.pos - base, -1
         while True:
-            index, seen, resume, wanted = next_hit(
-                buf, key, index, limit - base, self.done_until - base, codes
+            index, seen, resume, wanted, start, after, brace = next_wanted(
+                buf, key, index, stop, self.done_until - base, codes, lo
             )
             if seen >= 0:
                 last = seen
             if index < 0:
                 index = resume
                 break
-            after, last = index + len(key), index
-            if base + index >= self.done_until:
-                if not wanted:  # a value C does not read exactly: the regex and want, as _find_hits
-                    match = value_at(buf, index)  # None for a string value equal to the key's name
-                    wanted = match is not None and want(match.group(1))
-                if wanted:
-                    self.pos, self.last_hit = base + after, base + index
-                    self._peek = None
-                    if not self._locate(index):
-                        return
-            index = after
+            last = index
+            if not wanted:  # a value C does not read exactly: the regex and want, as _find_hits
+                match = self.value_re.match(buf, index)  # None for a string value equal to the key's name
+                if match is None or not self.want(match.group(1)):
+                    index += klen
+                    continue
+                start, after, brace = _HITS.locate(buf, index, lo, key)
+            self.pos, self.last_hit = base + index + klen, base + index
+            if start < 0:
+                start = self._object_start(index, base + index)
+            if not self._hand_over(base + start, base + index, brace if brace >= 0 else None):
+                return
+            index = after if after >= 0 else len(buf)  # no hit lies between: searched already
         if last >= 0:
             self.last_hit = max(self.last_hit, base + last)
         self.pos = base + index if index >= 0 else max(self.pos, self.end - len(key) + 1)

@@ -54,11 +54,24 @@ QUEUE = 16
 PIPE_BYTES = 1 << 20  # asked of the kernel for the pipe (Linux; 64 KB by default)
 _SYNC = "sync"
 _CLOSE = ord("}")
-#: the C accelerator's brace count (one pass instead of two ``count``); None: pure Python
-_BALANCED = getattr(accel.load("hcpcs_atlas.sources.tic._hits"), "balanced", None)
+#: the C accelerator's :func:`whole_end` in one call; None: pure Python
+_WHOLE_END = getattr(accel.load("hcpcs_atlas.sources.tic._hits"), "whole_end", None)
 #: A message's first byte: a batch (its item count, their end offsets, their bytes), a sync, the end.
 _BATCH, _SYNC_MSG, _END = b"B", b"S", b"E"
 _HEADER = struct.Struct("!i")  # multiprocessing.Connection's framing: recv_bytes reads what we write
+
+
+def whole_end(buf: bytes | bytearray, start: int, hint: int) -> int:
+    """The end of the object at ``buf[start]`` if the hint (the next object's start) is right and the
+    bytes up to it hold one whole object: they end in ``}`` less blanks, with as many ``{`` as ``}`` (bytes
+    that end inside the item leave its own ``{`` open, unless strings hold braces). Else -1."""
+    end = hinted_end(buf, start, hint)
+    last = end
+    while last > start and buf[last - 1] in WHITESPACE:
+        last -= 1
+    if last <= start or buf[last - 1] != _CLOSE:
+        return -1
+    return end if buf.count(b"{", start, last) == buf.count(b"}", start, last) else -1
 
 
 class SplitFailed(Exception):
@@ -123,6 +136,7 @@ class Helper:
         self._batch = bytearray()
         self._spans: list[int] = []  # end offsets in the batch
         self.handed = 0  # items handed over
+        self._busy = 0  # bytes of items to parse here before the full pipe is tried again
 
     def _start(self) -> None:
         context = multiprocessing.get_context("spawn")
@@ -149,22 +163,21 @@ class Helper:
             if self._offered < self._after:
                 return None
             self._start()
-        end = hinted_end(buf, start, hint)
-        last = end
-        while last > start and buf[last - 1] in WHITESPACE:
-            last -= 1
-        if last <= start or buf[last - 1] != _CLOSE:
-            return None
         # a write is tried per batch sent (in _send): one per item made the pipe's "full" answers (an
-        # exception each) a sixth of the main process's samples while streaming (py-spy)
-        if self._pending_bytes >= QUEUE * BATCH_BYTES and not self._write():
-            return None  # the helper is busy: parse this one here
-        if _BALANCED is not None:
-            whole = _BALANCED(buf, start, last)
-        else:
-            whole = buf.count(b"{", start, last) == buf.count(b"}", start, last)
-        if not whole:
-            return None  # ends inside the item (its own { is open), unless strings hold braces
+        # exception each) a sixth of the main process's samples while streaming (py-spy). Once the pipe
+        # and the queue are full, the next write is tried after BATCH_BYTES of items parsed here (the
+        # helper drains about as much meanwhile; its pipe holds four times that): one try per item was
+        # 31 K failed writes on the 1 GB realistic file. Checked first: an item parsed here needs no end.
+        if self._pending_bytes >= QUEUE * BATCH_BYTES:
+            if self._busy > 0:
+                self._busy -= hint - start
+                return None  # the helper is busy: parse this one here
+            if not self._write():
+                self._busy = BATCH_BYTES
+                return None
+        end = _WHOLE_END(buf, start, hint) if _WHOLE_END is not None else whole_end(buf, start, hint)
+        if end < 0:
+            return None
         self._batch += memoryview(buf)[start:end]
         self._spans.append(len(self._batch))
         self.handed += 1
@@ -291,11 +304,11 @@ def _work(keep_code: Callable[[str], bool], directory: str, inbox: Any, outbox: 
                 ends = array("q")
                 head = len(_BATCH) + _HEADER.size  # as _send frames it: kind, count, ends, items
                 ends.frombytes(message[head : head + ends.itemsize * count])
-                blob = message[head + ends.itemsize * count :]
-                begin = 0
+                blob = head + ends.itemsize * count  # items are cut from the message: one copy each
+                begin = blob
                 for end in ends:
-                    item = blob[begin:end]
-                    begin = end
+                    item = message[begin : blob + end]
+                    begin = blob + end
                     if collector.decoded(item):
                         continue
                     try:
