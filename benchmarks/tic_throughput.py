@@ -19,8 +19,10 @@ measurement runs in a fresh process; peak RSS is that process's (or its children
 - ``rapidgzip`` decompress with 2 threads (parallel inflate);
 - cms-mrf-extractor's ``mrf-extract`` (PyPI): full extraction of the file to Parquet, a peer;
 - ``hcpcs-atlas ingest tic FILE`` with the default code set (every Level II code), into a fresh store:
-  the whole command, interpreter start-up included (the sources are byte-compiled first, as an installed
-  package is); its row count is checked against the generator's.
+  the whole command, interpreter start-up included, as the README installs it: the sources byte-compiled
+  first, and numpy (a test extra, which pyarrow imports when it can: 0.4 CPU-s more) not importable; one
+  more line runs it with numpy importable, as in the test venv. Its row count is checked against the
+  generator's.
   Once as a user runs it (``--jobs`` = the cores: one file is read by the main process and a helper
   process, see sources/tic/split.py) and once with ``--jobs 1`` (one process). With ``--pure`` both again
   under ``HCPCS_ATLAS_PURE_PYTHON=1``: what a machine without a C compiler runs (sources/tic/_flatten.c).
@@ -233,15 +235,18 @@ def run_file(
         [(also, f" [{also.resolve().parent.name}]")] if also is not None else []
     )
     modes = [("", "0")] + ([(", pure Python", "1")] if pure else [])
-    runs = [(src, f"{tag}{label}{kind}", extra, flag) for src, tag in sources for kind, flag in modes
+    runs = [(src, f"{tag}{label}{kind}", extra, flag, True) for src, tag in sources for kind, flag in modes
             for label, extra in (("", []), (", --jobs 1", ["--jobs", "1"]))]  # fmt: skip
+    runs.append((ROOT / "src", ", numpy importable", [], "0", False))
+    hidden = _numpy_hidden()
     for src, _ in sources:
         # as an installed package has them: without, every run compiles the modules (0.1 s here, with
         # PYTHONDONTWRITEBYTECODE set as on this machine)
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], check=True, capture_output=True)
-    for src, label, extra, flag in runs:
+    for src, label, extra, flag, installed in runs:
         with tempfile.TemporaryDirectory(dir=WORK) as tmp:
-            env = f"PYTHONPATH={src} HCPCS_ATLAS_PURE_PYTHON={flag}"
+            path_entries = f"{hidden}:{src}" if installed else str(src)
+            env = f"PYTHONPATH={path_entries} HCPCS_ATLAS_PURE_PYTHON={flag}"
             db = f"{tmp}/atlas.duckdb"
             run = measure(["env", *env.split(), sys.executable, "-m", "hcpcs_atlas", "--db", db, "ingest", "tic",
                            *extra, str(path)])  # fmt: skip
@@ -252,6 +257,19 @@ def run_file(
                 note += " == known answer" if known else f" != known answer {expected_rows:,}"
             lines.append(Line(f"ingest tic (default codes{label})", run, note))
     return lines
+
+
+def _numpy_hidden() -> Path:
+    """A folder whose ``numpy`` cannot be imported, first on the measured command's path: the README's
+    install has no numpy (a test extra), and pyarrow, which imports it when it can, then costs the ingest
+    0.4 CPU-s less (its import and its per-value checks). The "numpy importable" line measures the test
+    venv as it is."""
+    folder = WORK / "no-numpy"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "numpy.py").write_text(
+        'raise ImportError("numpy is not installed (as in the README install)")\n'
+    )
+    return folder
 
 
 def _rows(said: str) -> int:
