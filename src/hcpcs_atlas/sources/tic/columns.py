@@ -18,6 +18,7 @@ numeric code, an object where a list is due) or bytes it cannot take as one obje
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Callable, Iterable
 from itertools import accumulate, chain, compress, repeat
 from operator import attrgetter, is_, itemgetter
@@ -230,6 +231,22 @@ class _ProviderWriter:
             self._flush()
         finally:
             self.writer.close()
+
+
+_COUNTING: list[Any] = []  # 0, 1, 2, ... as an int64 Arrow array, grown when a batch needs more
+
+
+def _counting(count: int) -> Any:
+    """0 .. count-1 as an int64 array: a price's place in its batch. Made once (pa.array over a range
+    converts each Python int: 0.12 s for the 1 GB realistic file's 800 K prices) and sliced."""
+    import pyarrow as pa
+
+    if not _COUNTING or len(_COUNTING[0]) < count:
+        size = max(count, BATCH)
+        _COUNTING[:] = [
+            pa.Array.from_buffers(pa.int64(), size, [None, pa.py_buffer(array("q", range(size)))])
+        ]
+    return _COUNTING[0].slice(0, count)
 
 
 def _arrays(count: int, columns: list[tuple[bytes, bytes | None, bytes]], lists: list[bytes]) -> Any:
@@ -588,7 +605,7 @@ class ColumnCollector(ItemCollector):
             ]
         else:
             scalars, lists = _arrays(*self._batch.take())
-        seq = pa.array(range(self._seq, self._seq + count), pa.int64())
+        seq = pc.add(_counting(count), self._seq)
         # each price's rate, from the rates' price counts (no per-price Python work)
         rate_items, rate_psets, counts = self._rates
         offsets = pa.array([0, *accumulate(counts)], pa.int32())
