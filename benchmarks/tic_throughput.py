@@ -238,34 +238,37 @@ def run_file(
     runs = [(src, f"{tag}{label}{kind}", extra, flag, True) for src, tag in sources for kind, flag in modes
             for label, extra in (("", []), (", --jobs 1", ["--jobs", "1"]))]  # fmt: skip
     runs.append((ROOT / "src", ", numpy importable", [], "0", False))
-    hidden = _numpy_hidden()
     for src, _ in sources:
         # as an installed package has them: without, every run compiles the modules (0.1 s here, with
         # PYTHONDONTWRITEBYTECODE set as on this machine)
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], check=True, capture_output=True)
-    for src, label, extra, flag, installed in runs:
-        with tempfile.TemporaryDirectory(dir=WORK) as tmp:
-            path_entries = f"{hidden}:{src}" if installed else str(src)
-            env = f"PYTHONPATH={path_entries} HCPCS_ATLAS_PURE_PYTHON={flag}"
-            db = f"{tmp}/atlas.duckdb"
-            run = measure(["env", *env.split(), sys.executable, "-m", "hcpcs_atlas", "--db", db, "ingest", "tic",
-                           *extra, str(path)])  # fmt: skip
-            rows = _rows(run["out"])
-            note = _failed(run) or f"{rows:,} rows"
-            if expected_rows is not None and not _failed(run):
-                known = rows == expected_rows
-                note += " == known answer" if known else f" != known answer {expected_rows:,}"
-            lines.append(Line(f"ingest tic (default codes{label})", run, note))
-    return lines
+    with tempfile.TemporaryDirectory(prefix="no-numpy-") as folder:
+        return lines + [_ingest(path, expected_rows, run, _numpy_hidden(Path(folder))) for run in runs]
 
 
-def _numpy_hidden() -> Path:
-    """A folder whose ``numpy`` cannot be imported, first on the measured command's path: the README's
-    install has no numpy (a test extra), and pyarrow, which imports it when it can, then costs the ingest
-    0.4 CPU-s less (its import and its per-value checks). The "numpy importable" line measures the test
-    venv as it is."""
-    folder = WORK / "no-numpy"
-    folder.mkdir(parents=True, exist_ok=True)
+def _ingest(
+    path: Path, expected_rows: int | None, run: tuple[Path, str, list[str], str, bool], hidden: Path
+) -> Line:
+    """One measured ``ingest tic`` of ``path`` into a fresh store."""
+    src, label, extra, flag, installed = run
+    with tempfile.TemporaryDirectory(dir=WORK) as tmp:
+        path_entries = f"{hidden}:{src}" if installed else str(src)
+        env = f"PYTHONPATH={path_entries} HCPCS_ATLAS_PURE_PYTHON={flag}"
+        db = f"{tmp}/atlas.duckdb"
+        done = measure(["env", *env.split(), sys.executable, "-m", "hcpcs_atlas", "--db", db, "ingest", "tic",
+                        *extra, str(path)])  # fmt: skip
+    rows = _rows(done["out"])
+    note = _failed(done) or f"{rows:,} rows"
+    if expected_rows is not None and not _failed(done):
+        note += " == known answer" if rows == expected_rows else f" != known answer {expected_rows:,}"
+    return Line(f"ingest tic (default codes{label})", done, note)
+
+
+def _numpy_hidden(folder: Path) -> Path:
+    """``folder`` with a ``numpy`` that cannot be imported, for the front of the measured command's path:
+    the README's install has no numpy (a test extra), and pyarrow, which imports it when it can, then
+    costs the ingest 0.4 CPU-s less (its import and its per-value checks). The "numpy importable" line
+    measures the test venv as it is. Outside the repository: mypy would take it for numpy."""
     (folder / "numpy.py").write_text(
         'raise ImportError("numpy is not installed (as in the README install)")\n'
     )
