@@ -658,13 +658,13 @@ def test_deeply_nested_item_is_one_line_naming_the_byte(
     from hcpcs_atlas.sources.tic.split import Helper
 
     started: list[bool] = []
-    start = Helper._start
+    start = Helper.start
 
     def counted(self: Helper) -> None:
         started.append(True)
         start(self)
 
-    monkeypatch.setattr(Helper, "_start", counted)
+    monkeypatch.setattr(Helper, "start", counted)
     monkeypatch.setattr(net, "SPLIT_AFTER_BYTES", 0 if split else None)
     db = str(tmp_path / "atlas.duckdb")
     good = tmp_path / "good.json"

@@ -65,7 +65,7 @@ class ReadOptions:
 #: (28 MB of kept items, ~2 CPU-s of staging: +0.7 CPU-s, no faster); it starts after 32 MB of kept items.
 SPLIT_AFTER_BYTES = 32 << 20
 
-#: A local file this large (as stored) starts its helper with the read, not after SPLIT_AFTER_BYTES of kept
+#: A local file this large (as stored) starts its helper before the read, not after SPLIT_AFTER_BYTES of kept
 #: items: the 1 GB realistic file (32 MB gzip) had 7.7 K of its 83 K kept items parsed by the main process
 #: before the helper started (~1 CPU-s in the process that bounds the wall time), while the helper's
 #: imports can overlap the main process's own start. HealthSCOPE (2.6 MB gzip) keeps the rule above.

@@ -67,13 +67,21 @@ def stage_in_network(
     streams (``tic.staged``; memory stays flat, no row objects): the store joins them into rows."""
 
     def collector(split: bool) -> ColumnCollector:
-        system_memory_pool()
         after = options.split_after_bytes
         if not split or after is None:
+            system_memory_pool()
             return ColumnCollector(keep_code, StagedRates(directory))
+        helper = Helper(keep_code, directory, after)
         if Path(source).stat().st_size >= SPLIT_AT_ONCE_BYTES:  # a local file (may_split)
-            after = 0  # large: the helper starts with the first kept item
-        return ColumnCollector(keep_code, StagedRates(directory), helper=Helper(keep_code, directory, after))
+            # large: the helper starts now, its interpreter's start-up (~0.5 s) beside this process's
+            # imports and first bytes instead of after them
+            helper.start()
+        try:
+            system_memory_pool()
+            return ColumnCollector(keep_code, StagedRates(directory), helper=helper)
+        except BaseException:
+            helper.stop()
+            raise
 
     def collect(tic: TicFile, collector: ItemCollector, refs: dict[str, Reference]) -> None:
         assert isinstance(collector, ColumnCollector)

@@ -138,7 +138,8 @@ class Helper:
         self.handed = 0  # items handed over
         self._busy = 0  # bytes of items to parse here before the full pipe is tried again
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start the process now (else it starts once ``after`` bytes of wanted objects were offered)."""
         context = multiprocessing.get_context("spawn")
         self._inbox, writer = context.Pipe(duplex=False)
         self._fd = os.dup(writer.fileno())
@@ -162,7 +163,7 @@ class Helper:
             self._offered += hint - start
             if self._offered < self._after:
                 return None
-            self._start()
+            self.start()
         # a write is tried per batch sent (in _send): one per item made the pipe's "full" answers (an
         # exception each) a sixth of the main process's samples while streaming (py-spy). Once the pipe
         # and the queue are full, the next write is tried after BATCH_BYTES of items parsed here (the
