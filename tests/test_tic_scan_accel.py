@@ -1,7 +1,7 @@
 """The scan's C accelerator (sources/tic/_hits.c) gives what the pure-Python scan gives.
 
 ``next_wanted`` (the hit search, its object's start and the next hit in one call), ``count`` (the items
-seen) and ``balanced`` (the helper's whole-object check) against ``bytes.find``/the regex,
+seen) and ``whole_end`` (the helper's whole-object check) against ``bytes.find``/the regex,
 ``bytearray.count`` and two ``count`` calls: on a realistic synthetic file fed in chunks of many sizes
 (hits cut by a chunk's edge), hostile items, and seeded random mutations. Whole scans compare what is
 handed over, where, the items seen, and the error with its byte offset.

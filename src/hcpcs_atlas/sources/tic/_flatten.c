@@ -1107,6 +1107,10 @@ static PyObject *keep(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_OverflowError, "a code list id out of int32");
             goto back;
         }
+        if (miss->index >= out.batch->n) { /* a call back took the batch (none does): no stale write */
+            PyErr_SetString(PyExc_RuntimeError, "the price batch was taken while an item was kept");
+            goto back;
+        }
         memcpy(out.batch->lists[miss->field].p + miss->index * 4, &value, 4);
     }
 

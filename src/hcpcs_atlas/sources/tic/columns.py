@@ -432,8 +432,7 @@ class ColumnCollector(ItemCollector):
         :meth:`_intern_list` only for a set or code list not seen before; an item not kept, or an
         exception (1e400 in a code list, a Ctrl-C in a call back), leaves the batch as it was."""
         assert _FLATTEN is not None and self._batch is not None
-        if len(self._raw_lists) > 100_000:  # as _list_ids: bounded
-            self._raw_lists.clear()
+        self._bound_lists()
         try:
             kept = _FLATTEN.keep(data, self._state, self)
         except _REREAD:
@@ -457,12 +456,17 @@ class ColumnCollector(ItemCollector):
             self._pset_prices[pset - self._base] += count
 
     def _intern_list(self, text: bytes) -> int:
-        """The id of a code list the accelerator did not know (its JSON text), interned as
-        :meth:`_list_ids` does."""
+        """The id of a code list by its JSON text, parsed and interned when first met (by C's call back
+        and by :meth:`_list_ids`)."""
         known = self._raw_lists
         if text not in known:
             known[text] = self._lists.setdefault(_codes(text), self._base + len(self._lists))
         return known[text]
+
+    def _bound_lists(self) -> None:
+        """The cache of code lists by their text stays bounded: memory flat whatever the file."""
+        if len(self._raw_lists) > 100_000:
+            self._raw_lists.clear()
 
     def _full(self) -> bool:
         """Time to write the batch out: BATCH prices, or (with the accelerator) _STRING_BYTES of strings."""
@@ -645,16 +649,13 @@ class ColumnCollector(ItemCollector):
         A list is looked up by its JSON text (msgspec's raw span of the input: one string to hash and
         compare, no Python string per code) through ``map`` over C functions (no Python code per price);
         only lists not seen before are parsed, sorted and interned."""
-        if len(self._raw_lists) > 100_000:  # bounded: memory stays flat whatever the file
-            self._raw_lists.clear()
+        self._bound_lists()
         known = self._raw_lists
         texts = list(map(bytes, chain.from_iterable(map(_LIST_TEXTS, prices))))
         ids = list(map(known.get, texts))
         if None in ids:  # the misses (rare once warm) are interned, then all looked up again
             for text in compress(texts, map(is_, ids, repeat(None))):
-                if text not in known:  # a list new to this item may come again in it
-                    codes = _codes(text)
-                    known[text] = self._lists.setdefault(codes, self._base + len(self._lists))
+                self._intern_list(text)  # a list new to this item may come again in it
             ids = list(map(known.__getitem__, texts))
         return cast("list[int]", ids)  # no miss left
 
