@@ -6,6 +6,7 @@ Run from the repository root (a few minutes; the big file is generated once into
     python benchmarks/tic_throughput.py --size-gb 2
     python benchmarks/tic_throughput.py --also-src ../main/src   # + the ingest of another checkout
     python benchmarks/tic_throughput.py --pure                   # + the ingest without the C accelerator
+    python benchmarks/tic_throughput.py --rounds 5 --no-peers --skip-real   # medians over interleaved rounds
 
 The realistic file is :mod:`hcpcs_atlas.synth` with ``profile="realistic"``: filler items shaped like the
 real HealthSCOPE Benefits file (Level II share, rates per item, prices per rate, one provider reference per
@@ -38,6 +39,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -305,6 +307,25 @@ def report(title: str, size: int, lines: list[Line]) -> str:
     return "\n".join(out)
 
 
+def summary(rounds: list[list[Line]]) -> str:
+    """Each line over the rounds: its wall time against the same round's gzip (the machine's speed
+    drifts between rounds: a ratio within a round is the steadier figure), median and range."""
+    out = [
+        f"over {len(rounds)} rounds: wall x gzip (median, min-max), wall s (median), CPU s (median), peak RSS (max)"
+    ]
+    for index, line in enumerate(rounds[0]):
+        runs = [(run, gzip) for r in rounds if (run := r[index].result) and (gzip := r[0].result)]
+        if not runs or any(run.get("code") for run, _ in runs):
+            continue
+        ratios = sorted(float(run["seconds"]) / float(gzip["seconds"]) for run, gzip in runs)
+        walls = [float(run["seconds"]) for run, _ in runs]
+        cpus = [float(run["cpu"]) for run, _ in runs]
+        peak = max(float(run["max_rss_mb"]) for run, _ in runs)
+        out.append(f"{line.method:<56} {statistics.median(ratios):5.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f}) "
+                   f"{statistics.median(walls):6.2f} s {statistics.median(cpus):6.2f} CPU-s {peak:5.0f} MB")  # fmt: skip
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -315,6 +336,9 @@ def main() -> None:
     parser.add_argument("--also-src", type=Path, help="also time the ingest of this src folder (a baseline)")
     parser.add_argument("--pure", action="store_true", help="also time the ingest without the C accelerator")
     parser.add_argument("--skip-real", action="store_true", help="the realistic file only (not HealthSCOPE)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure the realistic file N times (peers in the first round only) and "
+                             "summarize each line's wall ratio to its round's gzip: median, min-max")  # fmt: skip
     args = parser.parse_args()
     peer, note = (None, "skipped (--no-peers)") if args.no_peers else peer_python()
     print(f"machine: {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
@@ -323,12 +347,14 @@ def main() -> None:
     path, meta = make_realistic(args.size_gb, args.seed)
     title = (f"realistic: {path.name}: {meta['bytes'] / 1e6:,.0f} MB uncompressed, {path.stat().st_size / 1e6:,.0f} MB "
              f"gzip, {meta['items']:,} items")  # fmt: skip
-    print(
-        report(
-            title, int(meta["bytes"]), run_file(path, peer, note, int(meta["rows"]), args.also_src, args.pure)
-        ),
-        flush=True,
-    )
+    rounds = []
+    for number in range(args.rounds):
+        later = (None, "skipped (first round only)") if number else (peer, note)
+        rounds.append(run_file(path, *later, int(meta["rows"]), args.also_src, args.pure))
+        heading = title if args.rounds == 1 else f"{title} (round {number + 1} of {args.rounds})"
+        print(report(heading, int(meta["bytes"]), rounds[-1]), flush=True)
+    if args.rounds > 1:
+        print(summary(rounds), flush=True)
     if HEALTHSCOPE.is_file() and not args.skip_real:
         size = uncompressed_size(HEALTHSCOPE)
         title = f"real: {HEALTHSCOPE.name}: {size / 1e6:,.0f} MB uncompressed, {HEALTHSCOPE.stat().st_size / 1e6:,.1f} MB gzip"
