@@ -275,6 +275,27 @@ static int reserve(Buf *b, Py_ssize_t extra) {
     return 0;
 }
 
+/* Room for item ``count`` of an array of ``size``-byte items holding ``*capacity`` (doubled when full,
+   ``first`` at first): 0, or -1 with MemoryError (``*items`` then unchanged). */
+static int room_for_one(void **items, Py_ssize_t count, Py_ssize_t *capacity, Py_ssize_t first, size_t size) {
+    Py_ssize_t cap;
+    void *grown;
+    if (count < *capacity) return 0;
+    cap = *capacity ? 2 * *capacity : first;
+    if (cap > PY_SSIZE_T_MAX / (Py_ssize_t)size) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    grown = PyMem_Realloc(*items, (size_t)cap * size);
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *items = grown;
+    *capacity = cap;
+    return 0;
+}
+
 static int put(Buf *b, const void *bytes, Py_ssize_t n) {
     if (reserve(b, n) < 0) return -1;
     if (n > 0) memcpy(b->p + b->len, bytes, (size_t)n);
@@ -611,17 +632,9 @@ static int append_list_id(Out *out, int field, const Span *s) {
     cache->next = (cache->next + 1) % CACHE;
 got:
     if (PyBytes_Check(found)) {
-        if (out->nmisses == out->miss_capacity) {
-            Py_ssize_t size = out->miss_capacity ? 2 * out->miss_capacity : 8;
-            Miss *grown = size > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(Miss) ? NULL
-                          : PyMem_Realloc(out->misses, (size_t)size * sizeof(Miss));
-            if (grown == NULL) {
-                PyErr_NoMemory();
-                return -1;
-            }
-            out->misses = grown;
-            out->miss_capacity = size;
-        }
+        void *misses = out->misses;
+        if (room_for_one(&misses, out->nmisses, &out->miss_capacity, 8, sizeof(Miss)) < 0) return -1;
+        out->misses = misses;
         out->misses[out->nmisses].field = field;
         out->misses[out->nmisses].index = out->batch->n;
         out->misses[out->nmisses].text = Py_NewRef(found);
@@ -781,21 +794,9 @@ static int rate(Cursor *c, Out *out) {
     }
     if (got < 0) return 0;
     if (count == 0) return 1;
-    if (out->nrates == out->capacity) {
-        Py_ssize_t size = out->capacity ? 2 * out->capacity : 16;
-        RateSpan *grown;
-        if (size > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(RateSpan)) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        grown = PyMem_Realloc(out->rates, (size_t)size * sizeof(RateSpan));
-        if (grown == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        out->rates = grown;
-        out->capacity = size;
-    }
+    void *rates = out->rates;
+    if (room_for_one(&rates, out->nrates, &out->capacity, 16, sizeof(RateSpan)) < 0) return -1;
+    out->rates = rates;
     out->rates[out->nrates].groups = groups;
     out->rates[out->nrates].references = references;
     out->rates[out->nrates].count = count;
