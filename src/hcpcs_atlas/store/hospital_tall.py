@@ -126,17 +126,7 @@ def _load(
         {"ws": WHITESPACE},
     )
     con.execute("DROP TABLE raw")
-    odd_cells = ", ".join(f"odd_{f}" for f in _NUMBERS)
-    odd = con.execute(
-        f"SELECT DISTINCT v FROM (SELECT unnest([{odd_cells}]) AS v FROM kept) WHERE v IS NOT NULL"
-    )
-    texts = [str(r[0]) for r in odd.fetchall()]
-    if texts:
-        _table(con, "amounts", _amounts(texts), folder)
-        sets = ", ".join(
-            f"{f} = coalesce({f}, (SELECT a.x FROM amounts a WHERE a.v = odd_{f}))" for f in _NUMBERS
-        )
-        con.execute(f"UPDATE kept SET {sets}")
+    _odd_amounts(con, {"kept": list(_NUMBERS)}, folder)
     _items(con, folder)
     charges = _one(con, "SELECT count(*) FROM kept")
     con.execute(
@@ -282,20 +272,7 @@ def _load_scanned(
         {"ws": WHITESPACE},
     )
     con.execute("DROP TABLE rows")
-    odd = con.execute(
-        f"""SELECT DISTINCT v FROM (
-            SELECT unnest([{", ".join(f"odd_{f}" for f in numbers)}]) AS v FROM kept
-            UNION ALL SELECT unnest([{", ".join(f"odd_{f}" for f in p_numbers)}]) FROM payers)
-        WHERE v IS NOT NULL"""
-    )
-    odd_texts = [str(r[0]) for r in odd.fetchall()]
-    if odd_texts:
-        _table(con, "amounts", _amounts(odd_texts), folder)
-        for table, fields in (("kept", numbers), ("payers", p_numbers)):
-            sets = ", ".join(
-                f"{f} = coalesce({f}, (SELECT a.x FROM amounts a WHERE a.v = odd_{f}))" for f in fields
-            )
-            con.execute(f"UPDATE {table} SET {sets}")
+    _odd_amounts(con, {"kept": numbers, "payers": p_numbers}, folder)
     _items(con, folder)
     charges = _one(con, "SELECT count(*) FROM payers p JOIN kept k USING (run)")
     con.execute(
@@ -324,6 +301,25 @@ def _fields(cols: TallColumns, fields: list[str]) -> list[str]:
     return [
         f"c{cols.columns[f]} AS f_{f}" if f in cols.columns else f"NULL::VARCHAR AS f_{f}" for f in fields
     ]
+
+
+def _odd_amounts(con: duckdb.DuckDBPyConnection, tables: dict[str, list[str]], folder: Path) -> None:
+    """The amounts left aside as text (``odd_*`` of :func:`_numbers`) read by amount(), each distinct text
+    once over ``tables`` (name -> its number fields), and filled in where the cast gave none."""
+    cells = " UNION ALL ".join(
+        f"SELECT unnest([{', '.join(f'odd_{f}' for f in fields)}]) AS v FROM {table}"
+        for table, fields in tables.items()
+    )
+    odd = con.execute(f"SELECT DISTINCT v FROM ({cells}) WHERE v IS NOT NULL")
+    texts = [str(r[0]) for r in odd.fetchall()]
+    if not texts:
+        return
+    _table(con, "amounts", _amounts(texts), folder)
+    for table, fields in tables.items():
+        sets = ", ".join(
+            f"{f} = coalesce({f}, (SELECT a.x FROM amounts a WHERE a.v = odd_{f}))" for f in fields
+        )
+        con.execute(f"UPDATE {table} SET {sets}")
 
 
 def _items(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
