@@ -509,30 +509,27 @@ class ColumnCollector(ItemCollector):
         code = normalize_code(obj.get("billing_code"))
         if not self.keep_code(code):
             return
-        self._kept += 1
-        self._item_rows.append(
-            (code, str(obj.get("billing_code_type")), _text(obj.get("negotiation_arrangement")))
+        added = [
+            self._add_rate(rate, refs)
+            for rate, refs in zip(rates, self._reference_ids(rates, raw), strict=True)
+            if isinstance(rate, dict)
+        ]
+        self._keep_item(
+            (code, str(obj.get("billing_code_type")), _text(obj.get("negotiation_arrangement"))),
+            [rate for rate in added if rate is not None],
         )
-        item = len(self._item_rows) - 1
-        for rate, refs in zip(rates, self._reference_ids(rates, raw), strict=True):
-            if isinstance(rate, dict):
-                self._add_rate(item, rate, refs)
         if self._full():
             self._flush()
 
-    def _add_rate(self, item: int, rate: dict[str, Any], refs: tuple[tuple[str, str], ...]) -> None:
+    def _add_rate(self, rate: dict[str, Any], refs: tuple[tuple[str, str], ...]) -> tuple[int, int] | None:
+        """A rate's prices to the batch; its (provider set, price count), None when it has no price."""
         prices = rate.get("negotiated_prices")
         if not isinstance(prices, list) or not prices:
-            return
+            return None
         pset = self._pset(rate.get("provider_groups"), refs)
-        count = len(prices)
         converted = list(map(_from_dict, prices))
         self._append(converted, self._list_ids(converted))
-        items, psets, counts = self._rates
-        items.append(item)
-        psets.append(pset)
-        counts.append(count)
-        self._pset_prices[pset - self._base] += count
+        return pset, len(prices)
 
     def _reference_ids(self, rates: list[Any], raw: bytes | bytearray) -> list[tuple[tuple[str, str], ...]]:
         """Per rate, its provider_references ids (as :func:`.rows._reference_ids`). Lists of plain
