@@ -91,6 +91,26 @@ def test_carefirst_unreachable_references_keep_rates_with_tin_unknown(
     assert rows == [("30560", 71, 0, 71)]
 
 
+def test_carefirst_codes_added_later_count_only_their_own_unknown_providers(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file again for one more code adds that code's rows: the warning counts the rows it adds
+    without a provider (43235: 72 prices, each of one unreachable reference), not those stored before."""
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    db = tmp_path / "atlas.duckdb"
+    assert run(db, "ingest", "tic", str(shared_data / CAREFIRST), "--codes", "30560")[0] == 0
+    code, out, err = run(db, "ingest", "tic", str(shared_data / CAREFIRST), "--codes", "30560,43235")
+    assert code == 0, err
+    assert out == f"{Path(CAREFIRST).name} (codes not kept before): ingested 72 rate rows\n"
+    assert "; 72 rate row(s) kept with their provider_group_id, TIN and NPIs unknown" in err
+    with Store(db, read_only=True) as store:
+        rows = store.con.execute(
+            "SELECT billing_code, count(*), count(tin_value) FROM core_tic_rates GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert rows == [("30560", 71, 0), ("43235", 72, 0)]
+
+
 def test_carefirst_group_ids_stored_as_written(
     shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

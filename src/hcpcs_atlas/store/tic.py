@@ -282,6 +282,11 @@ SELECT count(*) FROM read_parquet($prices) p JOIN read_parquet($providers) g ON 
 """
 
 _SKIP = "\nAND NOT list_contains($skip, p.billing_code)"
+
+#: Prices per provider set, of the sets with a reference never resolved (``StagedRates.unresolved``).
+_PRICES_OF_SETS = """
+SELECT pset, count(*) FROM read_parquet($prices) p WHERE list_contains($psets, p.pset){skip} GROUP BY pset
+"""
 _USED = "\nWHERE g.pset IN (SELECT pset FROM read_parquet($prices) p WHERE NOT list_contains($skip, p.billing_code))"
 
 #: Lists not stored yet get the next ids (one writer at a time: the store's lock).
@@ -590,9 +595,10 @@ def _run_insert(
 
 def _add_codes(
     store: Store, tf: TicFile, file_id: int, old: frozenset[str], codes: frozenset[str] | None
-) -> int:
+) -> tuple[int, int]:
     """A file ingested before for fewer codes: add the rows of the codes it did not keep, and record
-    the wider selection (one transaction). Returns the rows added."""
+    the wider selection (one transaction). Returns the rows added and, of those, the rows without a
+    provider (a reference never resolved)."""
     assert tf.staged is not None
     payer_row = store.con.execute(
         "SELECT json_extract_string(meta, '$.payer') FROM source_files WHERE file_id = ?", [file_id]
@@ -605,7 +611,18 @@ def _add_codes(
             "UPDATE source_files SET row_count = row_count + ?, meta = json_merge_patch(meta, ?) WHERE file_id = ?",
             [added, orjson.dumps({"codes": recorded}).decode(), file_id],
         )
-    return added
+    return added, _unresolved_rows(store, tf.staged, old)
+
+
+def _unresolved_rows(store: Store, staged: StagedRates, skip: frozenset[str]) -> int:
+    """The staged rows, but those of the codes ``skip``, of a reference never resolved."""
+    if not staged.unresolved:
+        return 0
+    counts = store.con.execute(
+        _PRICES_OF_SETS.format(skip=_SKIP),
+        {"prices": staged.prices, "psets": sorted(staged.unresolved), "skip": sorted(skip)},
+    ).fetchall()
+    return sum(staged.unresolved[int(pset)] * int(prices) for pset, prices in counts)
 
 
 def file_row(tf: TicFile, payer: str, plan: str | None, target: TocTarget) -> dict[str, object]:
@@ -712,8 +729,9 @@ def _commit(
         if old is None or (codes is not None and codes <= old) or outcome.staged is None:
             summary.unchanged.append(outcome.file_name)
             return
-        added = _add_codes(store, outcome, file_id, old, codes)
+        added, unresolved = _add_codes(store, outcome, file_id, old, codes)
         summary.ingested.append((f"{outcome.file_name} (codes not kept before)", added))
+        summary.rows_without_provider += unresolved
         return
     name, plan = payer_of(outcome, payer)
     _store_file(store, outcome, name, plan, target, codes)

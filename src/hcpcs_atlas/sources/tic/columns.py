@@ -723,7 +723,9 @@ class ColumnCollector(ItemCollector):
                     for provider in found or ():
                         providers.add(pset, written, network, provider)
                 self.staged.rows += (providers.count - start) * count
-                self.staged.rows_without_provider += (providers.empty - empty) * count
+                if providers.empty > empty:
+                    self.staged.unresolved[pset] = providers.empty - empty
+                    self.staged.rows_without_provider += (providers.empty - empty) * count
         finally:
             providers.close()
         ids, codes = zip(*((i, list(v)) for e in sets for v, i in e.lists.items()), strict=True)

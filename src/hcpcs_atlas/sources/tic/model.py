@@ -37,6 +37,9 @@ class StagedRates:
         self.directory = directory
         self.rows = 0  # price x provider rows the join will make
         self.rows_without_provider = 0  # of those, rows of a reference never resolved (TIN, NPIs unknown)
+        #: per provider set that has any, its groups of a reference never resolved: what each of the set's
+        #: prices adds to ``rows_without_provider`` (counted again for the codes a later ingest adds)
+        self.unresolved: dict[int, int] = {}
 
     @property
     def prices(self) -> list[str]:
