@@ -287,9 +287,6 @@ class ColumnCollector(ItemCollector):
         # two processes, two batches in memory at once: each half as large (memory as with one)
         self._batch_size = BATCH if part == 0 and helper is None else BATCH >> 1
         self._absorbed: list[Export] = []
-        if part == 0:  # a helper's prices file left by an attempt read again (deep or alone)
-            for stale in staged.directory.glob("prices-*.parquet"):
-                stale.unlink()
         item = [
             (name, pa.string()) for name in ("billing_code", "billing_code_type", "negotiation_arrangement")
         ]
@@ -686,6 +683,14 @@ class ColumnCollector(ItemCollector):
                 # next file is read: this collector's caches would live on through it
                 self.divert = None
 
+    def _check_written(self, pq: Any) -> None:
+        """The prices files hold every price counted (this process's and the helper's): a file lost
+        (a helper's removed while it wrote it) fails the file instead of storing part of it."""
+        counted = sum(self._pset_prices) + sum(sum(e.pset_prices) for e in self._absorbed)
+        written = sum(pq.read_metadata(path).num_rows for path in self.staged.prices)
+        if written != counted:
+            raise RuntimeError(f"staged prices lost: {counted:,} counted, {written:,} in the prices files")
+
     def finish(self, refs: dict[str, Reference]) -> None:
         """Write the provider sets (now that every reference is known), in row groups as they are made:
         a fetched reference's groups (a :class:`.groups.GroupTable`) go over as Arrow slices, never as one
@@ -693,6 +698,8 @@ class ColumnCollector(ItemCollector):
         self.close()
         import pyarrow as pa
         import pyarrow.parquet as pq
+
+        self._check_written(pq)
 
         providers = _ProviderWriter(
             pq.ParquetWriter(self.staged.providers, _providers_schema(), compression="none")

@@ -48,6 +48,13 @@ class StagedRates:
         parts = (self.prices_part(0), self.prices_part(1))
         return [str(p) for p in parts if p.is_file()] or [str(parts[0])]
 
+    def discard_helper_parts(self) -> None:
+        """Remove a helper's prices file left by an attempt read again (deep or alone). Called before a
+        new attempt's helper starts: that helper opens its file as soon as it is up, possibly before this
+        process has made its own collector."""
+        for stale in self.directory.glob("prices-*.parquet"):
+            stale.unlink()
+
     def prices_part(self, part: int) -> Path:
         return self.directory / ("prices.parquet" if part == 0 else f"prices-{part}.parquet")
 

@@ -67,6 +67,7 @@ def stage_in_network(
     streams (``tic.staged``; memory stays flat, no row objects): the store joins them into rows."""
 
     def collector(split: bool) -> ColumnCollector:
+        StagedRates(directory).discard_helper_parts()
         after = options.split_after_bytes
         if not split or after is None:
             system_memory_pool()
