@@ -142,6 +142,38 @@ def test_jobs_2_stores_what_jobs_1_stores_and_a_broken_file_leaves_no_trace(tmp_
     assert contents[0][1]
 
 
+def test_a_store_error_fails_its_file_alone_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store error while a file is committed (disk full, a limit) rolls that file back and names it in
+    one line; the other files are stored and the exit is 2, not a traceback."""
+    import duckdb
+
+    from hcpcs_atlas.store import tic
+
+    files = synthetic_files(tmp_path, 2)
+    inserted = tic._insert_staged
+
+    def full_once(store: Store, staged: Any, file_id: int, payer: str, skip: Any = None) -> int:
+        if file_id == 1:
+            inserted(store, staged, file_id, payer, skip)  # written, then the disk fills
+            raise duckdb.IOException("Could not write file: No space left on device\nmore detail")
+        return inserted(store, staged, file_id, payer, skip)
+
+    monkeypatch.setattr(tic, "_insert_staged", full_once)
+    db = tmp_path / "atlas.duckdb"
+    code, out, err = run(db, "ingest", "tic", *map(str, files), "--codes", "J9032,J9330", "--jobs", "1")
+    assert code == 2
+    assert (
+        err.splitlines()[0] == f"error: {files[0]}: not stored: Could not write file: No space left on device"
+    )
+    assert out.startswith(f"{files[1].name}: ingested ")
+    with Store(db, read_only=True) as store:
+        names = store.con.execute("SELECT DISTINCT s.file_name FROM source_files s").fetchall()
+        rows = store.con.execute("SELECT DISTINCT file_id FROM core_tic_rates").fetchall()
+    assert names == [(files[1].name,)] and len(rows) == 1
+
+
 def test_table_of_contents_list_filter_and_max_files(tmp_path: Path) -> None:
     files = synthetic_files(tmp_path, 3)
     plans = [{"plan_name": name, "plan_id_type": "EIN", "plan_id": "1", "plan_market_type": "group"}

@@ -234,3 +234,66 @@ def test_staged_prices_that_do_not_add_up_fail_the_file(
     (tmp_path / "split").mkdir()
     with pytest.raises(RuntimeError, match=r"staged prices lost: [\d,]+ counted, [\d,]+ in the prices files"):
         stage_in_network(source, keep_targets, tmp_path / "split", options=SPLIT)
+
+
+def test_a_file_read_with_a_helper_then_again_for_more_codes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A helper's provider sets are numbered from PART_IDS while staged; the store numbers them after the
+    main process's. Stored as staged, a file read with a helper and then again for more codes gave ids
+    past INTEGER (an overflow in the insert, and the ingest stopped)."""
+    from hcpcs_atlas.sources.tic import columns, reader
+    from hcpcs_atlas.sources.tic.model import PART_IDS
+    from hcpcs_atlas.store import Store
+    from hcpcs_atlas.store.tic import ingest_tic
+
+    from .test_tic_columns import stored_rows
+
+    monkeypatch.setattr(reader, "may_split", lambda *args: True)  # a helper even on one core
+    taken: list[int] = []
+    absorb = columns.ColumnCollector._absorb
+
+    def counted(self: columns.ColumnCollector, export: Any) -> None:
+        taken.append(export.kept if export else 0)
+        absorb(self, export)
+
+    monkeypatch.setattr(columns.ColumnCollector, "_absorb", counted)
+    source = write_in_network(tmp_path / "in.json.gz", TicSynthOptions(seed=7, size_bytes=3_000_000)).path
+
+    def ingest(db: Path, keep: Any) -> None:
+        with Store(db) as store:
+            summary = ingest_tic(store, [str(source)], keep, options=SPLIT)
+        assert not summary.failed, summary.failed
+
+    twice, once = tmp_path / "twice.duckdb", tmp_path / "once.duckdb"
+    ingest(twice, {"J9032", "J9330"}.__contains__)
+    ingest(twice, is_level2)
+    ingest(once, is_level2)
+    assert len(taken) == 3 and all(taken), taken  # the helper took items in each read
+    assert stored_rows(twice) == stored_rows(once) and stored_rows(once)
+    for db in (twice, once):
+        with Store(db, read_only=True) as store:
+            row = store.con.execute("SELECT max(pset) FROM core_tic_provider_sets").fetchone()
+        assert row is not None and row[0] < PART_IDS
+
+
+def test_a_helper_file_lost_after_the_read_reads_the_file_again_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prices that do not add up after a read with a helper: the file is read again in one process."""
+    from hcpcs_atlas.sources.tic import split
+
+    options = TicSynthOptions(seed=7, size_bytes=3_000_000)
+    source = write_in_network(tmp_path / "in.json.gz", options).path
+    alone = staged(source, tmp_path / "alone", ALONE, keep_targets)
+    joined = split.Helper.join
+
+    def join_then_lose(self: split.Helper) -> Any:
+        export = joined(self)
+        (tmp_path / "split" / "prices-1.parquet").unlink()
+        return export
+
+    monkeypatch.setattr(split.Helper, "join", join_then_lose)
+    again = staged(source, tmp_path / "split", SPLIT, keep_targets)
+    assert again["parts"] == ["prices.parquet"]  # read again alone
+    assert again["counts"] == alone["counts"] and again["rows"] == alone["rows"]

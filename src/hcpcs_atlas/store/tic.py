@@ -25,6 +25,7 @@ from ..sources.tic import (
     read_table_of_contents,
     stage_in_network,
 )
+from ..sources.tic.model import PART_IDS
 from ..sources.tic.net import DEFAULT_OPTIONS, FetchError, ReadOptions, resolve_location
 from ..sources.tic.stream import ZipMember, file_name, zip_members
 from .db import FileRecord, Store, StoreOrOpener, memory_limit, settings, writing
@@ -249,30 +250,42 @@ def _store_file(
     return file_id
 
 
-#: The staged prices as they are, each with its provider set's id (numbered after the file's sets stored
-#: before, ``$first_pset``): copying each set's groups into every price of it was 90% of the insert (8.2
+def _set_id(alias: str) -> str:
+    """A staged provider set's id in the store: numbered after the file's sets stored before
+    (``$first_pset``), a helper's sets (from ``PART_IDS``) after the main process's (``$main_sets``), so
+    that the ids of a file ingested again for more codes stay far within INTEGER."""
+    pset = f"{alias}.pset"
+    return f"$first_pset + CASE WHEN {pset} >= $part_ids THEN {pset} - $part_ids + $main_sets ELSE {pset} END"
+
+
+#: How many ids the main process's sets take: the helper's are numbered after them.
+_MAIN_SETS = """
+SELECT coalesce(max(pset) FILTER (WHERE pset < $part_ids), -1) + 1 FROM read_parquet($providers)
+"""
+
+#: The staged prices as they are, each with its provider set's id (:func:`_set_id`): copying each set's groups into every price of it was 90% of the insert (8.2
 #: against 0.93 CPU-s, 386 against 8 MB of store on the 1 GB realistic file; docs/formats.md). A price
 #: whose set has no group makes no row, as the join of price and group never did. A staged list id (per
 #: file) becomes the store's id of the same list (core_tic_lists, filled first by intern_lists).
-_INSERT_STAGED = """
+_INSERT_STAGED = f"""
 INSERT INTO core_tic_rate_rows
 WITH ids AS MATERIALIZED (
     SELECT x.id, l.list_id FROM read_parquet($lists) x JOIN core_tic_lists l ON l.codes = x.codes
 )
 SELECT $file_id, $payer, p.billing_code, p.billing_code_type, p.negotiation_arrangement, p.negotiated_type,
        p.negotiated_rate, p.expiration_date, p.billing_class, p.setting,
-       s.list_id, m.list_id, p.additional_information, p.pset + $first_pset
+       s.list_id, m.list_id, p.additional_information, {_set_id("p")}
 FROM read_parquet($prices) p
 JOIN ids s ON s.id = p.service_code
 JOIN ids m ON m.id = p.billing_code_modifier
-WHERE p.pset IN (SELECT pset FROM read_parquet($providers)){skip}
+WHERE p.pset IN (SELECT pset FROM read_parquet($providers)){{skip}}
 """
 
 #: The staged provider sets the inserted prices name (with ``skip``, only those of the prices kept).
-_INSERT_STAGED_SETS = """
+_INSERT_STAGED_SETS = f"""
 INSERT INTO core_tic_provider_sets
-SELECT $file_id, g.pset + $first_pset, g.provider_group_id, g.tin_type, g.tin_value, g.npis, g.network_names
-FROM read_parquet($providers) g{used}
+SELECT $file_id, {_set_id("g")}, g.provider_group_id, g.tin_type, g.tin_value, g.npis, g.network_names
+FROM read_parquet($providers) g{{used}}
 """
 
 #: The rows the view makes of the prices inserted (price x group), counted on the staged pset columns: a
@@ -575,14 +588,16 @@ def _run_insert(
         first = int(row[0]) if row else 0
     skipping = {"skip": sorted(skip)} if skip is not None else {}
     con = store.con
+    ids = {"part_ids": PART_IDS, "providers": files["providers"]}
+    main_sets = con.execute(_MAIN_SETS, ids).fetchone()
+    ids |= {"file_id": file_id, "first_pset": first, "main_sets": int(main_sets[0]) if main_sets else 0}
     con.execute(
         _INSERT_STAGED_SETS.format(used=_USED if skip is not None else ""),
-        {"file_id": file_id, "first_pset": first, "providers": files["providers"]}
-        | ({"prices": files["prices"]} | skipping if skip is not None else {}),
+        ids | ({"prices": files["prices"]} | skipping if skip is not None else {}),
     )
     con.execute(
         _INSERT_STAGED.format(skip=_SKIP if skip is not None else ""),
-        {"file_id": file_id, "payer": payer, "first_pset": first, **files, **skipping},
+        ids | {"payer": payer, **files, **skipping},
     )
     if skip is None:
         return staged.rows
@@ -611,7 +626,8 @@ def _add_codes(
             "UPDATE source_files SET row_count = row_count + ?, meta = json_merge_patch(meta, ?) WHERE file_id = ?",
             [added, orjson.dumps({"codes": recorded}).decode(), file_id],
         )
-    return added, _unresolved_rows(store, tf.staged, old)
+        unresolved = _unresolved_rows(store, tf.staged, old)  # read before the commit: all or nothing
+    return added, unresolved
 
 
 def _unresolved_rows(store: Store, staged: StagedRates, skip: frozenset[str]) -> int:
@@ -694,10 +710,10 @@ def ingest_tic(
                     summary.failed.append(outcome)
                 elif done < len(targets):  # the store stays closed while the next file is read
                     with writing(store) as writer:
-                        _commit(writer, target, outcome, payer, summary, selection(keep))
+                        _commit_or_fail(writer, target, outcome, payer, summary, selection(keep))
                 else:  # the last file's opening serves what follows
                     opened = held.enter_context(writing(store))
-                    _commit(opened, target, outcome, payer, summary, selection(keep))
+                    _commit_or_fail(opened, target, outcome, payer, summary, selection(keep))
                 if bar is not None and len(targets) > 1:
                     bar.label = f"{done}/{len(targets)} files"
         if bar is not None:
@@ -708,6 +724,24 @@ def ingest_tic(
             if after is not None:
                 after(writer, summary)
     return summary
+
+
+def _commit_or_fail(
+    store: Store,
+    target: TocTarget,
+    outcome: TicFile,
+    payer: str | None,
+    summary: IngestSummary,
+    codes: frozenset[str] | None,
+) -> None:
+    """:func:`_commit`; a store error (disk full, a limit) fails this file alone, with one line: its
+    transaction is rolled back and the other files go on."""
+    import duckdb
+
+    try:
+        _commit(store, target, outcome, payer, summary, codes)
+    except duckdb.Error as exc:
+        summary.failed.append(f"{outcome.source}: not stored: {str(exc).splitlines()[0]}")
 
 
 def _commit(

@@ -32,7 +32,7 @@ from ... import accel
 from .groups import GroupTable, Provider
 from .groups import provider as _provider
 from .groups import text as _text
-from .model import StagedRates
+from .model import PART_IDS, StagedRates
 from .refs import Reference, id_key, id_token
 from .rows import (
     _ID_TOKENS,
@@ -274,14 +274,14 @@ class ColumnCollector(ItemCollector):
         helper: Helper | None = None,
     ) -> None:
         """``part`` > 0: a helper process's collector, writing its own prices file, its provider sets and
-        code lists numbered from ``part << 30`` so that the main collector can take them in as they are."""
+        code lists numbered from ``part * PART_IDS`` so that the main collector can take them in as they are."""
         super().__init__(keep_code)
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         self.staged = staged
         self.part = part
-        self._base = part << 30
+        self._base = part * PART_IDS
         self.helper = helper
         self.divert = self.take
         # two processes, two batches in memory at once: each half as large (memory as with one)
@@ -684,12 +684,14 @@ class ColumnCollector(ItemCollector):
                 self.divert = None
 
     def _check_written(self, pq: Any) -> None:
-        """The prices files hold every price counted (this process's and the helper's): a file lost
-        (a helper's removed while it wrote it) fails the file instead of storing part of it."""
+        """The prices files hold every price counted (this process's and the helper's), or nothing of
+        the file is stored: with a helper the file is read again alone (a helper's file removed while it
+        wrote it lost a third of a file's rows once); without one it is a bug, and the file fails."""
         counted = sum(self._pset_prices) + sum(sum(e.pset_prices) for e in self._absorbed)
         written = sum(pq.read_metadata(path).num_rows for path in self.staged.prices)
         if written != counted:
-            raise RuntimeError(f"staged prices lost: {counted:,} counted, {written:,} in the prices files")
+            lost = f"staged prices lost: {counted:,} counted, {written:,} in the prices files"
+            raise SplitFailed(lost) if self._absorbed else RuntimeError(lost)
 
     def finish(self, refs: dict[str, Reference]) -> None:
         """Write the provider sets (now that every reference is known), in row groups as they are made:

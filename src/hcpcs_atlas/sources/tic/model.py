@@ -29,6 +29,11 @@ class RateRow:
     network_names: tuple[str, ...] = ()  # v2: network_name of the referenced provider group
 
 
+#: A helper process's provider-set and code-list ids start here (part 1); the main process's at 0. The
+#: store numbers a helper's sets after the main process's (see store.tic: ids stay INTEGER).
+PART_IDS = 1 << 30
+
+
 class StagedRates:
     """The staging directory of one file: ``prices.parquet`` (and ``prices-1.parquet``, see
     :mod:`.split`), ``providers.parquet``, ``lists.parquet``."""
