@@ -297,3 +297,27 @@ def test_a_helper_file_lost_after_the_read_reads_the_file_again_alone(
     again = staged(source, tmp_path / "split", SPLIT, keep_targets)
     assert again["parts"] == ["prices.parquet"]  # read again alone
     assert again["counts"] == alone["counts"] and again["rows"] == alone["rows"]
+
+
+@pytest.mark.parametrize("at_once", [True, False])
+def test_a_helper_that_cannot_start_reads_the_file_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at_once: bool
+) -> None:
+    """No process to be had (a limit; a script without a __main__ guard): the file is read alone, the
+    same rows, whether the helper starts before the read or at the first kept item."""
+    import multiprocessing.context
+
+    from hcpcs_atlas.sources.tic import reader
+
+    source = write_in_network(tmp_path / "in.json.gz", TicSynthOptions(seed=7, size_bytes=1_000_000)).path
+    alone = staged(source, tmp_path / "alone", ALONE, keep_targets)
+
+    def refuse(self: Any) -> None:
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", refuse)
+    if at_once:
+        monkeypatch.setattr(reader, "SPLIT_AT_ONCE_BYTES", 0)
+    split = staged(source, tmp_path / "split", SPLIT, keep_targets)
+    assert split["parts"] == ["prices.parquet"]
+    assert split["counts"] == alone["counts"] and split["rows"] == alone["rows"]

@@ -57,8 +57,7 @@ class StagedRates:
         """Remove a helper's prices file left by an attempt read again (deep or alone). Called before a
         new attempt's helper starts: that helper opens its file as soon as it is up, possibly before this
         process has made its own collector."""
-        for stale in self.directory.glob("prices-*.parquet"):
-            stale.unlink()
+        self.prices_part(1).unlink(missing_ok=True)
 
     def prices_part(self, part: int) -> Path:
         return self.directory / ("prices.parquet" if part == 0 else f"prices-{part}.parquet")

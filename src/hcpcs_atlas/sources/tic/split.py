@@ -152,10 +152,16 @@ class Helper:
         except (ImportError, OSError):
             pass
         self._outbox = context.Queue()
-        self._process = context.Process(
-            target=_work, args=(*self._args, self._inbox, self._outbox), daemon=True
-        )
-        self._process.start()
+        process = context.Process(target=_work, args=(*self._args, self._inbox, self._outbox), daemon=True)
+        try:
+            process.start()
+        except Exception as exc:  # no process to be had (a limit, a script without a __main__ guard)
+            os.close(self._fd)
+            self._fd = -1
+            self._inbox.close()
+            self._outbox.close()
+            raise SplitFailed(f"the helper process could not start ({type(exc).__name__}: {exc})") from None
+        self._process = process
         self._inbox.close()  # the helper has its own copy
 
     def divert(self, buf: bytearray, start: int, hint: int) -> int | None:
