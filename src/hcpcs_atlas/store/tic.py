@@ -263,8 +263,9 @@ _MAIN_SETS = """
 SELECT coalesce(max(pset) FILTER (WHERE pset < $part_ids), -1) + 1 FROM read_parquet($providers)
 """
 
-#: The staged prices as they are, each with its provider set's id (:func:`_set_id`): copying each set's groups into every price of it was 90% of the insert (8.2
-#: against 0.93 CPU-s, 386 against 8 MB of store on the 1 GB realistic file; docs/formats.md). A price
+#: The staged prices as they are, each with its provider set's id (:func:`_set_id`): copying each set's
+#: groups into every price of it was 90% of the insert (8.2 against 0.93 CPU-s, 386 against 8 MB of
+#: store on the 1 GB realistic file; docs/formats.md). A price
 #: whose set has no group makes no row, as the join of price and group never did. A staged list id (per
 #: file) becomes the store's id of the same list (core_tic_lists, filled first by intern_lists).
 _INSERT_STAGED = f"""
@@ -295,12 +296,12 @@ SELECT count(*) FROM read_parquet($prices) p JOIN read_parquet($providers) g ON 
 """
 
 _SKIP = "\nAND NOT list_contains($skip, p.billing_code)"
+_USED = "\nWHERE g.pset IN (SELECT pset FROM read_parquet($prices) p WHERE NOT list_contains($skip, p.billing_code))"
 
 #: Prices per provider set, of the sets with a reference never resolved (``StagedRates.unresolved``).
 _PRICES_OF_SETS = """
 SELECT pset, count(*) FROM read_parquet($prices) p WHERE list_contains($psets, p.pset){skip} GROUP BY pset
 """
-_USED = "\nWHERE g.pset IN (SELECT pset FROM read_parquet($prices) p WHERE NOT list_contains($skip, p.billing_code))"
 
 #: Lists not stored yet get the next ids (one writer at a time: the store's lock).
 _INTERN = """
@@ -742,6 +743,10 @@ def _commit_or_fail(
         _commit(store, target, outcome, payer, summary, codes)
     except duckdb.Error as exc:
         summary.failed.append(f"{outcome.source}: not stored: {str(exc).splitlines()[0]}")
+        return
+    summary.refs_failed += len(outcome.remote_refs_failed)
+    if outcome.prices_skipped_by:
+        summary.prices_skipped[outcome.file_name] = outcome.prices_skipped_by
 
 
 def _commit(
@@ -754,9 +759,6 @@ def _commit(
 ) -> None:
     """Store one file read. A file is known by its sha256 and the codes it was ingested for: the same
     file again for codes it did not keep adds those codes' rows (never the same rows twice)."""
-    summary.refs_failed += len(outcome.remote_refs_failed)
-    if outcome.prices_skipped_by:
-        summary.prices_skipped[outcome.file_name] = outcome.prices_skipped_by
     before = _kept_before(store, outcome.sha256)
     if before is not None:
         file_id, old = before
