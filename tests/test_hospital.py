@@ -347,6 +347,37 @@ def test_one_bad_file_does_not_stop_the_others(
     assert "error: 1 of 2 file(s) failed" in err
 
 
+def test_a_store_error_fails_its_file_alone_in_one_line(
+    store_copy: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store error while a file is committed (disk full, a limit): that file is rolled back and named in
+    one line, the others are stored, exit 2; not a traceback that leaves the rest unread."""
+    import duckdb
+
+    from hcpcs_atlas.store import hospital
+
+    examples = shared_data / "hospital_price_transparency/examples/CSV"
+    tall, wide = (
+        examples / "Tall/V3.0.0_Tall_CSV_Format_Example.csv",
+        examples / "Wide/V3.0.0_Wide_CSV_Format_Example.csv",
+    )
+    stored = hospital.store_hospital_file
+
+    def full_for_tall(store: Store, hf: Any, staged: Any) -> int:
+        if hf.file_name == tall.name:
+            raise duckdb.IOException("Could not write file: No space left on device\nmore detail")
+        return stored(store, hf, staged)
+
+    monkeypatch.setattr(hospital, "store_hospital_file", full_for_tall)
+    before = table_counts(store_copy)
+    code, out, err = run(store_copy, "ingest", "hospital", str(tall), str(wide), "--codes", "J1450,C1785")
+    assert code == 2
+    assert f"error: {tall}: not stored: Could not write file: No space left on device\n" in err
+    assert out.startswith(f"{wide.name}: ingested ")
+    after = table_counts(store_copy)
+    assert after["core_hospital_files"] == before["core_hospital_files"] + 1
+
+
 def test_cms_hpt_txt_over_loopback_and_jobs(
     store_copy: Path, shared_data: Path, served: tuple[str, Path]
 ) -> None:

@@ -266,7 +266,13 @@ def _keep(store: Store, target: _Target, outcome: _Read | str, summary: IngestSu
     if store.find_file("hospital", hf.sha256) is not None:
         summary.unchanged.append(hf.file_name)
         return
-    store_hospital_file(store, hf, outcome.staged)
+    import duckdb
+
+    try:
+        store_hospital_file(store, hf, outcome.staged)
+    except duckdb.Error as exc:  # disk full, a limit: this file is rolled back, the others go on
+        summary.failed.append(f"{target.location}: not stored: {str(exc).splitlines()[0]}")
+        return
     summary.ingested.append((hf.file_name, hf.n_charges))
 
 
