@@ -711,10 +711,10 @@ def ingest_tic(
                     summary.failed.append(outcome)
                 elif done < len(targets):  # the store stays closed while the next file is read
                     with writing(store) as writer:
-                        _commit_or_fail(writer, target, outcome, payer, summary, selection(keep))
+                        _commit(writer, target, outcome, payer, summary, selection(keep))
                 else:  # the last file's opening serves what follows
                     opened = held.enter_context(writing(store))
-                    _commit_or_fail(opened, target, outcome, payer, summary, selection(keep))
+                    _commit(opened, target, outcome, payer, summary, selection(keep))
                 if bar is not None and len(targets) > 1:
                     bar.label = f"{done}/{len(targets)} files"
         if bar is not None:
@@ -727,28 +727,6 @@ def ingest_tic(
     return summary
 
 
-def _commit_or_fail(
-    store: Store,
-    target: TocTarget,
-    outcome: TicFile,
-    payer: str | None,
-    summary: IngestSummary,
-    codes: frozenset[str] | None,
-) -> None:
-    """:func:`_commit`; a store error (disk full, a limit) fails this file alone, with one line: its
-    transaction is rolled back and the other files go on."""
-    import duckdb
-
-    try:
-        _commit(store, target, outcome, payer, summary, codes)
-    except duckdb.Error as exc:
-        summary.failed.append(f"{outcome.source}: not stored: {str(exc).splitlines()[0]}")
-        return
-    summary.refs_failed += len(outcome.remote_refs_failed)
-    if outcome.prices_skipped_by:
-        summary.prices_skipped[outcome.file_name] = outcome.prices_skipped_by
-
-
 def _commit(
     store: Store,
     target: TocTarget,
@@ -758,21 +736,31 @@ def _commit(
     codes: frozenset[str] | None,
 ) -> None:
     """Store one file read. A file is known by its sha256 and the codes it was ingested for: the same
-    file again for codes it did not keep adds those codes' rows (never the same rows twice)."""
-    before = _kept_before(store, outcome.sha256)
-    if before is not None:
-        file_id, old = before
-        if old is None or (codes is not None and codes <= old) or outcome.staged is None:
+    file again for codes it did not keep adds those codes' rows (never the same rows twice). A store
+    error (disk full, a limit) fails this file alone, with one line: its transaction is rolled back, it
+    adds nothing to the run's counts, and the other files go on."""
+    import duckdb
+
+    try:
+        before = _kept_before(store, outcome.sha256)
+        if before is None:
+            name, plan = payer_of(outcome, payer)
+            _store_file(store, outcome, name, plan, target, codes)
+            stored = outcome.staged.rows if outcome.staged else 0
+            summary.ingested.append((outcome.file_name, stored))
+            summary.rows_without_provider += outcome.staged.rows_without_provider if outcome.staged else 0
+        elif (old := before[1]) is None or (codes is not None and codes <= old) or outcome.staged is None:
             summary.unchanged.append(outcome.file_name)
-            return
-        added, unresolved = _add_codes(store, outcome, file_id, old, codes)
-        summary.ingested.append((f"{outcome.file_name} (codes not kept before)", added))
-        summary.rows_without_provider += unresolved
+        else:
+            added, unresolved = _add_codes(store, outcome, before[0], old, codes)
+            summary.ingested.append((f"{outcome.file_name} (codes not kept before)", added))
+            summary.rows_without_provider += unresolved
+    except duckdb.Error as exc:
+        summary.failed.append(f"{outcome.source}: not stored: {str(exc).splitlines()[0]}")
         return
-    name, plan = payer_of(outcome, payer)
-    _store_file(store, outcome, name, plan, target, codes)
-    summary.ingested.append((outcome.file_name, outcome.staged.rows if outcome.staged else 0))
-    summary.rows_without_provider += outcome.staged.rows_without_provider if outcome.staged else 0
+    summary.refs_failed += len(outcome.remote_refs_failed)
+    if outcome.prices_skipped_by:
+        summary.prices_skipped[outcome.file_name] = outcome.prices_skipped_by
 
 
 class _Tally(Progress):
