@@ -422,3 +422,9 @@ def writing(store: StoreOrOpener) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+def not_stored(location: str, error: Exception) -> str:
+    """The one line of a file the store could not take (disk full, a limit; its transaction rolled
+    back): what every ingest prints for it, the others going on."""
+    return f"{location}: not stored: {str(error).splitlines()[0]}"

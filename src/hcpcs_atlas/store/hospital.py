@@ -23,7 +23,7 @@ from ..progress import Progress
 from ..sources.hospital import HospitalFile, is_discovery, read_discovery, read_hospital_file
 from ..sources.hospital.pipe import pipe_tall_csv
 from ..sources.tic.net import DEFAULT_OPTIONS
-from .db import FileRecord, Store, StoreOrOpener, memory_limit, writing
+from .db import FileRecord, Store, StoreOrOpener, memory_limit, not_stored, writing
 from .hospital_staging import (
     PARQUET_ITEMS,
     ROW_CHARGES,
@@ -271,7 +271,7 @@ def _keep(store: Store, target: _Target, outcome: _Read | str, summary: IngestSu
     try:
         store_hospital_file(store, hf, outcome.staged)
     except duckdb.Error as exc:  # disk full, a limit: this file is rolled back, the others go on
-        summary.failed.append(f"{target.location}: not stored: {str(exc).splitlines()[0]}")
+        summary.failed.append(not_stored(target.location, exc))
         return
     summary.ingested.append((hf.file_name, hf.n_charges))
 

@@ -28,7 +28,7 @@ from ..sources.tic import (
 from ..sources.tic.model import PART_IDS
 from ..sources.tic.net import DEFAULT_OPTIONS, FetchError, ReadOptions, resolve_location
 from ..sources.tic.stream import ZipMember, file_name, zip_members
-from .db import FileRecord, Store, StoreOrOpener, memory_limit, settings, writing
+from .db import FileRecord, Store, StoreOrOpener, memory_limit, not_stored, settings, writing
 from .payers import resolve_payer
 from .tic_summary import forget_summaries
 
@@ -756,7 +756,7 @@ def _commit(
             summary.ingested.append((f"{outcome.file_name} (codes not kept before)", added))
             summary.rows_without_provider += unresolved
     except duckdb.Error as exc:
-        summary.failed.append(f"{outcome.source}: not stored: {str(exc).splitlines()[0]}")
+        summary.failed.append(not_stored(outcome.source, exc))
         return
     summary.refs_failed += len(outcome.remote_refs_failed)
     if outcome.prices_skipped_by:

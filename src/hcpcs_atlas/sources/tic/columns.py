@@ -467,9 +467,9 @@ class ColumnCollector(ItemCollector):
 
     def _full(self) -> bool:
         """Time to write the batch out: BATCH prices, or (with the accelerator) _STRING_BYTES of strings."""
-        if self._batch is None:
-            return len(self._prices) >= self._batch_size
-        return len(self._batch) >= self._batch_size or self._batch.nbytes() > _STRING_BYTES
+        if self._pending() >= self._batch_size:
+            return True
+        return self._batch is not None and self._batch.nbytes() > _STRING_BYTES
 
     def _pending(self) -> int:
         """Prices in the batch."""

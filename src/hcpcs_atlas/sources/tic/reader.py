@@ -67,11 +67,12 @@ def stage_in_network(
     streams (``tic.staged``; memory stays flat, no row objects): the store joins them into rows."""
 
     def collector(split: bool) -> ColumnCollector:
-        StagedRates(directory).discard_helper_parts()
+        staged = StagedRates(directory)
+        staged.discard_helper_parts()
         after = options.split_after_bytes
         if not split or after is None:
             system_memory_pool()
-            return ColumnCollector(keep_code, StagedRates(directory))
+            return ColumnCollector(keep_code, staged)
         helper = Helper(keep_code, directory, after)
         if Path(source).stat().st_size >= SPLIT_AT_ONCE_BYTES:  # a local file (may_split)
             # large: the helper starts now, its interpreter's start-up (~0.5 s) beside this process's
@@ -79,7 +80,7 @@ def stage_in_network(
             helper.start()
         try:
             system_memory_pool()
-            return ColumnCollector(keep_code, StagedRates(directory), helper=helper)
+            return ColumnCollector(keep_code, staged, helper=helper)
         except BaseException:
             helper.stop()
             raise
