@@ -29,6 +29,18 @@ static Py_ssize_t find_plain(const unsigned char *data, Py_ssize_t len, Py_ssize
     return found == NULL ? -1 : (Py_ssize_t)(found - data);
 }
 
+/* The first of the candidate positions (bit i of mask: from + i) where the whole needle stands, or -1:
+   what the SSE2 and AVX2 searches do with the positions their two-byte test leaves. */
+static inline Py_ssize_t first_whole(const unsigned char *data, Py_ssize_t len, Py_ssize_t from, unsigned mask,
+                                     const unsigned char *k, Py_ssize_t klen) {
+    while (mask != 0) {
+        Py_ssize_t at = from + __builtin_ctz(mask);
+        if (at + klen <= len && memcmp(data + at, k, (size_t)klen) == 0) return at;
+        mask &= mask - 1;
+    }
+    return -1;
+}
+
 /* find_plain, 16 positions at a time (SSE2: every x86-64), tested on two of the needle's bytes (its
    second and its second-to-last: inside the quotes of a JSON key, so not the frequent '"'); only the
    rare positions where both match are compared whole. */
@@ -46,10 +58,9 @@ static Py_ssize_t find_sse2(const unsigned char *data, Py_ssize_t len, Py_ssize_
             __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(data + from + p2));
             unsigned mask =
                 (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(x, first), _mm_cmpeq_epi8(y, second)));
-            while (mask != 0) {
-                Py_ssize_t at = from + __builtin_ctz(mask);
-                if (at + klen <= len && memcmp(data + at, k, (size_t)klen) == 0) return at;
-                mask &= mask - 1;
+            if (mask != 0) {
+                Py_ssize_t at = first_whole(data, len, from, mask, k, klen);
+                if (at >= 0) return at;
             }
         }
     }
@@ -72,10 +83,9 @@ __attribute__((target("avx2"))) static Py_ssize_t find_avx2(const unsigned char 
             __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(data + from + p2));
             unsigned mask = (unsigned)_mm256_movemask_epi8(
                 _mm256_and_si256(_mm256_cmpeq_epi8(x, first), _mm256_cmpeq_epi8(y, second)));
-            while (mask != 0) {
-                Py_ssize_t at = from + __builtin_ctz(mask);
-                if (at + klen <= len && memcmp(data + at, k, (size_t)klen) == 0) return at;
-                mask &= mask - 1;
+            if (mask != 0) {
+                Py_ssize_t at = first_whole(data, len, from, mask, k, klen);
+                if (at >= 0) return at;
             }
         }
     }
