@@ -389,6 +389,29 @@ def _rates_item(refs: list[Any], code: str = "J9032", lists: str = '["11"]') -> 
     )
 
 
+@pytest.mark.parametrize("fails", ["a set's count", "the kept count"])
+def test_a_failure_after_the_price_counts_puts_them_back(tmp_path: Path, fails: str) -> None:
+    """C adds each rate's prices to its set's count, then counts the item: a failure at either step puts
+    every count back as it was, the second rate's too, and takes the item back."""
+    pair = Pair(tmp_path)
+    pair.feed(_rates_item([[1], [2]]))
+    collector = pair.accel
+    if fails == "the kept count":
+
+        class Uncountable:  # C's _kept + 1 raises (not a TypeError: that is orjson's error, read again)
+            def __add__(self, other: object) -> Any:
+                raise ZeroDivisionError
+
+        collector._kept = Uncountable()  # type: ignore[assignment]
+    else:
+        collector._pset_of = lambda texts: 1 << 20  # type: ignore[method-assign]  # no count of its own
+    before = _batch(collector)
+    with pytest.raises(ZeroDivisionError if fails == "the kept count" else IndexError):
+        # two known sets counted, then the failure: the kept count, or a third set first met
+        collector.decoded(_rates_item([[1], [2]] if fails == "the kept count" else [[1], [2], [5]]))
+    assert _batch(collector) == before
+
+
 @pytest.mark.parametrize("hook", ["_pset_of", "_intern_list"])
 def test_an_interrupt_in_a_call_back_leaves_the_batch_as_it_was(tmp_path: Path, hook: str) -> None:
     """C appends an item's prices before it calls Python back for a provider set (or code list) first met

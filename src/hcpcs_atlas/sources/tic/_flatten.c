@@ -997,10 +997,23 @@ static int rate_psets(const Out *out, PyObject *pset_texts, PyObject *collector,
     return 0;
 }
 
+/* pset_prices[at[r]] back to olds[r] for the first n rates, in reverse (a set counted twice gets its
+   first value back); the pending Python error, if any, stays. */
+static void put_back_counts(PyObject *pset_prices, const Py_ssize_t *at, PyObject **olds, Py_ssize_t n) {
+    PyObject *type, *value, *traceback;
+    Py_ssize_t r;
+    PyErr_Fetch(&type, &value, &traceback);
+    for (r = n - 1; r >= 0; r--) {
+        PyList_SetItem(pset_prices, at[r], olds[r]); /* steals olds[r] */
+        olds[r] = NULL;
+    }
+    PyErr_Restore(type, value, traceback);
+}
+
 /* Adds each rate's price count to pset_prices[pset - base]; on failure puts back what it changed. */
 static int add_pset_prices(const Out *out, PyObject *pset_prices, PyObject *base, PyObject **psets, PyObject **olds,
                            Py_ssize_t *at) {
-    Py_ssize_t r, q;
+    Py_ssize_t r;
     for (r = 0; r < out->nrates; r++) {
         PyObject *offset = PyNumber_Subtract(psets[r], base), *count, *sum = NULL;
         Py_ssize_t index = offset != NULL ? PyLong_AsSsize_t(offset) : -1;
@@ -1021,10 +1034,7 @@ static int add_pset_prices(const Out *out, PyObject *pset_prices, PyObject *base
             }
             Py_CLEAR(olds[r]);
         }
-        for (q = r - 1; q >= 0; q--) { /* in reverse, so a set counted twice gets its first value back */
-            PyList_SetItem(pset_prices, at[q], olds[q]);
-            olds[q] = NULL;
-        }
+        put_back_counts(pset_prices, at, olds, r);
         return -1;
     }
     return 0;
@@ -1141,15 +1151,7 @@ not_kept_or_error:
 not_kept:
     result = Py_NewRef(Py_False);
 back:
-    if (changed) { /* the price counts go back to what they were */
-        for (r = out.nrates - 1; r >= 0; r--) {
-            PyObject *type, *value, *traceback;
-            PyErr_Fetch(&type, &value, &traceback);
-            PyList_SetItem(pset_prices, at[r], olds[r]);
-            olds[r] = NULL;
-            PyErr_Restore(type, value, traceback);
-        }
-    }
+    if (changed) put_back_counts(pset_prices, at, olds, out.nrates); /* the price counts as they were */
     take_back(&marks);
 done:
     if (psets != NULL) {
