@@ -166,13 +166,14 @@ def tic_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     """Runs a TiC test with the C accelerator (when built) and again in pure Python, as a machine without
     a C compiler runs it: the same rows, refusals and byte offsets either way."""
     from hcpcs_atlas import accel
-    from hcpcs_atlas.sources.tic import columns, scan, split
+    from hcpcs_atlas.sources.tic import columns, scan
+
+    from .helpers import tic_pure
 
     if request.param == "pure":
         monkeypatch.setenv(accel.PURE_ENV, "1")  # worker and helper processes load no accelerator
-        monkeypatch.setattr(columns, "_FLATTEN", None)
-        monkeypatch.setattr(scan, "_HITS", None)
-        monkeypatch.setattr(split, "_WHOLE_END", None)
+        for module, name, value in tic_pure():
+            monkeypatch.setattr(module, name, value)
     elif columns._FLATTEN is None or scan._HITS is None:
         pytest.skip("the TiC accelerators are not built")
     return str(request.param)

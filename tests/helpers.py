@@ -165,3 +165,16 @@ def assert_tic_facts_match_raw_rows(store: Store) -> None:
             assert payer_facts(store, code, medicare) == reference_payer_facts(store, code, medicare), code
             got = sorted((o.rate, sorted(o.npis)) for o in npi_observations(store, code, medicare))
             assert got == reference_npi_observations(store, code, medicare), code
+
+
+def tic_pure() -> list[tuple[Any, str, Any]]:
+    """Where the TiC reader holds its C accelerators, each with what it is without them: (module,
+    attribute, pure Python's value). A test that runs "as without a C compiler" sets all of them."""
+    from hcpcs_atlas.sources.tic import columns, doc, scan, split
+
+    return [
+        (columns, "_FLATTEN", None),
+        (scan, "_HITS", None),
+        (split, "_WHOLE_END", None),
+        (doc, "_count_key", bytearray.count),
+    ]

@@ -19,11 +19,13 @@ import pytest
 
 from hcpcs_atlas.errors import InputError
 from hcpcs_atlas.sources import is_level2
-from hcpcs_atlas.sources.tic import doc, scan, split
+from hcpcs_atlas.sources.tic import scan, split
 from hcpcs_atlas.sources.tic.doc import InNetworkScan
 from hcpcs_atlas.sources.tic.refs import ReferenceSections, Resolver
 from hcpcs_atlas.sources.tic.rows import ItemCollector
 from hcpcs_atlas.sources.tic.scan import HEADROOM, NeedLookback, hinted_end
+
+from .helpers import tic_pure
 
 HITS = scan._HITS
 pytestmark = pytest.mark.skipif(HITS is None, reason="the scan accelerator is not built")
@@ -96,13 +98,16 @@ def test_whole_end_is_pythons() -> None:
 
 @contextmanager
 def _pure(pure: bool) -> Iterator[None]:
-    saved = scan._HITS, doc._count_key, split._WHOLE_END
+    places = tic_pure()
+    saved = [getattr(module, name) for module, name, _ in places]
     if pure:
-        scan._HITS, doc._count_key, split._WHOLE_END = None, bytearray.count, None
+        for module, name, value in places:
+            setattr(module, name, value)
     try:
         yield
     finally:
-        scan._HITS, doc._count_key, split._WHOLE_END = saved
+        for (module, name, _), value in zip(places, saved, strict=True):
+            setattr(module, name, value)
 
 
 def _scan(data: bytes, chunk: int, pure: bool, keep: Any = is_level2) -> tuple[Any, ...]:
